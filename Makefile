@@ -1,0 +1,93 @@
+# txfstream: every task of the project is a target here. `make` lists them.
+# Tools are installed into the checkout by `make bootstrap` (.venv, .tools,
+# gen/ts/node_modules); nothing is taken from the global environment but the
+# language toolchains (python3.11, go, node/npm, java/mvn).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY := .venv/bin/python
+BUF := .venv/bin/buf
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+## --- set-up -------------------------------------------------------------
+.PHONY: bootstrap
+bootstrap: ## Install pinned tools and runtimes (venv, buf, protoc, plugins, npm, Maven deps)
+	tools/bootstrap.sh
+	@touch .venv/.bootstrapped
+
+# Every target that needs the tools depends on this stamp: it re-runs the
+# bootstrap when a pin file changed, so `make test` works on a fresh clone.
+PINS := pyproject.toml gen/python/pyproject.toml gen/betterproto/pyproject.toml gen/go/go.mod \
+        gen/ts/package-lock.json gen/java/pom.xml tools/bootstrap.sh
+.venv/.bootstrapped: $(PINS)
+	tools/bootstrap.sh
+	@touch $@
+TOOLS := .venv/.bootstrapped
+
+## --- main job -----------------------------------------------------------
+.PHONY: demo
+demo: $(TOOLS) ## Producer on the simulated feed -> local Kafka + registry -> consumer printing quotes
+	@echo "demo: not yet: it arrives with the producer (issue 'Producer service')." >&2; exit 1
+
+## --- contract -----------------------------------------------------------
+.PHONY: lint
+lint: $(TOOLS) ## buf lint (STANDARD) and buf format check on proto/
+	$(BUF) lint
+	$(BUF) format --diff --exit-code
+
+.PHONY: format
+format: $(TOOLS) ## Rewrite proto/ in buf's canonical format
+	$(BUF) format -w
+
+.PHONY: breaking
+breaking: $(TOOLS) ## Fail on a breaking change against the last released contract (tag contracts/v*, else origin/main)
+	tools/breaking.sh
+
+.PHONY: gen
+gen: $(TOOLS) ## Regenerate gen/ (python, betterproto, go, ts, java) with the pinned generators
+	tools/gen.sh
+
+.PHONY: gen-check
+gen-check: gen ## Fail when the committed gen/ differs from what `make gen` produces
+	@if [[ -n "$$(git status --porcelain -- gen/)" ]]; then \
+	  git status --short -- gen/; git --no-pager diff --stat -- gen/; \
+	  echo "gen-check: gen/ is stale: run 'make gen' and commit gen/" >&2; exit 1; \
+	else echo "gen-check: gen/ matches the contract"; fi
+
+## --- local stack (Kafka + schema registry on 127.0.0.1) -------------------
+.PHONY: up
+up: $(TOOLS) ## Start local Kafka (KRaft) and Apicurio registry (Confluent API); idempotent
+	$(PY) stack/localstack.py up
+
+.PHONY: down
+down: $(TOOLS) ## Stop what `make up` started (by PID)
+	$(PY) stack/localstack.py down
+
+.PHONY: status
+status: $(TOOLS) ## Show the local stack's processes and whether they answer
+	$(PY) stack/localstack.py status
+
+## --- tests --------------------------------------------------------------
+.PHONY: test
+test: test-python test-go test-ts test-java ## Run every test (Python incl. integration, Go, TypeScript, Java)
+
+.PHONY: test-python
+test-python: $(TOOLS) ## pytest: contract vectors (pb2, betterproto), breaking gate, integration against the local stack
+	$(PY) -m pytest
+
+.PHONY: test-go
+test-go: $(TOOLS) ## go vet + golden vectors of gen/go
+	cd gen/go && go vet ./... && go test ./...
+
+.PHONY: test-ts
+test-ts: $(TOOLS) ## tsc + golden vectors of gen/ts (node --test)
+	cd gen/ts && npm test --silent
+
+.PHONY: test-java
+test-java: $(TOOLS) ## Maven build + golden vectors of gen/java
+	cd gen/java && mvn -q -B test && cat target/surefire-reports/*.txt | grep 'Tests run'
+
+.PHONY: ci
+ci: lint breaking gen-check test ## What CI runs after bootstrap

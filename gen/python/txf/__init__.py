@@ -1,0 +1,1 @@
+"""txf: generated protobuf bindings of the TXF market-data contract (do not edit; `make gen`)."""

@@ -1,0 +1,3 @@
+export * from "./txf/v1/common_pb.js";
+export * from "./txf/v1/tick_pb.js";
+export * from "./txf/v1/bidask_pb.js";

@@ -1,0 +1,11 @@
+// A TXF order-book snapshot (Shioaji BidAskFOPv1), five levels a side.
+import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+/**
+ * Describes the file txf/v1/bidask.proto.
+ */
+export const file_txf_v1_bidask = /*@__PURE__*/ fileDesc("ChN0eGYvdjEvYmlkYXNrLnByb3RvEgZ0eGYudjEi3gMKBkJpZEFzaxIMCgRjb2RlGAEgASgJEhQKDHRpbWVzdGFtcF9tcxgCIAEoAxIVCg1iaWRfdG90YWxfdm9sGAMgASgDEhUKDWFza190b3RhbF92b2wYBCABKAMSEQoJYmlkX3ByaWNlGAUgAygDEhIKCmJpZF92b2x1bWUYBiADKAMSFAoMZGlmZl9iaWRfdm9sGAcgAygSEhEKCWFza19wcmljZRgIIAMoAxISCgphc2tfdm9sdW1lGAkgAygDEhQKDGRpZmZfYXNrX3ZvbBgKIAMoEhIYChBleGNoYW5nZV90aW1lX3VzGAsgASgDEhcKD3JlY2VpdmVfdGltZV9ucxgMIAEoAxIQCghzZXF1ZW5jZRgNIAEoBBIXCg9wcm9kdWNlcl9ydW5faWQYDiABKAYSGAoQdW5kZXJseWluZ19wcmljZRgPIAEoAxIfChdmaXJzdF9kZXJpdmVkX2JpZF9wcmljZRgQIAEoAxIfChdmaXJzdF9kZXJpdmVkX2Fza19wcmljZRgRIAEoAxIdChVmaXJzdF9kZXJpdmVkX2JpZF92b2wYEiABKAMSHQoVZmlyc3RfZGVyaXZlZF9hc2tfdm9sGBMgASgDEhAKCHNpbXRyYWRlGBQgASgIQl8KGmlvLmdpdGh1Yi50eGZzdHJlYW0udHhmLnYxQgtCaWRhc2tQcm90b1ABWjJnaXRodWIuY29tL3R4ZnN0cmVhbS90eGZzdHJlYW0vZ2VuL2dvL3R4Zi92MTt0eGZ2MWIGcHJvdG8z");
+/**
+ * Describes the message txf.v1.BidAsk.
+ * Use `create(BidAskSchema)` to create a new message.
+ */
+export const BidAskSchema = /*@__PURE__*/ messageDesc(file_txf_v1_bidask, 0);
