@@ -1,0 +1,90 @@
+"""The one interface every quote source implements.
+
+A source delivers real Shioaji quote objects to a `QuoteSink` from its own
+thread, exactly as Shioaji's library thread calls its callbacks, so the
+simulator and replay drive the same code path as a live session. It reports
+connection changes as explicit `SourceEvent`s rather than by silence.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class QuoteType(str, enum.Enum):
+    """Quote stream kinds, named as Shioaji's QuoteType."""
+
+    TICK = "tick"
+    BIDASK = "bidask"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One subscribed stream: `alias` as configured (TXFR1), `code` as quotes carry it (TXFK6)."""
+
+    alias: str
+    code: str
+    quote_type: QuoteType
+
+
+class EventKind(str, enum.Enum):
+    """What a source can report besides quotes."""
+
+    CONNECTED = "connected"          # session up / logged in
+    SUBSCRIBED = "subscribed"        # a subscription was confirmed
+    DISCONNECTED = "disconnected"    # session down; quotes stop until RECONNECTED
+    RECONNECTED = "reconnected"      # session back by itself
+    ERROR = "error"                  # a source-side error that did not end the feed
+    END_OF_FEED = "end_of_feed"      # a finite source (sim with a limit, replay) has no more quotes
+
+
+@dataclass(frozen=True)
+class SourceEvent:
+    """A source-side event, with the local time it happened (UTC epoch ns)."""
+
+    kind: EventKind
+    time_ns: int
+    detail: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class QuoteSink(Protocol):
+    """Receives quotes and events. Called from the source's thread: keep it short, never block."""
+
+    def on_tick(self, quote: Any) -> None:
+        """A TickFOPv1 (or an object with the same attributes)."""
+
+    def on_bidask(self, quote: Any) -> None:
+        """A BidAskFOPv1 (or an object with the same attributes)."""
+
+    def on_event(self, event: SourceEvent) -> None:
+        """A connection or feed event."""
+
+
+class Source(ABC):
+    """A feed of TXF quotes. `start` connects and subscribes, `stop` ends it (idempotent)."""
+
+    name: str = "source"
+
+    @abstractmethod
+    async def start(self, sink: QuoteSink) -> list[Subscription]:
+        """Connect, subscribe and begin delivering to `sink` from a background thread.
+
+        Returns the resolved subscriptions (alias -> real contract code), which
+        the producer uses to route quotes to topics. Raises `SourceError` with a
+        one-line reason when the feed cannot start.
+        """
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Stop delivering, release the connection (log out), join the thread."""
+
+    async def resubscribe(self) -> None:
+        """Renew the subscriptions after a silent stall; sources without a session ignore it."""
+
+
+class SourceError(RuntimeError):
+    """The source cannot start or went down for good; the message says why and what to do."""
