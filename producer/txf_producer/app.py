@@ -1,0 +1,303 @@
+"""The producer's lifecycle on asyncio + uvloop: start, run, stop, and why it exits.
+
+Quotes never touch the event loop: the source's thread calls the Publisher,
+which enqueues into librdkafka directly (the fastest, lowest-latency path). The
+loop owns everything around them: start-up checks with deadlines, signals,
+source events bridged from the source's thread (`call_soon_threadsafe`),
+periodic stats, the no-data watchdog, and a bounded shutdown.
+
+Exit codes (systemd restarts on anything but 0 and 78):
+  0   stopped on purpose (SIGTERM/SIGINT, or a finite feed ended); all accepted
+      quotes were delivered or, past the flush bound, spooled to disk
+  1   fatal: broker or registry unreachable past the start-up deadline, login
+      failed, session down and not back within the grace period, feed stalled
+  78  invalid settings (EX_CONFIG): restarting cannot help
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from confluent_kafka import KafkaException, Producer
+from confluent_kafka.schema_registry import SchemaRegistryClient
+
+from txf.v1 import BidAsk, Tick
+from txf_producer.framing import frame_header, new_serializer, schema_id_of
+from txf_producer.publisher import Publisher, Stream
+from txf_producer.settings import Settings
+from txf_producer.sources.base import EventKind, QuoteSink, QuoteType, Source, SourceError, SourceEvent
+from txf_producer.spool import Spool
+
+log = logging.getLogger("txf_producer")
+
+EXIT_OK, EXIT_FATAL, EXIT_CONFIG = 0, 1, 78
+MESSAGE_TYPES = {QuoteType.TICK: Tick, QuoteType.BIDASK: BidAsk}
+
+
+class Fatal(RuntimeError):
+    """A reason to exit 1 so systemd restarts the producer; the message is the one log line."""
+
+
+@dataclass
+class Watchdog:
+    """No-data watchdog: during trading sessions, silence longer than `timeout_s` is a stall.
+
+    The first stall triggers a re-subscribe; silence for another `timeout_s`
+    after it is fatal (exit 1, systemd restarts). `in_session(now_ns)` decides
+    when silence matters (None: always).
+    """
+
+    timeout_s: float
+    in_session: Callable[[int], bool] | None = None
+    resubscribed_ns: int = 0
+
+    def verdict(self, now_ns: int, last_quote_ns: int, started_ns: int) -> str:
+        """'ok', 'resubscribe' or 'fatal' for the silence as of `now_ns`."""
+        if self.in_session is not None and not self.in_session(now_ns):
+            self.resubscribed_ns = 0
+            return "ok"
+        if (now_ns - max(last_quote_ns, started_ns)) / 1e9 < self.timeout_s:
+            self.resubscribed_ns = 0
+            return "ok"
+        if not self.resubscribed_ns:
+            self.resubscribed_ns = now_ns
+            return "resubscribe"
+        return "fatal" if (now_ns - self.resubscribed_ns) / 1e9 >= self.timeout_s else "ok"
+
+
+@dataclass
+class RunResult:
+    """What a run ended with, for the CLI and for tests."""
+
+    exit_code: int
+    reason: str
+    stats: dict[str, Any] = field(default_factory=dict)
+    run_id: int = 0
+
+
+class ProducerApp:
+    """One producer run: build everything, run until told or until fatal, stop cleanly."""
+
+    def __init__(self, settings: Settings, source: Source, *,
+                 wrap_sink: Callable[[QuoteSink], QuoteSink] | None = None,
+                 watchdog: Watchdog | None = None) -> None:
+        self.settings = settings
+        self.source = source
+        self.run_id = secrets.randbits(64)
+        self._wrap_sink = wrap_sink
+        self._watchdog = watchdog
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._done: asyncio.Future[tuple[int, str]] | None = None
+        self._disconnect_timer: asyncio.TimerHandle | None = None
+        self._poll_stop = threading.Event()
+        self.producer: Producer | None = None
+        self.publisher: Publisher | None = None
+        self.started_ns = 0
+
+    # --- bridge from source threads ------------------------------------------
+
+    def _event_from_thread(self, event: SourceEvent) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._on_event, event)
+
+    def _on_event(self, event: SourceEvent) -> None:
+        log.info("source event: %s %s", event.kind.value, event.detail)
+        if event.kind is EventKind.END_OF_FEED:
+            self._finish(EXIT_OK, "feed ended")
+        elif event.kind is EventKind.DISCONNECTED:
+            if self._disconnect_timer is None:
+                grace = self.settings.reconnect_grace_s
+                assert self._loop is not None
+                self._disconnect_timer = self._loop.call_later(
+                    grace, self._finish, EXIT_FATAL,
+                    f"quote session down ({event.detail or 'disconnected'}) and not back within {grace:.0f}s")
+        elif event.kind in (EventKind.RECONNECTED, EventKind.CONNECTED):
+            if self._disconnect_timer is not None:
+                self._disconnect_timer.cancel()
+                self._disconnect_timer = None
+
+    def _finish(self, code: int, reason: str) -> None:
+        if self._done is not None and not self._done.done():
+            self._done.set_result((code, reason))
+
+    def request_stop(self, reason: str = "stop requested") -> None:
+        """Thread-safe graceful stop (exit 0)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._finish, EXIT_OK, reason)
+
+    # --- start-up ----------------------------------------------------------------
+
+    async def _retry_until(self, what: str, fix: str, attempt: Callable[[], Any]) -> Any:
+        """Run a blocking `attempt` in a thread until it succeeds or the start-up deadline passes."""
+        deadline = time.monotonic() + self.settings.startup_deadline_s
+        delay = 0.5
+        while True:
+            try:
+                return await asyncio.to_thread(attempt)
+            except Fatal:
+                raise
+            except Exception as exc:  # noqa: BLE001 - reported with the deadline below
+                last = f"{type(exc).__name__}: {exc}"
+            if time.monotonic() + delay > deadline:
+                raise Fatal(f"{what} failed for {self.settings.startup_deadline_s:.0f}s ({last}); {fix}")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def _frame_headers(self) -> dict[str, bytes]:
+        """Frame header per topic, from the registry through the real ProtobufSerializer."""
+        s = self.settings
+        registry = SchemaRegistryClient(s.registry_config())
+        headers: dict[str, bytes] = {}
+        for quote_type, _alias, topic in s.routes():
+            message_type = MESSAGE_TYPES[quote_type]
+            serializer = new_serializer(message_type, registry, s.auto_register_schemas)
+
+            def attempt(serializer: Any = serializer, message_type: Any = message_type, topic: str = topic) -> bytes:
+                return frame_header(serializer, message_type, topic)
+
+            headers[topic] = await self._retry_until(
+                f"schema registry lookup of subject {topic}-value at {s.registry_url}",
+                "start the registry or fix TXF_REGISTRY_URL, and register the contract with `make register`"
+                if not s.auto_register_schemas else "start the registry or fix TXF_REGISTRY_URL",
+                attempt)
+            log.info("topic %s: schema id %d (%s)", topic, schema_id_of(headers[topic]),
+                     message_type.DESCRIPTOR.full_name)
+        return headers
+
+    async def _check_kafka(self, producer: Producer) -> None:
+        """The broker answers within the deadline and every topic we write exists."""
+        s = self.settings
+        needed = sorted({t for _q, _a, t in s.routes()} | {s.dead_letter_topic})
+
+        def attempt() -> None:
+            metadata = producer.list_topics(timeout=min(5.0, s.startup_deadline_s))
+            missing = [t for t in needed if t not in metadata.topics or metadata.topics[t].error is not None]
+            if missing:  # not worth waiting for
+                raise Fatal(f"topics {missing} do not exist on {s.kafka_bootstrap}: create them with "
+                            "`make register` (txf-registry topics)")
+
+        await self._retry_until(f"Kafka metadata from {s.kafka_bootstrap}",
+                                "start the broker or fix TXF_KAFKA_BOOTSTRAP", attempt)
+
+    def _poll_loop(self) -> None:
+        """Serve delivery reports until stopped (the only thread that calls poll())."""
+        assert self.producer is not None
+        while not self._poll_stop.is_set():
+            self.producer.poll(0.1)
+
+    # --- run ------------------------------------------------------------------------
+
+    async def run(self) -> RunResult:
+        """Start, run until a stop or a fatal error, stop; never raises."""
+        self._loop = asyncio.get_running_loop()
+        self._done = self._loop.create_future()
+        self.started_ns = time.time_ns()
+        s = self.settings
+        tasks: list[asyncio.Task[Any]] = []
+        poller: threading.Thread | None = None
+        spool = Spool(s.state_dir / "spool.msgpack")
+        code, reason = EXIT_FATAL, "not started"
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self._loop.add_signal_handler(sig, self._finish, EXIT_OK, f"{signal.Signals(sig).name} received")
+        try:
+            headers = await self._frame_headers()
+            self.producer = Producer(s.kafka_config())
+            await self._check_kafka(self.producer)
+            self.publisher = Publisher(
+                self.producer, run_id=self.run_id, dead_letter_topic=s.dead_letter_topic, spool=spool,
+                publish_simtrade=s.publish_simtrade, queue_full_wait_s=s.queue_full_wait_s,
+                on_event=self._event_from_thread)
+            poller = threading.Thread(target=self._poll_loop, name="kafka-poll", daemon=True)
+            poller.start()
+            sink: QuoteSink = self.publisher if self._wrap_sink is None else self._wrap_sink(self.publisher)
+            subscriptions = await self.source.start(sink)
+            self.publisher.install(self._streams(subscriptions, headers))
+            log.info("producing: run id %016x, streams %s", self.run_id,
+                     ", ".join(f"{st.alias}/{st.code} {st.quote_type.value} -> {st.topic}"
+                               for st in self.publisher.streams))
+            tasks.append(asyncio.create_task(self._stats_every(s.stats_interval_s)))
+            if self._watchdog is not None:
+                tasks.append(asyncio.create_task(self._watch()))
+            code, reason = await self._done
+        except Fatal as exc:
+            code, reason = EXIT_FATAL, str(exc)
+        except SourceError as exc:
+            code, reason = EXIT_FATAL, f"source {self.source.name}: {exc}"
+        except (KafkaException, OSError) as exc:
+            code, reason = EXIT_FATAL, f"{type(exc).__name__}: {exc}"
+        finally:
+            for task in tasks:
+                task.cancel()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._loop.remove_signal_handler(sig)
+            await self._shutdown(spool, poller)
+        stats = self.publisher.counters.snapshot() if self.publisher else {}
+        stats["spooled_total"] = spool.count
+        return RunResult(code, reason, stats, self.run_id)
+
+    def _streams(self, subscriptions: list[Any], headers: dict[str, bytes]) -> list[Stream]:
+        topic_of = {(q, a): t for q, a, t in self.settings.routes()}
+        streams = []
+        for sub in subscriptions:
+            topic = topic_of.get((sub.quote_type, sub.alias))
+            if topic is None:
+                raise Fatal(f"source subscribed {sub.alias} {sub.quote_type.value}, which has no topic route")
+            streams.append(Stream(sub.quote_type, sub.code, sub.alias, topic, headers[topic]))
+        return streams
+
+    async def _shutdown(self, spool: Spool, poller: threading.Thread | None) -> None:
+        """Stop the source, flush within the bound, spool what is left, stop polling."""
+        try:
+            await asyncio.wait_for(self.source.stop(), timeout=max(1.0, self.settings.flush_timeout_s / 2))
+        except Exception as exc:  # noqa: BLE001 - shutdown goes on regardless
+            log.warning("source stop: %s: %s", type(exc).__name__, exc)
+        if self.producer is not None:
+            self._poll_stop.set()
+            if poller is not None:
+                await asyncio.to_thread(poller.join)
+            left = await asyncio.to_thread(self.producer.flush, self.settings.flush_timeout_s)
+            if left:
+                log.error("%d records not delivered within %.0fs: spooling them to %s",
+                          left, self.settings.flush_timeout_s, spool.path)
+                self.producer.purge(in_queue=True, in_flight=True, blocking=True)
+                await asyncio.to_thread(self.producer.flush, 1.0)  # serves the purge reports -> spool
+        spool.close()
+
+    async def _stats_every(self, interval_s: float) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            if self.publisher is not None:
+                log.info("stats %s queue=%d", self.publisher.counters.snapshot(),
+                         len(self.producer) if self.producer else 0)
+
+    async def _watch(self) -> None:
+        assert self._watchdog is not None and self.publisher is not None
+        period = min(5.0, self._watchdog.timeout_s / 4)
+        while True:
+            await asyncio.sleep(period)
+            verdict = self._watchdog.verdict(time.time_ns(), self.publisher.counters.last_quote_ns, self.started_ns)
+            if verdict == "resubscribe":
+                log.warning("no quotes for %.0fs during a session: re-subscribing", self._watchdog.timeout_s)
+                await self.source.resubscribe()
+            elif verdict == "fatal":
+                self._finish(EXIT_FATAL, f"no quotes for {2 * self._watchdog.timeout_s:.0f}s during a trading "
+                                         "session, re-subscribing did not help (silent feed stall)")
+
+
+def run_app(make_app: Callable[[], ProducerApp]) -> RunResult:
+    """Run a ProducerApp on uvloop and return its result."""
+    import uvloop
+
+    async def main() -> RunResult:
+        return await make_app().run()
+
+    return uvloop.run(main())
+
+

@@ -1,0 +1,310 @@
+"""The hot path: a quote callback -> exact txf.v1 bytes in the registry wire format -> `produce()`.
+
+`Publisher` is the `QuoteSink` every source calls from its own thread. Per
+quote it routes by contract code, converts (convert.py), stamps the stream's
+next sequence number, prepends the cached Confluent frame header and hands
+the bytes to librdkafka's local queue. It never waits on the network:
+`produce()` only enqueues, and delivery reports arrive on the poll thread.
+
+Nothing accepted is lost or hidden:
+- a quote that cannot be converted exactly goes, with its error, to the
+  dead-letter topic (JSON), is counted and logged with rate limiting;
+- a full local queue makes the callback wait a bounded time (visible in the
+  counters), after which the record goes to the spool file;
+- a record Kafka reports as failed goes to the spool file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from confluent_kafka import KafkaError, Message, Producer
+
+from txf_producer.convert import ConversionError, build_bidask, build_tick, diagnose_bidask, diagnose_tick
+from txf_producer.logs import RateLimitedLog
+from txf_producer.sources.base import QuoteType, SourceEvent
+from txf_producer.spool import Spool
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Stream:
+    """One published stream: a (quote type, contract code) of this run, on one topic.
+
+    `header` is the Confluent frame (magic byte, schema id, message indexes) the
+    registry-aware serializer produced for `topic`; `sequence` is the last number
+    assigned; `lock` keeps sequence order equal to queue order.
+    """
+
+    quote_type: QuoteType
+    code: str
+    alias: str
+    topic: str
+    header: bytes
+    key: bytes = b""
+    sequence: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self.key = self.code.encode()
+
+
+class Counters:
+    """Plain integer counters. Each is written by one thread (its stream's or the poll thread)."""
+
+    def __init__(self) -> None:
+        self.received_tick = 0
+        self.received_bidask = 0
+        self.published: dict[str, int] = {}
+        self.delivered: dict[str, int] = {}
+        self.delivery_errors = 0
+        self.dead_lettered = 0
+        self.skipped_simtrade = 0
+        self.queue_full_waits = 0
+        self.spooled = 0
+        self.last_quote_ns = 0
+        self.latency_sum_s = 0.0
+        self.latency_max_s = 0.0
+
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON-able copy for logs and health."""
+        return {
+            "received_tick": self.received_tick,
+            "received_bidask": self.received_bidask,
+            "published": dict(self.published),
+            "delivered": dict(self.delivered),
+            "delivery_errors": self.delivery_errors,
+            "dead_lettered": self.dead_lettered,
+            "skipped_simtrade": self.skipped_simtrade,
+            "queue_full_waits": self.queue_full_waits,
+            "spooled": self.spooled,
+        }
+
+
+class Publisher:
+    """QuoteSink that publishes to Kafka. Thread-safe across source threads."""
+
+    def __init__(
+        self,
+        producer: Producer,
+        *,
+        run_id: int,
+        dead_letter_topic: str,
+        spool: Spool,
+        publish_simtrade: bool = False,
+        queue_full_wait_s: float = 2.0,
+        on_event: Callable[[SourceEvent], None] | None = None,
+        on_delivery_latency: Callable[[float], None] | None = None,
+    ) -> None:
+        self._producer = producer
+        self._produce = producer.produce
+        self._ticks: dict[str, Stream] = {}
+        self._bidasks: dict[str, Stream] = {}
+        self._installed = False
+        self._early: list[tuple[QuoteType, Any, int]] = []
+        self._route_lock = threading.Lock()
+        self._run_id = run_id
+        self._dlq = dead_letter_topic
+        self._spool = spool
+        self._simtrade = publish_simtrade
+        self._queue_full_wait_s = queue_full_wait_s
+        self._on_event = on_event
+        self._on_latency = on_delivery_latency
+        self._reject_log = RateLimitedLog(log, interval_s=10.0)
+        self._delivery_log = RateLimitedLog(log, interval_s=10.0)
+        self.counters = Counters()
+        self.streams: list[Stream] = []
+
+    def install(self, streams: list[Stream]) -> None:
+        """Route by contract code from now on; publish, in order, quotes that came first.
+
+        A source may deliver quotes before `Source.start` has returned the
+        subscriptions that name their codes. Those wait in `_early` (under the
+        route lock) and are published here before the routes become visible, so
+        a stream's sequence order stays its arrival order.
+        """
+        ticks = {s.code: s for s in streams if s.quote_type is QuoteType.TICK}
+        bidasks = {s.code: s for s in streams if s.quote_type is QuoteType.BIDASK}
+        for s in streams:
+            self.counters.published.setdefault(s.topic, 0)
+            self.counters.delivered.setdefault(s.topic, 0)
+        with self._route_lock:
+            for quote_type, quote, receive_ns in self._early:
+                routes = ticks if quote_type is QuoteType.TICK else bidasks
+                stream = routes.get(getattr(quote, "code", None))  # type: ignore[arg-type]
+                if stream is None:
+                    self._reject(quote_type, quote, receive_ns, KeyError("code"), routes)
+                elif quote_type is QuoteType.TICK:
+                    self._publish_tick(stream, quote, receive_ns)
+                else:
+                    self._publish_bidask(stream, quote, receive_ns)
+            self._early.clear()
+            self.streams = list(streams)
+            self._ticks, self._bidasks = ticks, bidasks
+            self._installed = True
+
+    def _unrouted(self, quote_type: QuoteType, quote: Any, receive_ns: int) -> None:
+        """A code with no route: hold it until routes are installed, else dead-letter it."""
+        with self._route_lock:
+            if not self._installed:
+                self._early.append((quote_type, quote, receive_ns))
+                return
+        routes = self._ticks if quote_type is QuoteType.TICK else self._bidasks
+        stream = routes.get(getattr(quote, "code", None))  # type: ignore[arg-type]
+        if stream is None:
+            self._reject(quote_type, quote, receive_ns, KeyError("code"), routes)
+        elif quote_type is QuoteType.TICK:
+            self._publish_tick(stream, quote, receive_ns)
+        else:
+            self._publish_bidask(stream, quote, receive_ns)
+
+    # --- QuoteSink -----------------------------------------------------------
+
+    def on_tick(self, quote: Any) -> None:
+        """Shioaji tick callback body: convert, frame, enqueue. Never raises."""
+        receive_ns = time.time_ns()
+        c = self.counters
+        c.received_tick += 1
+        c.last_quote_ns = receive_ns
+        try:
+            stream = self._ticks[quote.code]
+        except Exception:  # noqa: BLE001 - unknown code, or routes not installed yet
+            self._unrouted(QuoteType.TICK, quote, receive_ns)
+            return
+        self._publish_tick(stream, quote, receive_ns)
+
+    def _publish_tick(self, stream: Stream, quote: Any, receive_ns: int) -> None:
+        try:
+            if quote.simtrade and not self._simtrade:
+                self.counters.skipped_simtrade += 1
+                return
+            msg = build_tick(quote, receive_ns, self._run_id)
+        except Exception as exc:  # noqa: BLE001 - every failure is dead-lettered, none escapes
+            self._reject(QuoteType.TICK, quote, receive_ns, exc)
+            return
+        self._send(stream, msg)
+
+    def on_bidask(self, quote: Any) -> None:
+        """Shioaji bidask callback body: convert, frame, enqueue. Never raises."""
+        receive_ns = time.time_ns()
+        c = self.counters
+        c.received_bidask += 1
+        c.last_quote_ns = receive_ns
+        try:
+            stream = self._bidasks[quote.code]
+        except Exception:  # noqa: BLE001 - unknown code, or routes not installed yet
+            self._unrouted(QuoteType.BIDASK, quote, receive_ns)
+            return
+        self._publish_bidask(stream, quote, receive_ns)
+
+    def _publish_bidask(self, stream: Stream, quote: Any, receive_ns: int) -> None:
+        try:
+            if quote.simtrade and not self._simtrade:
+                self.counters.skipped_simtrade += 1
+                return
+            msg = build_bidask(quote, receive_ns, self._run_id)
+        except Exception as exc:  # noqa: BLE001
+            self._reject(QuoteType.BIDASK, quote, receive_ns, exc)
+            return
+        self._send(stream, msg)
+
+    def on_event(self, event: SourceEvent) -> None:
+        """Source events go to the lifecycle owner (the app), which reacts on its loop."""
+        if self._on_event is not None:
+            self._on_event(event)
+
+    # --- internals -------------------------------------------------------------
+
+    def _send(self, stream: Stream, msg: Any) -> None:
+        with stream.lock:
+            stream.sequence += 1
+            msg.sequence = stream.sequence
+            value = stream.header + msg.SerializeToString()
+            try:
+                self._produce(stream.topic, value, stream.key, on_delivery=self._delivered)
+            except BufferError:
+                self._produce_when_room(stream.topic, stream.key, value)
+            self.counters.published[stream.topic] += 1
+
+    def _produce_when_room(self, topic: str, key: bytes, value: bytes) -> None:
+        """Local queue full: wait a bounded time for room, else spool. Visible either way."""
+        self.counters.queue_full_waits += 1
+        deadline = time.monotonic() + self._queue_full_wait_s
+        while time.monotonic() < deadline:
+            self._producer.poll(0.05)
+            try:
+                self._produce(topic, value, key, on_delivery=self._delivered)
+                return
+            except BufferError:
+                continue
+        self._spool.append(topic, key, value, "local queue full")
+        self.counters.spooled += 1
+        self._delivery_log.error("queue-full", "local Kafka queue full for %.1fs: record spooled to %s",
+                                 self._queue_full_wait_s, self._spool.path)
+
+    def _delivered(self, err: KafkaError | None, msg: Message) -> None:
+        """Delivery report (poll thread): count, measure, and spool any failure."""
+        c = self.counters
+        if err is None:
+            c.delivered[msg.topic()] = c.delivered.get(msg.topic(), 0) + 1
+            latency = msg.latency()
+            if latency is not None:
+                c.latency_sum_s += latency
+                if latency > c.latency_max_s:
+                    c.latency_max_s = latency
+                if self._on_latency is not None:
+                    self._on_latency(latency)
+            return
+        c.delivery_errors += 1
+        self._spool.append(msg.topic(), msg.key(), msg.value(), f"delivery failed: {err.str()}")
+        c.spooled += 1
+        self._delivery_log.error("delivery", "delivery to %s failed (%s): record spooled to %s",
+                                 msg.topic(), err.str(), self._spool.path)
+
+    def _reject(self, quote_type: QuoteType, quote: Any, receive_ns: int, exc: Exception,
+                routes: dict[str, Stream] | None = None) -> None:
+        """Dead-letter a quote that cannot be published exactly, with the reason."""
+        code = getattr(quote, "code", None)
+        if routes is None:
+            routes = self._ticks if quote_type is QuoteType.TICK else self._bidasks
+        if not isinstance(code, str) or code not in routes:
+            error = ConversionError("code", f"not a subscribed {quote_type.value} contract "
+                                            f"(subscribed: {sorted(routes)})", code)
+        else:
+            error = diagnose_tick(quote) if quote_type is QuoteType.TICK else diagnose_bidask(quote)
+            if error.field == "quote":
+                error = ConversionError("quote", f"{type(exc).__name__}: {exc}")
+        record = {
+            "quote_type": quote_type.value,
+            "error": {"field": error.field, "reason": error.reason, "value": repr(error.value)},
+            "quote": _describe(quote),
+            "receive_time_ns": receive_ns,
+            "producer_run_id": self._run_id,
+        }
+        value = json.dumps(record, ensure_ascii=False, default=repr).encode()
+        key = code.encode() if isinstance(code, str) else b""
+        try:
+            self._produce(self._dlq, value, key, on_delivery=self._delivered)
+        except BufferError:
+            self._produce_when_room(self._dlq, key, value)
+        self.counters.dead_lettered += 1
+        self._reject_log.warning(f"reject:{quote_type.value}:{error.field}",
+                                 "dead-lettered %s quote %s: %s", quote_type.value, code, error)
+
+
+def _describe(quote: Any) -> dict[str, str]:
+    """Every public attribute of a quote as text, for the dead-letter record."""
+    out: dict[str, str] = {}
+    try:
+        items = quote.to_dict().items() if hasattr(quote, "to_dict") else vars(quote).items()
+    except Exception as exc:  # noqa: BLE001 - a broken object still gets a record
+        return {"unreadable": f"{type(exc).__name__}: {exc}"}
+    for k, v in items:
+        out[k] = str(v) if not isinstance(v, list) else "[" + ", ".join(map(str, v)) + "]"
+    return out

@@ -1,0 +1,142 @@
+"""Producer settings from the environment and `.env`, validated at start.
+
+Every setting is `TXF_<NAME>`; the original service's names
+(`KAFKA_BOOTSTRAP_SERVERS`, `TICK_TOPIC`, `BIDASK_TOPIC`, `SHIOAJI_API_KEY`,
+`SHIOAJI_SECRET_KEY`) are accepted too, so an existing `.env` keeps working.
+Secrets are `SecretStr`: they print as '**********' in reprs, logs and errors.
+See `.env.example` for each setting with its default.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from txf_producer.sources.base import QuoteType
+
+
+def _env(name: str, default: Any, *legacy: str) -> Any:
+    """A field read from TXF_<name> (or a legacy name), with its default."""
+    return Field(default, validation_alias=AliasChoices(f"TXF_{name}", *legacy))
+
+
+class Settings(BaseSettings):
+    """All producer settings. Field docs are the user-facing reference."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      populate_by_name=True)
+
+    # Kafka
+    kafka_bootstrap: str = Field("127.0.0.1:19092", validation_alias=AliasChoices(
+        "TXF_KAFKA_BOOTSTRAP", "KAFKA_BOOTSTRAP_SERVERS"))
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = _env("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+    kafka_sasl_mechanism: str | None = _env("KAFKA_SASL_MECHANISM", None)
+    kafka_sasl_username: str | None = _env("KAFKA_SASL_USERNAME", None)
+    kafka_sasl_password: SecretStr | None = _env("KAFKA_SASL_PASSWORD", None)
+    kafka_ssl_ca_location: str | None = _env("KAFKA_SSL_CA_LOCATION", None)
+    kafka_extra: dict[str, Any] = _env("KAFKA_EXTRA", {})  # any librdkafka property, as JSON
+    compression: Literal["none", "lz4", "zstd", "snappy", "gzip"] = _env("COMPRESSION", "lz4")
+    linger_ms: float = _env("LINGER_MS", 1.0)
+
+    # Schema registry (Confluent API)
+    registry_url: str = _env("REGISTRY_URL", "http://127.0.0.1:18081/apis/ccompat/v7")
+    registry_basic_auth: SecretStr | None = _env("REGISTRY_BASIC_AUTH", None)  # "user:password"
+    registry_ssl_ca_location: str | None = _env("REGISTRY_SSL_CA_LOCATION", None)
+    auto_register_schemas: bool = _env("AUTO_REGISTER_SCHEMAS", False)
+
+    # Topics (the original design's routing)
+    tick_topic: str = Field("txf-tick", validation_alias=AliasChoices("TXF_TICK_TOPIC", "TICK_TOPIC"))
+    txfr2_tick_topic: str = _env("TXFR2_TICK_TOPIC", "txfr2-tick")
+    bidask_topic: str = Field("txf-bidask", validation_alias=AliasChoices("TXF_BIDASK_TOPIC", "BIDASK_TOPIC"))
+    dead_letter_topic: str = _env("DEAD_LETTER_TOPIC", "txf-dlq")
+    subscribe_txfr2_tick: bool = _env("SUBSCRIBE_TXFR2_TICK", False)
+    publish_simtrade: bool = _env("PUBLISH_SIMTRADE", False)
+
+    # Shioaji
+    shioaji_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices(
+        "TXF_SHIOAJI_API_KEY", "SHIOAJI_API_KEY"))
+    shioaji_secret_key: SecretStr | None = Field(None, validation_alias=AliasChoices(
+        "TXF_SHIOAJI_SECRET_KEY", "SHIOAJI_SECRET_KEY"))
+    shioaji_simulation: bool = _env("SHIOAJI_SIMULATION", False)
+
+    # Lifecycle
+    startup_deadline_s: float = Field(30.0, gt=0, validation_alias=AliasChoices("TXF_STARTUP_DEADLINE_S"))
+    flush_timeout_s: float = Field(10.0, gt=0, validation_alias=AliasChoices("TXF_FLUSH_TIMEOUT_S"))
+    queue_full_wait_s: float = Field(2.0, ge=0, validation_alias=AliasChoices("TXF_QUEUE_FULL_WAIT_S"))
+    stats_interval_s: float = Field(60.0, gt=0, validation_alias=AliasChoices("TXF_STATS_INTERVAL_S"))
+    no_data_timeout_s: float = Field(60.0, gt=0, validation_alias=AliasChoices("TXF_NO_DATA_TIMEOUT_S"))
+    reconnect_grace_s: float = Field(60.0, gt=0, validation_alias=AliasChoices("TXF_RECONNECT_GRACE_S"))
+    state_dir: Path = _env("STATE_DIR", Path("state"))
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _env("LOG_LEVEL", "INFO")
+
+    @field_validator("kafka_extra", mode="before")
+    @classmethod
+    def _parse_json(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            try:
+                return json.loads(v) if v.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"must be a JSON object of librdkafka properties: {exc}") from None
+        return v
+
+    def routes(self) -> list[tuple[QuoteType, str, str]]:
+        """(quote type, contract alias, topic) for every stream to subscribe and publish."""
+        out = [(QuoteType.TICK, "TXFR1", self.tick_topic), (QuoteType.BIDASK, "TXFR1", self.bidask_topic)]
+        if self.subscribe_txfr2_tick:
+            out.append((QuoteType.TICK, "TXFR2", self.txfr2_tick_topic))
+        return out
+
+    def kafka_config(self) -> dict[str, Any]:
+        """librdkafka properties: safe defaults, security pass-through, then TXF_KAFKA_EXTRA."""
+        conf: dict[str, Any] = {
+            "bootstrap.servers": self.kafka_bootstrap,
+            "enable.idempotence": True,
+            "acks": "all",
+            "compression.type": self.compression,
+            "linger.ms": self.linger_ms,
+            # Never expire a record locally: while the broker is away, records wait in
+            # the queue (bounded below) and are delivered, in order, when it returns.
+            "message.timeout.ms": 0,
+            "queue.buffering.max.messages": 2_000_000,
+            "queue.buffering.max.kbytes": 1_048_576,
+            "security.protocol": self.kafka_security_protocol,
+            "client.id": "txf-producer",
+        }
+        for key, value in (("sasl.mechanism", self.kafka_sasl_mechanism),
+                           ("sasl.username", self.kafka_sasl_username),
+                           ("ssl.ca.location", self.kafka_ssl_ca_location)):
+            if value:
+                conf[key] = value
+        if self.kafka_sasl_password is not None:
+            conf["sasl.password"] = self.kafka_sasl_password.get_secret_value()
+        conf.update(self.kafka_extra)
+        return conf
+
+    def registry_config(self) -> dict[str, Any]:
+        """SchemaRegistryClient configuration (URL, basic auth, TLS CA)."""
+        conf: dict[str, Any] = {"url": self.registry_url}
+        if self.registry_basic_auth is not None:
+            conf["basic.auth.user.info"] = self.registry_basic_auth.get_secret_value()
+        if self.registry_ssl_ca_location:
+            conf["ssl.ca.location"] = self.registry_ssl_ca_location
+        return conf
+
+
+class SettingsError(RuntimeError):
+    """Invalid settings; the message names each bad setting by its environment variable."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate settings; raise SettingsError naming every bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            env = str(err["loc"][0]) if err["loc"] else "?"  # the alias: the variable's name
+            lines.append(f"{env}: {err['msg']}")
+        raise SettingsError("invalid settings: " + "; ".join(lines)) from None

@@ -1,0 +1,618 @@
+"""The live source: a Shioaji 1.7 session delivering TXF Tick and BidAsk quotes.
+
+Shioaji calls our callbacks from its own (Rust runtime) threads with real
+`TickFOPv1` / `BidAskFOPv1` objects; they go straight to the sink, untouched.
+Everything that blocks (client creation, login, contract list, subscribe,
+logout) runs in a worker thread with a time bound, never on the event loop.
+
+Facts this module relies on (shioaji 1.7.9, `_core.pyi`):
+- `set_on_tick_fop_v1_callback(callback: Callable[[TickFOPv1], None], bind=False)`
+  and the BidAsk twin take ONE-argument callbacks; the library inspects the
+  callback's parameters and still accepts `(exchange, quote)` with a
+  deprecation warning, so ours are plain one-parameter functions.
+- `set_event_callback(callback: Callable[[int, int, str, str], None])`:
+  `(resp_code, event_code, info, event)`.
+- `set_session_down_callback(callback: Callable[[], None])`: NO arguments. The
+  original service registered a one-argument function, so its self-healing
+  never ran; ours accepts any arguments and reports DISCONNECTED.
+- `subscribe(contract, quote_type=None, intraday_odd=False, version=None, ...)`:
+  we pass `quote_type=sj.QuoteType.Tick|BidAsk` and `version=sj.QuoteVersion.v1`
+  (the only version 1.7.9 knows) explicitly.
+- Importing shioaji opens its log file at `$SJ_LOG_PATH` (default ./shioaji.log
+  in the cwd); the parent directory must exist, else it logs to stdout. Set it
+  with `prepare_shioaji_log()` before anything imports shioaji (note that
+  `txf_producer.quotes` imports it).
+
+Broker limits: 5 concurrent connections per person, 1000 logins a day, and too
+many logins get a temporary ban, so login is retried a few times with long
+pauses and never in a tight loop; a rejected key is not retried at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Awaitable, Callable, TypeVar
+
+from pydantic import SecretStr
+
+from .base import EventKind, QuoteSink, QuoteType, Source, SourceError, SourceEvent, Subscription
+
+__all__ = [
+    "LoginRetry",
+    "ShioajiConfig",
+    "ShioajiSource",
+    "default_api_factory",
+    "prepare_shioaji_log",
+    "EVENT_KINDS",
+    "MIN_LOGIN_BACKOFF_S",
+    "MAX_LOGIN_ATTEMPTS",
+]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Never retry a login faster than this (broker bans clients that hammer login).
+MIN_LOGIN_BACKOFF_S = 5.0
+#: Never try more logins than this per start (5 concurrent connections, 1000 logins a day).
+MAX_LOGIN_ATTEMPTS = 5
+
+#: Solace session event codes -> (kind, what it means).
+EVENT_KINDS: dict[int, tuple[EventKind, str]] = {
+    0: (EventKind.CONNECTED, "session up"),
+    1: (EventKind.DISCONNECTED, "session down"),
+    2: (EventKind.ERROR, "connect failed"),
+    4: (EventKind.ERROR, "subscription error"),
+    12: (EventKind.DISCONNECTED, "reconnecting"),
+    13: (EventKind.RECONNECTED, "reconnected"),
+    16: (EventKind.SUBSCRIBED, "subscribe ok"),
+}
+
+_DEFAULT_LOG_PATH = Path("~/.local/state/txfstream/shioaji.log")
+_CREDENTIALS_HINT = "set SHIOAJI_API_KEY and SHIOAJI_SECRET_KEY"
+_MAX_REASON_CHARS = 300
+
+
+# --------------------------------------------------------------------------- config
+
+
+@dataclass(frozen=True)
+class LoginRetry:
+    """How often to try login: `max_attempts` tries, pausing `backoff_s[i]` after failure i+1.
+
+    The last backoff repeats if there are more attempts than backoffs. The
+    defaults (3 attempts, 20 s then 60 s) stay far inside the broker's limits.
+    """
+
+    max_attempts: int = 3
+    backoff_s: tuple[float, ...] = (20.0, 60.0)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "backoff_s", tuple(float(b) for b in self.backoff_s))
+        if not 1 <= self.max_attempts <= MAX_LOGIN_ATTEMPTS:
+            raise ValueError(f"LoginRetry.max_attempts must be 1..{MAX_LOGIN_ATTEMPTS}, got {self.max_attempts}")
+        if self.max_attempts > 1 and not self.backoff_s:
+            raise ValueError("LoginRetry.backoff_s is empty but more than one attempt is allowed")
+        if any(b < MIN_LOGIN_BACKOFF_S for b in self.backoff_s):
+            raise ValueError(
+                f"LoginRetry.backoff_s must be >= {MIN_LOGIN_BACKOFF_S} s each "
+                f"(the broker bans clients that log in too often), got {self.backoff_s}"
+            )
+
+    def delay_after(self, failed_attempt: int) -> float:
+        """Pause after the `failed_attempt`-th (1-based) failed login."""
+        return self.backoff_s[min(failed_attempt, len(self.backoff_s)) - 1]
+
+
+def _secret(value: Any) -> SecretStr:
+    if isinstance(value, SecretStr):
+        return value
+    return SecretStr("" if value is None else str(value))
+
+
+def _aliases(value: Any, what: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = (value,)
+    out = tuple(str(v).strip() for v in value)
+    if not out or any(not v for v in out):
+        raise ValueError(f"ShioajiConfig.{what} must be a non-empty list of contract codes, got {value!r}")
+    if len(set(out)) != len(out):
+        raise ValueError(f"ShioajiConfig.{what} has duplicates: {out}")
+    return out
+
+
+@dataclass(frozen=True)
+class ShioajiConfig:
+    """Everything the live source needs. Secrets are `SecretStr`: repr/str show '**********'.
+
+    Plain strings are accepted for `api_key`/`secret_key` and wrapped. Empty
+    credentials are allowed here (so a config can be built and inspected) and
+    rejected by `ShioajiSource.start` with a `SourceError`.
+    """
+
+    api_key: SecretStr = field(default_factory=lambda: SecretStr(""))
+    secret_key: SecretStr = field(default_factory=lambda: SecretStr(""))
+    simulation: bool = False
+    product: str = "TXF"
+    tick_aliases: tuple[str, ...] = ("TXFR1",)
+    bidask_aliases: tuple[str, ...] = ("TXFR1",)
+    login_retry: LoginRetry = field(default_factory=LoginRetry)
+    #: Bound on one blocking broker call (client creation, one login, contract list).
+    login_timeout_s: float = 60.0
+    #: Bound on one subscribe/unsubscribe call.
+    subscribe_timeout_s: float = 15.0
+    #: Bound on logout in `stop()` (systemd gives the whole stop 30 s).
+    logout_timeout_s: float = 10.0
+    #: Shioaji's own log file; None means $SJ_LOG_PATH if set, else ~/.local/state/txfstream/shioaji.log.
+    log_path: Path | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "api_key", _secret(self.api_key))
+        object.__setattr__(self, "secret_key", _secret(self.secret_key))
+        object.__setattr__(self, "product", str(self.product).strip())
+        if not self.product:
+            raise ValueError("ShioajiConfig.product must be a futures root such as 'TXF'")
+        object.__setattr__(self, "tick_aliases", _aliases(self.tick_aliases, "tick_aliases"))
+        object.__setattr__(self, "bidask_aliases", _aliases(self.bidask_aliases, "bidask_aliases"))
+        for name in ("login_timeout_s", "subscribe_timeout_s", "logout_timeout_s"):
+            if not float(getattr(self, name)) > 0:
+                raise ValueError(f"ShioajiConfig.{name} must be > 0")
+        if self.log_path is not None:
+            object.__setattr__(self, "log_path", Path(self.log_path))
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.api_key.get_secret_value().strip()) and bool(self.secret_key.get_secret_value().strip())
+
+    def wanted(self) -> list[tuple[str, QuoteType]]:
+        """(alias, quote type) pairs to subscribe, in order."""
+        return [(a, QuoteType.TICK) for a in self.tick_aliases] + [(a, QuoteType.BIDASK) for a in self.bidask_aliases]
+
+
+# --------------------------------------------------------------------------- shioaji client
+
+
+def prepare_shioaji_log(path: Path | str | None = None) -> Path:
+    """Point shioaji's log at `path` (creating its directory) via SJ_LOG_PATH; returns the path.
+
+    Must run before the first `import shioaji` anywhere in the process: the
+    library opens the file at import. If shioaji is already imported with a
+    different SJ_LOG_PATH, this only warns.
+    """
+    if path is None:
+        env = os.environ.get("SJ_LOG_PATH")
+        path = Path(env) if env else _DEFAULT_LOG_PATH
+    path = Path(path).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    current = os.environ.get("SJ_LOG_PATH")
+    if "shioaji" in sys.modules and current != str(path):
+        log.warning(
+            "shioaji was imported before its log path was set; its log stays at %s, not %s "
+            "(call prepare_shioaji_log() before importing txf_producer.quotes)",
+            current or "./shioaji.log", path,
+        )
+    os.environ["SJ_LOG_PATH"] = str(path)
+    return path
+
+
+def default_api_factory(config: ShioajiConfig) -> Any:
+    """The real client: sets SJ_LOG_PATH, imports shioaji lazily, `sj.Shioaji(simulation=...)`.
+
+    Makes network calls: never use it in unit tests (pass a fake factory).
+    """
+    prepare_shioaji_log(config.log_path)
+    import shioaji as sj
+
+    return sj.Shioaji(simulation=config.simulation)
+
+
+def _shioaji_constants() -> tuple[dict[QuoteType, Any], Any]:
+    import shioaji as sj
+
+    return {QuoteType.TICK: sj.QuoteType.Tick, QuoteType.BIDASK: sj.QuoteType.BidAsk}, sj.QuoteVersion.v1
+
+
+def _is_permanent_login_error(exc: BaseException) -> bool:
+    """A rejected key or permission: retrying only burns the daily login budget."""
+    try:
+        import shioaji as sj
+    except Exception:  # pragma: no cover - shioaji is a dependency
+        return False
+    if isinstance(exc, sj.TokenError):
+        return False
+    return isinstance(exc, (sj.AuthError, sj.ShioajiPermissionError))
+
+
+class _CallTimedOut(Exception):
+    """A broker call outlived its bound (distinct from the broker's own timeout errors)."""
+
+
+async def _in_thread(fn: Callable[[], T], timeout_s: float, what: str) -> T:
+    """Run a blocking broker call in a daemon thread, waiting at most `timeout_s`.
+
+    Like asyncio.to_thread, but the thread is a daemon: a broker call that
+    hangs past its bound can neither block the loop nor keep the process
+    from exiting (the default executor is joined at interpreter shutdown).
+    """
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[T] = loop.create_future()
+
+    def settle(ok: bool, value: Any) -> None:
+        if not fut.done():
+            (fut.set_result if ok else fut.set_exception)(value)
+
+    def run() -> None:
+        try:
+            result = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
+            outcome = (False, exc)
+        else:
+            outcome = (True, result)
+        try:
+            loop.call_soon_threadsafe(settle, *outcome)
+        except RuntimeError:  # loop already closed: nobody waits any more
+            pass
+
+    threading.Thread(target=run, name=f"shioaji-{what}", daemon=True).start()
+    try:
+        return await asyncio.wait_for(fut, timeout_s)
+    except TimeoutError:
+        if not fut.cancelled():  # the call itself raised a TimeoutError: not ours
+            raise
+    raise _CallTimedOut(f"{what} took longer than {timeout_s:g}s")
+
+
+# --------------------------------------------------------------------------- the source
+
+
+class ShioajiSource(Source):
+    """A Shioaji session as a `Source`.
+
+    `api_factory(config)` returns the client (default: `default_api_factory`);
+    `sleep` is the async sleep used between login attempts and `clock` gives
+    event times in UTC epoch ns, both injectable for tests.
+    """
+
+    name = "shioaji"
+
+    def __init__(
+        self,
+        config: ShioajiConfig,
+        api_factory: Callable[[ShioajiConfig], Any] | None = None,
+        *,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.config = config
+        self._factory = api_factory or default_api_factory
+        self._sleep = sleep
+        self._clock = clock
+        self._api: Any = None
+        self._sink: QuoteSink | None = None
+        self._tick_target: Callable[[Any], None] = _drop
+        self._bidask_target: Callable[[Any], None] = _drop
+        self._subs: list[tuple[Subscription, Any]] = []  # (subscription, contract object)
+        self._sj_types: dict[QuoteType, Any] = {}
+        self._sj_version: Any = None
+        self._logged_in = False
+        self._started = False
+        self._stopped = False
+        self._err_lock = threading.Lock()
+        self._last_error_report_ns = 0
+        #: Exceptions caught inside library callbacks (sink failures, bad events).
+        self.callback_errors = 0
+        self.login_attempts = 0
+
+    def __repr__(self) -> str:
+        return f"ShioajiSource(product={self.config.product!r}, simulation={self.config.simulation}, subscriptions={len(self._subs)})"
+
+    @property
+    def subscriptions(self) -> list[Subscription]:
+        return [s for s, _ in self._subs]
+
+    # ---- start
+
+    async def start(self, sink: QuoteSink) -> list[Subscription]:
+        if self._started:
+            raise SourceError("ShioajiSource.start called twice: create a new source to start again")
+        if not self.config.has_credentials:
+            raise SourceError(f"Shioaji credentials missing: api_key and secret_key must be non-empty ({_CREDENTIALS_HINT})")
+        self._started = True
+        self._sink = sink
+        cfg = self.config
+
+        error: str | None = None
+        try:
+            self._api = await _in_thread(lambda: self._factory(cfg), cfg.login_timeout_s, "create")
+        except Exception as exc:
+            error = f"Shioaji client could not be created: {self._reason(exc)} - check the shioaji install and network access"
+        if error:
+            raise SourceError(error)
+        api = self._api
+        self._sj_types, self._sj_version = _shioaji_constants()
+
+        # Callbacks before login, so the session-up event and an early drop are seen.
+        self._tick_target = sink.on_tick
+        self._bidask_target = sink.on_bidask
+        try:
+            api.set_on_tick_fop_v1_callback(self._make_quote_callback("tick"))
+            api.set_on_bidask_fop_v1_callback(self._make_quote_callback("bidask"))
+            api.set_event_callback(self._on_event)
+            api.set_session_down_callback(self._on_session_down)
+        except Exception as exc:
+            error = f"Shioaji callbacks could not be set: {self._reason(exc)} - is the installed shioaji 1.7.x?"
+        if error:
+            raise SourceError(error)
+
+        await self._login()
+        try:
+            contracts = await self._resolve_contracts()
+            await self._subscribe_all(contracts)
+        except BaseException:
+            await self._shutdown()  # release the connection: it counts against the 5 allowed
+            raise
+        subs = self.subscriptions
+        log.info("shioaji: subscribed %s", ", ".join(f"{s.alias}->{s.code} {s.quote_type.value}" for s in subs))
+        return subs
+
+    async def _login(self) -> None:
+        cfg, api = self.config, self._api
+        retry = cfg.login_retry
+        key, secret = cfg.api_key.get_secret_value(), cfg.secret_key.get_secret_value()
+        last = ""
+        for attempt in range(1, retry.max_attempts + 1):
+            self.login_attempts += 1
+            error: str | None = None
+            permanent = False
+            try:
+                await _in_thread(
+                    lambda: api.login(api_key=key, secret_key=secret, subscribe_trade=False),
+                    cfg.login_timeout_s,
+                    "login",
+                )
+            except _CallTimedOut:
+                error = (
+                    f"Shioaji login timed out after {cfg.login_timeout_s:g}s and was not retried "
+                    "(a hung login may still open a session) - check network access to Sinopac, then restart"
+                )
+            except Exception as exc:
+                last = self._reason(exc)
+                permanent = _is_permanent_login_error(exc)
+                log.warning("shioaji: login attempt %d/%d failed: %s", attempt, retry.max_attempts, last)
+            else:
+                self._logged_in = True
+                log.info("shioaji: logged in (attempt %d, simulation=%s)", attempt, cfg.simulation)
+                return
+            if error:  # raised outside the except block: no chained broker exception
+                raise SourceError(error)
+            if permanent:
+                raise SourceError(f"Shioaji login rejected: {last} - check api_key/secret_key ({_CREDENTIALS_HINT}); not retried")
+            if attempt < retry.max_attempts:
+                delay = retry.delay_after(attempt)
+                log.info("shioaji: next login attempt in %.0f s", delay)
+                await self._sleep(delay)
+        raise SourceError(
+            f"Shioaji login failed after {retry.max_attempts} attempts: {last} - check the credentials, "
+            "Sinopac's service status and the login limits (5 connections, 1000 logins/day; retry later if banned)"
+        )
+
+    async def _resolve_contracts(self) -> dict[str, Any]:
+        cfg, api = self.config, self._api
+        error: str | None = None
+        by_code: dict[str, Any] = {}
+        try:
+            listed = await _in_thread(lambda: list(api.contracts.futures(cfg.product)), cfg.login_timeout_s, "contracts")
+            by_code = {c.code: c for c in listed}
+        except Exception as exc:
+            error = f"Shioaji contract list for {cfg.product!r} failed: {self._reason(exc)} - check the product root and retry"
+        if error:
+            raise SourceError(error)
+        missing = [a for a in dict.fromkeys((*cfg.tick_aliases, *cfg.bidask_aliases)) if a not in by_code]
+        if missing:
+            aliases = [c for c in sorted(by_code) if c.startswith(f"{cfg.product}R")] or sorted(by_code)[:8]
+            raise SourceError(
+                f"contract {', '.join(map(repr, missing))} not in api.contracts.futures({cfg.product!r}) "
+                f"(has {', '.join(aliases) or 'nothing'}) - fix the configured tick/bidask aliases"
+            )
+        return by_code
+
+    async def _subscribe_all(self, contracts: dict[str, Any]) -> None:
+        subs: list[tuple[Subscription, Any]] = []
+        seen: dict[tuple[str, QuoteType], str] = {}
+        for alias, qtype in self.config.wanted():
+            contract = contracts[alias]
+            code = getattr(contract, "target_code", None) or contract.code
+            if (code, qtype) in seen:
+                raise SourceError(
+                    f"{alias!r} and {seen[code, qtype]!r} both resolve to {code} for {qtype.value}: "
+                    "quotes could not be routed - configure only one of them"
+                )
+            seen[code, qtype] = alias
+            subs.append((Subscription(alias=alias, code=code, quote_type=qtype), contract))
+        for sub, contract in subs:
+            await self._subscribe(sub, contract)
+            self._subs.append((sub, contract))
+
+    async def _subscribe(self, sub: Subscription, contract: Any) -> None:
+        error: str | None = None
+        try:
+            await _in_thread(
+                lambda: self._api.subscribe(contract, quote_type=self._sj_types[sub.quote_type], version=self._sj_version),
+                self.config.subscribe_timeout_s,
+                "subscribe",
+            )
+        except _CallTimedOut:
+            error = f"timed out after {self.config.subscribe_timeout_s:g}s"
+        except Exception as exc:
+            error = self._reason(exc)
+        if error:
+            raise SourceError(
+                f"Shioaji subscribe {sub.alias} ({sub.code}) {sub.quote_type.value} failed: {error} - "
+                "check the account's market-data permission and subscription limit, then restart"
+            )
+
+    async def _unsubscribe(self, sub: Subscription, contract: Any) -> None:
+        """Best effort: logs and returns on failure."""
+        try:
+            await _in_thread(
+                lambda: self._api.unsubscribe(contract, quote_type=self._sj_types[sub.quote_type], version=self._sj_version),
+                self.config.subscribe_timeout_s,
+                "unsubscribe",
+            )
+        except _CallTimedOut:
+            log.warning("shioaji: unsubscribe %s %s timed out", sub.alias, sub.quote_type.value)
+        except Exception as exc:
+            log.warning("shioaji: unsubscribe %s %s failed: %s", sub.alias, sub.quote_type.value, self._reason(exc))
+
+    # ---- resubscribe / stop
+
+    async def resubscribe(self) -> None:
+        """Unsubscribe and subscribe again every stream (after a silent stall); SourceError if a subscribe fails."""
+        if self._stopped or not self._logged_in:
+            log.warning("shioaji: resubscribe ignored, the source is not running")
+            return
+        log.warning("shioaji: resubscribing %d streams", len(self._subs))
+        for sub, contract in list(self._subs):
+            await self._unsubscribe(sub, contract)
+            await self._subscribe(sub, contract)
+
+    async def stop(self) -> None:
+        """Stop delivery, unsubscribe (best effort), log out once (bounded). Idempotent, never raises."""
+        if self._stopped:
+            return
+        self._stopped = True
+        try:
+            await self._shutdown()
+        except Exception as exc:  # noqa: BLE001 - stop never raises (cancellation still propagates)
+            log.warning("shioaji: stop interrupted: %s", self._reason(exc))
+
+    async def _shutdown(self) -> None:
+        self._tick_target = _drop
+        self._bidask_target = _drop
+        if self._api is None or not self._logged_in:
+            return
+        for sub, contract in list(self._subs):
+            await self._unsubscribe(sub, contract)
+        self._logged_in = False  # logout is tried once, whatever happens
+        api = self._api
+        try:
+            await _in_thread(api.logout, self.config.logout_timeout_s, "logout")
+            log.info("shioaji: logged out")
+        except _CallTimedOut:
+            log.warning("shioaji: logout timed out after %gs; the process exit will close the session", self.config.logout_timeout_s)
+        except Exception as exc:
+            log.warning("shioaji: logout failed: %s", self._reason(exc))
+
+    # ---- callbacks (library threads)
+
+    def _make_quote_callback(self, stream: str) -> Callable[[Any], None]:
+        """A ONE-parameter function, as Shioaji's v1 setters expect (`Callable[[TickFOPv1], None]`).
+
+        The hot path: one attribute read and the sink call, no copy, no work.
+        """
+        failed = self._callback_failed
+        if stream == "tick":
+
+            def on_tick_fop_v1(quote: Any) -> None:
+                try:
+                    self._tick_target(quote)
+                except Exception as exc:
+                    failed("tick", exc)
+
+            return on_tick_fop_v1
+
+        def on_bidask_fop_v1(quote: Any) -> None:
+            try:
+                self._bidask_target(quote)
+            except Exception as exc:
+                failed("bidask", exc)
+
+        return on_bidask_fop_v1
+
+    def _on_event(self, resp_code: int, event_code: int, info: str, event: str) -> None:
+        """Event callback `(resp_code, event_code, info, event)`; never raises."""
+        try:
+            info_s, event_s = self._scrub(str(info)), self._scrub(str(event))
+            known = EVENT_KINDS.get(event_code)
+            if known is None:
+                level = logging.WARNING if resp_code else logging.INFO
+                log.log(level, "shioaji event %s (resp %s): %s %s", event_code, resp_code, info_s, event_s)
+                if not resp_code:
+                    return
+                kind, meaning = EventKind.ERROR, f"event {event_code}"
+            else:
+                kind, meaning = known
+                level = logging.INFO if kind in (EventKind.CONNECTED, EventKind.SUBSCRIBED, EventKind.RECONNECTED) else logging.WARNING
+                log.log(level, "shioaji event %s %s (resp %s): %s %s", event_code, meaning, resp_code, info_s, event_s)
+            self._emit(
+                kind,
+                f"{meaning}: {info_s} {event_s}".strip(),
+                {"resp_code": resp_code, "event_code": event_code, "info": info_s, "event": event_s},
+            )
+        except Exception as exc:
+            self._callback_failed("event", exc)
+
+    def _on_session_down(self, *args: Any, **kwargs: Any) -> None:
+        """Session-down callback. Shioaji calls it with NO arguments; extra ones are tolerated, never required."""
+        try:
+            log.warning("shioaji: session down")
+            data = {"args": [self._scrub(repr(a)) for a in args]} if args or kwargs else {}
+            self._emit(EventKind.DISCONNECTED, "session down", data)
+        except Exception as exc:
+            self._callback_failed("session_down", exc)
+
+    def _emit(self, kind: EventKind, detail: str, data: dict[str, Any] | None = None) -> None:
+        sink = self._sink
+        if sink is None:
+            return
+        sink.on_event(SourceEvent(kind=kind, time_ns=self._clock(), detail=detail, data=data or {}))
+
+    def _callback_failed(self, where: str, exc: BaseException) -> None:
+        """Count, log and report (at most once a second) an exception caught in a library callback."""
+        try:
+            with self._err_lock:
+                self.callback_errors += 1
+                count = self.callback_errors
+                now = self._clock()
+                report = count == 1 or now - self._last_error_report_ns >= 1_000_000_000
+                if report:
+                    self._last_error_report_ns = now
+            if not report:
+                return
+            reason = self._reason(exc)
+            log.error("shioaji: %s callback failed (%d so far): %s", where, count, reason)
+            sink = self._sink
+            if sink is not None:
+                sink.on_event(SourceEvent(
+                    kind=EventKind.ERROR, time_ns=now, detail=f"{where} callback failed: {reason}",
+                    data={"callback": where, "callback_errors": count},
+                ))
+        except Exception:  # the sink's on_event failed too: nothing left to tell
+            pass
+
+    # ---- helpers
+
+    def _scrub(self, text: str) -> str:
+        for secret in (self.config.api_key, self.config.secret_key):
+            value = secret.get_secret_value()
+            if value:
+                text = text.replace(value, "***")
+        return text
+
+    def _reason(self, exc: BaseException) -> str:
+        """One scrubbed line: 'Type: message' (the broker may echo the key back)."""
+        text = " ".join(f"{type(exc).__name__}: {exc}".split()).rstrip(":")
+        text = self._scrub(text)
+        return text if len(text) <= _MAX_REASON_CHARS else text[: _MAX_REASON_CHARS - 3] + "..."
+
+
+def _drop(quote: Any) -> None:
+    """Quote target before start and after stop."""
+
