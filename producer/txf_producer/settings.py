@@ -90,10 +90,23 @@ class Settings(BaseSettings):
             out.append((QuoteType.TICK, "TXFR2", self.txfr2_tick_topic))
         return out
 
+    def client_config(self) -> dict[str, Any]:
+        """Connection and security properties any Kafka client of ours needs (producer, admin)."""
+        conf: dict[str, Any] = {"bootstrap.servers": self.kafka_bootstrap,
+                                "security.protocol": self.kafka_security_protocol}
+        for key, value in (("sasl.mechanism", self.kafka_sasl_mechanism),
+                           ("sasl.username", self.kafka_sasl_username),
+                           ("ssl.ca.location", self.kafka_ssl_ca_location)):
+            if value:
+                conf[key] = value
+        if self.kafka_sasl_password is not None:
+            conf["sasl.password"] = self.kafka_sasl_password.get_secret_value()
+        return conf
+
     def kafka_config(self) -> dict[str, Any]:
-        """librdkafka properties: safe defaults, security pass-through, then TXF_KAFKA_EXTRA."""
+        """Producer properties: safe defaults, connection/security, then TXF_KAFKA_EXTRA."""
         conf: dict[str, Any] = {
-            "bootstrap.servers": self.kafka_bootstrap,
+            **self.client_config(),
             "enable.idempotence": True,
             "acks": "all",
             "compression.type": self.compression,
@@ -103,22 +116,16 @@ class Settings(BaseSettings):
             "message.timeout.ms": 0,
             "queue.buffering.max.messages": 2_000_000,
             "queue.buffering.max.kbytes": 1_048_576,
-            "security.protocol": self.kafka_security_protocol,
             "client.id": "txf-producer",
         }
-        for key, value in (("sasl.mechanism", self.kafka_sasl_mechanism),
-                           ("sasl.username", self.kafka_sasl_username),
-                           ("ssl.ca.location", self.kafka_ssl_ca_location)):
-            if value:
-                conf[key] = value
-        if self.kafka_sasl_password is not None:
-            conf["sasl.password"] = self.kafka_sasl_password.get_secret_value()
         conf.update(self.kafka_extra)
         return conf
 
     def registry_config(self) -> dict[str, Any]:
         """SchemaRegistryClient configuration (URL, basic auth, TLS CA)."""
-        conf: dict[str, Any] = {"url": self.registry_url}
+        # A bounded request timeout: the client's default is none, and a registry that
+        # accepts the connection but never answers must not hang start-up.
+        conf: dict[str, Any] = {"url": self.registry_url, "timeout": 10}
         if self.registry_basic_auth is not None:
             conf["basic.auth.user.info"] = self.registry_basic_auth.get_secret_value()
         if self.registry_ssl_ca_location:

@@ -1,0 +1,133 @@
+"""`txf-registry`: register the contract, gate changes against the registry, show drift, create topics.
+
+    txf-registry register   # compatibility levels, then references, then subjects (idempotent)
+    txf-registry check      # local contract vs registry, without registering; exit 1 if incompatible
+    txf-registry status     # registered vs declared: versions, ids, levels, drift
+    txf-registry topics     # create the declared topics (partitions, retention); report drift
+
+Settings come from the environment / .env like the producer's: TXF_REGISTRY_URL,
+TXF_REGISTRY_BASIC_AUTH, TXF_REGISTRY_SSL_CA_LOCATION, TXF_KAFKA_BOOTSTRAP and
+the Kafka security settings. Exit codes: 0 ok, 1 incompatible or failed, 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.schema_registry import SchemaRegistryClient
+
+from txf_producer.settings import SettingsError, load_settings
+from txf_registry import declaration
+from txf_registry.gate import REPO_ROOT, check
+from txf_registry.registry import Registry, RegistryError
+from txf_registry.topics import ensure_topics
+
+
+def _registry(args: argparse.Namespace) -> tuple[Registry, declaration.Declaration]:
+    settings = load_settings()
+    decl = declaration.load(args.declaration)
+    return Registry(SchemaRegistryClient(settings.registry_config()), settings.registry_url), decl
+
+
+def cmd_register(args: argparse.Namespace) -> int:
+    registry, decl = _registry(args)
+    rows = registry.register(decl)
+    for r in rows:
+        print(f"{r.subject:<24} version {r.version:<3} id {r.schema_id:<5} {r.compatibility:<17} "
+              f"{'registered' if r.changed else 'unchanged'}")
+    if args.topics:
+        return cmd_topics(args)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    registry, _decl = _registry(args)
+    verdicts = check(registry, args.declaration, args.proto_root.resolve())
+    bad = 0
+    for v in verdicts:
+        judge = {True: "compatible", False: "INCOMPATIBLE", None: "cannot judge"}
+        print(f"{v.subject:<24} {v.compatibility:<17} registry: {judge[v.registry]:<13} "
+              f"buf (FILE) vs v{','.join(map(str, v.versions_checked)) or '-'}: {judge[v.tool]}")
+        if v.registry is None or v.registry is False:
+            print(f"    registry: {v.registry_detail}")
+        for p in v.problems:
+            print(f"    {p}")
+        bad += not v.compatible
+    if bad:
+        print(f"check: {bad} subject(s) incompatible with what the registry holds: the change would break "
+              "consumers. Add fields instead of changing them, or publish a new package (txf.v2).", file=sys.stderr)
+        return 1
+    print("check: the local contract is compatible with every registered version the levels cover")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    registry, decl = _registry(args)
+    drift = 0
+    rows: list[dict[str, Any]] = []
+    for s in decl.subjects:
+        versions = registry.versions(s.name)
+        level = registry.compatibility(s.name)
+        try:
+            current = registry.lookup(decl, s) if versions else None
+        except RegistryError:
+            current = None  # a reference differs locally: not in sync
+        state = "missing" if not versions else ("in sync" if current is not None and current.version == versions[-1]
+                                                else "DRIFT: local contract differs from the latest version")
+        if level != s.compatibility:
+            state += f"; level {level} (declared {s.compatibility})"
+        drift += state != "in sync"
+        rows.append({"subject": s.name, "versions": versions, "level": level, "declared_level": s.compatibility,
+                     "state": state})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            print(f"{r['subject']:<24} versions {r['versions'] or '-'!s:<10} {r['state']}")
+    return 1 if drift and args.strict else 0
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    decl = declaration.load(args.declaration)
+    admin = AdminClient(settings.client_config())
+    for t in ensure_topics(admin, decl, args.replication_factor):
+        note = "created" if t.created else ("exists" if not t.drift else "exists, DRIFT: " + "; ".join(t.drift))
+        print(f"topic {t.name:<14} {note}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="txf-registry", description=__doc__.split("\n")[0])
+    parser.add_argument("--declaration", type=Path, default=declaration.DEFAULT_PATH,
+                        help="subjects file (default: schema-registry/subjects.toml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("register", help="set levels, register references and subjects (idempotent)")
+    p.add_argument("--topics", action="store_true", help="also create the declared topics")
+    p.add_argument("--replication-factor", type=int, default=None)
+    p.set_defaults(func=cmd_register)
+    p = sub.add_parser("check", help="is the local contract compatible with the registry? (registers nothing)")
+    p.add_argument("--proto-root", type=Path, default=REPO_ROOT / "proto")
+    p.set_defaults(func=cmd_check)
+    p = sub.add_parser("status", help="registered vs declared")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--strict", action="store_true", help="exit 1 on any drift")
+    p.set_defaults(func=cmd_status)
+    p = sub.add_parser("topics", help="create the declared topics; report drift")
+    p.add_argument("--replication-factor", type=int, default=None)
+    p.set_defaults(func=cmd_topics)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (RegistryError, declaration.DeclarationError, SettingsError, RuntimeError) as exc:
+        print(f"txf-registry {args.command}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
