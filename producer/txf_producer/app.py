@@ -208,7 +208,8 @@ class ProducerApp:
             self._loop.add_signal_handler(sig, self._finish, EXIT_OK, f"{signal.Signals(sig).name} received")
         try:
             headers = await self._frame_headers()
-            self.producer = Producer(s.kafka_config())
+            # librdkafka's own log lines go through Python logging, not raw stderr
+            self.producer = Producer(s.kafka_config(), logger=logging.getLogger("txf_producer.librdkafka"))
             await self._check_kafka(self.producer)
             self.publisher = Publisher(
                 self.producer, run_id=self.run_id, dead_letter_topic=s.dead_letter_topic, spool=spool,

@@ -184,20 +184,20 @@ def _check_int(field: str, value: Any, minimum: int = INT64_MIN) -> int:
     return value
 
 
-def _check_common(q: Any) -> None:
-    code = getattr(q, "code", None)
-    if not isinstance(code, str) or not code:
-        raise ConversionError("code", "contract code must be a non-empty string", code)
-    dt = getattr(q, "datetime", None)
-    if not isinstance(dt, _dt.datetime) or dt.tzinfo is not None:
-        raise ConversionError("datetime", "must be a naive Taipei-local datetime", dt)
-
-
 def _attr(q: Any, field: str) -> Any:
     try:
         return getattr(q, field)
     except Exception as exc:  # a broken object: report, never crash
         raise ConversionError(field, f"cannot be read: {exc}") from None
+
+
+def _check_common(q: Any) -> None:
+    code = _attr(q, "code")
+    if not isinstance(code, str) or not code:
+        raise ConversionError("code", "contract code must be a non-empty string", code)
+    dt = _attr(q, "datetime")
+    if not isinstance(dt, _dt.datetime) or dt.tzinfo is not None:
+        raise ConversionError("datetime", "must be a naive Taipei-local datetime", dt)
 
 
 def diagnose_tick(q: Any) -> ConversionError:

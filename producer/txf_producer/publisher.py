@@ -27,7 +27,7 @@ from confluent_kafka import KafkaError, Message, Producer
 
 from txf_producer.convert import ConversionError, build_bidask, build_tick, diagnose_bidask, diagnose_tick
 from txf_producer.logs import RateLimitedLog
-from txf_producer.sources.base import QuoteType, SourceEvent
+from txf_producer.sources.base import EventKind, QuoteType, SourceEvent
 from txf_producer.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ class Publisher:
         with self._route_lock:
             for quote_type, quote, receive_ns in self._early:
                 routes = ticks if quote_type is QuoteType.TICK else bidasks
-                stream = routes.get(getattr(quote, "code", None))  # type: ignore[arg-type]
+                stream = routes.get(_code_of(quote))  # type: ignore[arg-type]
                 if stream is None:
                     self._reject(quote_type, quote, receive_ns, KeyError("code"), routes)
                 elif quote_type is QuoteType.TICK:
@@ -156,7 +156,7 @@ class Publisher:
                 self._early.append((quote_type, quote, receive_ns))
                 return
         routes = self._ticks if quote_type is QuoteType.TICK else self._bidasks
-        stream = routes.get(getattr(quote, "code", None))  # type: ignore[arg-type]
+        stream = routes.get(_code_of(quote))  # type: ignore[arg-type]
         if stream is None:
             self._reject(quote_type, quote, receive_ns, KeyError("code"), routes)
         elif quote_type is QuoteType.TICK:
@@ -215,9 +215,32 @@ class Publisher:
         self._send(stream, msg)
 
     def on_event(self, event: SourceEvent) -> None:
-        """Source events go to the lifecycle owner (the app), which reacts on its loop."""
+        """Source events go to the lifecycle owner (the app), which reacts on its loop.
+
+        A month-code roll (SUBSCRIBED with data["roll"]) is applied here, on the
+        source's thread, before the quotes with the new code that follow it.
+        """
+        if event.kind is EventKind.SUBSCRIBED and event.data.get("roll"):
+            self._roll(str(event.data.get("alias")), str(event.data.get("code")),
+                       QuoteType(event.data.get("quote_type")))
         if self._on_event is not None:
             self._on_event(event)
+
+    def _roll(self, alias: str, code: str, quote_type: QuoteType) -> None:
+        """Route `code` like the stream that `alias` had: same topic and header, a new sequence."""
+        with self._route_lock:
+            old = next((s for s in self.streams if s.alias == alias and s.quote_type is quote_type), None)
+            if old is None or old.code == code:
+                return
+            new = Stream(quote_type, code, alias, old.topic, old.header)
+            routes = dict(self._ticks if quote_type is QuoteType.TICK else self._bidasks)
+            routes[code] = new
+            self.streams = [s for s in self.streams if s is not old] + [new]
+            if quote_type is QuoteType.TICK:
+                self._ticks = routes
+            else:
+                self._bidasks = routes
+        log.info("contract roll: %s %s now %s -> %s", alias, quote_type.value, code, new.topic)
 
     # --- internals -------------------------------------------------------------
 
@@ -270,14 +293,17 @@ class Publisher:
     def _reject(self, quote_type: QuoteType, quote: Any, receive_ns: int, exc: Exception,
                 routes: dict[str, Stream] | None = None) -> None:
         """Dead-letter a quote that cannot be published exactly, with the reason."""
-        code = getattr(quote, "code", None)
+        code = _code_of(quote)
         if routes is None:
             routes = self._ticks if quote_type is QuoteType.TICK else self._bidasks
         if not isinstance(code, str) or code not in routes:
             error = ConversionError("code", f"not a subscribed {quote_type.value} contract "
                                             f"(subscribed: {sorted(routes)})", code)
         else:
-            error = diagnose_tick(quote) if quote_type is QuoteType.TICK else diagnose_bidask(quote)
+            try:
+                error = diagnose_tick(quote) if quote_type is QuoteType.TICK else diagnose_bidask(quote)
+            except Exception as diag_exc:  # noqa: BLE001 - diagnosis must never raise into the source
+                error = ConversionError("quote", f"undiagnosable: {type(diag_exc).__name__}: {diag_exc}")
             if error.field == "quote":
                 error = ConversionError("quote", f"{type(exc).__name__}: {exc}")
         record = {
@@ -296,6 +322,15 @@ class Publisher:
         self.counters.dead_lettered += 1
         self._reject_log.warning(f"reject:{quote_type.value}:{error.field}",
                                  "dead-lettered %s quote %s: %s", quote_type.value, code, error)
+
+
+def _code_of(quote: Any) -> str | None:
+    """The quote's contract code, or None when it has none or cannot say."""
+    try:
+        code = quote.code
+    except Exception:  # noqa: BLE001 - a broken object still gets its dead-letter record
+        return None
+    return code if isinstance(code, str) else None
 
 
 def _describe(quote: Any) -> dict[str, str]:

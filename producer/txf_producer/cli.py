@@ -1,0 +1,144 @@
+"""`txf-producer`: run the producer on a source, or republish a spool file.
+
+    txf-producer run --source sim                  # seeded simulated TXF market
+    txf-producer run --source shioaji --record F   # live session, also recorded to F
+    txf-producer run --source replay --replay F    # a recording, at recorded or full speed
+    txf-producer respool state/spool.msgpack       # publish records that Kafka did not take
+
+Settings come from the environment and .env (see .env.example). Exit codes: 0
+stopped on purpose, 1 fatal (systemd restarts), 78 invalid settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from txf_producer.app import EXIT_CONFIG, EXIT_FATAL, EXIT_OK, ProducerApp, Watchdog, run_app
+from txf_producer.logs import setup_logging
+from txf_producer.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("txf_producer")
+
+
+def _parse_start(text: str | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    start = dt.datetime.fromisoformat(text)
+    if start.tzinfo is None:  # a naive time is Taipei local time, as on the exchange
+        start = start.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    return start
+
+
+def build_source(args: argparse.Namespace, settings: Settings) -> tuple[Any, Watchdog | None]:
+    """The chosen source (imported lazily: shioaji opens its log file at import)."""
+    from txf_producer.sources.base import QuoteType  # noqa: F401 - after prepare_shioaji_log
+
+    streams = tuple((alias, quote_type) for quote_type, alias, _topic in settings.routes())
+    if args.source == "sim":
+        from txf_producer.sources.simulated import SimConfig, SimulatedSource
+
+        config = SimConfig(seed=args.seed, start=_parse_start(args.sim_start), streams=streams,
+                           speed=args.speed, rate=args.rate, max_messages=args.max_messages)
+        return SimulatedSource(config), None
+    if args.source == "replay":
+        from txf_producer.sources.replay import ReplaySource
+
+        if args.replay is None:
+            raise SettingsError("--source replay needs --replay FILE (a recording made with --record)")
+        return ReplaySource(args.replay, speed=args.speed or None, max_messages=args.max_messages), None
+    from txf_producer import sessions
+    from txf_producer.sources.shioaji_live import ShioajiConfig, ShioajiSource
+
+    config = ShioajiConfig(
+        api_key=settings.shioaji_api_key, secret_key=settings.shioaji_secret_key,
+        simulation=settings.shioaji_simulation,
+        tick_aliases=tuple(a for q, a, _t in settings.routes() if q is QuoteType.TICK),
+        bidask_aliases=tuple(a for q, a, _t in settings.routes() if q is QuoteType.BIDASK),
+        log_path=settings.state_dir / "shioaji.log")
+    return ShioajiSource(config), Watchdog(settings.no_data_timeout_s, sessions.in_session)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    setup_logging(settings.log_level)
+    from txf_producer.sources.shioaji_live import prepare_shioaji_log
+
+    prepare_shioaji_log(settings.state_dir / "shioaji.log")
+    source, watchdog = build_source(args, settings)
+    wrap = None
+    if args.record is not None:
+        from txf_producer.recorder import Recorder
+
+        def wrap(sink: Any) -> Any:
+            return Recorder(args.record, sink, source=args.source)
+
+    result = run_app(lambda: ProducerApp(settings, source, wrap_sink=wrap, watchdog=watchdog))
+    stats = result.stats
+    log.info("final stats %s", stats)
+    if result.exit_code != EXIT_OK:
+        print(f"txf-producer: exit {result.exit_code}: {result.reason}", file=sys.stderr)
+    else:
+        log.info("stopped: %s", result.reason)
+    return result.exit_code
+
+
+def cmd_respool(args: argparse.Namespace) -> int:
+    from confluent_kafka import Producer
+
+    from txf_producer.spool import read_spool
+
+    settings = load_settings()
+    setup_logging(settings.log_level)
+    producer = Producer(settings.kafka_config())
+    failed: list[str] = []
+    count = 0
+    for topic, key, value, _reason, _t in read_spool(args.file):
+        def report(err: Any, _msg: Any) -> None:
+            if err is not None:
+                failed.append(err.str())
+        producer.produce(topic, value, key, on_delivery=report)
+        producer.poll(0)
+        count += 1
+    left = producer.flush(settings.flush_timeout_s)
+    if left or failed:
+        print(f"txf-producer respool: {left} not delivered, {len(failed)} failed ({failed[:3]}); "
+              f"{args.file} kept", file=sys.stderr)
+        return EXIT_FATAL
+    done = args.file.with_suffix(args.file.suffix + ".done")
+    args.file.rename(done)
+    print(f"republished {count} records from {args.file} (moved to {done})")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="txf-producer", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the producer")
+    run.add_argument("--source", choices=("shioaji", "sim", "replay"), default="shioaji")
+    run.add_argument("--record", type=Path, help="also record every quote to this file (replayable)")
+    run.add_argument("--replay", type=Path, help="recording to replay (--source replay)")
+    run.add_argument("--speed", type=float, default=None,
+                     help="sim/replay pace: 1 = real time, 60 = a minute per second; omit for full speed")
+    run.add_argument("--rate", type=float, default=None, help="sim: fixed messages per second")
+    run.add_argument("--max-messages", type=int, default=None, help="sim/replay: stop after this many quotes")
+    run.add_argument("--seed", type=int, default=1, help="sim: random seed (same seed, same quotes)")
+    run.add_argument("--sim-start", help="sim: simulated start, ISO time (naive = Taipei), default next day open")
+    run.set_defaults(func=cmd_run)
+    respool = sub.add_parser("respool", help="publish the records of a spool file, then rename it *.done")
+    respool.add_argument("file", type=Path)
+    respool.set_defaults(func=cmd_respool)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SettingsError as exc:
+        print(f"txf-producer: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+
+
+if __name__ == "__main__":
+    sys.exit(main())
