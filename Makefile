@@ -69,6 +69,20 @@ down: $(TOOLS) ## Stop what `make up` started (by PID)
 status: $(TOOLS) ## Show the local stack's processes and whether they answer
 	$(PY) stack/localstack.py status
 
+## --- registry -----------------------------------------------------------
+REGISTRY := .venv/bin/txf-registry
+.PHONY: register
+register: $(TOOLS) ## Register the contract (levels, references, subjects) and create the topics; idempotent
+	$(REGISTRY) register --topics
+
+.PHONY: check-registry
+check-registry: $(TOOLS) ## Is the local contract compatible with what the registry holds? (registers nothing)
+	$(REGISTRY) check
+
+.PHONY: registry-status
+registry-status: $(TOOLS) ## Registered vs declared subjects (drift)
+	$(REGISTRY) status
+
 ## --- tests --------------------------------------------------------------
 .PHONY: test
 test: test-python test-go test-ts test-java ## Run every test (Python incl. integration, Go, TypeScript, Java)

@@ -12,6 +12,7 @@ stopped on purpose, 1 fatal (systemd restarts), 78 invalid settings.
 from __future__ import annotations
 
 import argparse
+import json
 import datetime as dt
 import logging
 import sys
@@ -79,7 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     result = run_app(lambda: ProducerApp(settings, source, wrap_sink=wrap, watchdog=watchdog))
     stats = result.stats
-    log.info("final stats %s", stats)
+    log.info("final stats %s", json.dumps(stats, sort_keys=True))
     if result.exit_code != EXIT_OK:
         print(f"txf-producer: exit {result.exit_code}: {result.reason}", file=sys.stderr)
     else:
