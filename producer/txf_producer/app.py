@@ -239,7 +239,7 @@ class ProducerApp:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 self._loop.remove_signal_handler(sig)
             await self._shutdown(spool, poller)
-        stats = self.publisher.counters.snapshot() if self.publisher else {}
+        stats = self.publisher.stats() if self.publisher else {}
         stats["spooled_total"] = spool.count
         return RunResult(code, reason, stats, self.run_id)
 
@@ -275,7 +275,7 @@ class ProducerApp:
         while True:
             await asyncio.sleep(interval_s)
             if self.publisher is not None:
-                log.info("stats %s queue=%d", self.publisher.counters.snapshot(),
+                log.info("stats %s queue=%d", self.publisher.stats(),
                          len(self.producer) if self.producer else 0)
 
     async def _watch(self) -> None:

@@ -20,6 +20,7 @@ import json
 import logging
 import threading
 import time
+from time import time_ns as _time_ns
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -51,8 +52,11 @@ class Stream:
     sequence: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    build: Callable[[Any, int, int], Any] = field(init=False, repr=False)
+
     def __post_init__(self) -> None:
         self.key = self.code.encode()
+        self.build = build_tick if self.quote_type is QuoteType.TICK else build_bidask
 
 
 class Counters:
@@ -61,7 +65,6 @@ class Counters:
     def __init__(self) -> None:
         self.received_tick = 0
         self.received_bidask = 0
-        self.published: dict[str, int] = {}
         self.delivered: dict[str, int] = {}
         self.delivery_errors = 0
         self.dead_lettered = 0
@@ -77,7 +80,6 @@ class Counters:
         return {
             "received_tick": self.received_tick,
             "received_bidask": self.received_bidask,
-            "published": dict(self.published),
             "delivered": dict(self.delivered),
             "delivery_errors": self.delivery_errors,
             "dead_lettered": self.dead_lettered,
@@ -120,6 +122,7 @@ class Publisher:
         self._delivery_log = RateLimitedLog(log, interval_s=10.0)
         self.counters = Counters()
         self.streams: list[Stream] = []
+        self._retired: list[Stream] = []  # streams replaced by a roll (their counts still count)
 
     def install(self, streams: list[Stream]) -> None:
         """Route by contract code from now on; publish, in order, quotes that came first.
@@ -132,7 +135,6 @@ class Publisher:
         ticks = {s.code: s for s in streams if s.quote_type is QuoteType.TICK}
         bidasks = {s.code: s for s in streams if s.quote_type is QuoteType.BIDASK}
         for s in streams:
-            self.counters.published.setdefault(s.topic, 0)
             self.counters.delivered.setdefault(s.topic, 0)
         with self._route_lock:
             for quote_type, quote, receive_ns in self._early:
@@ -140,10 +142,8 @@ class Publisher:
                 stream = routes.get(_code_of(quote))  # type: ignore[arg-type]
                 if stream is None:
                     self._reject(quote_type, quote, receive_ns, KeyError("code"), routes)
-                elif quote_type is QuoteType.TICK:
-                    self._publish_tick(stream, quote, receive_ns)
                 else:
-                    self._publish_bidask(stream, quote, receive_ns)
+                    self._publish(stream, quote, receive_ns)
             self._early.clear()
             self.streams = list(streams)
             self._ticks, self._bidasks = ticks, bidasks
@@ -159,16 +159,14 @@ class Publisher:
         stream = routes.get(_code_of(quote))  # type: ignore[arg-type]
         if stream is None:
             self._reject(quote_type, quote, receive_ns, KeyError("code"), routes)
-        elif quote_type is QuoteType.TICK:
-            self._publish_tick(stream, quote, receive_ns)
         else:
-            self._publish_bidask(stream, quote, receive_ns)
+            self._publish(stream, quote, receive_ns)
 
     # --- QuoteSink -----------------------------------------------------------
 
     def on_tick(self, quote: Any) -> None:
         """Shioaji tick callback body: convert, frame, enqueue. Never raises."""
-        receive_ns = time.time_ns()
+        receive_ns = _time_ns()
         c = self.counters
         c.received_tick += 1
         c.last_quote_ns = receive_ns
@@ -177,22 +175,11 @@ class Publisher:
         except Exception:  # noqa: BLE001 - unknown code, or routes not installed yet
             self._unrouted(QuoteType.TICK, quote, receive_ns)
             return
-        self._publish_tick(stream, quote, receive_ns)
-
-    def _publish_tick(self, stream: Stream, quote: Any, receive_ns: int) -> None:
-        try:
-            if quote.simtrade and not self._simtrade:
-                self.counters.skipped_simtrade += 1
-                return
-            msg = build_tick(quote, receive_ns, self._run_id)
-        except Exception as exc:  # noqa: BLE001 - every failure is dead-lettered, none escapes
-            self._reject(QuoteType.TICK, quote, receive_ns, exc)
-            return
-        self._send(stream, msg)
+        self._publish(stream, quote, receive_ns)
 
     def on_bidask(self, quote: Any) -> None:
         """Shioaji bidask callback body: convert, frame, enqueue. Never raises."""
-        receive_ns = time.time_ns()
+        receive_ns = _time_ns()
         c = self.counters
         c.received_bidask += 1
         c.last_quote_ns = receive_ns
@@ -201,18 +188,36 @@ class Publisher:
         except Exception:  # noqa: BLE001 - unknown code, or routes not installed yet
             self._unrouted(QuoteType.BIDASK, quote, receive_ns)
             return
-        self._publish_bidask(stream, quote, receive_ns)
+        self._publish(stream, quote, receive_ns)
 
-    def _publish_bidask(self, stream: Stream, quote: Any, receive_ns: int) -> None:
+    def _publish(self, stream: Stream, quote: Any, receive_ns: int) -> None:
+        """Convert, number, frame and enqueue one routed quote (the hot path, one call deep)."""
         try:
-            if quote.simtrade and not self._simtrade:
+            msg = stream.build(quote, receive_ns, self._run_id)
+            if msg.simtrade and not self._simtrade:
                 self.counters.skipped_simtrade += 1
                 return
-            msg = build_bidask(quote, receive_ns, self._run_id)
-        except Exception as exc:  # noqa: BLE001
-            self._reject(QuoteType.BIDASK, quote, receive_ns, exc)
+        except Exception as exc:  # noqa: BLE001 - every failure is dead-lettered, none escapes
+            self._reject(stream.quote_type, quote, receive_ns, exc)
             return
-        self._send(stream, msg)
+        with stream.lock:  # sequence order == queue order, whatever thread calls
+            stream.sequence = msg.sequence = stream.sequence + 1
+            value = stream.header + msg.SerializeToString()
+            try:
+                self._produce(stream.topic, value, stream.key, -1, self._delivered)
+            except BufferError:
+                self._produce_when_room(stream.topic, stream.key, value)
+
+    def published(self) -> dict[str, int]:
+        """Records handed to Kafka per topic: the sum of its streams' sequence numbers."""
+        out: dict[str, int] = {}
+        for s in self.streams + self._retired:
+            out[s.topic] = out.get(s.topic, 0) + s.sequence
+        return out
+
+    def stats(self) -> dict[str, Any]:
+        """Counters plus published-per-topic, JSON-able."""
+        return {**self.counters.snapshot(), "published": self.published()}
 
     def on_event(self, event: SourceEvent) -> None:
         """Source events go to the lifecycle owner (the app), which reacts on its loop.
@@ -236,6 +241,7 @@ class Publisher:
             routes = dict(self._ticks if quote_type is QuoteType.TICK else self._bidasks)
             routes[code] = new
             self.streams = [s for s in self.streams if s is not old] + [new]
+            self._retired.append(old)
             if quote_type is QuoteType.TICK:
                 self._ticks = routes
             else:
@@ -244,17 +250,6 @@ class Publisher:
 
     # --- internals -------------------------------------------------------------
 
-    def _send(self, stream: Stream, msg: Any) -> None:
-        with stream.lock:
-            stream.sequence += 1
-            msg.sequence = stream.sequence
-            value = stream.header + msg.SerializeToString()
-            try:
-                self._produce(stream.topic, value, stream.key, on_delivery=self._delivered)
-            except BufferError:
-                self._produce_when_room(stream.topic, stream.key, value)
-            self.counters.published[stream.topic] += 1
-
     def _produce_when_room(self, topic: str, key: bytes, value: bytes) -> None:
         """Local queue full: wait a bounded time for room, else spool. Visible either way."""
         self.counters.queue_full_waits += 1
@@ -262,7 +257,7 @@ class Publisher:
         while time.monotonic() < deadline:
             self._producer.poll(0.05)
             try:
-                self._produce(topic, value, key, on_delivery=self._delivered)
+                self._produce(topic, value, key, -1, self._delivered)
                 return
             except BufferError:
                 continue

@@ -179,3 +179,49 @@ def test_negative_changes_and_empty_levels_are_valid() -> None:
     q = make_bidask(**dict(BIDASK, ask_price=["0"] * 5, ask_volume=[0] * 5, diff_ask_vol=[-4, -3, -2, -1, -9]))
     msg = build_bidask(q, RECV_NS, RUN_ID)
     assert list(msg.ask_price) == [0] * 5 and list(msg.diff_ask_vol) == [-4, -3, -2, -1, -9]
+
+
+# --- the fast path equals the reference path -------------------------------------------
+
+from txf_producer.convert import _px, build_bidask_attrs, build_bidask_raw, build_tick_attrs, build_tick_raw  # noqa: E402
+
+
+def test_fast_path_equals_attribute_path_on_every_simulated_quote() -> None:
+    import datetime as _d
+
+    from txf_producer.quotes import bidask_from_array, tick_from_array
+    from txf_producer.sources.base import QuoteType
+    from txf_producer.sources.simulated import TICK as SIM_TICK, SimConfig, SimMarket
+
+    market = SimMarket(SimConfig(seed=11, streams=(("TXFR1", QuoteType.TICK), ("TXFR1", QuoteType.BIDASK),
+                                                   ("TXFR2", QuoteType.TICK))),
+                       int(_d.datetime(2026, 11, 24, 8, 30, tzinfo=_d.timezone(_d.timedelta(hours=8))).timestamp()) * 10**9)
+    for n, (kind, _t, arr) in enumerate(market):
+        if kind == SIM_TICK:
+            q = tick_from_array(arr)
+            assert build_tick_raw(q, 1, 2) == build_tick_attrs(q, 1, 2)
+        else:
+            q = bidask_from_array(arr)
+            assert build_bidask_raw(q, 1, 2) == build_bidask_attrs(q, 1, 2)
+        if n == 20_000:
+            break
+
+
+@given(st.decimals(min_value=-10**12, max_value=10**12, places=4, allow_nan=False, allow_infinity=False))
+def test_fast_price_parse_equals_decimal_arithmetic(d: Decimal) -> None:
+    for text in (str(d), f"{d:f}", f"{d:.4f}"):
+        assert _px(text) == int(Decimal(text).scaleb(4)), text
+
+
+@pytest.mark.parametrize("text", ["1.23456", "NaN", "Infinity", "1e5", "5.0 ", "1.2.3", "5.", "", "-", "0x10", "1.²"])
+def test_fast_price_parse_refuses_what_it_cannot_read_exactly(text: str) -> None:
+    with pytest.raises((ValueError, IndexError)):
+        _px(text)
+
+
+@settings(max_examples=100)
+@given(close=st.decimals(min_value=1, max_value=10**6, places=4), und=st.decimals(min_value=0, max_value=10**6, places=2),
+       vol=st.integers(0, 10**6))
+def test_fast_path_equals_attribute_path_on_generated_ticks(close: Decimal, und: Decimal, vol: int) -> None:
+    q = make_tick(**dict(TICK, close=close, underlying_price=und, volume=vol))
+    assert build_tick_raw(q, 1, 2) == build_tick_attrs(q, 1, 2)

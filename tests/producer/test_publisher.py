@@ -30,7 +30,7 @@ class FakeProducer:
         self.full_for = full_for
         self.polls = 0
 
-    def produce(self, topic: str, value: bytes, key: bytes, on_delivery: Any = None) -> None:
+    def produce(self, topic: str, value: bytes, key: bytes, partition: int = -1, on_delivery: Any = None) -> None:
         if self.full_for:
             self.full_for -= 1
             raise BufferError("Local: Queue full")
@@ -69,7 +69,7 @@ def test_each_stream_numbers_its_messages_from_one(tmp_path: Path) -> None:
     assert [t.sequence for t in ticks] == [1, 2, 3] and [b.sequence for b in books] == [1, 2, 3]
     assert {k for _t, _v, k, _ in prod.records} == {b"TXFK6"}
     assert all(t.producer_run_id == 42 and t.close == 234560000 for t in ticks)
-    assert pub.counters.published == {"tick": 3, "bidask": 3}
+    assert pub.published() == {"tick": 3, "bidask": 3}
 
 
 def test_quotes_before_routes_are_published_in_order_once_installed(tmp_path: Path) -> None:
