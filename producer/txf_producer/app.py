@@ -30,6 +30,8 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from txf.v1 import BidAsk, Tick
 from txf_producer.framing import frame_header, new_serializer, schema_id_of
+from txf_producer.metrics import LatencyHistogram, monotonic_age, serve
+from txf_producer.notify import Notifier
 from txf_producer.publisher import Publisher, Stream
 from txf_producer.settings import Settings
 from txf_producer.sources.base import EventKind, QuoteSink, QuoteType, Source, SourceError, SourceEvent
@@ -100,6 +102,53 @@ class ProducerApp:
         self.producer: Producer | None = None
         self.publisher: Publisher | None = None
         self.started_ns = 0
+        self.latency = LatencyHistogram()
+        self.notifier = Notifier()
+        self.producing = False
+        self.stalled = False
+        self._loop_beat_ns = 0
+        self._brokers_down_ns = 0
+
+    # --- health and metrics ---------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Counters and state for /metrics (any thread)."""
+        s: dict[str, Any] = self.publisher.stats() if self.publisher is not None else {}
+        s["queue"] = len(self.producer) if self.producer is not None else 0
+        s["last_quote_age_s"] = monotonic_age(self.publisher.counters.last_quote_ns) if self.publisher else None
+        s["ready"] = self.health()["ready"]
+        return s
+
+    def health(self) -> dict[str, Any]:
+        """Liveness (the event loop turns) and readiness (producing, broker up, not stalled)."""
+        reasons = []
+        live = (time.time_ns() - self._loop_beat_ns) < 10e9
+        if not live:
+            reasons.append("event loop stuck")
+        if not self.producing:
+            reasons.append("not producing yet")
+        delivered_ns = self.publisher.counters.last_delivery_ns if self.publisher else 0
+        if self._brokers_down_ns and delivered_ns < self._brokers_down_ns:
+            reasons.append("all brokers down")
+        if self.stalled:
+            reasons.append("feed stalled inside a trading session")
+        return {"live": live, "ready": live and not reasons, "reasons": reasons, "run_id": f"{self.run_id:016x}"}
+
+    def _kafka_error(self, err: Any) -> None:
+        """librdkafka global errors (poll thread): remember when every broker went away."""
+        from confluent_kafka import KafkaError
+
+        if err.code() == KafkaError._ALL_BROKERS_DOWN:
+            self._brokers_down_ns = time.time_ns()
+        log.warning("kafka: %s", err.str())
+
+    async def _heartbeat(self) -> None:
+        """Proves the loop turns (liveness) and feeds systemd's watchdog while the feed is healthy."""
+        while True:
+            self._loop_beat_ns = time.time_ns()
+            if not self.stalled:
+                self.notifier.watchdog()
+            await asyncio.sleep(1.0)
 
     # --- bridge from source threads ------------------------------------------
 
@@ -204,17 +253,29 @@ class ProducerApp:
         poller: threading.Thread | None = None
         spool = Spool(s.state_dir / "spool.msgpack")
         code, reason = EXIT_FATAL, "not started"
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        signals = (signal.SIGTERM, signal.SIGINT) if threading.current_thread() is threading.main_thread() else ()
+        for sig in signals:  # a run embedded in another thread (tests) is stopped by request_stop()
             self._loop.add_signal_handler(sig, self._finish, EXIT_OK, f"{signal.Signals(sig).name} received")
+        server = None
+        self._loop_beat_ns = time.time_ns()
         try:
+            if s.metrics_port:
+                try:
+                    server = serve(s.metrics_host, s.metrics_port, self.snapshot, self.health, self.latency)
+                    log.info("metrics and health on http://%s:%d/metrics /healthz /readyz", s.metrics_host,
+                             server.server_port)
+                except OSError as exc:  # metrics are for watching; a busy port must not stop the feed
+                    log.error("metrics/health endpoint not served on %s:%d (%s): set TXF_METRICS_PORT",
+                              s.metrics_host, s.metrics_port, exc)
             headers = await self._frame_headers()
             # librdkafka's own log lines go through Python logging, not raw stderr
-            self.producer = Producer(s.kafka_config(), logger=logging.getLogger("txf_producer.librdkafka"))
+            self.producer = Producer({**s.kafka_config(), "error_cb": self._kafka_error},
+                                     logger=logging.getLogger("txf_producer.librdkafka"))
             await self._check_kafka(self.producer)
             self.publisher = Publisher(
                 self.producer, run_id=self.run_id, dead_letter_topic=s.dead_letter_topic, spool=spool,
                 publish_simtrade=s.publish_simtrade, queue_full_wait_s=s.queue_full_wait_s,
-                on_event=self._event_from_thread)
+                on_event=self._event_from_thread, on_delivery_latency=self.latency.observe)
             poller = threading.Thread(target=self._poll_loop, name="kafka-poll", daemon=True)
             poller.start()
             sink: QuoteSink = self.publisher if self._wrap_sink is None else self._wrap_sink(self.publisher)
@@ -223,6 +284,9 @@ class ProducerApp:
             log.info("producing: run id %016x, streams %s", self.run_id,
                      ", ".join(f"{st.alias}/{st.code} {st.quote_type.value} -> {st.topic}"
                                for st in self.publisher.streams))
+            self.producing = True
+            self.notifier.ready(f"producing {len(self.publisher.streams)} streams, run {self.run_id:016x}")
+            tasks.append(asyncio.create_task(self._heartbeat()))
             tasks.append(asyncio.create_task(self._stats_every(s.stats_interval_s)))
             if self._watchdog is not None:
                 tasks.append(asyncio.create_task(self._watch()))
@@ -234,11 +298,16 @@ class ProducerApp:
         except (KafkaException, OSError) as exc:
             code, reason = EXIT_FATAL, f"{type(exc).__name__}: {exc}"
         finally:
+            self.producing = False
+            self.notifier.stopping(reason)
             for task in tasks:
                 task.cancel()
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            for sig in signals:
                 self._loop.remove_signal_handler(sig)
             await self._shutdown(spool, poller)
+            if server is not None:
+                server.shutdown()
+                server.server_close()
         stats = self.publisher.stats() if self.publisher else {}
         stats["spooled_total"] = spool.count
         return RunResult(code, reason, stats, self.run_id)
@@ -284,6 +353,7 @@ class ProducerApp:
         while True:
             await asyncio.sleep(period)
             verdict = self._watchdog.verdict(time.time_ns(), self.publisher.counters.last_quote_ns, self.started_ns)
+            self.stalled = verdict != "ok"
             if verdict == "resubscribe":
                 log.warning("no quotes for %.0fs during a session: re-subscribing", self._watchdog.timeout_s)
                 await self.source.resubscribe()

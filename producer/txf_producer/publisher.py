@@ -72,8 +72,7 @@ class Counters:
         self.queue_full_waits = 0
         self.spooled = 0
         self.last_quote_ns = 0
-        self.latency_sum_s = 0.0
-        self.latency_max_s = 0.0
+        self.last_delivery_ns = 0
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-able copy for logs and health."""
@@ -270,13 +269,12 @@ class Publisher:
         """Delivery report (poll thread): count, measure, and spool any failure."""
         c = self.counters
         if err is None:
-            c.delivered[msg.topic()] = c.delivered.get(msg.topic(), 0) + 1
-            latency = msg.latency()
-            if latency is not None:
-                c.latency_sum_s += latency
-                if latency > c.latency_max_s:
-                    c.latency_max_s = latency
-                if self._on_latency is not None:
+            topic = msg.topic()
+            c.delivered[topic] = c.delivered.get(topic, 0) + 1
+            c.last_delivery_ns = _time_ns()
+            if self._on_latency is not None:
+                latency = msg.latency()
+                if latency is not None:
                     self._on_latency(latency)
             return
         c.delivery_errors += 1

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     no_data_timeout_s: float = Field(60.0, gt=0, validation_alias=AliasChoices("TXF_NO_DATA_TIMEOUT_S"))
     reconnect_grace_s: float = Field(60.0, gt=0, validation_alias=AliasChoices("TXF_RECONNECT_GRACE_S"))
     state_dir: Path = _env("STATE_DIR", Path("state"))
+    metrics_host: str = _env("METRICS_HOST", "127.0.0.1")
+    metrics_port: int = Field(9464, ge=0, le=65535, validation_alias=AliasChoices("TXF_METRICS_PORT"))  # 0: off
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _env("LOG_LEVEL", "INFO")
 
     @field_validator("kafka_extra", mode="before")
