@@ -36,6 +36,7 @@ from txf_producer.publisher import Publisher, Stream
 from txf_producer.settings import Settings
 from txf_producer.sources.base import EventKind, QuoteSink, QuoteType, Source, SourceError, SourceEvent
 from txf_producer.spool import Spool
+from txf_producer.stall import Action, FeedState, StallDetector
 
 log = logging.getLogger("txf_producer")
 
@@ -45,33 +46,6 @@ MESSAGE_TYPES = {QuoteType.TICK: Tick, QuoteType.BIDASK: BidAsk}
 
 class Fatal(RuntimeError):
     """A reason to exit 1 so systemd restarts the producer; the message is the one log line."""
-
-
-@dataclass
-class Watchdog:
-    """No-data watchdog: during trading sessions, silence longer than `timeout_s` is a stall.
-
-    The first stall triggers a re-subscribe; silence for another `timeout_s`
-    after it is fatal (exit 1, systemd restarts). `in_session(now_ns)` decides
-    when silence matters (None: always).
-    """
-
-    timeout_s: float
-    in_session: Callable[[int], bool] | None = None
-    resubscribed_ns: int = 0
-
-    def verdict(self, now_ns: int, last_quote_ns: int, started_ns: int) -> str:
-        """'ok', 'resubscribe' or 'fatal' for the silence as of `now_ns`."""
-        if self.in_session is not None and not self.in_session(now_ns):
-            self.resubscribed_ns = 0
-            return "ok"
-        if (now_ns - max(last_quote_ns, started_ns)) / 1e9 < self.timeout_s:
-            self.resubscribed_ns = 0
-            return "ok"
-        if not self.resubscribed_ns:
-            self.resubscribed_ns = now_ns
-            return "resubscribe"
-        return "fatal" if (now_ns - self.resubscribed_ns) / 1e9 >= self.timeout_s else "ok"
 
 
 @dataclass
@@ -89,12 +63,12 @@ class ProducerApp:
 
     def __init__(self, settings: Settings, source: Source, *,
                  wrap_sink: Callable[[QuoteSink], QuoteSink] | None = None,
-                 watchdog: Watchdog | None = None) -> None:
+                 stall_detector: StallDetector | None = None) -> None:
         self.settings = settings
         self.source = source
         self.run_id = secrets.randbits(64)
         self._wrap_sink = wrap_sink
-        self._watchdog = watchdog
+        self.stall = stall_detector
         self._loop: asyncio.AbstractEventLoop | None = None
         self._done: asyncio.Future[tuple[int, str]] | None = None
         self._disconnect_timer: asyncio.TimerHandle | None = None
@@ -105,7 +79,6 @@ class ProducerApp:
         self.latency = LatencyHistogram()
         self.notifier = Notifier()
         self.producing = False
-        self.stalled = False
         self._loop_beat_ns = 0
         self._brokers_down_ns = 0
 
@@ -130,9 +103,13 @@ class ProducerApp:
         delivered_ns = self.publisher.counters.last_delivery_ns if self.publisher else 0
         if self._brokers_down_ns and delivered_ns < self._brokers_down_ns:
             reasons.append("all brokers down")
-        if self.stalled:
+        feed = self.stall.state.value if self.stall is not None else "unwatched"
+        if self.stall is not None and self.stall.state is FeedState.STALLED:
             reasons.append("feed stalled inside a trading session")
-        return {"live": live, "ready": live and not reasons, "reasons": reasons, "run_id": f"{self.run_id:016x}"}
+        if self.stall is not None and self.stall.state is FeedState.NO_DATA_SINCE_OPEN:
+            reasons.append("no quotes since the session opened (exchange holiday, or the subscription never took)")
+        return {"live": live, "ready": live and not reasons, "reasons": reasons, "feed": feed,
+                "run_id": f"{self.run_id:016x}"}
 
     def _kafka_error(self, err: Any) -> None:
         """librdkafka global errors (poll thread): remember when every broker went away."""
@@ -146,8 +123,8 @@ class ProducerApp:
         """Proves the loop turns (liveness) and feeds systemd's watchdog while the feed is healthy."""
         while True:
             self._loop_beat_ns = time.time_ns()
-            if not self.stalled:
-                self.notifier.watchdog()
+            if self.stall is None or self.stall.state is not FeedState.STALLED:
+                self.notifier.watchdog()  # a stalled feed starves systemd's watchdog too
             await asyncio.sleep(1.0)
 
     # --- bridge from source threads ------------------------------------------
@@ -288,7 +265,7 @@ class ProducerApp:
             self.notifier.ready(f"producing {len(self.publisher.streams)} streams, run {self.run_id:016x}")
             tasks.append(asyncio.create_task(self._heartbeat()))
             tasks.append(asyncio.create_task(self._stats_every(s.stats_interval_s)))
-            if self._watchdog is not None:
+            if self.stall is not None:
                 tasks.append(asyncio.create_task(self._watch()))
             code, reason = await self._done
         except Fatal as exc:
@@ -348,18 +325,24 @@ class ProducerApp:
                          len(self.producer) if self.producer else 0)
 
     async def _watch(self) -> None:
-        assert self._watchdog is not None and self.publisher is not None
-        period = min(5.0, self._watchdog.timeout_s / 4)
+        """Judge silence every few seconds; re-subscribe on a stall, exit 1 if that did not help."""
+        assert self.stall is not None and self.publisher is not None
+        period = min(5.0, self.stall.timeout_s / 4)
         while True:
             await asyncio.sleep(period)
-            verdict = self._watchdog.verdict(time.time_ns(), self.publisher.counters.last_quote_ns, self.started_ns)
-            self.stalled = verdict != "ok"
-            if verdict == "resubscribe":
-                log.warning("no quotes for %.0fs during a session: re-subscribing", self._watchdog.timeout_s)
-                await self.source.resubscribe()
-            elif verdict == "fatal":
-                self._finish(EXIT_FATAL, f"no quotes for {2 * self._watchdog.timeout_s:.0f}s during a trading "
-                                         "session, re-subscribing did not help (silent feed stall)")
+            action = self.stall.check(time.time_ns(), self.publisher.counters.last_quote_ns)
+            if action is Action.RESUBSCRIBE:
+                log.warning("feed %s (%.0fs bound): re-subscribing", self.stall.state.value,
+                            self.stall.bound_s(time.time_ns()))
+                self.notifier.status(f"feed {self.stall.state.value}: re-subscribing")
+                try:
+                    await self.source.resubscribe()
+                except Exception as exc:  # noqa: BLE001 - the next check decides
+                    log.error("re-subscribe failed: %s: %s", type(exc).__name__, exc)
+            elif action is Action.FATAL:
+                silent = (time.time_ns() - self.publisher.counters.last_quote_ns) / 1e9
+                self._finish(EXIT_FATAL, f"no quotes for {silent:.0f}s inside a trading session, re-subscribing "
+                                         "did not help (silent feed stall)")
 
 
 def run_app(make_app: Callable[[], ProducerApp]) -> RunResult:

@@ -19,7 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from txf_producer.app import EXIT_CONFIG, EXIT_FATAL, EXIT_OK, ProducerApp, Watchdog, run_app
+from txf_producer.app import EXIT_CONFIG, EXIT_FATAL, EXIT_OK, ProducerApp, run_app
+from txf_producer.stall import StallDetector
 from txf_producer.logs import setup_logging
 from txf_producer.settings import Settings, SettingsError, load_settings
 
@@ -35,7 +36,7 @@ def _parse_start(text: str | None) -> dt.datetime | None:
     return start
 
 
-def build_source(args: argparse.Namespace, settings: Settings) -> tuple[Any, Watchdog | None]:
+def build_source(args: argparse.Namespace, settings: Settings) -> tuple[Any, StallDetector | None]:
     """The chosen source (imported lazily: shioaji opens its log file at import)."""
     from txf_producer.sources.base import QuoteType  # noqa: F401 - after prepare_shioaji_log
 
@@ -52,7 +53,6 @@ def build_source(args: argparse.Namespace, settings: Settings) -> tuple[Any, Wat
         if args.replay is None:
             raise SettingsError("--source replay needs --replay FILE (a recording made with --record)")
         return ReplaySource(args.replay, speed=args.speed or None, max_messages=args.max_messages), None
-    from txf_producer import sessions
     from txf_producer.sources.shioaji_live import ShioajiConfig, ShioajiSource
 
     config = ShioajiConfig(
@@ -61,7 +61,8 @@ def build_source(args: argparse.Namespace, settings: Settings) -> tuple[Any, Wat
         tick_aliases=tuple(a for q, a, _t in settings.routes() if q is QuoteType.TICK),
         bidask_aliases=tuple(a for q, a, _t in settings.routes() if q is QuoteType.BIDASK),
         log_path=settings.state_dir / "shioaji.log")
-    return ShioajiSource(config), Watchdog(settings.no_data_timeout_s, sessions.in_session)
+    return ShioajiSource(config), StallDetector(settings.no_data_timeout_s, settings.no_data_after_open_s,
+                                                settings.holidays)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -70,7 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from txf_producer.sources.shioaji_live import prepare_shioaji_log
 
     prepare_shioaji_log(settings.state_dir / "shioaji.log")
-    source, watchdog = build_source(args, settings)
+    source, stall = build_source(args, settings)
     wrap = None
     if args.record is not None:
         from txf_producer.recorder import Recorder
@@ -78,7 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         def wrap(sink: Any) -> Any:
             return Recorder(args.record, sink, source=args.source)
 
-    result = run_app(lambda: ProducerApp(settings, source, wrap_sink=wrap, watchdog=watchdog))
+    result = run_app(lambda: ProducerApp(settings, source, wrap_sink=wrap, stall_detector=stall))
     stats = result.stats
     log.info("final stats %s", json.dumps(stats, sort_keys=True))
     if result.exit_code != EXIT_OK:

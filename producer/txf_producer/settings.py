@@ -10,11 +10,13 @@ See `.env.example` for each setting with its default.
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsError as _SourceError
 
 from txf_producer.sources.base import QuoteType
 
@@ -38,7 +40,7 @@ class Settings(BaseSettings):
     kafka_sasl_username: str | None = _env("KAFKA_SASL_USERNAME", None)
     kafka_sasl_password: SecretStr | None = _env("KAFKA_SASL_PASSWORD", None)
     kafka_ssl_ca_location: str | None = _env("KAFKA_SSL_CA_LOCATION", None)
-    kafka_extra: dict[str, Any] = _env("KAFKA_EXTRA", {})  # any librdkafka property, as JSON
+    kafka_extra: Annotated[dict[str, Any], NoDecode] = _env("KAFKA_EXTRA", {})  # any librdkafka property, as JSON
     compression: Literal["none", "lz4", "zstd", "snappy", "gzip"] = _env("COMPRESSION", "lz4")
     linger_ms: float = _env("LINGER_MS", 1.0)
 
@@ -69,11 +71,23 @@ class Settings(BaseSettings):
     queue_full_wait_s: float = Field(2.0, ge=0, validation_alias=AliasChoices("TXF_QUEUE_FULL_WAIT_S"))
     stats_interval_s: float = Field(60.0, gt=0, validation_alias=AliasChoices("TXF_STATS_INTERVAL_S"))
     no_data_timeout_s: float = Field(60.0, gt=0, validation_alias=AliasChoices("TXF_NO_DATA_TIMEOUT_S"))
+    no_data_after_open_s: float = Field(300.0, gt=0, validation_alias=AliasChoices("TXF_NO_DATA_AFTER_OPEN_S"))
+    holidays: Annotated[frozenset[date], NoDecode] = _env("HOLIDAYS", frozenset())  # exchange holidays, "2027-01-01,2027-02-08"
     reconnect_grace_s: float = Field(60.0, gt=0, validation_alias=AliasChoices("TXF_RECONNECT_GRACE_S"))
     state_dir: Path = _env("STATE_DIR", Path("state"))
     metrics_host: str = _env("METRICS_HOST", "127.0.0.1")
     metrics_port: int = Field(9464, ge=0, le=65535, validation_alias=AliasChoices("TXF_METRICS_PORT"))  # 0: off
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _env("LOG_LEVEL", "INFO")
+
+    @field_validator("holidays", mode="before")
+    @classmethod
+    def _parse_dates(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            try:
+                return frozenset(date.fromisoformat(d.strip()) for d in v.split(",") if d.strip())
+            except ValueError as exc:
+                raise ValueError(f"must be ISO dates separated by commas (2027-01-01,2027-02-08): {exc}") from None
+        return v
 
     @field_validator("kafka_extra", mode="before")
     @classmethod
@@ -149,3 +163,5 @@ def load_settings(**overrides: Any) -> Settings:
             env = str(err["loc"][0]) if err["loc"] else "?"  # the alias: the variable's name
             lines.append(f"{env}: {err['msg']}")
         raise SettingsError("invalid settings: " + "; ".join(lines)) from None
+    except _SourceError as exc:  # a value the settings source could not even parse
+        raise SettingsError(f"invalid settings: {exc}") from None

@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import random
 import threading
 import time
@@ -64,6 +63,7 @@ from shioaji import BidAskFOPv1, TickFOPv1
 
 from .. import sessions
 from ..sessions import Session, SessionKind
+from ..intraday import day_rate, night_rate
 from .base import EventKind, QuoteSink, QuoteType, Source, SourceError, SourceEvent, Subscription
 
 log = logging.getLogger(__name__)
@@ -147,17 +147,6 @@ class SimConfig:
             raise ValueError("SimConfig.intensity and preopen_rate must be > 0")
         if not 0.0 <= self.bidask_share <= 1.0 or self.txfr2_share < 0:
             raise ValueError("SimConfig.bidask_share must be in [0, 1], txfr2_share >= 0")
-
-
-def day_rate(s: float) -> float:
-    """Day-session message rate (msgs/s at intensity 1) `s` seconds after 08:45."""
-    return 300.0 * math.exp(-s / 40.0) + 40.0 * math.exp(-s / 600.0) + 11.0 + 8.0 * math.exp((s - 18_000.0) / 600.0)
-
-
-def night_rate(s: float) -> float:
-    """Night-session message rate (msgs/s at intensity 1) `s` seconds after 15:00 (US open bump at 21:30)."""
-    z = (s - 23_400.0) / 1_800.0
-    return 80.0 * math.exp(-s / 60.0) + 2.6 + 6.0 * math.exp(-0.5 * z * z)
 
 
 def _fmt2(x100: int) -> str:
