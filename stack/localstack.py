@@ -742,6 +742,41 @@ def stop(cfg: Optional[StackConfig] = None, only: Optional[set[str]] = None, log
         shutil.rmtree(cfg.kafka_data, ignore_errors=True)
 
 
+# --------------------------------------------------------------------------- fault injection
+
+def kill_kafka(cfg: StackConfig) -> int:
+    """SIGKILL our broker by its PID (a crash: no shutdown, no flush); returns the PID. For fault tests."""
+    pid = running_pid(cfg, "kafka")
+    if pid is None:
+        raise StackError(f"no Kafka of ours is running for {cfg.state_dir}")
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    cfg.pid_file("kafka").unlink(missing_ok=True)
+    return pid
+
+
+def restart_kafka(cfg: StackConfig, log: Log = print) -> int:
+    """Start our broker again on its existing data (no format) and wait until it answers."""
+    if running_pid(cfg, "kafka") is not None:
+        raise StackError("Kafka is still running; kill_kafka() or stop() it first")
+    home = kafka_home(cfg)
+    props = cfg.state_dir / "server.properties"
+    jvm = [find_kafka_java(), *KAFKA_JVM_OPTS, f"-Dlog4j2.configurationFile={cfg.state_dir / 'log4j2.properties'}",
+           cfg.tag, "-cp", str(home / "libs" / "*")]
+    info = StackInfo(cfg.bootstrap_servers, cfg.registry_url)
+    info.kafka_pid = _spawn(cfg, "kafka", [*jvm, "kafka.Kafka", str(props)], cfg.state_dir)
+    info.started_kafka = True
+    _wait_ready(cfg, info, time.monotonic(), waiting={"kafka": True, "registry": False})
+    return info.kafka_pid
+
+
+def stop_registry(cfg: StackConfig, log: Log = print) -> None:
+    """Stop only our registry (by PID). For fault tests."""
+    _stop_one(cfg, "registry", log)
+
+
 # --------------------------------------------------------------------------- CLI
 
 def cmd_up(cfg: StackConfig) -> int:

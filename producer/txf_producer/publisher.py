@@ -284,14 +284,16 @@ class Publisher:
                                  msg.topic(), err.str(), self._spool.path)
 
     def _reject(self, quote_type: QuoteType, quote: Any, receive_ns: int, exc: Exception,
-                routes: dict[str, Stream] | None = None) -> None:
-        """Dead-letter a quote that cannot be published exactly, with the reason."""
+                unrouted_among: dict[str, Stream] | None = None) -> None:
+        """Dead-letter a quote that cannot be published exactly, with the reason.
+
+        `unrouted_among` is given when the quote's code has no route (the routes it
+        was looked up in); otherwise the quote was routed and failed conversion.
+        """
         code = _code_of(quote)
-        if routes is None:
-            routes = self._ticks if quote_type is QuoteType.TICK else self._bidasks
-        if not isinstance(code, str) or code not in routes:
+        if unrouted_among is not None:
             error = ConversionError("code", f"not a subscribed {quote_type.value} contract "
-                                            f"(subscribed: {sorted(routes)})", code)
+                                            f"(subscribed: {sorted(unrouted_among)})", code)
         else:
             try:
                 error = diagnose_tick(quote) if quote_type is QuoteType.TICK else diagnose_bidask(quote)
