@@ -104,13 +104,13 @@ def files_from_image(image: bytes) -> dict[str, bytes]:
     return {f.name: f.SerializeToString() for f in FileDescriptorSet.FromString(image).file}
 
 
-def _file_of(message: str, files: dict[str, bytes]) -> str:
+def _file_of(message: str, files: dict[str, bytes], where: str) -> str:
     package, _, name = message.rpartition(".")
     for fname, raw in files.items():
         fdp = FileDescriptorProto.FromString(raw)
         if fdp.package == package and any(m.name == name for m in fdp.message_type):
             return fname
-    raise DeclarationError(f"message {message!r} is not in the contract")
+    raise DeclarationError(f"{where}: message {message!r} is not in the contract")
 
 
 def _level(value: Any, where: str) -> str:
@@ -163,7 +163,7 @@ def load(path: Path = DEFAULT_PATH, files: dict[str, bytes] | None = None) -> De
         decl.topics.append(Topic(name, message, int(t.get("partitions", 1)), config, t.get("contract")))
         if message is None:
             continue
-        schema = SchemaFile.of(files[_file_of(message, files)])
+        schema = SchemaFile.of(files[_file_of(message, files, f"topic {name} (subject {name}-value)")])
         declared_refs = tuple(t.get("references", []))
         if set(declared_refs) != set(schema.imports):
             raise DeclarationError(f"topic {name}: references {list(declared_refs)} differ from the imports "
