@@ -28,8 +28,8 @@ TOOLS := .venv/.bootstrapped
 
 ## --- main job -----------------------------------------------------------
 .PHONY: demo
-demo: $(TOOLS) ## Producer on the simulated feed -> local Kafka + registry -> consumer printing quotes
-	@echo "demo: not yet: it arrives with the producer (issue 'Producer service')." >&2; exit 1
+demo: $(TOOLS) ## Local Kafka + registry, contract registered, producer on the simulated feed, live consumer
+	tools/demo.sh
 
 ## --- contract -----------------------------------------------------------
 .PHONY: lint
@@ -85,7 +85,7 @@ registry-status: $(TOOLS) ## Registered vs declared subjects (drift)
 
 ## --- tests --------------------------------------------------------------
 .PHONY: test
-test: test-python test-go test-ts test-java ## Run every test (Python incl. integration, Go, TypeScript, Java)
+test: test-python test-go test-ts test-java test-consumers ## Run every test (Python incl. integration and e2e, Go, TypeScript, Java)
 
 .PHONY: test-python
 test-python: $(TOOLS) ## pytest: contract vectors (pb2, betterproto), breaking gate, integration against the local stack
@@ -102,6 +102,22 @@ test-ts: $(TOOLS) ## tsc + golden vectors of gen/ts (node --test)
 .PHONY: test-java
 test-java: $(TOOLS) ## Maven build + golden vectors of gen/java
 	cd gen/java && mvn -q -B test && cat target/surefire-reports/*.txt | grep 'Tests run'
+
+.PHONY: test-consumers
+test-consumers: $(TOOLS) ## Unit tests and builds of the Go, TypeScript and Java consumers
+	cd consumers/go && go vet ./... && go test ./...
+	cd consumers/ts && npm test --silent
+	consumers/java/build.sh && cat consumers/java/target/surefire-reports/*.txt | grep 'Tests run'
+
+## --- benchmarks (printed as ratios measured side by side; medians) -------
+.PHONY: bench
+bench: $(TOOLS) ## Producer hot path vs the original style, live rate/latency/RSS, consumer decode; JSON last lines
+	$(PY) bench/bench_producer.py
+	$(PY) bench/bench_decode.py
+
+.PHONY: bench-live
+bench-live: $(TOOLS) ## Added latency (peak, 10x burst, open), consumer-seen latency, CPU/RSS over a simulated day
+	$(PY) bench/bench_live.py
 
 .PHONY: ci
 ci: lint breaking gen-check test ## What CI runs after bootstrap

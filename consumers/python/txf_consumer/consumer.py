@@ -1,0 +1,338 @@
+"""The consumer loop: Kafka -> frame decode -> schema check (once per id) -> tracker -> strategy.
+
+Offsets: auto-commit of *stored* offsets (`enable.auto.offset.store=false`); an
+offset is stored after its record was handled (decoded and given to the
+handler, or reported as malformed), once per poll batch. So commits go on in
+the background as records are handled, nothing is committed before its handler
+ran (at-least-once), and `close()` commits the last stored offsets.
+
+Errors: a record that is not a readable frame is reported (topic, partition,
+offset, reason) and counted, then skipped. Fatal, with a one-line reason
+(`FatalConsumerError`): the broker unreachable past the deadline, a refused
+schema id (`SchemaMismatchError`), a registry that does not answer, a Kafka
+fatal or authorization error, an exception raised by the handler.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, NamedTuple
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from google.protobuf.message import Message
+
+from txf.v1 import BidAsk, Tick
+from txf_consumer.handler import TIMESTAMP_TYPES, QuoteHandler, RecordMeta
+from txf_consumer.schemas import RegistryReader, RegistryUnavailableError, SchemaChecker, SchemaMismatchError
+from txf_consumer.settings import RegistrySettings
+from txf_consumer.tracker import SeqEvent, StreamState, Tracker
+from txf_consumer.wire import FrameDecoder, WireFormatError
+
+#: Message types a topic can carry, by full name.
+MESSAGE_TYPES: dict[str, type[Message]] = {"txf.v1.Tick": Tick, "txf.v1.BidAsk": BidAsk}
+#: The original design's topics and their types.
+DEFAULT_TOPIC_TYPES: dict[str, str] = {"txf-tick": "txf.v1.Tick", "txfr2-tick": "txf.v1.Tick",
+                                       "txf-bidask": "txf.v1.BidAsk"}
+DEFAULT_TOPICS = ("txf-tick", "txf-bidask")
+DEFAULT_GROUP = "txf-python-consumer"
+
+
+def default_type_for(topic: str) -> str | None:
+    """The type of a well-known topic, also under a prefix (`prod.txf-tick`, `x-txf-bidask`)."""
+    for name, type_name in DEFAULT_TOPIC_TYPES.items():
+        if topic == name or any(topic.endswith(sep + name) for sep in ".-_"):
+            return type_name
+    return None
+
+
+class FatalConsumerError(RuntimeError):
+    """The consumer cannot go on; str() is a one-line reason."""
+
+
+class MalformedRecord(NamedTuple):
+    """A record that could not be decoded, as reported."""
+
+    topic: str
+    partition: int
+    offset: int
+    reason: str
+
+
+@dataclass
+class ConsumerOptions:
+    """Everything the loop needs. `max_messages`/`idle_exit_ms` 0 mean no limit."""
+
+    topics: list[str]
+    types: dict[str, type[Message]]           # topic -> message class
+    bootstrap: str = "127.0.0.1:19092"
+    group: str = DEFAULT_GROUP
+    from_beginning: bool = False
+    max_messages: int = 0                     # stop after this many decoded messages
+    idle_exit_ms: int = 0                     # stop after this long without any record
+    registry: RegistrySettings | None = None  # None: trust schema ids (no check)
+    kafka_properties: dict[str, Any] = field(default_factory=dict)
+    connect_timeout_s: float = 30.0           # broker unreachable this long = fatal
+    poll_batch: int = 500
+    poll_interval_s: float = 0.25             # longest wait inside one poll (heartbeat rate)
+
+    def kafka_config(self, error_cb: Callable[[KafkaError], None] | None = None) -> dict[str, Any]:
+        """librdkafka consumer properties; `kafka_properties` override the defaults."""
+        conf: dict[str, Any] = {
+            "bootstrap.servers": self.bootstrap,
+            "group.id": self.group,
+            "client.id": "txf-consume",
+            "enable.auto.commit": True,
+            "enable.auto.offset.store": False,
+            "auto.commit.interval.ms": 1000,
+            "auto.offset.reset": "earliest" if self.from_beginning else "latest",
+            "enable.partition.eof": False,
+        }
+        if error_cb is not None:
+            conf["error_cb"] = error_cb
+        conf.update(self.kafka_properties)
+        return conf
+
+
+@dataclass
+class RunResult:
+    """How a run ended and what it saw."""
+
+    stop_reason: str          # "max-messages", "idle", "stopped"
+    records: int              # records polled (decoded + malformed)
+    messages: int             # decoded and handed to the handler
+    malformed: int
+    tracker: Tracker
+    schema_ids: dict[str, list[int]]  # topic -> schema ids seen
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready: the tracker's summary plus record counts and the stop reason."""
+        return {"stopReason": self.stop_reason, "records": self.records, "malformed": self.malformed,
+                "schemaIds": self.schema_ids, **self.tracker.summary()}
+
+
+def report_malformed(rec: MalformedRecord) -> None:
+    """Default malformed-record report: one line on stderr."""
+    print(f"txf-consume: malformed record {rec.topic}[{rec.partition}]@{rec.offset}: {rec.reason}",
+          file=sys.stderr, flush=True)
+
+
+SeqCallback = Callable[[SeqEvent, StreamState, RecordMeta, int], None]
+
+
+class TxfConsumer:
+    """Consume txf.v1 topics into a QuoteHandler until a stop condition; see the module doc."""
+
+    def __init__(self, options: ConsumerOptions, handler: QuoteHandler, *, tracker: Tracker | None = None,
+                 on_malformed: Callable[[MalformedRecord], None] = report_malformed,
+                 on_sequence_event: SeqCallback | None = None,
+                 on_warning: Callable[[str], None] | None = None,
+                 heartbeat: Callable[[], None] | None = None) -> None:
+        missing = [t for t in options.topics if t not in options.types]
+        if missing:
+            raise ValueError(f"no message type for topic(s) {', '.join(missing)}")
+        self.options = options
+        self.handler = handler
+        self.tracker = tracker if tracker is not None else Tracker()
+        self.checker = SchemaChecker(RegistryReader(options.registry)) if options.registry else None
+        self.decoders: dict[str, FrameDecoder[Any]] = {
+            t: FrameDecoder(options.types[t], self.checker.resolver(t, options.types[t]) if self.checker else None)
+            for t in options.topics}
+        self._on_malformed = on_malformed
+        self._on_seq = on_sequence_event
+        self._warn = on_warning or (lambda m: print(f"txf-consume: {m}", file=sys.stderr, flush=True))
+        self._heartbeat = heartbeat
+        self._stop = threading.Event()
+        self._brokers_down_since: float | None = None
+        self._fatal: str | None = None
+        self._warned: set[str] = set()
+
+    def stop(self) -> None:
+        """Ask the loop to finish after the current record (thread- and signal-safe)."""
+        self._stop.set()
+
+    def _on_error(self, err: KafkaError) -> None:
+        """librdkafka's error_cb (runs inside poll): remember what the loop must act on."""
+        if err.fatal():
+            self._fatal = f"fatal Kafka error: {err.str()}"
+        elif err.code() == KafkaError._ALL_BROKERS_DOWN:
+            if self._brokers_down_since is None:
+                self._brokers_down_since = time.monotonic()
+        elif err.code() in (KafkaError._AUTHENTICATION, KafkaError._SSL):
+            self._fatal = f"Kafka authentication/TLS error: {err.str()}"
+
+    def run(self, stop: threading.Event | None = None) -> RunResult:
+        """Run until max messages, idle timeout, `stop()`/`stop` event; raise FatalConsumerError otherwise."""
+        if stop is not None:
+            self._stop = stop
+        opts = self.options
+        consumer = Consumer(opts.kafka_config(self._on_error))
+        try:
+            self._wait_for_broker(consumer)
+            consumer.subscribe(list(opts.topics))
+            return self._loop(consumer)
+        except (SchemaMismatchError, RegistryUnavailableError) as exc:
+            raise FatalConsumerError(str(exc)) from exc
+        except KafkaException as exc:
+            raise FatalConsumerError(f"Kafka error: {exc.args[0].str() if exc.args else exc}") from exc
+        finally:
+            try:
+                consumer.close()  # commits the stored offsets, leaves the group
+            except (KafkaException, RuntimeError) as exc:
+                self._warn(f"close: {exc}")
+
+    def _wait_for_broker(self, consumer: Consumer) -> None:
+        try:
+            md = consumer.list_topics(timeout=self.options.connect_timeout_s)
+        except KafkaException as exc:
+            raise FatalConsumerError(f"Kafka broker {self.options.bootstrap} unreachable within "
+                                     f"{self.options.connect_timeout_s:g} s: {exc.args[0].str()}") from None
+        for t in self.options.topics:
+            if t not in md.topics:
+                self._warn(f"topic {t} does not exist (yet); waiting for it")
+        self._brokers_down_since = None
+
+    def _loop(self, consumer: Consumer) -> RunResult:
+        opts = self.options
+        tracker, handler, decoders = self.tracker, self.handler, self.decoders
+        observe = tracker.observe
+        dispatch: dict[type[Message], Callable[[Any, RecordMeta], None]] = {
+            Tick: handler.on_tick, BidAsk: handler.on_bidask}
+        type_names = {t: c.DESCRIPTOR.full_name for t, c in opts.types.items()}
+        schema_ids: dict[str, list[int]] = {t: [] for t in opts.topics}
+        quiet_events = (SeqEvent.IN_ORDER, SeqEvent.UNSEQUENCED)
+        on_seq = self._on_seq
+        max_messages = opts.max_messages
+        idle_s = opts.idle_exit_ms / 1000.0
+        records = messages = malformed = 0
+        last_record = time.monotonic()
+        stop_reason = "stopped"
+
+        while not self._stop.is_set():
+            wait = opts.poll_interval_s
+            if idle_s:
+                wait = max(0.0, min(wait, last_record + idle_s - time.monotonic()))
+            batch = consumer.consume(num_messages=opts.poll_batch, timeout=wait)
+            now_ns = time.time_ns()
+            if self._fatal:
+                raise FatalConsumerError(self._fatal)
+            if not batch:
+                self._check_brokers(consumer)
+                if self._heartbeat is not None:
+                    self._heartbeat()
+                if idle_s and time.monotonic() - last_record >= idle_s:
+                    stop_reason = "idle"
+                    break
+                continue
+            self._brokers_down_since = None
+            records_before = records
+            # offsets of handled records (decoded and handed over, or reported malformed); stored
+            # even when the batch ends in an exception, never including the record that raised
+            stored: dict[tuple[str, int], int] = {}
+            done = False
+            try:
+                for m in batch:
+                    err = m.error()
+                    if err is not None:
+                        self._kafka_error(err)
+                        continue
+                    records += 1
+                    topic = m.topic()
+                    partition = m.partition()
+                    offset = m.offset()
+                    try:
+                        schema_id, msg = decoders[topic].decode(m.value())
+                    except WireFormatError as exc:
+                        malformed += 1
+                        self._on_malformed(MalformedRecord(topic, partition, offset, str(exc)))
+                        stored[(topic, partition)] = offset
+                        continue
+                    ids = schema_ids[topic]
+                    if schema_id not in ids:
+                        ids.append(schema_id)
+                    ts_type, ts = m.timestamp()
+                    type_name = type_names[topic]
+                    meta = RecordMeta(topic, partition, offset, schema_id, type_name, m.key(),
+                                      ts if ts_type else None, TIMESTAMP_TYPES.get(ts_type, "none"), now_ns)
+                    event, state = observe(type_name, msg, now_ns)
+                    if on_seq is not None and event not in quiet_events and state is not None:
+                        on_seq(event, state, meta, msg.sequence)
+                    try:
+                        dispatch[type(msg)](msg, meta)
+                    except Exception as exc:
+                        raise FatalConsumerError(f"handler failed on {topic}[{partition}]@{offset}: "
+                                                 f"{type(exc).__name__}: {exc}") from exc
+                    stored[(topic, partition)] = offset
+                    messages += 1
+                    if max_messages and messages >= max_messages:
+                        stop_reason = "max-messages"
+                        done = True
+                        break
+            finally:
+                self._store(consumer, stored)
+            if records != records_before:
+                last_record = time.monotonic()
+            if self._heartbeat is not None:
+                self._heartbeat()
+            if done:
+                break
+        return RunResult(stop_reason, records, messages, malformed, tracker, schema_ids)
+
+    def _store(self, consumer: Consumer, stored: dict[tuple[str, int], int]) -> None:
+        offsets = [TopicPartition(t, p, o + 1) for (t, p), o in stored.items()]
+        if not offsets:
+            return
+        try:
+            consumer.store_offsets(offsets=offsets)
+        except KafkaException as exc:  # partition revoked meanwhile: the new owner reads it again
+            self._warn(f"offsets not stored: {exc.args[0].str() if exc.args else exc}")
+
+    def _kafka_error(self, err: KafkaError) -> None:
+        code = err.code()
+        if err.fatal() or code in (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.GROUP_AUTHORIZATION_FAILED):
+            raise FatalConsumerError(f"Kafka error: {err.str()}")
+        text = err.str()
+        if text not in self._warned:  # e.g. a topic that does not exist yet: say it once
+            self._warned.add(text)
+            self._warn(f"Kafka: {text}")
+
+    def _check_brokers(self, consumer: Consumer) -> None:
+        since = self._brokers_down_since
+        if since is None or time.monotonic() - since < self.options.connect_timeout_s:
+            return
+        try:
+            consumer.list_topics(timeout=5)
+            self._brokers_down_since = None
+        except KafkaException as exc:
+            raise FatalConsumerError(f"Kafka broker {self.options.bootstrap} unreachable for more than "
+                                     f"{self.options.connect_timeout_s:g} s: {exc.args[0].str()}") from None
+
+
+def install_signal_handlers(target: TxfConsumer | threading.Event) -> Callable[[], None]:
+    """SIGINT/SIGTERM ask `target` to stop cleanly (a second SIGINT interrupts at once).
+
+    Only from the main thread. Returns a function that restores the previous handlers.
+    """
+    stop = target.stop if isinstance(target, TxfConsumer) else target.set
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop()
+        if signum == signal.SIGINT:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    for s in previous:
+        signal.signal(s, on_signal)
+
+    def restore() -> None:
+        for s, h in previous.items():
+            signal.signal(s, h)
+    return restore
+
+
+def consume(options: ConsumerOptions, handler: QuoteHandler, **kwargs: Any) -> RunResult:
+    """Convenience: build a TxfConsumer and run it once (see TxfConsumer for kwargs)."""
+    return TxfConsumer(options, handler, **kwargs).run()

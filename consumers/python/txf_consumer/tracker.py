@@ -1,0 +1,329 @@
+"""Loss, duplicates and latency of txf.v1 streams, from the messages themselves.
+
+Loss/duplicates. The contract (proto/txf/v1/common.proto) makes each message of
+a stream -- one (message type, contract code) of one producer run, the run being
+`producer_run_id` -- carry `sequence` = 1, 2, 3, ... So a jump is an exact loss
+count and a number seen twice an exact duplicate. We keep, per stream, the
+highest sequence and the still-missing ranges; a late message that fills a hole
+is a reorder (the loss shrinks), a number neither missing nor new is a
+duplicate. Memory per stream is bounded by MAX_MISSING_RANGES (the oldest hole
+is then given up: it stays counted as lost, and a very late fill of it would be
+counted as a duplicate; `missing_ranges_dropped` says when this happened). A
+new `producer_run_id` for a (type, code) is a new stream and a producer restart;
+what the old run published after the last message we saw is invisible here.
+A stream's first message need not be sequence 1 (we may join mid-stream):
+only holes after the first seen message count as loss.
+
+Latency. Two clocks per message: exchange time (`exchange_time_us`) -> consumer
+receive, and producer receive (`receive_time_ns`, the producer host's clock)
+-> consumer receive. Each goes into a log-linear histogram (HDR-style): exact
+below 256 ns, above that 128 sub-buckets per power of two, so any percentile is
+within 1/256 of the true value (mid-bucket), in fixed memory (7,424 counters
+whatever the message count) at O(1) per record. A fixed-size reservoir would
+also bound memory, but its p99.9 and max over a long session are sampled, not
+exact-to-a-bound, and it needs a random generator on the hot path.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Iterable, NamedTuple
+
+PERCENTILES: tuple[float, ...] = (50.0, 90.0, 99.0, 99.9)
+MAX_MISSING_RANGES = 4096
+MAX_GAP_EVENTS = 1000
+
+
+class LogHistogram:
+    """Counts of non-negative integers (e.g. nanoseconds) in log-linear buckets.
+
+    Values below 2**(SUB_BITS+1) are exact; larger ones fall into buckets of
+    relative width 2**-SUB_BITS. Negative values (clock skew between hosts) are
+    counted apart in `negative` and recorded as 0, and `min` keeps the true
+    minimum. `max` and `min` are exact.
+    """
+
+    SUB_BITS = 7
+    _SUB = 1 << SUB_BITS          # 128 sub-buckets per power of two
+    _EXACT = 2 * _SUB             # values below 256 have their own bucket
+    _BUCKETS = _EXACT + (64 - SUB_BITS - 1) * _SUB  # up to 2**64
+
+    __slots__ = ("counts", "count", "min", "max", "negative", "total")
+
+    def __init__(self) -> None:
+        self.counts = [0] * self._BUCKETS
+        self.count = 0
+        self.min: int | None = None
+        self.max: int | None = None
+        self.negative = 0
+        self.total = 0
+
+    @classmethod
+    def bucket_of(cls, v: int) -> int:
+        """Bucket index of a value >= 0."""
+        if v < cls._EXACT:
+            return v
+        shift = v.bit_length() - cls.SUB_BITS - 1
+        return cls._EXACT + (shift - 1) * cls._SUB + (v >> shift) - cls._SUB
+
+    @classmethod
+    def bucket_bounds(cls, idx: int) -> tuple[int, int]:
+        """[low, high] values of a bucket."""
+        if idx < cls._EXACT:
+            return idx, idx
+        shift, sub = divmod(idx - cls._EXACT, cls._SUB)
+        shift += 1
+        low = (sub + cls._SUB) << shift
+        return low, low + (1 << shift) - 1
+
+    def record(self, v: int) -> None:
+        """Add one value (negative values count as 0, see the class doc)."""
+        if self.min is None or v < self.min:
+            self.min = v
+        if self.max is None or v > self.max:
+            self.max = v
+        if v < 0:
+            self.negative += 1
+            v = 0
+        elif v >= 1 << 64:
+            v = (1 << 64) - 1
+        self.counts[v if v < self._EXACT else self.bucket_of(v)] += 1
+        self.count += 1
+        self.total += v
+
+    def percentile(self, p: float) -> int | None:
+        """The nearest-rank p-th percentile (value at rank ceil(p/100 * count)), None when empty.
+
+        Exact when the bucket is exact, else the bucket's middle (clamped to min/max).
+        """
+        return self.percentiles([p])[p]
+
+    def percentiles(self, ps: Iterable[float]) -> dict[float, int | None]:
+        """Several percentiles in one pass over the buckets."""
+        ps = sorted(ps)
+        out: dict[float, int | None] = {}
+        if not self.count:
+            return {p: None for p in ps}
+        ranks = [(p, max(1, math.ceil(p / 100.0 * self.count))) for p in ps]
+        lo = max(self.min or 0, 0)
+        hi = self.max if self.max is not None else 0
+        seen = 0
+        i = 0
+        for idx, c in enumerate(self.counts):
+            if not c:
+                continue
+            seen += c
+            while i < len(ranks) and ranks[i][1] <= seen:
+                low, high = self.bucket_bounds(idx)
+                out[ranks[i][0]] = min(max((low + high) // 2, lo), max(hi, 0))
+                i += 1
+            if i == len(ranks):
+                break
+        return out
+
+    def merge(self, other: "LogHistogram") -> None:
+        """Add another histogram's counts to this one."""
+        for idx, c in enumerate(other.counts):
+            if c:
+                self.counts[idx] += c
+        self.count += other.count
+        self.negative += other.negative
+        self.total += other.total
+        for v in (other.min, other.max):
+            if v is not None:
+                self.min = v if self.min is None else min(self.min, v)
+                self.max = v if self.max is None else max(self.max, v)
+
+    def summary_ms(self) -> dict[str, Any]:
+        """count, p50..p99.9 and max in milliseconds (3 decimals), plus the negative count."""
+        out: dict[str, Any] = {"count": self.count}
+        for p, v in self.percentiles(PERCENTILES).items():
+            out[f"p{p:g}"] = None if v is None else round(v / 1e6, 3)
+        out["max"] = None if self.max is None else round(self.max / 1e6, 3)
+        out["min"] = None if self.min is None else round(self.min / 1e6, 3)
+        out["negative"] = self.negative
+        return out
+
+
+class SeqEvent(Enum):
+    """What one message meant for its stream."""
+
+    FIRST = "first"            # first message of a stream we saw
+    IN_ORDER = "in_order"      # sequence = previous highest + 1
+    GAP = "gap"                # jumped ahead: the numbers between are missing (lost so far)
+    LATE = "late"              # filled a hole left by an earlier gap (reordered)
+    DUPLICATE = "duplicate"    # a number already seen
+    UNSEQUENCED = "unsequenced"  # sequence 0: the writer set no sequence, not tracked
+
+
+class StreamKey(NamedTuple):
+    """One stream: message type + contract code + producer run."""
+
+    type_name: str
+    code: str
+    producer_run_id: int
+
+
+@dataclass
+class StreamState:
+    """Counters of one stream (see the module doc for the rules)."""
+
+    key: StreamKey
+    first_sequence: int
+    last_sequence: int          # highest sequence seen
+    count: int = 1
+    lost: int = 0               # numbers currently missing (holes not filled)
+    gaps: int = 0               # gap events (jumps ahead)
+    duplicates: int = 0
+    reordered: int = 0          # late messages that filled a hole, or came before the first seen
+    missing: list[list[int]] = field(default_factory=list)   # sorted [low, high] holes
+    missing_ranges_dropped: int = 0
+    gap_events: list[tuple[int, int]] = field(default_factory=list)  # (first missing, size), first 1000
+    restart_of: int | None = None   # producer_run_id this run followed, when it is a restart
+
+    def observe(self, seq: int) -> SeqEvent:
+        """Account for one more message with sequence `seq`."""
+        self.count += 1
+        last = self.last_sequence
+        if seq == last + 1:
+            self.last_sequence = seq
+            return SeqEvent.IN_ORDER
+        if seq > last:
+            size = seq - last - 1
+            self.gaps += 1
+            self.lost += size
+            if len(self.gap_events) < MAX_GAP_EVENTS:
+                self.gap_events.append((last + 1, size))
+            self.missing.append([last + 1, seq - 1])
+            if len(self.missing) > MAX_MISSING_RANGES:
+                self.missing.pop(0)
+                self.missing_ranges_dropped += 1
+            self.last_sequence = seq
+            return SeqEvent.GAP
+        if seq < self.first_sequence:  # older than where we joined: cannot tell, call it late
+            self.reordered += 1
+            return SeqEvent.LATE
+        if self._fill(seq):
+            self.lost -= 1
+            self.reordered += 1
+            return SeqEvent.LATE
+        self.duplicates += 1
+        return SeqEvent.DUPLICATE
+
+    def _fill(self, seq: int) -> bool:
+        """Remove `seq` from the missing ranges; False when it was not missing."""
+        ranges = self.missing
+        lo_i, hi_i = 0, len(ranges)
+        while lo_i < hi_i:  # binary search: ranges are sorted and disjoint
+            mid = (lo_i + hi_i) // 2
+            if ranges[mid][1] < seq:
+                lo_i = mid + 1
+            else:
+                hi_i = mid
+        if lo_i == len(ranges) or ranges[lo_i][0] > seq:
+            return False
+        low, high = ranges[lo_i]
+        if low == high:
+            ranges.pop(lo_i)
+        elif seq == low:
+            ranges[lo_i][0] = seq + 1
+        elif seq == high:
+            ranges[lo_i][1] = seq - 1
+        else:
+            ranges[lo_i][1] = seq - 1
+            ranges.insert(lo_i + 1, [seq + 1, high])
+        return True
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready counters (64-bit run id as a string, as proto3 JSON does)."""
+        return {
+            "type": self.key.type_name, "code": self.key.code, "producerRunId": str(self.key.producer_run_id),
+            "firstSequence": self.first_sequence, "lastSequence": self.last_sequence, "count": self.count,
+            "lost": self.lost, "gaps": self.gaps, "gapSizes": [size for _, size in self.gap_events],
+            "duplicates": self.duplicates, "reordered": self.reordered,
+            "missingRangesDropped": self.missing_ranges_dropped,
+            "restartOf": None if self.restart_of is None else str(self.restart_of),
+        }
+
+
+class LatencyPair:
+    """The two latency histograms of one message type (nanoseconds)."""
+
+    __slots__ = ("exchange", "producer")
+
+    def __init__(self) -> None:
+        self.exchange = LogHistogram()   # exchange_time_us -> consumer receive
+        self.producer = LogHistogram()   # receive_time_ns (producer) -> consumer receive
+
+
+class Tracker:
+    """Per-stream sequence accounting and per-type latency of every decoded message."""
+
+    def __init__(self) -> None:
+        self.streams: dict[StreamKey, StreamState] = {}
+        self._current_run: dict[tuple[str, str], int] = {}
+        self.latency: dict[str, LatencyPair] = {}
+        self.messages = 0
+        self.by_type: dict[str, int] = {}
+        self.unsequenced = 0
+        self.producer_restarts = 0
+
+    def observe(self, type_name: str, msg: Any, receive_time_ns: int) -> tuple[SeqEvent, StreamState | None]:
+        """Account for a decoded Tick/BidAsk received at `receive_time_ns` (consumer clock, epoch ns)."""
+        self.messages += 1
+        self.by_type[type_name] = self.by_type.get(type_name, 0) + 1
+        lat = self.latency.get(type_name)
+        if lat is None:
+            lat = self.latency[type_name] = LatencyPair()
+        ex_us = msg.exchange_time_us
+        if ex_us:
+            lat.exchange.record(receive_time_ns - ex_us * 1000)
+        rx_ns = msg.receive_time_ns
+        if rx_ns:
+            lat.producer.record(receive_time_ns - rx_ns)
+
+        seq = msg.sequence
+        if not seq:
+            self.unsequenced += 1
+            return SeqEvent.UNSEQUENCED, None
+        key = StreamKey(type_name, msg.code, msg.producer_run_id)
+        state = self.streams.get(key)
+        if state is not None:
+            return state.observe(seq), state
+        state = self.streams[key] = StreamState(key, seq, seq)
+        previous = self._current_run.get(key[:2])
+        if previous is not None and previous != key.producer_run_id:
+            state.restart_of = previous
+            self.producer_restarts += 1
+        self._current_run[key[:2]] = key.producer_run_id
+        return SeqEvent.FIRST, state
+
+    def totals(self) -> dict[str, int]:
+        """Sums over all streams: lost, gaps, duplicates, reordered."""
+        out = {"lost": 0, "gaps": 0, "duplicates": 0, "reordered": 0}
+        for s in self.streams.values():
+            out["lost"] += s.lost
+            out["gaps"] += s.gaps
+            out["duplicates"] += s.duplicates
+            out["reordered"] += s.reordered
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """Everything, JSON-ready: counts, loss, duplicates, restarts, latency percentiles (ms)."""
+        totals = self.totals()
+        return {
+            "messages": self.messages,
+            "byType": dict(self.by_type),
+            "loss": totals["lost"],
+            "gaps": totals["gaps"],
+            "duplicates": totals["duplicates"],
+            "reordered": totals["reordered"],
+            "producerRestarts": self.producer_restarts,
+            "unsequenced": self.unsequenced,
+            "streams": [s.to_dict() for s in self.streams.values()],
+            "latencyMs": {t: {"exchangeToConsumer": p.exchange.summary_ms(),
+                              "producerToConsumer": p.producer.summary_ms()}
+                          for t, p in self.latency.items()},
+        }
