@@ -11,7 +11,7 @@ Exit codes (systemd restarts on anything but 0 and 78):
       quotes were delivered or, past the flush bound, spooled to disk
   1   fatal: broker or registry unreachable past the start-up deadline, login
       failed, session down and not back within the grace period, feed stalled
-  78  invalid settings (EX_CONFIG): restarting cannot help
+  78  invalid settings or rejected credentials (EX_CONFIG): restarting cannot help
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from txf_producer.metrics import LatencyHistogram, monotonic_age, serve
 from txf_producer.notify import Notifier
 from txf_producer.publisher import Publisher, Stream
 from txf_producer.settings import Settings
-from txf_producer.sources.base import EventKind, QuoteSink, QuoteType, Source, SourceError, SourceEvent
+from txf_producer.sources.base import (EventKind, QuoteSink, QuoteType, Source, SourceConfigError, SourceError,
+                                      SourceEvent)
 from txf_producer.spool import Spool
 from txf_producer.stall import Action, FeedState, StallDetector
 
@@ -270,6 +271,8 @@ class ProducerApp:
             code, reason = await self._done
         except Fatal as exc:
             code, reason = EXIT_FATAL, str(exc)
+        except SourceConfigError as exc:  # wrong credentials: a restart would only burn logins
+            code, reason = EXIT_CONFIG, f"source {self.source.name}: {exc}"
         except SourceError as exc:
             code, reason = EXIT_FATAL, f"source {self.source.name}: {exc}"
         except (KafkaException, OSError) as exc:

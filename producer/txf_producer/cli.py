@@ -62,7 +62,7 @@ def build_source(args: argparse.Namespace, settings: Settings) -> tuple[Any, Sta
         bidask_aliases=tuple(a for q, a, _t in settings.routes() if q is QuoteType.BIDASK),
         log_path=settings.state_dir / "shioaji.log")
     return ShioajiSource(config), StallDetector(settings.no_data_timeout_s, settings.no_data_after_open_s,
-                                                settings.holidays)
+                                                settings.all_holidays())
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     no_data_timeout_s: float = Field(60.0, gt=0, validation_alias=AliasChoices("TXF_NO_DATA_TIMEOUT_S"))
     no_data_after_open_s: float = Field(300.0, gt=0, validation_alias=AliasChoices("TXF_NO_DATA_AFTER_OPEN_S"))
     holidays: Annotated[frozenset[date], NoDecode] = _env("HOLIDAYS", frozenset())  # exchange holidays, "2027-01-01,2027-02-08"
+    holidays_file: Path | None = _env("HOLIDAYS_FILE", None)  # one YYYY-MM-DD per line, '#' comments
     reconnect_grace_s: float = Field(60.0, gt=0, validation_alias=AliasChoices("TXF_RECONNECT_GRACE_S"))
     state_dir: Path = _env("STATE_DIR", Path("state"))
     metrics_host: str = _env("METRICS_HOST", "127.0.0.1")
@@ -98,6 +99,20 @@ class Settings(BaseSettings):
             except json.JSONDecodeError as exc:
                 raise ValueError(f"must be a JSON object of librdkafka properties: {exc}") from None
         return v
+
+    def all_holidays(self) -> frozenset[date]:
+        """TXF_HOLIDAYS plus the dates in TXF_HOLIDAYS_FILE (the file deploy/ installs for the schedule)."""
+        if self.holidays_file is None:
+            return self.holidays
+        dates = set(self.holidays)
+        for n, line in enumerate(self.holidays_file.read_text("utf-8").splitlines(), 1):
+            text = line.split("#", 1)[0].strip()
+            if text:
+                try:
+                    dates.add(date.fromisoformat(text))
+                except ValueError:
+                    raise SettingsError(f"TXF_HOLIDAYS_FILE {self.holidays_file}:{n}: {text!r} is not YYYY-MM-DD") from None
+        return frozenset(dates)
 
     def routes(self) -> list[tuple[QuoteType, str, str]]:
         """(quote type, contract alias, topic) for every stream to subscribe and publish."""

@@ -88,3 +88,7 @@ class Source(ABC):
 
 class SourceError(RuntimeError):
     """The source cannot start or went down for good; the message says why and what to do."""
+
+
+class SourceConfigError(SourceError):
+    """The source's settings are wrong (missing or rejected credentials): restarting cannot help."""

@@ -42,7 +42,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 from pydantic import SecretStr
 
-from .base import EventKind, QuoteSink, QuoteType, Source, SourceError, SourceEvent, Subscription
+from .base import EventKind, QuoteSink, QuoteType, Source, SourceConfigError, SourceError, SourceEvent, Subscription
 
 __all__ = [
     "LoginRetry",
@@ -323,7 +323,8 @@ class ShioajiSource(Source):
         if self._started:
             raise SourceError("ShioajiSource.start called twice: create a new source to start again")
         if not self.config.has_credentials:
-            raise SourceError(f"Shioaji credentials missing: api_key and secret_key must be non-empty ({_CREDENTIALS_HINT})")
+            raise SourceConfigError(
+                f"Shioaji credentials missing: api_key and secret_key must be non-empty ({_CREDENTIALS_HINT})")
         self._started = True
         self._sink = sink
         cfg = self.config
@@ -393,7 +394,8 @@ class ShioajiSource(Source):
             if error:  # raised outside the except block: no chained broker exception
                 raise SourceError(error)
             if permanent:
-                raise SourceError(f"Shioaji login rejected: {last} - check api_key/secret_key ({_CREDENTIALS_HINT}); not retried")
+                raise SourceConfigError(
+                    f"Shioaji login rejected: {last} - check api_key/secret_key ({_CREDENTIALS_HINT}); not retried")
             if attempt < retry.max_attempts:
                 delay = retry.delay_after(attempt)
                 log.info("shioaji: next login attempt in %.0f s", delay)
