@@ -1,0 +1,117 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	// Registers txf.v1.Tick and txf.v1.BidAsk in protoregistry.GlobalTypes.
+	_ "github.com/txfstream/txfstream/gen/go/txf/v1"
+)
+
+// DefaultTopicTypes are the contract's topics (schema-registry/subjects.toml).
+var DefaultTopicTypes = map[string]string{
+	"txf-tick":   "txf.v1.Tick",
+	"txfr2-tick": "txf.v1.Tick",
+	"txf-bidask": "txf.v1.BidAsk",
+}
+
+// TopicTypes chooses the message type of each topic's values.
+type TopicTypes map[string]protoreflect.MessageType
+
+// NewTopicTypes is DefaultTopicTypes plus overrides (topic -> full message name).
+func NewTopicTypes(overrides map[string]string) (TopicTypes, error) {
+	t := TopicTypes{}
+	for _, m := range []map[string]string{DefaultTopicTypes, overrides} {
+		for topic, name := range m {
+			mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(name))
+			if err != nil {
+				return nil, fmt.Errorf("topic %s: unknown message type %q (known: %s)", topic, name, KnownTypes())
+			}
+			t[topic] = mt
+		}
+	}
+	return t, nil
+}
+
+// For returns the message type of topic's values.
+func (t TopicTypes) For(topic string) (protoreflect.MessageType, bool) {
+	mt, ok := t[topic]
+	return mt, ok
+}
+
+// KnownTypes lists the txf message types this program can decode.
+func KnownTypes() string {
+	var names []string
+	protoregistry.GlobalTypes.RangeMessages(func(mt protoreflect.MessageType) bool {
+		if n := string(mt.Descriptor().FullName()); strings.HasPrefix(n, "txf.") {
+			names = append(names, n)
+		}
+		return true
+	})
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// Decode parses the frame and unmarshals its payload as a message of type mt.
+// Errors wrap ErrMalformed.
+func Decode(value []byte, mt protoreflect.MessageType) (Frame, proto.Message, error) {
+	f, err := ParseFrame(value)
+	if err != nil {
+		return f, nil, err
+	}
+	msg, err := Unmarshal(f.Payload, mt)
+	return f, msg, err
+}
+
+// Unmarshal decodes a frame's payload as a message of type mt. Errors wrap ErrMalformed.
+func Unmarshal(payload []byte, mt protoreflect.MessageType) (proto.Message, error) {
+	msg := mt.New().Interface()
+	if err := proto.Unmarshal(payload, msg); err != nil {
+		return nil, malformed("invalid %s payload: %v", mt.Descriptor().FullName(), err)
+	}
+	return msg, nil
+}
+
+// CanonicalJSON is the proto3 JSON mapping (lowerCamelCase names, 64-bit
+// integers as strings, enums by name, default values omitted), compacted:
+// protojson varies its whitespace on purpose, the output here is stable.
+func CanonicalJSON(m proto.Message) (json.RawMessage, error) {
+	raw, err := protojson.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Line is one line of output. The field order is part of the output format.
+type Line struct {
+	Topic     string          `json:"topic"`
+	Partition int32           `json:"partition"`
+	Offset    int64           `json:"offset"`
+	SchemaID  uint32          `json:"schemaId"`
+	Type      string          `json:"type"`
+	Message   json.RawMessage `json:"message"`
+}
+
+// AppendLine appends l as one JSON line (with the trailing newline).
+func AppendLine(dst []byte, l Line) ([]byte, error) {
+	buf := bytes.NewBuffer(dst)
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(l); err != nil {
+		return dst, err
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,194 @@
+#!/usr/bin/env node
+// txf-consume (TypeScript): reads txf.v1 topics with a Kafka consumer group
+// and prints one JSON line per record on stdout:
+//
+//   {"topic":"txf-tick","partition":0,"offset":12,"schemaId":2,"type":"txf.v1.Tick","message":{...}}
+//
+// "message" is the canonical proto3 JSON of the value. Logs go to stderr.
+//
+// Malformed values (not the Confluent protobuf framing, truncated, invalid
+// protobuf, or a schema id the registry names as another type) are reported on
+// stderr with topic/partition/offset and skipped; their offsets are committed
+// like any other, so a poison record never blocks the group.
+// Exit status: 0 after --max-messages records (printed or skipped), after
+// --idle-exit-ms without records, or on SIGINT/SIGTERM; 1 on a Kafka or
+// registry error or a failed write to stdout; 2 on a usage error.
+import kafkajs from "kafkajs";
+
+import { parseArgs, USAGE, UsageError, type Config } from "./cli.js";
+import { Verifier } from "./registry.js";
+import { processRecord } from "./record.js";
+import { topicTypes } from "./types.js";
+
+const { Kafka, logLevel } = kafkajs;
+
+function log(msg: string): void {
+  process.stderr.write(`txf-consume: ${msg}\n`);
+}
+
+const LEVEL_NAMES: Record<number, string> = {
+  [logLevel.ERROR]: "ERROR",
+  [logLevel.WARN]: "WARN",
+  [logLevel.INFO]: "INFO",
+  [logLevel.DEBUG]: "DEBUG",
+};
+
+// KafkaJS logs to stdout by default; stdout carries only the JSON lines.
+const kafkaLogCreator: kafkajs.logCreator =
+  () =>
+  ({ namespace, level, log: entry }) => {
+    const { message, timestamp: _t, logger: _l, stack: _s, ...extra } = entry as Record<string, unknown>;
+    const name = LEVEL_NAMES[level] ?? String(level);
+    log(`kafkajs ${name} [${namespace}] ${String(message)}${Object.keys(extra).length ? " " + JSON.stringify(extra) : ""}`);
+  };
+
+async function consume(cfg: Config): Promise<number> {
+  let types;
+  try {
+    types = topicTypes(cfg.types);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  for (const t of cfg.topics) {
+    if (!types.has(t)) {
+      throw new UsageError(`no message type for topic ${t}: add --type ${t}=txf.v1.Tick (or txf.v1.BidAsk)`);
+    }
+  }
+  const verifier = cfg.registry ? new Verifier(cfg.registry) : undefined;
+
+  let stopping: { code: number; why: string } | undefined;
+  let wake!: () => void;
+  const stopped = new Promise<void>((resolve) => (wake = resolve));
+  const stop = (code: number, why: string): void => {
+    if (!stopping) {
+      stopping = { code, why };
+      wake();
+    }
+  };
+  // A second signal while closing gets the default action (the listener is gone).
+  process.once("SIGINT", () => stop(0, "SIGINT received"));
+  process.once("SIGTERM", () => stop(0, "SIGTERM received"));
+  process.stdout.on("error", (e) => stop(1, `stdout: ${e.message}`));
+
+  let consumed = 0;
+  let lastActivity = performance.now();
+  const idleTimer =
+    cfg.idleExitMs > 0
+      ? setInterval(() => {
+          if (performance.now() - lastActivity >= cfg.idleExitMs) {
+            stop(0, `no records for ${cfg.idleExitMs} ms (--idle-exit-ms)`);
+          }
+        }, Math.min(100, cfg.idleExitMs))
+      : undefined;
+
+  const kafka = new Kafka({
+    clientId: "txf-consume",
+    brokers: cfg.bootstrap.split(",").map((b) => b.trim()),
+    logLevel: logLevel.WARN,
+    logCreator: kafkaLogCreator,
+  });
+  const consumer = kafka.consumer({
+    groupId: cfg.group,
+    allowAutoTopicCreation: false,
+    // KafkaJS waits for the running fetch when stopping: keep the long poll
+    // short (librdkafka's fetch.wait.max.ms default), not KafkaJS's 5 s.
+    maxWaitTimeInMs: 500,
+  });
+  // Joining the group is activity: the idle clock restarts once partitions are assigned.
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    lastActivity = performance.now();
+    log(`joined group ${payload.groupId}: ${JSON.stringify(payload.memberAssignment)}`);
+  });
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (!payload.restart) {
+      stop(1, `kafka: ${payload.error.message}`);
+    }
+  });
+
+  const start = async (): Promise<void> => {
+    await consumer.connect();
+    await consumer.subscribe({ topics: cfg.topics, fromBeginning: cfg.fromBeginning }).catch((e: Error) => {
+      throw new Error(`subscribe ${cfg.topics.join(",")}: ${e.message}`);
+    });
+    await consumer.run({
+      // At least once: an offset is resolved only after its line is written
+      // (or the record is reported as skipped); KafkaJS commits the resolved
+      // offsets after every batch and on the interval.
+      autoCommit: true,
+      autoCommitInterval: 1000,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        for (const m of batch.messages) {
+          if (stopping || !isRunning() || isStale()) {
+            return; // the rest stays unresolved: read again by the next consumer
+          }
+          lastActivity = performance.now();
+          consumed++;
+          const rec = { topic: batch.topic, partition: batch.partition, offset: m.offset, value: m.value };
+          try {
+            const out = await processRecord(rec, types.get(batch.topic)!, verifier);
+            if (out.kind === "line") {
+              process.stdout.write(out.text);
+            } else {
+              log(out.reason);
+            }
+          } catch (e) {
+            stop(1, (e as Error).message);
+            return;
+          }
+          resolveOffset(m.offset);
+          if (cfg.maxMessages > 0 && consumed >= cfg.maxMessages) {
+            stop(0, `read ${consumed} records (--max-messages)`);
+            return;
+          }
+          await heartbeat();
+        }
+      },
+    });
+  };
+
+  try {
+    await Promise.race([start(), stopped]);
+    await stopped;
+  } catch (e) {
+    stop(1, `kafka: ${(e as Error).message}`);
+  } finally {
+    clearInterval(idleTimer);
+    log(`${stopping?.why ?? "stopping"}; ${consumed} records read, closing`);
+    await consumer.disconnect().catch((e: Error) => log(`disconnect: ${e.message}`));
+  }
+  return stopping?.code ?? 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let cfg: Config;
+  try {
+    cfg = parseArgs(argv);
+  } catch (e) {
+    log((e as Error).message);
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  if (cfg.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  try {
+    return await consume(cfg);
+  } catch (e) {
+    log((e as Error).message);
+    return e instanceof UsageError ? 2 : 1;
+  }
+}
+
+// Never end with a stack trace: whatever escapes is one line on stderr.
+process.on("uncaughtException", (e) => {
+  log(`fatal: ${e.message}`);
+  process.exit(1);
+});
+process.on("unhandledRejection", (e) => {
+  log(`fatal: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});
+
+main(process.argv.slice(2)).then((code) => process.exit(code));
