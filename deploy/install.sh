@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# install.sh: install the txfstream producer as a systemd service with a session schedule.
+#
+#   sudo deploy/install.sh [--schedule timers|cron|none] [--venv-from DIR] [--python PY]
+#   deploy/install.sh --root DIR [--skip-venv] ...     # into a staging/test root
+#   deploy/install.sh --dry-run ...                    # print every action, change nothing
+#
+# What it does (idempotent: a second run changes nothing; see the summary at the end):
+#   - system user/group `txf` (useradd --system; skipped under --root)
+#   - /opt/txfstream/venv: a venv with `pip install <repo>/gen/python <repo>` (--venv-from, default
+#     this checkout; --skip-venv skips it), /opt/txfstream/bin/{wait-for-kafka,txf-run-window,
+#     check-feed-alive} (Python ones run on the venv), /opt/txfstream/RUNBOOK.md
+#   - /etc/systemd/system/txf-producer.service
+#   - /etc/txfstream/producer.env from .env.example (mode 0640 root:txf) if absent: NEVER overwritten
+#   - /etc/txfstream/holidays (exchange holiday dates; template) if absent: never overwritten
+#   - /var/lib/txfstream (0750 txf:txf): spool, shioaji.log, contract cache
+#   - the schedule: --schedule timers (default) installs and enables txf-producer-{start,stop}.timer
+#     and their oneshot services; cron installs /etc/cron.d/txf-producer; none installs neither.
+#     Only one schedule is ever active: the other one is removed.
+#   - systemctl daemon-reload (live system with systemd running only)
+# It never starts or restarts txf-producer.service itself (restarts during a session lose data);
+# but enabling the timers for the first time inside a run window makes the schedule start it.
+# Options:
+#   --root DIR       install below DIR instead of / (tests, image builds): no useradd, chown, systemctl
+#   --dry-run        print every action, change nothing
+#   --schedule S     timers | cron | none (default timers)
+#   --venv-from DIR  repository checkout to pip install from (default: the one holding this script)
+#   --skip-venv      do not create/update the venv (tests; or a venv managed some other way)
+#   --python PY      interpreter for the venv (default python3; needs >= 3.11)
+set -euo pipefail
+PROG=install.sh
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+SCHEDULE=timers
+SRC=$REPO_DIR
+SKIP_VENV=0
+PYTHON=python3
+usage() { sed -n '2,30s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+while (($#)); do
+  case "$1" in
+    --root) set_root "${2:-}"; shift 2 ;;
+    --root=*) set_root "${1#*=}"; shift ;;
+    --dry-run) DRY_RUN=1; shift ;;
+    --schedule) SCHEDULE=${2:-}; shift 2 ;;
+    --schedule=*) SCHEDULE=${1#*=}; shift ;;
+    --venv-from) SRC=${2:-}; shift 2 ;;
+    --venv-from=*) SRC=${1#*=}; shift ;;
+    --skip-venv) SKIP_VENV=1; shift ;;
+    --python) PYTHON=${2:-}; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "$PROG: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+case $SCHEDULE in timers|cron|none) ;; *) die "--schedule must be timers, cron or none (got '$SCHEDULE')" ;; esac
+[[ -d $SRC ]] || die "--venv-from $SRC: no such directory"
+SRC=$(cd "$SRC" && pwd)
+require_privileges
+((DRY_RUN)) && say "dry run: nothing will be changed"
+say "installing into root $ROOT from $SRC (schedule: $SCHEDULE)"
+
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+# --- 1. the service user ------------------------------------------------------------------------
+if ((!REAL)); then
+  SUMMARY+=("skipped (--root): create system user $SERVICE_USER")
+elif getent passwd "$SERVICE_USER" >/dev/null; then
+  SUMMARY+=("unchanged: user $SERVICE_USER exists")
+else
+  act "create system user $SERVICE_USER" useradd --system --user-group --home-dir "$STATE_DIR" --no-create-home \
+    --shell /usr/sbin/nologin --comment "txfstream producer" "$SERVICE_USER"
+fi
+
+# --- 2. software: venv + helper scripts --------------------------------------------------------
+ensure_dir "$PREFIX" 0755
+ensure_dir "$BIN_DIR" 0755
+if ((SKIP_VENV)); then
+  SUMMARY+=("skipped (--skip-venv): venv $VENV")
+else
+  if ! ((DRY_RUN)) && ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    die "$PYTHON is missing or older than 3.11: pass --python /path/to/python3.11"
+  fi
+  ((REAL)) || warn "a venv built under --root has $ROOT in its paths; it only runs from there"
+  if [[ ! -x $R$VENV/bin/python ]]; then act "create venv $VENV" "$PYTHON" -m venv "$R$VENV"; fi
+  # The contract bindings (txf.v1, gen/python) are a separate distribution the producer imports.
+  act "pip install txfstream + txf-contracts into $VENV" "$R$VENV/bin/python" -m pip install --quiet \
+    --disable-pip-version-check --upgrade "$SRC/gen/python" "$SRC"
+fi
+for script in "${BIN_SCRIPTS[@]}"; do
+  # Python scripts run on the producer's venv (they import txf_producer and confluent_kafka).
+  sed "1s|^#!.*python3\$|#!$VENV/bin/python|" "$DEPLOY_DIR/bin/$script" >"$TMP/$script"
+  install_file "$TMP/$script" "$BIN_DIR/$script" 0755
+done
+install_file "$DEPLOY_DIR/RUNBOOK.md" "$PREFIX/RUNBOOK.md" 0644
+
+# --- 3. configuration and state ----------------------------------------------------------------
+ensure_dir "$CONF_DIR" 0755
+example=$SRC/.env.example
+[[ -f $example ]] || example=$REPO_DIR/.env.example
+if [[ -e $R$ENV_FILE ]]; then
+  SUMMARY+=("kept: existing $ENV_FILE (never overwritten)")
+  # New settings in this version's .env.example that the kept file does not mention: defaults apply.
+  missing=()
+  while IFS= read -r key; do
+    grep -Eq "^[#[:space:]]*$key=" "$R$ENV_FILE" 2>/dev/null || missing+=("$key")
+  done < <(grep -Eo '^[#[:space:]]*TXF_[A-Z0-9_]+=' "$example" | tr -d '#= \t' | sort -u)
+  ((${#missing[@]} == 0)) || note "note: $ENV_FILE does not mention ${missing[*]} (defaults apply; see $example)"
+else
+  # systemd's EnvironmentFile= has no trailing comments ("v  # c" would be the value "v  # c"):
+  # move each trailing comment onto its own line above the setting; state goes to the StateDirectory.
+  {
+    echo "# $ENV_FILE: settings of txf-producer.service (root:$SERVICE_USER 0640: holds the Shioaji secrets)."
+    echo "# Made by deploy/install.sh from .env.example; install.sh never overwrites it."
+    echo "# Read by systemd (EnvironmentFile=), not by a shell: KEY=VALUE per line, no quotes needed,"
+    echo "# no \$expansion, and NO trailing comments (systemd would keep them as part of the value)."
+    echo "# Invalid values stop the producer at start with exit 78 (no restart), naming the variable."
+    echo "# After editing: systemctl restart txf-producer (between sessions!)."
+    awk -v state="$STATE_DIR" '
+      !body && /^#/ { next }            # skip the example file header (it is about .env files)
+      { body = 1 }
+      /^#?[[:space:]]*[A-Z][A-Z0-9_]*=/ {
+        line = $0; comment = ""
+        if (match(line, /[[:space:]]+#[[:space:]]*/)) { comment = substr(line, RSTART + RLENGTH); line = substr(line, 1, RSTART - 1) }
+        if (line ~ /^TXF_STATE_DIR=/) { line = "TXF_STATE_DIR=" state; comment = "spool.msgpack, shioaji.log: the service state directory" }
+        if (comment != "") print "# " comment
+        print line
+        next
+      }
+      { print }' "$example"
+  } >"$TMP/producer.env"
+  if ((DRY_RUN)); then
+    note "would create $ENV_FILE from $example (mode 0640, root:$SERVICE_USER)"
+  else
+    act "create $ENV_FILE from .env.example (mode 0640)" install -m 0640 "$TMP/producer.env" "$R$ENV_FILE"
+  fi
+  set_owner "$ENV_FILE" "root:$SERVICE_USER"
+fi
+if [[ -r $R$ENV_FILE ]] && ! grep -Eq '^(TXF_SHIOAJI_API_KEY|SHIOAJI_API_KEY)=[^[:space:]]' "$R$ENV_FILE"; then
+  warn "TXF_SHIOAJI_API_KEY/TXF_SHIOAJI_SECRET_KEY are empty in $ENV_FILE: fill them in before the next session"
+fi
+if [[ -e $R$HOLIDAYS_FILE ]]; then
+  SUMMARY+=("kept: existing $HOLIDAYS_FILE")
+else
+  act "create $HOLIDAYS_FILE (template: add this year's TAIFEX holidays)" \
+    install -m 0644 "$DEPLOY_DIR/holidays.example" "$R$HOLIDAYS_FILE"
+fi
+ensure_dir "$STATE_DIR" 0750 "$SERVICE_USER:$SERVICE_USER"
+
+# --- 4. units and schedule -----------------------------------------------------------------------
+install_file "$DEPLOY_DIR/systemd/$MAIN_UNIT" "$UNIT_DIR/$MAIN_UNIT" 0644
+case $SCHEDULE in
+  timers)
+    remove_cron
+    for unit in "${SCHEDULE_UNITS[@]}"; do install_file "$DEPLOY_DIR/systemd/$unit" "$UNIT_DIR/$unit" 0644; done
+    ;;
+  cron)
+    remove_timers
+    install_file "$DEPLOY_DIR/cron/txf-producer.crontab" "$CRON_FILE" 0644
+    if [[ $(date +%z) != +0800 ]]; then
+      warn "this host's local time zone is $(date +%Z) ($(date +%z)), not Asia/Taipei: cron would run the schedule at the wrong time; run 'timedatectl set-timezone Asia/Taipei' or use --schedule timers"
+    fi
+    ;;
+  none)
+    remove_cron
+    remove_timers
+    ;;
+esac
+
+if ((!REAL)); then
+  SUMMARY+=("skipped (--root): systemctl daemon-reload")
+elif systemd_running; then
+  live_systemctl daemon-reload
+else
+  warn "systemd is not running on this host: skipped daemon-reload"
+fi
+
+if [[ $SCHEDULE == timers ]]; then
+  if ((REAL)); then
+    if systemd_running; then live_systemctl enable --now "${TIMER_UNITS[@]}"; else live_systemctl enable "${TIMER_UNITS[@]}"; fi
+  else
+    # What `systemctl enable` does for WantedBy=timers.target, done by hand below --root.
+    ensure_dir "$UNIT_DIR/timers.target.wants" 0755
+    for t in "${TIMER_UNITS[@]}"; do
+      link=$R$UNIT_DIR/timers.target.wants/$t
+      if [[ -L $link && $(readlink "$link") == "$UNIT_DIR/$t" ]]; then
+        SUMMARY+=("unchanged: $UNIT_DIR/timers.target.wants/$t")
+      else
+        act "enable $t" ln -sfn "$UNIT_DIR/$t" "$link"
+      fi
+    done
+  fi
+fi
+
+print_summary install
+cat <<EON
+
+Next: fill in the Shioaji keys in $ENV_FILE, list this year's exchange holidays in $HOLIDAYS_FILE,
+then check with: systemctl list-timers 'txf-producer-*'   (see $PREFIX/RUNBOOK.md)
+This script does not (re)start the producer (a first enable of the timers inside a run window
+starts it via the schedule). Start or restart it by hand only between sessions.
+EON
