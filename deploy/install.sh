@@ -116,13 +116,14 @@ else
     echo "# no \$expansion, and NO trailing comments (systemd would keep them as part of the value)."
     echo "# Invalid values stop the producer at start with exit 78 (no restart), naming the variable."
     echo "# After editing: systemctl restart txf-producer (between sessions!)."
-    awk -v state="$STATE_DIR" '
+    awk -v state="$STATE_DIR" -v holidays="$HOLIDAYS_FILE" '
       !body && /^#/ { next }            # skip the example file header (it is about .env files)
       { body = 1 }
       /^#?[[:space:]]*[A-Z][A-Z0-9_]*=/ {
         line = $0; comment = ""
         if (match(line, /[[:space:]]+#[[:space:]]*/)) { comment = substr(line, RSTART + RLENGTH); line = substr(line, 1, RSTART - 1) }
         if (line ~ /^TXF_STATE_DIR=/) { line = "TXF_STATE_DIR=" state; comment = "spool.msgpack, shioaji.log: the service state directory" }
+        if (line ~ /^#?[[:space:]]*TXF_HOLIDAYS_FILE=/) { line = "TXF_HOLIDAYS_FILE=" holidays; comment = "the stall detector skips these dates (the file the schedule uses)" }
         if (comment != "") print "# " comment
         print line
         next

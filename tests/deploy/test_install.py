@@ -75,8 +75,9 @@ def test_env_file_is_systemd_clean_and_complete(root: Path, tmp_path: Path) -> N
             assert "#" not in value and value == value.strip(), f"systemd would keep this as the value: {line!r}"
             settings[key] = value
     example = env_example()
-    assert set(settings) == set(example)
+    assert set(settings) == set(example) | {"TXF_HOLIDAYS_FILE"}  # the example has it commented out
     assert settings.pop("TXF_STATE_DIR") == "/var/lib/txfstream"
+    assert settings.pop("TXF_HOLIDAYS_FILE") == "/etc/txfstream/holidays"  # the schedule's file, for the producer
     assert all(settings[k] == example[k] for k in settings), "values differ from .env.example"
     assert "Copy to .env" not in text  # the example's header is about .env files, not this one
     # commented-out examples stay comments, with their trailing comment on its own line
