@@ -20,7 +20,8 @@ bootstrap: ## Install pinned tools and runtimes (venv, buf, protoc, plugins, npm
 # Every target that needs the tools depends on this stamp: it re-runs the
 # bootstrap when a pin file changed, so `make test` works on a fresh clone.
 PINS := pyproject.toml gen/python/pyproject.toml gen/betterproto/pyproject.toml gen/go/go.mod \
-        gen/ts/package-lock.json gen/java/pom.xml tools/bootstrap.sh
+        gen/ts/package-lock.json gen/java/pom.xml consumers/go/go.mod consumers/ts/package-lock.json \
+        tools/bootstrap.sh
 .venv/.bootstrapped: $(PINS)
 	tools/bootstrap.sh
 	@touch $@
@@ -105,8 +106,8 @@ test-java: $(TOOLS) ## Maven build + golden vectors of gen/java
 
 .PHONY: test-consumers
 test-consumers: $(TOOLS) ## Unit tests and builds of the Go, TypeScript and Java consumers
-	cd consumers/go && go vet ./... && go test ./...
-	cd consumers/ts && npm test --silent
+	cd consumers/go && go build ./... && go vet ./... && go test ./...
+	cd consumers/ts && npm run build --silent && npm test --silent
 	consumers/java/build.sh && cat consumers/java/target/surefire-reports/*.txt | grep 'Tests run'
 
 ## --- benchmarks (printed as ratios measured side by side; medians) -------

@@ -29,7 +29,6 @@ import asyncio
 import datetime as dt
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -323,18 +322,27 @@ def live(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
     streams = (("TXFR1", QuoteType.TICK), ("TXFR1", QuoteType.BIDASK))
     start = dt.datetime(2026, 11, 24, 8, 45, tzinfo=TAIPEI)
 
-    # 1. sustained: as fast as the simulator goes, acks=all, until every record is delivered
-    s = settings()
-    source = SimulatedSource(SimConfig(seed=5, start=start, streams=streams, max_messages=args.sustained))
+    # 1. sustained: the producer process alone, as fast as the simulator goes, until every record is
+    #    delivered; its own peak RSS from the kernel (wait4), not this benchmark's
+    env = {**os.environ, "TXF_KAFKA_BOOTSTRAP": stack.bootstrap_servers, "TXF_REGISTRY_URL": stack.registry_url,
+           "TXF_TICK_TOPIC": f"{prefix}txf-tick", "TXF_BIDASK_TOPIC": f"{prefix}txf-bidask",
+           "TXF_DEAD_LETTER_TOPIC": f"{prefix}txf-dlq", "TXF_STATE_DIR": str(tmp / "sustained"),
+           "TXF_METRICS_PORT": "0", "TXF_STATS_INTERVAL_S": "3600"}
     t0 = time.perf_counter()
-    result = run_app(lambda: ProducerApp(s, source))
+    proc = subprocess.Popen([str(REPO / ".venv/bin/txf-producer"), "run", "--source", "sim", "--max-messages",
+                             str(args.sustained), "--sim-start", "2026-11-24T08:45:00"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _err = proc.stderr.read().decode() if proc.stderr else ""
+    _pid, status, usage = os.wait4(proc.pid, 0)
     took = time.perf_counter() - t0
-    delivered = sum(result.stats["delivered"].values())
+    final = json.loads(_err.split("final stats ", 1)[1].splitlines()[0]) if "final stats " in _err else {}
+    delivered = sum(final.get("delivered", {}).values())
     out["sustained_msgs_per_s"] = round(delivered / took)
-    out["sustained_all_delivered"] = delivered == args.sustained and result.exit_code == 0
-    out["rss_peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    out["sustained_all_delivered"] = delivered == args.sustained and os.waitstatus_to_exitcode(status) == 0
+    out["rss_peak_mb"] = round(usage.ru_maxrss / 1024, 1)
 
-    # 2. callback -> produce() return at 1,000 msgs/s (paced sim, real broker)
+    # 2. callback -> produce() return at 1,000 msgs/s (paced sim, real broker). Paced delivery wakes a
+    #    sleeping thread per quote, so this includes the cold-cache cost a tight loop never sees.
     samples: list[int] = []
 
     class Timed:
@@ -361,7 +369,6 @@ def live(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
     out["callback_p50_us"] = round(samples[len(samples) // 2] / 1000, 2)
     out["callback_p99_us"] = round(samples[int(len(samples) * 0.99)] / 1000, 2)
     out["callback_max_us"] = round(samples[-1] / 1000, 2)
-    out["rss_peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
     # 3. compression on the wire: bytes per message and rate, prebuilt real records
     quotes = real_quotes(50_000, seed=9)

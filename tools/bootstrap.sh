@@ -38,4 +38,8 @@ step "npm packages of gen/ts (protoc-gen-es, @bufbuild/protobuf, typescript; pac
 step "Maven dependencies of gen/java"
 (cd gen/java && mvn -q -B dependency:resolve dependency:resolve-plugins >/dev/null)
 
+step "consumers: Go modules, npm packages (the Java consumer resolves when built)"
+(cd consumers/go && go mod download)
+(cd consumers/ts && npm ci --no-audit --no-fund --loglevel=error)
+
 step "done: protoc $(.venv/bin/protoc --version | cut -d' ' -f2), buf $(.venv/bin/buf --version), $(.tools/bin/protoc-gen-go --version), protoc-gen-es $(cd gen/ts && node -p 'require("./node_modules/@bufbuild/protoc-gen-es/package.json").version')"
