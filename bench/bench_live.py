@@ -21,7 +21,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,8 +35,6 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("SJ_LOG_PATH", str(Path(tempfile.mkdtemp(prefix="txf-bench-")) / "shioaji.log"))
 
 from confluent_kafka import Consumer  # noqa: E402
-from confluent_kafka.admin import AdminClient  # noqa: E402
-from confluent_kafka.schema_registry import SchemaRegistryClient  # noqa: E402
 
 from stack import localstack  # noqa: E402
 from txf.v1 import BidAsk, Tick  # noqa: E402
@@ -46,9 +43,7 @@ from txf_producer.publisher import Publisher  # noqa: E402
 from txf_producer.settings import load_settings  # noqa: E402
 from txf_producer.sources.base import QuoteType  # noqa: E402
 from txf_producer.sources.simulated import SimConfig, SimulatedSource  # noqa: E402
-from txf_registry import declaration  # noqa: E402
-from txf_registry.registry import Registry  # noqa: E402
-from txf_registry.topics import ensure_topics  # noqa: E402
+from txf_registry import provision, topic_settings  # noqa: E402
 
 TAIPEI = dt.timezone(dt.timedelta(hours=8))
 OPEN = dt.datetime(2026, 11, 24, 8, 45, tzinfo=TAIPEI)
@@ -102,14 +97,8 @@ class AckClock:
 
 def register(stack: Any, tmp: Path) -> dict[str, str]:
     prefix = f"live{uuid.uuid4().hex[:6]}-"
-    text = (declaration.DEFAULT_PATH.read_text("utf-8")
-            .replace('name = "txf-', f'name = "{prefix}txf-').replace('name = "txfr2-', f'name = "{prefix}txfr2-'))
-    (tmp / "subjects.toml").write_text(text)
-    decl = declaration.load(tmp / "subjects.toml")
-    Registry(SchemaRegistryClient({"url": stack.registry_url, "timeout": 10}), stack.registry_url).register(decl)
-    ensure_topics(AdminClient({"bootstrap.servers": stack.bootstrap_servers}), decl)
-    return {"tick_topic": f"{prefix}txf-tick", "bidask_topic": f"{prefix}txf-bidask",
-            "dead_letter_topic": f"{prefix}txf-dlq"}
+    provision(stack.bootstrap_servers, stack.registry_url, prefix)
+    return topic_settings(prefix)
 
 
 def phase(stack: Any, topics: dict[str, str], tmp: Path, clock: AckClock, config: SimConfig,

@@ -25,7 +25,6 @@ The last line is a JSON object with every figure. Exit 1 when a target is missed
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import json
 import os
@@ -294,30 +293,20 @@ def micro(args: argparse.Namespace, registry: SchemaRegistryClient) -> dict[str,
 # --- against the real local stack --------------------------------------------------------
 
 def live(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
-    from confluent_kafka.admin import AdminClient
 
     from txf_producer.app import ProducerApp, run_app
     from txf_producer.settings import load_settings
     from txf_producer.sources.simulated import SimulatedSource
-    from txf_registry import declaration
-    from txf_registry.registry import Registry
-    from txf_registry.topics import ensure_topics
+    from txf_registry import provision, topic_settings
 
     prefix = f"bench{uuid.uuid4().hex[:6]}-"
     tmp = Path(tempfile.mkdtemp(prefix="txf-bench-"))
-    text = (declaration.DEFAULT_PATH.read_text("utf-8")
-            .replace('name = "txf-', f'name = "{prefix}txf-').replace('name = "txfr2-', f'name = "{prefix}txfr2-'))
-    (tmp / "subjects.toml").write_text(text)
-    decl = declaration.load(tmp / "subjects.toml")
-    Registry(SchemaRegistryClient({"url": stack.registry_url, "timeout": 10}), stack.registry_url).register(decl)
-    ensure_topics(AdminClient({"bootstrap.servers": stack.bootstrap_servers}), decl)
+    provision(stack.bootstrap_servers, stack.registry_url, prefix)
     out: dict[str, Any] = {}
 
     def settings(**kw: Any) -> Any:
         return load_settings(kafka_bootstrap=stack.bootstrap_servers, registry_url=stack.registry_url,
-                             tick_topic=f"{prefix}txf-tick", bidask_topic=f"{prefix}txf-bidask",
-                             dead_letter_topic=f"{prefix}txf-dlq", state_dir=tmp / "state", stats_interval_s=3600,
-                             **kw)
+                             **topic_settings(prefix), state_dir=tmp / "state", stats_interval_s=3600, **kw)
 
     streams = (("TXFR1", QuoteType.TICK), ("TXFR1", QuoteType.BIDASK))
     start = dt.datetime(2026, 11, 24, 8, 45, tzinfo=TAIPEI)

@@ -76,6 +76,7 @@ class ProducerApp:
         self._poll_stop = threading.Event()
         self.producer: Producer | None = None
         self.publisher: Publisher | None = None
+        self._sink: QuoteSink | None = None
         self.started_ns = 0
         self.latency = LatencyHistogram()
         self.notifier = Notifier()
@@ -257,6 +258,7 @@ class ProducerApp:
             poller = threading.Thread(target=self._poll_loop, name="kafka-poll", daemon=True)
             poller.start()
             sink: QuoteSink = self.publisher if self._wrap_sink is None else self._wrap_sink(self.publisher)
+            self._sink = sink
             subscriptions = await self.source.start(sink)
             self.publisher.install(self._streams(subscriptions, headers))
             log.info("producing: run id %016x, streams %s", self.run_id,
@@ -308,6 +310,12 @@ class ProducerApp:
             await asyncio.wait_for(self.source.stop(), timeout=max(1.0, self.settings.flush_timeout_s / 2))
         except Exception as exc:  # noqa: BLE001 - shutdown goes on regardless
             log.warning("source stop: %s: %s", type(exc).__name__, exc)
+        close = getattr(self._sink, "close", None)  # a wrapping sink (the recorder) flushes its file
+        if close is not None:
+            try:
+                await asyncio.to_thread(close)
+            except Exception as exc:  # noqa: BLE001
+                log.error("closing %s: %s: %s", type(self._sink).__name__, type(exc).__name__, exc)
         if self.producer is not None:
             self._poll_stop.set()
             if poller is not None:

@@ -12,12 +12,13 @@ stopped on purpose, 1 fatal (systemd restarts), 78 invalid settings.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import datetime as dt
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from txf_producer.app import EXIT_CONFIG, EXIT_FATAL, EXIT_OK, ProducerApp, run_app
 from txf_producer.stall import StallDetector
@@ -72,12 +73,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     prepare_shioaji_log(settings.state_dir / "shioaji.log")
     source, stall = build_source(args, settings)
-    wrap = None
+    wrap: Callable[[Any], Any] | None = None
     if args.record is not None:
         from txf_producer.recorder import Recorder
 
-        def wrap(sink: Any) -> Any:
-            return Recorder(args.record, sink, source=args.source)
+        wrap = functools.partial(Recorder, args.record, source=args.source)  # wrap(sink): records, then forwards
 
     result = run_app(lambda: ProducerApp(settings, source, wrap_sink=wrap, stall_detector=stall))
     stats = result.stats

@@ -1,1 +1,28 @@
 """txf_registry: declared subjects and topics of txfstream, and the tool that registers and gates them."""
+
+from __future__ import annotations
+
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.schema_registry import SchemaRegistryClient
+
+from txf_registry.declaration import DEFAULT_PATH, Declaration, load
+from txf_registry.registry import Registry
+from txf_registry.topics import ensure_topics
+
+
+def provision(bootstrap_servers: str, registry_url: str, topic_prefix: str = "") -> Declaration:
+    """`make register` as a function: register every declared subject and create every topic.
+
+    Used by the tests and benchmarks to get their own, prefixed set of topics on a shared stack;
+    the registry and Kafka connections are plain (no auth), as on the local stack.
+    """
+    decl = load(DEFAULT_PATH, topic_prefix=topic_prefix)
+    Registry(SchemaRegistryClient({"url": registry_url, "timeout": 10}), registry_url).register(decl)
+    ensure_topics(AdminClient({"bootstrap.servers": bootstrap_servers}), decl)
+    return decl
+
+
+def topic_settings(topic_prefix: str) -> dict[str, str]:
+    """Producer settings (field names) that route to the topics of `provision(..., topic_prefix)`."""
+    return {"tick_topic": f"{topic_prefix}txf-tick", "txfr2_tick_topic": f"{topic_prefix}txfr2-tick",
+            "bidask_topic": f"{topic_prefix}txf-bidask", "dead_letter_topic": f"{topic_prefix}txf-dlq"}

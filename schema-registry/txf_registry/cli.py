@@ -35,7 +35,7 @@ def _connect() -> Registry:
 
 def _registry(args: argparse.Namespace) -> tuple[Registry, declaration.Declaration]:
     registry = _connect()
-    return registry, declaration.load(args.declaration)
+    return registry, declaration.load(args.declaration, topic_prefix=args.topic_prefix)
 
 
 def cmd_register(args: argparse.Namespace) -> int:
@@ -53,7 +53,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     # The declaration is bound to the proto tree under judgement (inside `check`), not to the
     # generated modules: a renamed message or package must reach the judges, not fail here.
     registry = _connect()
-    verdicts = check(registry, args.declaration, args.proto_root.resolve())
+    verdicts = check(registry, args.declaration, args.proto_root.resolve(), args.topic_prefix)
     bad = 0
     for v in verdicts:
         judge = {True: "compatible", False: "INCOMPATIBLE", None: "cannot judge"}
@@ -100,7 +100,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_topics(args: argparse.Namespace) -> int:
     settings = load_settings()
-    decl = declaration.load(args.declaration)
+    decl = declaration.load(args.declaration, topic_prefix=args.topic_prefix)
     admin = AdminClient(settings.client_config())
     for t in ensure_topics(admin, decl, args.replication_factor):
         note = "created" if t.created else ("exists" if not t.drift else "exists, DRIFT: " + "; ".join(t.drift))
@@ -112,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="txf-registry", description=__doc__.split("\n")[0])
     parser.add_argument("--declaration", type=Path, default=declaration.DEFAULT_PATH,
                         help="subjects file (default: schema-registry/subjects.toml)")
+    parser.add_argument("--topic-prefix", default="", help="put before every topic (and subject) name, "
+                        "e.g. 'staging-' for a second environment on one cluster")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("register", help="set levels, register references and subjects (idempotent)")
     p.add_argument("--topics", action="store_true", help="also create the declared topics")

@@ -18,7 +18,7 @@ from typing import Any
 from google.protobuf import descriptor_pool
 from google.protobuf.descriptor_pb2 import FileDescriptorProto, FileDescriptorSet
 
-import txf.v1  # noqa: F401 - loads every txf.v1 file into the default descriptor pool
+import txf.v1  # noqa: F401  (loads every txf.v1 file into the default descriptor pool)
 
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / "subjects.toml"
 LEVELS = {"BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE", "NONE"}
@@ -119,11 +119,14 @@ def _level(value: Any, where: str) -> str:
     return str(value)
 
 
-def load(path: Path = DEFAULT_PATH, files: dict[str, bytes] | None = None) -> Declaration:
+def load(path: Path = DEFAULT_PATH, files: dict[str, bytes] | None = None, topic_prefix: str = "") -> Declaration:
     """Parse the declaration and bind it to the contract's files.
 
     `files` maps import path -> serialized FileDescriptorProto; by default the
     generated pb2 modules (byte for byte what producers register and look up).
+    `topic_prefix` is put before every topic name (and so every topic subject),
+    for several environments on one cluster ("staging-"); reference subjects are
+    import paths and stay shared.
     """
     files = generated_files() if files is None else files
     try:
@@ -156,6 +159,7 @@ def load(path: Path = DEFAULT_PATH, files: dict[str, bytes] | None = None) -> De
         name = t.get("name")
         if not name:
             raise DeclarationError("a [[topics]] entry has no name")
+        name = topic_prefix + name
         config = {"retention.ms": str(t["retention_ms"])} if "retention_ms" in t else {}
         if "retention_bytes" in t:
             config["retention.bytes"] = str(t["retention_bytes"])

@@ -104,8 +104,9 @@ def check_subject(registry: Registry, decl: Declaration, subject: Subject, proto
     return verdict
 
 
-def check(registry: Registry, declaration_path: Path, proto_root: Path = REPO_ROOT / "proto") -> list[Verdict]:
+def check(registry: Registry, declaration_path: Path, proto_root: Path = REPO_ROOT / "proto",
+          topic_prefix: str = "") -> list[Verdict]:
     """Judge the proto tree at `proto_root` for every declared subject, references first."""
     buf = find_buf()
-    decl = load(declaration_path, files=build_local(proto_root, buf))
+    decl = load(declaration_path, files=build_local(proto_root, buf), topic_prefix=topic_prefix)
     return [check_subject(registry, decl, s, proto_root, buf) for s in decl.subjects]

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -27,9 +26,7 @@ from txf_producer.quotes import bidask_array, tick_array, BIDASK_FIELDS, TICK_FI
 from txf_producer.settings import load_settings
 from txf_producer.sources.base import QuoteType
 from txf_producer.sources.simulated import SimConfig, SimulatedSource
-from txf_registry import declaration
-from txf_registry.registry import Registry
-from txf_registry.topics import ensure_topics
+from txf_registry import provision, topic_settings
 
 N = 6000
 TAIPEI = dt.timezone(dt.timedelta(hours=8))
@@ -53,14 +50,6 @@ class Capture:
 
     def on_event(self, e: Any) -> None:
         self.inner.on_event(e)
-
-
-def _declaration(tmp_path: Path, prefix: str) -> Path:
-    text = (Path(declaration.DEFAULT_PATH).read_text("utf-8")
-            .replace('name = "txf-', f'name = "{prefix}txf-').replace('name = "txfr2-', f'name = "{prefix}txfr2-'))
-    path = tmp_path / "subjects.toml"
-    path.write_text(text, "utf-8")
-    return path
 
 
 def _x(v: str) -> int:
@@ -127,14 +116,10 @@ def _read_all(bootstrap: str, topic: str, count: int) -> list[Any]:
 @pytest.mark.integration
 def test_sim_to_kafka_decodes_to_the_input_with_nothing_lost(stack: Any, tmp_path: Path) -> None:
     prefix = f"e2e{uuid.uuid4().hex[:8]}-"
-    decl_path = _declaration(tmp_path, prefix)
-    decl = declaration.load(decl_path)
+    provision(stack.bootstrap_servers, stack.registry_url, prefix)
     client = SchemaRegistryClient({"url": stack.registry_url, "timeout": 10})
-    Registry(client, stack.registry_url).register(decl)
-    ensure_topics(AdminClient({"bootstrap.servers": stack.bootstrap_servers}), decl)
     settings = load_settings(kafka_bootstrap=stack.bootstrap_servers, registry_url=stack.registry_url,
-                             tick_topic=f"{prefix}txf-tick", bidask_topic=f"{prefix}txf-bidask",
-                             dead_letter_topic=f"{prefix}txf-dlq", state_dir=tmp_path / "state",
+                             **topic_settings(prefix), state_dir=tmp_path / "state",
                              stats_interval_s=3600)
     streams = tuple((a, q) for q, a, _t in settings.routes())
     source = SimulatedSource(SimConfig(seed=7, start=dt.datetime(2026, 11, 24, 8, 45, tzinfo=TAIPEI),

@@ -16,13 +16,9 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient
-from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from txf.v1 import BidAsk, Tick
-from txf_registry import declaration
-from txf_registry.registry import Registry
-from txf_registry.topics import ensure_topics
+from txf_registry import provision
 
 PRODUCER = [sys.executable, "-m", "txf_producer.cli"]
 pytestmark = pytest.mark.integration
@@ -43,16 +39,10 @@ def _env(stack: Any, tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def registered(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def registered(stack: Any) -> dict[str, str]:
     """Unique topics, registered and created like `make register` does."""
     prefix = f"lc{uuid.uuid4().hex[:8]}-"
-    tmp = tmp_path_factory.mktemp("decl")
-    text = (declaration.DEFAULT_PATH.read_text("utf-8")
-            .replace('name = "txf-', f'name = "{prefix}txf-').replace('name = "txfr2-', f'name = "{prefix}txfr2-'))
-    (tmp / "subjects.toml").write_text(text, "utf-8")
-    decl = declaration.load(tmp / "subjects.toml")
-    Registry(SchemaRegistryClient({"url": stack.registry_url, "timeout": 10}), stack.registry_url).register(decl)
-    ensure_topics(AdminClient({"bootstrap.servers": stack.bootstrap_servers}), decl)
+    provision(stack.bootstrap_servers, stack.registry_url, prefix)
     return {"TXF_TICK_TOPIC": f"{prefix}txf-tick", "TXF_BIDASK_TOPIC": f"{prefix}txf-bidask",
             "TXF_DEAD_LETTER_TOPIC": f"{prefix}txf-dlq"}
 
@@ -144,3 +134,18 @@ def test_sigterm_under_load_delivers_everything_accepted_then_exits_0(stack: Any
             seqs += [cls.FromString(m.value()[6:]).sequence for m in batch]
         c.close()
         assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_record_then_replay_publishes_every_recorded_quote(stack: Any, tmp_path: Path,
+                                                           registered: dict[str, str]) -> None:
+    """--record writes every quote it saw (closed and flushed at exit); replay publishes them all again."""
+    env = _env(stack, tmp_path, TXF_LOG_LEVEL="INFO", TXF_METRICS_PORT="0", **registered)
+    recording = tmp_path / "session.rec"
+    recorded, _took = _run(env, "--max-messages", "3000", "--record", str(recording))
+    assert recorded.returncode == 0, recorded.stderr
+    replay = subprocess.run([*PRODUCER, "run", "--source", "replay", "--replay", str(recording)], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert replay.returncode == 0, replay.stderr
+    counts = [json.loads(re.search(r"final stats (\{.*\})", r.stderr).group(1))  # type: ignore[union-attr]
+              for r in (recorded, replay)]
+    assert [sum(c["published"].values()) for c in counts] == [3000, 3000]

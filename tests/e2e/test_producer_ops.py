@@ -13,16 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka.admin import AdminClient
-from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from txf_producer.app import EXIT_OK, ProducerApp, run_app
 from txf_producer.settings import load_settings
-from txf_producer.sources.base import QuoteType
 from txf_producer.sources.simulated import SimConfig, SimulatedSource
-from txf_registry import declaration
-from txf_registry.registry import Registry
-from txf_registry.topics import ensure_topics
+from txf_registry import provision, topic_settings
 
 pytestmark = pytest.mark.integration
 TAIPEI = dt.timezone(dt.timedelta(hours=8))
@@ -43,17 +38,10 @@ def _get(url: str) -> tuple[int, str]:
 
 
 @pytest.fixture(scope="module")
-def topics(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def topics(stack: Any) -> dict[str, str]:
     prefix = f"ops{uuid.uuid4().hex[:8]}-"
-    tmp = tmp_path_factory.mktemp("decl")
-    text = (declaration.DEFAULT_PATH.read_text("utf-8")
-            .replace('name = "txf-', f'name = "{prefix}txf-').replace('name = "txfr2-', f'name = "{prefix}txfr2-'))
-    (tmp / "subjects.toml").write_text(text, "utf-8")
-    decl = declaration.load(tmp / "subjects.toml")
-    Registry(SchemaRegistryClient({"url": stack.registry_url, "timeout": 10}), stack.registry_url).register(decl)
-    ensure_topics(AdminClient({"bootstrap.servers": stack.bootstrap_servers}), decl)
-    return {"tick_topic": f"{prefix}txf-tick", "bidask_topic": f"{prefix}txf-bidask",
-            "dead_letter_topic": f"{prefix}txf-dlq"}
+    provision(stack.bootstrap_servers, stack.registry_url, prefix)
+    return topic_settings(prefix)
 
 
 def test_metrics_health_and_sd_notify_while_producing(stack: Any, topics: dict[str, str], tmp_path: Path,

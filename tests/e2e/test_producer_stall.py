@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka.admin import AdminClient
-from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from txf_producer import sessions
 from txf_producer.app import EXIT_FATAL, ProducerApp, run_app
@@ -25,9 +23,7 @@ from txf_producer.settings import load_settings
 from txf_producer.sources.base import QuoteSink, QuoteType, Source, Subscription
 from txf_producer.sources.simulated import TICK, SimConfig, SimMarket
 from txf_producer.stall import FeedState, StallDetector
-from txf_registry import declaration
-from txf_registry.registry import Registry
-from txf_registry.topics import ensure_topics
+from txf_registry import provision, topic_settings
 
 pytestmark = pytest.mark.integration
 TAIPEI = dt.timezone(dt.timedelta(hours=8))
@@ -65,15 +61,9 @@ class GoesSilent(Source):
 
 def test_silent_feed_is_resubscribed_then_exits_1(stack: Any, tmp_path: Path) -> None:
     prefix = f"stall{uuid.uuid4().hex[:8]}-"
-    text = (declaration.DEFAULT_PATH.read_text("utf-8")
-            .replace('name = "txf-', f'name = "{prefix}txf-').replace('name = "txfr2-', f'name = "{prefix}txfr2-'))
-    (tmp_path / "subjects.toml").write_text(text, "utf-8")
-    decl = declaration.load(tmp_path / "subjects.toml")
-    Registry(SchemaRegistryClient({"url": stack.registry_url, "timeout": 10}), stack.registry_url).register(decl)
-    ensure_topics(AdminClient({"bootstrap.servers": stack.bootstrap_servers}), decl)
+    provision(stack.bootstrap_servers, stack.registry_url, prefix)
     settings = load_settings(kafka_bootstrap=stack.bootstrap_servers, registry_url=stack.registry_url,
-                             tick_topic=f"{prefix}txf-tick", bidask_topic=f"{prefix}txf-bidask",
-                             dead_letter_topic=f"{prefix}txf-dlq", state_dir=tmp_path / "state", metrics_port=0)
+                             **topic_settings(prefix), state_dir=tmp_path / "state", metrics_port=0)
     opened = time.time_ns()
     session = sessions.Session(sessions.SessionKind.DAY, dt.date(2026, 11, 24), opened - 60 * 10**9, opened,
                                opened + 3600 * 10**9, False)

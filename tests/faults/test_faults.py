@@ -23,8 +23,6 @@ from typing import Any, Iterator
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient
-from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from stack import localstack
 from txf.v1 import BidAsk, Tick
@@ -34,9 +32,7 @@ from txf_producer.quotes import bidask_from_array, tick_from_array
 from txf_producer.settings import load_settings
 from txf_producer.sources.base import EventKind, QuoteSink, QuoteType, Source, SourceEvent, Subscription
 from txf_producer.sources.simulated import TICK, SimConfig, SimMarket, SimulatedSource
-from txf_registry import declaration
-from txf_registry.registry import Registry
-from txf_registry.topics import ensure_topics
+from txf_registry import provision, topic_settings
 
 pytestmark = pytest.mark.integration
 TAIPEI = dt.timezone(dt.timedelta(hours=8))
@@ -71,15 +67,9 @@ def private_stack() -> Iterator[localstack.StackConfig]:
 
 def _setup(cfg: localstack.StackConfig, tmp: Path) -> Any:
     prefix = f"f{uuid.uuid4().hex[:8]}-"
-    text = (declaration.DEFAULT_PATH.read_text("utf-8")
-            .replace('name = "txf-', f'name = "{prefix}txf-').replace('name = "txfr2-', f'name = "{prefix}txfr2-'))
-    (tmp / "subjects.toml").write_text(text, "utf-8")
-    decl = declaration.load(tmp / "subjects.toml")
-    Registry(SchemaRegistryClient({"url": cfg.registry_url, "timeout": 10}), cfg.registry_url).register(decl)
-    ensure_topics(AdminClient({"bootstrap.servers": cfg.bootstrap_servers}), decl)
+    provision(cfg.bootstrap_servers, cfg.registry_url, prefix)
     return load_settings(kafka_bootstrap=cfg.bootstrap_servers, registry_url=cfg.registry_url,
-                         tick_topic=f"{prefix}txf-tick", bidask_topic=f"{prefix}txf-bidask",
-                         dead_letter_topic=f"{prefix}txf-dlq", state_dir=tmp / "state", metrics_port=0,
+                         **topic_settings(prefix), state_dir=tmp / "state", metrics_port=0,
                          stats_interval_s=3600, flush_timeout_s=30)
 
 

@@ -8,8 +8,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from txf.v1 import BidAsk, Tick
 from txf_producer.publisher import Publisher, Stream
 from txf_producer.quotes import make_bidask, make_tick
