@@ -326,8 +326,12 @@ def live(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
     took = time.perf_counter() - t0
     final = json.loads(_err.split("final stats ", 1)[1].splitlines()[0]) if "final stats " in _err else {}
     delivered = sum(final.get("delivered", {}).values())
+    published = sum(final.get("published", {}).values())
+    accounted = published + final.get("skipped_simtrade", 0) + final.get("dead_lettered", 0)
     out["sustained_msgs_per_s"] = round(delivered / took)
-    out["sustained_all_delivered"] = delivered == args.sustained and os.waitstatus_to_exitcode(status) == 0
+    out["sustained_all_delivered"] = (delivered == published and accounted == args.sustained
+                                      and final.get("spooled_total", 1) == 0
+                                      and os.waitstatus_to_exitcode(status) == 0)
     out["rss_peak_mb"] = round(usage.ru_maxrss / 1024, 1)
 
     # 2. callback -> produce() return at 1,000 msgs/s (paced sim, real broker). Paced delivery wakes a

@@ -16,6 +16,7 @@
 import kafkajs from "kafkajs";
 
 import { parseArgs, USAGE, UsageError, type Config } from "./cli.js";
+import { registerCodecs } from "./codecs.js";
 import { Verifier } from "./registry.js";
 import { processRecord } from "./record.js";
 import { topicTypes } from "./types.js";
@@ -81,6 +82,7 @@ async function consume(cfg: Config): Promise<number> {
         }, Math.min(100, cfg.idleExitMs))
       : undefined;
 
+  registerCodecs();
   const kafka = new Kafka({
     clientId: "txf-consume",
     brokers: cfg.bootstrap.split(",").map((b) => b.trim()),
