@@ -270,6 +270,8 @@ class ProducerApp:
             tasks.append(asyncio.create_task(self._stats_every(s.stats_interval_s)))
             if self.stall is not None:
                 tasks.append(asyncio.create_task(self._watch()))
+            for task in tasks:  # a background task that dies must take the process with it, loudly
+                task.add_done_callback(self._task_ended)
             code, reason = await self._done
         except Fatal as exc:
             code, reason = EXIT_FATAL, str(exc)
@@ -279,6 +281,9 @@ class ProducerApp:
             code, reason = EXIT_FATAL, f"source {self.source.name}: {exc}"
         except (KafkaException, OSError) as exc:
             code, reason = EXIT_FATAL, f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # a bug: say so in one line (traceback in the log), exit 1, never silently
+            log.exception("unexpected error")
+            code, reason = EXIT_FATAL, f"unexpected {type(exc).__name__}: {exc}"
         finally:
             self.producing = False
             self.notifier.stopping(reason)
@@ -293,6 +298,14 @@ class ProducerApp:
         stats = self.publisher.stats() if self.publisher else {}
         stats["spooled_total"] = spool.count
         return RunResult(code, reason, stats, self.run_id)
+
+    def _task_ended(self, task: "asyncio.Task[Any]") -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            log.error("background task %s failed", task.get_coro(), exc_info=exc)
+            self._finish(EXIT_FATAL, f"internal task failed: {type(exc).__name__}: {exc}")
 
     def _streams(self, subscriptions: list[Any], headers: dict[str, bytes]) -> list[Stream]:
         topic_of = {(q, a): t for q, a, t in self.settings.routes()}

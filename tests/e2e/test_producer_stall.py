@@ -79,3 +79,19 @@ def test_silent_feed_is_resubscribed_then_exits_1(stack: Any, tmp_path: Path) ->
     assert 4.0 <= took < 12.0  # a second bound after the re-subscribe, then a bounded shutdown
     assert detector.state is FeedState.STALLED
     assert sum(result.stats["delivered"].values()) == 500  # what came before the stall was all delivered
+
+
+class BrokenDetector(StallDetector):
+    def check(self, now_ns: int, last_quote_ns: int) -> Any:
+        raise RuntimeError("detector bug")
+
+
+def test_a_failing_background_task_ends_the_run_loudly(stack: Any, tmp_path: Path) -> None:
+    """The watchdog must never die silently and leave the feed unwatched: the run exits 1 naming it."""
+    prefix = f"bug{uuid.uuid4().hex[:8]}-"
+    provision(stack.bootstrap_servers, stack.registry_url, prefix)
+    settings = load_settings(kafka_bootstrap=stack.bootstrap_servers, registry_url=stack.registry_url,
+                             **topic_settings(prefix), state_dir=tmp_path / "state", metrics_port=0)
+    result = run_app(lambda: ProducerApp(settings, GoesSilent(100), stall_detector=BrokenDetector(timeout_s=2.0)))
+    assert result.exit_code == EXIT_FATAL
+    assert result.reason == "internal task failed: RuntimeError: detector bug"
