@@ -193,4 +193,6 @@ process.on("unhandledRejection", (e) => {
   process.exit(1);
 });
 
-main(process.argv.slice(2)).then((code) => process.exit(code));
+// process.exit() does not wait for stdout: to a pipe, Node writes asynchronously, and exiting at once
+// cut the last JSON lines short (seen with 1,500 lines). Exit only once everything written is flushed.
+main(process.argv.slice(2)).then((code) => process.stdout.write("", () => process.exit(code)));
