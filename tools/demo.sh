@@ -20,7 +20,9 @@ $BIN/txf-registry register --topics
 echo "demo: 3/4 producer on the simulated feed: $MESSAGES quotes at $RATE/s (log: state/demo-producer.log)"
 mkdir -p state
 export TXF_STATE_DIR=state TXF_STATS_INTERVAL_S=10
-$BIN/txf-producer run --source sim --rate "$RATE" --max-messages "$MESSAGES" >state/demo-producer.log 2>&1 &
+# the simulated clock starts now (Taipei), so exchange -> consumer latency reads as it would live
+$BIN/txf-producer run --source sim --rate "$RATE" --max-messages "$MESSAGES" \
+  --sim-start "$(TZ=Asia/Taipei date +%Y-%m-%dT%H:%M:%S)" >state/demo-producer.log 2>&1 &
 producer=$!
 trap 'kill -INT "$producer" 2>/dev/null || true; wait "$producer" 2>/dev/null || true' EXIT
 
