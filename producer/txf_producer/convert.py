@@ -47,6 +47,21 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _ratio: Callable[[Decimal], tuple[int, int]] = Decimal.as_integer_ratio
 
 
+_EXITS = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+def reraise_exit(exc: BaseException) -> None:
+    """Re-raise `exc` if it asks the process to stop; any other failure is the quote's.
+
+    Shioaji's quote objects are Rust (pyo3). Reading a field whose stored value
+    does not fit its Rust type (e.g. a negative total volume) raises pyo3's
+    PanicException, which derives from BaseException, not Exception. So every
+    place that reads a quote catches BaseException and calls this first.
+    """
+    if isinstance(exc, _EXITS):
+        raise exc
+
+
 class ConversionError(ValueError):
     """A quote that cannot be published exactly. `field` names the culprit."""
 
@@ -266,7 +281,8 @@ def build_tick(q: Any, receive_time_ns: int, run_id: int) -> Tick:
     """A TickFOPv1 as a txf.v1.Tick (sequence left 0 for the publisher to set); raises if inexact."""
     try:
         return build_tick_raw(q, receive_time_ns, run_id)
-    except Exception:  # noqa: BLE001 - the attribute path decides exactly, or raises
+    except BaseException as exc:  # noqa: BLE001 - the attribute path decides exactly, or raises
+        reraise_exit(exc)
         return build_tick_attrs(q, receive_time_ns, run_id)
 
 
@@ -274,7 +290,8 @@ def build_bidask(q: Any, receive_time_ns: int, run_id: int) -> BidAsk:
     """A BidAskFOPv1 as a txf.v1.BidAsk (sequence left 0 for the publisher to set); raises if inexact."""
     try:
         return build_bidask_raw(q, receive_time_ns, run_id)
-    except Exception:  # noqa: BLE001 - the attribute path decides exactly, or raises
+    except BaseException as exc:  # noqa: BLE001 - the attribute path decides exactly, or raises
+        reraise_exit(exc)
         return build_bidask_attrs(q, receive_time_ns, run_id)
 
 
@@ -315,8 +332,9 @@ def _check_int(field: str, value: Any, minimum: int = INT64_MIN) -> int:
 def _attr(q: Any, field: str) -> Any:
     try:
         return getattr(q, field)
-    except Exception as exc:  # a broken object: report, never crash
-        raise ConversionError(field, f"cannot be read: {exc}") from None
+    except BaseException as exc:  # a broken object (or a Rust panic): report, never crash
+        reraise_exit(exc)
+        raise ConversionError(field, f"cannot be read: {type(exc).__name__}: {exc}") from None
 
 
 def _check_common(q: Any) -> None:

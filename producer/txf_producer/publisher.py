@@ -1,10 +1,12 @@
 """The hot path: a quote callback -> exact txf.v1 bytes in the registry wire format -> `produce()`.
 
 `Publisher` is the `QuoteSink` every source calls from its own thread. Per
-quote it routes by contract code, converts (convert.py), stamps the stream's
-next sequence number, prepends the cached Confluent frame header and hands
-the bytes to librdkafka's local queue. It never waits on the network:
-`produce()` only enqueues, and delivery reports arrive on the poll thread.
+quote it routes by contract code, encodes the quote's fields straight into
+txf.v1 wire bytes (wire.py; a quote the encoder refuses takes the reference
+path through a upb message, convert.py), stamps the stream's next sequence
+number, prepends the cached Confluent frame header and hands the bytes to
+librdkafka's local queue. It never waits on the network: `produce()` only
+enqueues, and delivery reports arrive on the poll thread.
 
 Nothing accepted is lost or hidden:
 - a quote that cannot be converted exactly goes, with its error, to the
@@ -26,12 +28,24 @@ from typing import Any, Callable
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from txf_producer.convert import ConversionError, build_bidask, build_tick, diagnose_bidask, diagnose_tick
+from txf.v1 import BidAsk, Tick
+from txf_producer import wire
+from txf_producer.convert import (
+    ConversionError,
+    build_bidask,
+    build_tick,
+    diagnose_bidask,
+    diagnose_tick,
+    reraise_exit,
+)
 from txf_producer.logs import RateLimitedLog
 from txf_producer.sources.base import EventKind, QuoteType, SourceEvent
 from txf_producer.spool import Spool
 
 log = logging.getLogger(__name__)
+_join = b"".join
+_uvarint = wire.uvarint
+_SMALL_VARINT = wire.SMALL_VARINTS
 
 
 @dataclass
@@ -39,8 +53,10 @@ class Stream:
     """One published stream: a (quote type, contract code) of this run, on one topic.
 
     `header` is the Confluent frame (magic byte, schema id, message indexes) the
-    registry-aware serializer produced for `topic`; `sequence` is the last number
-    assigned; `lock` keeps sequence order equal to queue order.
+    registry-aware serializer produced for `topic`; `prefix` is that header plus
+    the encoded `code` field, which every record of the stream starts with;
+    `run_piece` is the encoded run id (set by the Publisher); `sequence` is the
+    last number assigned; `lock` keeps sequence order equal to queue order.
     """
 
     quote_type: QuoteType
@@ -52,11 +68,22 @@ class Stream:
     sequence: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    run_piece: bytes = field(default=b"", repr=False)
     build: Callable[[Any, int, int], Any] = field(init=False, repr=False)
+    encode: Callable[[dict[str, Any], int, bytes, bytes], tuple[list[bytes], bool]] = field(init=False, repr=False)
+    prefix: bytes = field(init=False, repr=False)
+    sequence_key: bytes = field(init=False, repr=False)
+    sequence_slot: int = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.key = self.code.encode()
-        self.build = build_tick if self.quote_type is QuoteType.TICK else build_bidask
+        self.prefix = self.header + wire.code_field(self.code)
+        if self.quote_type is QuoteType.TICK:
+            self.build, self.encode = build_tick, wire.tick_parts
+            self.sequence_key, self.sequence_slot = wire.TICK_SEQUENCE_KEY, wire.TICK_SEQUENCE_SLOT
+        else:
+            self.build, self.encode = build_bidask, wire.bidask_parts
+            self.sequence_key, self.sequence_slot = wire.BIDASK_SEQUENCE_KEY, wire.BIDASK_SEQUENCE_SLOT
 
 
 class Counters:
@@ -111,6 +138,8 @@ class Publisher:
         self._early: list[tuple[QuoteType, Any, int]] = []
         self._route_lock = threading.Lock()
         self._run_id = run_id
+        self._run_pieces = {QuoteType.TICK: wire.run_id_field(Tick, run_id),
+                            QuoteType.BIDASK: wire.run_id_field(BidAsk, run_id)}
         self._dlq = dead_letter_topic
         self._spool = spool
         self._simtrade = publish_simtrade
@@ -131,6 +160,8 @@ class Publisher:
         route lock) and are published here before the routes become visible, so
         a stream's sequence order stays its arrival order.
         """
+        for s in streams:
+            s.run_piece = self._run_pieces[s.quote_type]
         ticks = {s.code: s for s in streams if s.quote_type is QuoteType.TICK}
         bidasks = {s.code: s for s in streams if s.quote_type is QuoteType.BIDASK}
         for s in streams:
@@ -171,7 +202,8 @@ class Publisher:
         c.last_quote_ns = receive_ns
         try:
             stream = self._ticks[quote.code]
-        except Exception:  # noqa: BLE001 - unknown code, or routes not installed yet
+        except BaseException as exc:  # noqa: BLE001 - unknown code, routes not installed yet, or unreadable
+            reraise_exit(exc)
             self._unrouted(QuoteType.TICK, quote, receive_ns)
             return
         self._publish(stream, quote, receive_ns)
@@ -184,22 +216,45 @@ class Publisher:
         c.last_quote_ns = receive_ns
         try:
             stream = self._bidasks[quote.code]
-        except Exception:  # noqa: BLE001 - unknown code, or routes not installed yet
+        except BaseException as exc:  # noqa: BLE001 - unknown code, routes not installed yet, or unreadable
+            reraise_exit(exc)
             self._unrouted(QuoteType.BIDASK, quote, receive_ns)
             return
         self._publish(stream, quote, receive_ns)
 
     def _publish(self, stream: Stream, quote: Any, receive_ns: int) -> None:
-        """Convert, number, frame and enqueue one routed quote (the hot path, one call deep)."""
+        """Encode, number, frame and enqueue one routed quote (the hot path, one call deep)."""
+        try:
+            parts, simtrade = stream.encode(quote.to_dict(raw=True), receive_ns, stream.prefix, stream.run_piece)
+        except BaseException as exc:  # noqa: BLE001 - the reference path decides exactly, or dead-letters
+            reraise_exit(exc)
+            self._publish_reference(stream, quote, receive_ns)
+            return
+        if simtrade and not self._simtrade:
+            self.counters.skipped_simtrade += 1
+            return
+        with stream.lock:  # sequence order == queue order, whatever thread calls
+            sequence = stream.sequence = stream.sequence + 1
+            parts[stream.sequence_slot] = stream.sequence_key + (
+                _SMALL_VARINT[sequence] if sequence < 16384 else _uvarint(sequence))
+            value = _join(parts)
+            try:
+                self._produce(stream.topic, value, stream.key, -1, self._delivered)
+            except BufferError:
+                self._produce_when_room(stream.topic, stream.key, value)
+
+    def _publish_reference(self, stream: Stream, quote: Any, receive_ns: int) -> None:
+        """A quote the wire encoder refused: build it as a upb message (convert.py), or dead-letter it."""
         try:
             msg = stream.build(quote, receive_ns, self._run_id)
             if msg.simtrade and not self._simtrade:
                 self.counters.skipped_simtrade += 1
                 return
-        except Exception as exc:  # noqa: BLE001 - every failure is dead-lettered, none escapes
+        except BaseException as exc:  # noqa: BLE001 - every failure is dead-lettered, none escapes
+            reraise_exit(exc)
             self._reject(stream.quote_type, quote, receive_ns, exc)
             return
-        with stream.lock:  # sequence order == queue order, whatever thread calls
+        with stream.lock:
             stream.sequence = msg.sequence = stream.sequence + 1
             value = stream.header + msg.SerializeToString()
             try:
@@ -236,7 +291,7 @@ class Publisher:
             old = next((s for s in self.streams if s.alias == alias and s.quote_type is quote_type), None)
             if old is None or old.code == code:
                 return
-            new = Stream(quote_type, code, alias, old.topic, old.header)
+            new = Stream(quote_type, code, alias, old.topic, old.header, run_piece=old.run_piece)
             routes = dict(self._ticks if quote_type is QuoteType.TICK else self._bidasks)
             routes[code] = new
             self.streams = [s for s in self.streams if s is not old] + [new]
@@ -297,7 +352,8 @@ class Publisher:
         else:
             try:
                 error = diagnose_tick(quote) if quote_type is QuoteType.TICK else diagnose_bidask(quote)
-            except Exception as diag_exc:  # noqa: BLE001 - diagnosis must never raise into the source
+            except BaseException as diag_exc:  # noqa: BLE001 - diagnosis must never raise into the source
+                reraise_exit(diag_exc)
                 error = ConversionError("quote", f"undiagnosable: {type(diag_exc).__name__}: {diag_exc}")
             if error.field == "quote":
                 error = ConversionError("quote", f"{type(exc).__name__}: {exc}")
@@ -323,18 +379,29 @@ def _code_of(quote: Any) -> str | None:
     """The quote's contract code, or None when it has none or cannot say."""
     try:
         code = quote.code
-    except Exception:  # noqa: BLE001 - a broken object still gets its dead-letter record
+    except BaseException as exc:  # noqa: BLE001 - a broken object still gets its dead-letter record
+        reraise_exit(exc)
         return None
     return code if isinstance(code, str) else None
 
 
 def _describe(quote: Any) -> dict[str, str]:
-    """Every public attribute of a quote as text, for the dead-letter record."""
-    out: dict[str, str] = {}
+    """Every public attribute of a quote as text, for the dead-letter record.
+
+    When the object cannot be read whole (a Rust panic in `to_dict`), each
+    attribute is read on its own, so the record still shows all it can.
+    """
     try:
-        items = quote.to_dict().items() if hasattr(quote, "to_dict") else vars(quote).items()
-    except Exception as exc:  # noqa: BLE001 - a broken object still gets a record
-        return {"unreadable": f"{type(exc).__name__}: {exc}"}
-    for k, v in items:
-        out[k] = str(v) if not isinstance(v, list) else "[" + ", ".join(map(str, v)) + "]"
-    return out
+        items = list(quote.to_dict().items() if hasattr(quote, "to_dict") else vars(quote).items())
+    except BaseException as exc:  # noqa: BLE001 - a broken object still gets a record
+        reraise_exit(exc)
+        items = []
+        for name in (n for n in dir(quote) if not n.startswith("_")):
+            try:
+                value = getattr(quote, name)
+            except BaseException as attr_exc:  # noqa: BLE001
+                reraise_exit(attr_exc)
+                value = f"<unreadable: {type(attr_exc).__name__}: {attr_exc}>"
+            if not callable(value):
+                items.append((name, value))
+    return {k: str(v) if not isinstance(v, list) else "[" + ", ".join(map(str, v)) + "]" for k, v in items}

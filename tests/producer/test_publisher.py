@@ -171,3 +171,16 @@ def test_a_broken_quote_object_never_raises_into_the_source(tmp_path: Path) -> N
     pub.on_tick(Exploding())
     pub.on_bidask(Exploding())
     assert pub.counters.dead_lettered == 2 and [r[0] for r in prod.records] == ["dlq", "dlq"]
+
+
+def test_a_quote_whose_fields_panic_in_rust_is_dead_lettered_naming_the_field(tmp_path: Path) -> None:
+    """Shioaji raises pyo3's PanicException (a BaseException) reading a value its Rust type cannot hold."""
+    pub, prod = _publisher(tmp_path)
+    pub.install(_streams())
+    quote = make_tick(**dict(TICK, total_volume=-33873))  # msgpack int16: accepted, then unreadable as u64
+    pub.on_tick(quote)
+    pub.on_tick(make_tick(**TICK))
+    assert pub.counters.dead_lettered == 1 and [r[0] for r in prod.records] == ["dlq", "tick"]
+    record = json.loads(prod.records[0][1])
+    assert record["error"]["field"] == "total_volume" and "PanicException" in record["error"]["reason"]
+    assert record["quote"]["close"] == "23456" and "unreadable" in record["quote"]["total_volume"]

@@ -1,0 +1,230 @@
+"""The hand-written wire encoder writes exactly what upb writes, or refuses.
+
+Reference: the attribute path (convert.build_*_attrs, a upb message) serialized
+by `SerializeToString()`. The encoder's output must equal it byte for byte on
+every simulated quote and on generated edge cases; where the encoder refuses,
+the publisher takes that reference path, so a refusal is never a loss.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from txf.v1 import BidAsk, Tick
+from txf_producer import wire
+from txf_producer.convert import build_bidask_attrs, build_tick_attrs
+from txf_producer.quotes import bidask_from_array, make_bidask, make_tick, tick_from_array
+from txf_producer.sources.base import QuoteType
+from txf_producer.sources.simulated import TICK as SIM_TICK, SimConfig, SimMarket
+
+from test_convert import BIDASK, TICK
+
+RUN_ID = 0xDEADBEEF_01234567
+RECV_NS = 1_795_482_000_500_000_123
+HEADER = b"\x00\x00\x00\x00\x07\x00"
+
+
+def _wire_bytes(quote: Any, sequence: int, receive_ns: int = RECV_NS, run_id: int = RUN_ID) -> bytes:
+    """The record the publisher would send, without its frame header."""
+    if quote.__class__.__name__.startswith("Tick"):
+        parts, _ = wire.tick_parts(quote.to_dict(raw=True), receive_ns, wire.code_field(quote.code),
+                                   wire.run_id_field(Tick, run_id))
+        parts[wire.TICK_SEQUENCE_SLOT] = wire.sequence_field(wire.TICK_SEQUENCE_KEY, sequence)
+    else:
+        parts, _ = wire.bidask_parts(quote.to_dict(raw=True), receive_ns, wire.code_field(quote.code),
+                                     wire.run_id_field(BidAsk, run_id))
+        parts[wire.BIDASK_SEQUENCE_SLOT] = wire.sequence_field(wire.BIDASK_SEQUENCE_KEY, sequence)
+    return b"".join(parts)
+
+
+def _reference_bytes(quote: Any, sequence: int, receive_ns: int = RECV_NS, run_id: int = RUN_ID) -> bytes:
+    build = build_tick_attrs if quote.__class__.__name__.startswith("Tick") else build_bidask_attrs
+    msg = build(quote, receive_ns, run_id)
+    msg.sequence = sequence
+    return msg.SerializeToString()
+
+
+def test_every_simulated_quote_encodes_exactly_as_upb() -> None:
+    taipei = dt.timezone(dt.timedelta(hours=8))
+    # From 08:30: the pre-open (simtrade) quotes, the open burst, both contracts.
+    market = SimMarket(SimConfig(seed=5, streams=(("TXFR1", QuoteType.TICK), ("TXFR1", QuoteType.BIDASK),
+                                                  ("TXFR2", QuoteType.TICK))),
+                       int(dt.datetime(2026, 11, 24, 8, 30, tzinfo=taipei).timestamp()) * 10**9)
+    kinds = {"tick": 0, "bidask": 0, "simtrade": 0}
+    for n, (kind, _t, arr) in enumerate(market, start=1):
+        q = tick_from_array(arr) if kind == SIM_TICK else bidask_from_array(arr)
+        receive_ns = RECV_NS + n * 7919
+        assert _wire_bytes(q, n, receive_ns) == _reference_bytes(q, n, receive_ns), q
+        kinds["tick" if kind == SIM_TICK else "bidask"] += 1
+        kinds["simtrade"] += q.simtrade is True
+        if n == 20_000:
+            break
+    assert min(kinds.values()) > 0, kinds
+
+
+def test_zero_fields_are_omitted_and_sequence_and_run_id_are_placed_like_upb() -> None:
+    q = make_bidask(**dict(BIDASK, bid_total_vol=0, first_derived_bid_price="0", first_derived_ask_price="0",
+                           first_derived_bid_vol=0, first_derived_ask_vol=0, ask_price=["0"] * 5,
+                           ask_volume=[0] * 5, diff_ask_vol=[0] * 5))
+    for sequence, run_id in ((1, RUN_ID), (2**14, 1), (2**63 + 5, 2**64 - 1), (0, 0)):
+        assert _wire_bytes(q, sequence, run_id=run_id) == _reference_bytes(q, sequence, run_id=run_id)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    close=st.decimals(min_value=Decimal("0.0001"), max_value=10**9, places=4),
+    chg=st.decimals(min_value=-10**6, max_value=10**6, places=4),
+    pct=st.decimals(min_value=-100, max_value=100, places=2),
+    amount=st.decimals(min_value=0, max_value=10**14, places=4),
+    vol=st.integers(0, 2**40), total=st.integers(0, 2**63 - 1),
+    side=st.integers(0, 2**20), tick_type=st.sampled_from([0, 1, 2]), chg_type=st.sampled_from([0, 1, 2, 3, 4, 5]),
+    when=st.datetimes(min_value=dt.datetime(1971, 1, 1), max_value=dt.datetime(2200, 1, 1)),
+    simtrade=st.booleans(),
+)
+def test_generated_ticks_encode_exactly_as_upb(close: Decimal, chg: Decimal, pct: Decimal, amount: Decimal,
+                                               vol: int, total: int, side: int, tick_type: int, chg_type: int,
+                                               when: dt.datetime, simtrade: bool) -> None:
+    q = make_tick(**dict(TICK, close=close, price_chg=chg, pct_chg=pct, amount=amount, total_amount=amount,
+                         avg_price=close, open=close, volume=vol, total_volume=total, bid_side_total_vol=side,
+                         ask_side_total_vol=0, tick_type=tick_type, chg_type=chg_type, simtrade=simtrade,
+                         date=when.date().isoformat(), time=when.time().isoformat(timespec="microseconds")))
+    assert _wire_bytes(q, 3) == _reference_bytes(q, 3)
+
+
+levels = st.lists(st.integers(0, 300), min_size=5, max_size=5)
+prices = st.lists(st.decimals(min_value=0, max_value=10**6, places=2).map(str), min_size=5, max_size=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(bid=prices, ask=prices, bid_vol=levels, ask_vol=levels,
+       diff=st.lists(st.integers(-8192, 8191), min_size=5, max_size=5),
+       totals=st.tuples(st.integers(0, 2**31), st.integers(0, 2**31)), fd_vol=st.integers(0, 2**20))
+def test_generated_books_encode_exactly_as_upb(bid: list[str], ask: list[str], bid_vol: list[int],
+                                               ask_vol: list[int], diff: list[int], totals: tuple[int, int],
+                                               fd_vol: int) -> None:
+    q = make_bidask(**dict(BIDASK, bid_price=bid, ask_price=ask, bid_volume=bid_vol, ask_volume=ask_vol,
+                           diff_bid_vol=diff, diff_ask_vol=diff[::-1], bid_total_vol=totals[0],
+                           ask_total_vol=totals[1], first_derived_bid_vol=fd_vol))
+    assert _wire_bytes(q, 9) == _reference_bytes(q, 9)
+
+
+def test_book_changes_beyond_the_table_are_refused_for_the_reference_path() -> None:
+    q = make_bidask(**dict(BIDASK, diff_bid_vol=[9000, 0, 0, 0, -9000]))
+    with pytest.raises(KeyError):
+        _wire_bytes(q, 1)
+    assert BidAsk.FromString(_reference_bytes(q, 1)).diff_bid_vol[0] == 9000
+
+
+BAD_BOOKS = {
+    "four_levels": {"bid_price": ["1"] * 4},
+    "six_volumes": {"ask_volume": [1] * 6},
+    "four_changes": {"diff_bid_vol": [0] * 4},
+    "negative_volume": {"bid_volume": [1, 2, -3, 4, 5]},
+    "negative_big_volume": {"bid_volume": [1, 2, -300, 400, 5]},
+    "five_decimals": {"ask_price": ["1.00001"] + ["1"] * 4},
+    "nan_price": {"bid_price": ["NaN"] + ["1"] * 4},
+    "exponent_price": {"bid_price": ["1e5"] + ["1"] * 4},
+    "price_text_not_list": {"bid_price": "28000"},
+    "volume_int_not_list": {"ask_volume": 5},
+    "float_volume": {"bid_volume": [1.0, 2, 3, 4, 5]},
+    "none_total": {"bid_total_vol": None},
+    "float_total": {"ask_total_vol": 2.5},
+    "overflow_total": {"bid_total_vol": 2**63},
+    "underflow_total": {"bid_total_vol": -(2**63) - 1},
+    "before_1970": {"datetime": "1970-01-01T08:00:00.000001"},
+}
+
+
+@pytest.mark.parametrize("override", BAD_BOOKS.values(), ids=BAD_BOOKS.keys())
+def test_anything_it_cannot_write_exactly_raises(override: dict[str, Any]) -> None:
+    r = make_bidask(**BIDASK).to_dict(raw=True)
+    r.update(override)
+    with pytest.raises((ValueError, TypeError, KeyError, IndexError, OverflowError)):
+        wire.bidask_parts(r, RECV_NS, b"", b"")
+
+
+BAD_TICKS = {
+    "zero_close": {"close": "0"},
+    "negative_close": {"close": "-1"},
+    "negative_volume": {"volume": -1},
+    "unknown_tick_type": {"tick_type": 3},
+    "unknown_chg_type": {"chg_type": 9},
+    "overflow_amount": {"total_amount": str(2**63)},
+    "none_volume": {"total_volume": None},
+    "text_volume": {"volume": "2"},
+}
+
+
+@pytest.mark.parametrize("override", BAD_TICKS.values(), ids=BAD_TICKS.keys())
+def test_bad_tick_fields_raise(override: dict[str, Any]) -> None:
+    r = make_tick(**TICK).to_dict(raw=True)
+    r.update(override)
+    with pytest.raises((ValueError, TypeError, KeyError, IndexError, OverflowError)):
+        wire.tick_parts(r, RECV_NS, b"", b"")
+
+
+def test_receive_time_out_of_range_raises() -> None:
+    r = make_tick(**TICK).to_dict(raw=True)
+    for bad in (0, 2**28 - 1, 2**63):
+        with pytest.raises(ValueError):
+            wire.tick_parts(r, bad, b"", b"")
+
+
+@given(st.integers(-(2**63), 2**63 - 1))
+def test_int64_and_sint64_varints_equal_upb(v: int) -> None:
+    assert Tick(volume=v).SerializeToString() == (b"\x20" + wire.int64(v) if v else b"")
+    key = Tick.DESCRIPTOR.fields_by_name["price_chg"].number << 3
+    assert Tick(price_chg=v).SerializeToString() == (wire.uvarint(key) + wire.sint64(v) if v else b"")
+
+
+@given(st.integers(0, 2**64 - 1))
+def test_uvarint_equals_upb(v: int) -> None:
+    assert Tick(sequence=v).SerializeToString() == wire.sequence_field(wire.TICK_SEQUENCE_KEY, v)
+
+
+def test_out_of_range_integers_raise() -> None:
+    for bad in (2**63, -(2**63) - 1):
+        with pytest.raises(OverflowError):
+            wire.int64(bad)
+        with pytest.raises(OverflowError):
+            wire.sint64(bad)
+    with pytest.raises(OverflowError):
+        wire.sequence_field(wire.TICK_SEQUENCE_KEY, 2**64)
+
+
+def test_caches_stay_bounded() -> None:
+    side = wire._BookSide(b"\x2a")
+    for i in range(wire._CACHE_LIMIT * 3):
+        side[tuple(str(i + k) for k in range(5))]
+    assert 0 < len(side) <= wire._CACHE_LIMIT
+    field = wire._IntField(b"\x18")
+    for i in range(wire._CACHE_LIMIT * 3):
+        assert field[i] == (b"\x18" + wire.int64(i) if i else b"")
+    assert len(field) <= wire._CACHE_LIMIT
+
+
+def test_a_contract_field_the_encoder_does_not_write_fails_at_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    names = wire.WRITE_ORDER[Tick]
+    monkeypatch.setitem(wire.WRITE_ORDER, Tick, tuple(n for n in names if n != "pct_chg"))
+    with pytest.raises(ImportError, match="pct_chg"):
+        wire._check_write_order()
+    swapped = list(names)
+    swapped[2], swapped[3] = swapped[3], swapped[2]
+    monkeypatch.setitem(wire.WRITE_ORDER, Tick, tuple(swapped))
+    with pytest.raises(ImportError, match="update wire.py"):
+        wire._check_write_order()
+
+
+def test_sequence_slots_are_the_empty_places_between_the_fields() -> None:
+    r = make_tick(**TICK).to_dict(raw=True)
+    parts, simtrade = wire.tick_parts(r, RECV_NS, HEADER, b"")
+    assert parts[wire.TICK_SEQUENCE_SLOT] == b"" and parts[wire.TICK_SEQUENCE_SLOT - 4] == wire._T_RECEIVE_NS
+    assert simtrade is False
+    parts, _ = wire.bidask_parts(make_bidask(**BIDASK).to_dict(raw=True), RECV_NS, HEADER, b"")
+    assert parts[wire.BIDASK_SEQUENCE_SLOT] == b"" and parts[wire.BIDASK_SEQUENCE_SLOT - 4] == wire._B_RECEIVE_NS
