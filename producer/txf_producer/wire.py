@@ -5,7 +5,8 @@ Why by hand: building a upb message from Python costs ~0.1 us a scalar and
 being read. Here each field becomes its bytes directly, mostly by table
 lookup: small integers from a precomputed varint table, prices through a
 bounded cache keyed by the exchange's decimal string (a session has a few
-thousand distinct prices), and 5-level books of small volumes in one
+thousand distinct prices; running totals and averages, which change on
+every trade, are computed directly), and 5-level books of small volumes in one
 `bytes(list)` call.
 
 The output is exactly what upb's `SerializeToString()` writes for the same
@@ -156,6 +157,23 @@ class _IntField(dict):  # type: ignore[type-arg]
         return piece
 
 
+def _direct_int(key: bytes, minimum: int = INT64_MIN) -> Callable[[int], bytes]:
+    """An int64 field whose value changes on every quote (running totals): no cache to churn."""
+    def piece(v: int) -> bytes:
+        if v < minimum:
+            raise ValueError(f"{v!r} is below {minimum}")
+        return key + int64(v) if v != 0 else b""
+    return piece
+
+
+def _direct_price(key: bytes) -> Callable[[str], bytes]:
+    """A price field that changes on every trade (averages, amounts): no cache to churn."""
+    def piece(text: str) -> bytes:
+        v = _px(text)
+        return key + int64(v) if v else b""
+    return piece
+
+
 class _BookPrice(dict):  # type: ignore[type-arg]
     """Decimal string -> varint bytes of the price x10000, as one element of a packed list."""
 
@@ -238,11 +256,11 @@ _TD = Tick.DESCRIPTOR
 _T_TIMESTAMP_MS = _key(_TD, "timestamp_ms", _VARINT)
 _T_VOLUME = _IntField(_key(_TD, "volume", _VARINT), minimum=0).__getitem__
 _T_TICK_TYPE = _enum_pieces(_key(_TD, "tick_type", _VARINT), TICK_TYPES)
-_T_TOTAL_VOLUME = _IntField(_key(_TD, "total_volume", _VARINT)).__getitem__
+_T_TOTAL_VOLUME = _direct_int(_key(_TD, "total_volume", _VARINT))
 _T_EXCHANGE_US = _key(_TD, "exchange_time_us", _VARINT)
 _T_RECEIVE_NS = _key(_TD, "receive_time_ns", _VARINT)
-_T_BID_SIDE = _IntField(_key(_TD, "bid_side_total_vol", _VARINT)).__getitem__
-_T_ASK_SIDE = _IntField(_key(_TD, "ask_side_total_vol", _VARINT)).__getitem__
+_T_BID_SIDE = _direct_int(_key(_TD, "bid_side_total_vol", _VARINT))
+_T_ASK_SIDE = _direct_int(_key(_TD, "ask_side_total_vol", _VARINT))
 _T_CHG_TYPE = _enum_pieces(_key(_TD, "chg_type", _VARINT), CHG_TYPES)
 _T_SIMTRADE = _key(_TD, "simtrade", _VARINT) + b"\x01"
 _T_CLOSE = _PriceField(_key(_TD, "close", _VARINT), int64, positive=True).__getitem__
@@ -250,9 +268,9 @@ _T_UNDERLYING = _PriceField(_key(_TD, "underlying_price", _VARINT), int64).__get
 _T_OPEN = _PriceField(_key(_TD, "open", _VARINT), int64).__getitem__
 _T_HIGH = _PriceField(_key(_TD, "high", _VARINT), int64).__getitem__
 _T_LOW = _PriceField(_key(_TD, "low", _VARINT), int64).__getitem__
-_T_AVG = _PriceField(_key(_TD, "avg_price", _VARINT), int64).__getitem__
-_T_AMOUNT = _PriceField(_key(_TD, "amount", _VARINT), int64).__getitem__
-_T_TOTAL_AMOUNT = _PriceField(_key(_TD, "total_amount", _VARINT), int64).__getitem__
+_T_AVG = _direct_price(_key(_TD, "avg_price", _VARINT))
+_T_AMOUNT = _direct_price(_key(_TD, "amount", _VARINT))
+_T_TOTAL_AMOUNT = _direct_price(_key(_TD, "total_amount", _VARINT))
 _T_PRICE_CHG = _PriceField(_key(_TD, "price_chg", _VARINT), sint64).__getitem__
 _T_PCT_CHG = _PriceField(_key(_TD, "pct_chg", _VARINT), sint64).__getitem__
 TICK_SEQUENCE_KEY = _key(_TD, "sequence", _VARINT)
