@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 _join = b"".join
 _uvarint = wire.uvarint
 _SMALL_VARINT = wire.SMALL_VARINTS
+_C14 = wire.CONTINUED_14_BITS
 
 
 @dataclass
@@ -235,8 +236,10 @@ class Publisher:
             return
         with stream.lock:  # sequence order == queue order, whatever thread calls
             sequence = stream.sequence = stream.sequence + 1
-            parts[stream.sequence_slot] = stream.sequence_key + (
-                _SMALL_VARINT[sequence] if sequence < 16384 else _uvarint(sequence))
+            parts[stream.sequence_slot] = stream.sequence_key + (  # a day's sequences stay below 2**28
+                _SMALL_VARINT[sequence] if sequence < 16384 else
+                _C14[sequence & 16383] + _SMALL_VARINT[sequence >> 14] if sequence < 268_435_456 else
+                _uvarint(sequence))
             value = _join(parts)
             try:
                 self._produce(stream.topic, value, stream.key, -1, self._delivered)

@@ -57,7 +57,8 @@ def _varint_loop(v: int) -> bytes:
 SMALL_VARINTS: tuple[bytes, ...] = tuple(_varint_loop(i) for i in range(_SMALL))
 _V = SMALL_VARINTS
 # 14 low bits as two varint bytes that both continue: the low groups of any value >= 2**14.
-_C14: tuple[bytes, ...] = tuple(bytes(((x & 127) | 128, (x >> 7) | 128)) for x in range(_SMALL))
+CONTINUED_14_BITS: tuple[bytes, ...] = tuple(bytes(((x & 127) | 128, (x >> 7) | 128)) for x in range(_SMALL))
+_C14 = CONTINUED_14_BITS
 
 
 class _HighGroups(dict):  # type: ignore[type-arg]

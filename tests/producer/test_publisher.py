@@ -184,3 +184,17 @@ def test_a_quote_whose_fields_panic_in_rust_is_dead_lettered_naming_the_field(tm
     record = json.loads(prod.records[0][1])
     assert record["error"]["field"] == "total_volume" and "PanicException" in record["error"]["reason"]
     assert record["quote"]["close"] == "23456" and "unreadable" in record["quote"]["total_volume"]
+
+
+def test_sequence_numbers_stay_canonical_across_varint_widths(tmp_path: Path) -> None:
+    pub, prod = _publisher(tmp_path)
+    streams = _streams()
+    pub.install(streams)
+    for start in (16_382, 2**28 - 2, 2**63):
+        streams[1].sequence = start
+        for _ in range(3):
+            pub.on_bidask(make_bidask(**BIDASK))
+    books = [v[len(HEADER_B):] for t, v, _k, _ in prod.records if t == "bidask"]
+    assert [BidAsk.FromString(b).sequence for b in books] == [
+        s + i for s in (16_382, 2**28 - 2, 2**63) for i in (1, 2, 3)]
+    assert all(BidAsk.FromString(b).SerializeToString() == b for b in books)  # what upb itself writes
