@@ -3,8 +3,8 @@
 Per-message cost of quote -> bytes -> produce(), on real Shioaji quote objects in
 the real mix (86% BidAsk, 14% Tick, from the seeded simulator):
 
-  ours_us                  Publisher.on_tick/on_bidask: exact conversion, sequence, cached
-                           registry frame, produce()
+  ours_us                  Publisher.on_tick/on_bidask: exact conversion straight to wire
+                           bytes (wire.py), sequence, cached registry frame, produce()
   seed_style_us            the original service's hot path on its own 7-field Tick and
                            10-field BidAsk (int(d * 10000), pb2 attribute assignment and
                            extend, datetime.timestamp(), SerializeToString(), produce(...))
@@ -16,8 +16,10 @@ the real mix (86% BidAsk, 14% Tick, from the seeded simulator):
 All variants produce into a real librdkafka Producer whose broker is never reached (no
 network cost, same queue for all), interleaved round by round; medians of the rounds.
 Then, against the real local stack (acks=all, idempotent): sustained sim -> Kafka rate
-with every message delivered, callback -> produce() return latency at 1,000 msgs/s,
-the producer's peak RSS, and the compression codecs compared on the wire.
+with every message delivered, callback -> produce() return latency at 1,000 msgs/s
+(through the app, then side by side with Shioaji's own read and the original's style,
+quote by quote in one paced thread), the producer's peak RSS, and the compression codecs
+compared on the wire.
 
 The last line is a JSON object with every figure. Exit 1 when a target is missed.
 """

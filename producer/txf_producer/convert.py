@@ -1,7 +1,8 @@
 """Shioaji quote objects -> txf.v1 messages, exactly, or a ConversionError.
 
-This is the producer's hot path, so it is written for speed without giving up
-exactness. Two paths build each message:
+The publisher's first choice is wire.py, which writes the record's bytes
+directly; this module is the reference it is proven against and the path a
+quote takes when wire.py refuses it. Two paths build each message here:
 
 - the fast path (`build_*_raw`) takes every field in one `to_dict(raw=True)`
   call, prices as the exchange's decimal strings, and scales them with integer
