@@ -42,7 +42,7 @@ from txf_producer.convert import BOOK_DEPTH, CHG_TYPES, PRICE_SCALE, TICK_TYPES,
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _U64 = 2**64
 _SMALL = 16_384  # varints of 0..16383 take 1-2 bytes and come from a table
-_CACHE_LIMIT = 4_096  # entries per cache before it is cleared: ~20 caches stay under ~8 MB
+_CACHE_LIMIT = 4_096  # entries per cache before it is cleared: all caches full hold ~12 MB (measured)
 
 
 def _varint_loop(v: int) -> bytes:
