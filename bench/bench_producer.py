@@ -317,17 +317,19 @@ def live(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
 
     # 1. sustained: the producer process alone, as fast as its source goes, until every record is
     #    delivered. The rate runs from its "producing" log line to its "final stats" line (after the
-    #    flush), so interpreter start-up and the registry/broker checks are not counted. Fed twice:
-    #    by the simulator (which costs ~7 us a quote in the same thread) and by a replay of the same
-    #    quotes recorded in a third, untimed run (the feed's own cost ~3.5 us). Peak RSS of the
-    #    simulator run, from wait4.
+    #    flush), so interpreter start-up and the registry/broker checks are not counted. Fed three
+    #    ways: by the simulator generating in its own process (`--sim-process`: the headline figure,
+    #    the model's ~7 us a quote off the producer's CPU), by the simulator in the producer's own
+    #    thread, and by a replay of the same quotes recorded in an untimed run (the feed's own cost
+    #    ~3.5 us). Peak RSS of the in-thread simulator run, from wait4.
     env = {**os.environ, "TXF_KAFKA_BOOTSTRAP": stack.bootstrap_servers, "TXF_REGISTRY_URL": stack.registry_url,
            "TXF_TICK_TOPIC": f"{prefix}txf-tick", "TXF_BIDASK_TOPIC": f"{prefix}txf-bidask",
            "TXF_DEAD_LETTER_TOPIC": f"{prefix}txf-dlq", "TXF_STATE_DIR": str(tmp / "sustained"),
            "TXF_METRICS_PORT": "0", "TXF_STATS_INTERVAL_S": "3600", "TXF_LOG_LEVEL": "INFO"}
     recording = tmp / "sustained.rec"
     sim = ["--source", "sim", "--max-messages", str(args.sustained), "--sim-start", "2026-11-24T08:45:00"]
-    runs = {"sim": sim, "recording": [*sim, "--record", str(recording)],  # the replay's input, not timed
+    runs = {"sim": [*sim, "--sim-process"], "sim_in_thread": sim,
+            "recording": [*sim, "--record", str(recording)],  # the replay's input, not timed
             "replay": ["--source", "replay", "--replay", str(recording)]}
     for name, cli in runs.items():
         proc = subprocess.Popen([str(REPO / ".venv/bin/txf-producer"), "run", *cli], env=env,
@@ -347,10 +349,11 @@ def live(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
         out[f"sustained_{name}_all_delivered"] = (delivered == published and accounted == args.sustained
                                                   and final.get("spooled_total", 1) == 0
                                                   and os.waitstatus_to_exitcode(status) == 0)
-        if name == "sim":
+        if name == "sim_in_thread":
             out["rss_peak_mb"] = round(usage.ru_maxrss / 1024, 1)
-    out["sustained_msgs_per_s"] = out["sustained_replay_msgs_per_s"]
-    out["sustained_all_delivered"] = out["sustained_sim_all_delivered"] and out["sustained_replay_all_delivered"]
+    out["sustained_msgs_per_s"] = out["sustained_sim_msgs_per_s"]
+    out["sustained_all_delivered"] = all(out[f"sustained_{n}_all_delivered"]
+                                         for n in ("sim", "sim_in_thread", "replay"))
 
     # 2. callback -> produce() return at 1,000 msgs/s (paced sim, real broker). Paced delivery wakes a
     #    sleeping thread per quote, so this includes the cold-cache cost a tight loop never sees.
@@ -468,7 +471,7 @@ def main() -> int:
     checks = {
         "ours <= 0.8 x seed_style_full": f["ours_us"] <= 0.8 * f["seed_style_full_us"],
         "ours <= 1.25 x seed_style": f["ours_us"] <= 1.25 * f["seed_style_us"],
-        "sustained (replay feed) >= 50,000 msgs/s, all delivered": f["sustained_msgs_per_s"] >= 50_000 and f["sustained_all_delivered"],
+        "sustained sim -> Kafka >= 50,000 msgs/s, all delivered": f["sustained_msgs_per_s"] >= 50_000 and f["sustained_all_delivered"],
         "callback -> produce p99 < 20 us at 1,000 msgs/s": f["callback_p99_us"] < 20,
         "RSS < 150 MB": f["rss_peak_mb"] < 150,
     }
@@ -482,7 +485,7 @@ def main() -> int:
     print("against the local stack (acks=all, idempotent)")
     for k, v in f.items():
         if k.startswith(("sustained", "callback", "paced", "rss", "wire")):
-            print(f"  {k:<34}{v}")
+            print(f"  {k:<40}{v}")
     for name, ok in checks.items():
         print(f"  [{'ok' if ok else 'MISSED'}] {name}")
     f["targets_met"] = all(checks.values())

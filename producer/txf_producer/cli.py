@@ -46,7 +46,8 @@ def build_source(args: argparse.Namespace, settings: Settings) -> tuple[Any, Sta
         from txf_producer.sources.simulated import SimConfig, SimulatedSource
 
         config = SimConfig(seed=args.seed, start=_parse_start(args.sim_start), streams=streams,
-                           speed=args.speed, rate=args.rate, max_messages=args.max_messages)
+                           speed=args.speed, rate=args.rate, max_messages=args.max_messages,
+                           generator_process=args.sim_process)
         return SimulatedSource(config), None
     if args.source == "replay":
         from txf_producer.sources.replay import ReplaySource
@@ -130,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--max-messages", type=int, default=None, help="sim/replay: stop after this many quotes")
     run.add_argument("--seed", type=int, default=1, help="sim: random seed (same seed, same quotes)")
     run.add_argument("--sim-start", help="sim: simulated start, ISO time (naive = Taipei), default next day open")
+    run.add_argument("--sim-process", action="store_true",
+                     help="sim at full speed: generate the market in a child process (load tests: the model's "
+                          "own cost stays off the producer's CPU; same quotes)")
     run.set_defaults(func=cmd_run)
     respool = sub.add_parser("respool", help="publish the records of a spool file, then rename it *.done")
     respool.add_argument("file", type=Path)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import os
 import threading
 import time
 from collections import Counter, defaultdict
@@ -364,3 +366,51 @@ def test_bidask_only_stream_and_holiday_calendar() -> None:
             seen.append((s.kind, s.date))
     mon, wed = datetime(2026, 11, 16).date(), datetime(2026, 11, 18).date()
     assert [x for x in seen if x != (S.SessionKind.DAY, mon)] == [(S.SessionKind.NIGHT, mon), (S.SessionKind.DAY, wed)]
+
+
+def test_generator_process_gives_the_same_quotes_and_events_and_ends_by_itself() -> None:
+    """The load-test mode: the same market generated in a child process, rolls included."""
+    start = datetime(2026, 11, 18, 13, 20, tzinfo=TAIPEI)  # expiry day: TXFK6 rolls to TXFL6 at the night open
+    cfg = SimConfig(seed=9, start=start, max_messages=12_000, streams=(("TXFR1", QuoteType.TICK),
+                                                                     ("TXFR1", QuoteType.BIDASK)))
+    in_thread, subs_a = run(cfg)
+    sink = Collect()
+
+    async def main() -> tuple[list[Subscription], SimulatedSource]:
+        src = SimulatedSource(dataclasses.replace(cfg, generator_process=True))
+        subs = await src.start(sink)
+        proc = src._proc
+        assert proc is not None and proc.pid != os.getpid()
+        assert sink.ended.wait(30), "no END_OF_FEED"
+        await src.stop()
+        assert not proc.is_alive() and proc.exitcode == 0  # it ended by itself at max_messages
+        return subs, src
+
+    subs_b, src = asyncio.run(main())
+    assert subs_a == subs_b
+    assert sink.arrays() == in_thread.arrays() and len(sink.quotes) == 12_000
+    rolls = lambda c: [(e.data["alias"], e.data["code"]) for e in c.events if e.data.get("roll")]  # noqa: E731
+    assert rolls(sink) == rolls(in_thread) and rolls(sink), "the window must include a roll"
+    # events sit between the same quotes in both modes
+    order = lambda c: [k if k != "event" else x.kind for k, x in c.log]  # noqa: E731
+    assert order(sink) == order(in_thread)
+
+
+def test_generator_process_is_stopped_by_pid_when_the_run_stops_early() -> None:
+    sink = Collect()
+
+    async def main() -> None:
+        src = SimulatedSource(SimConfig(seed=2, start=MONDAY_OPEN, generator_process=True))  # endless
+        await src.start(sink)
+        proc = src._proc
+        assert sink.got.wait(30)
+        await src.stop()
+        assert src.done.is_set() and not proc.is_alive()
+
+    asyncio.run(main())
+    assert not sink.ended.is_set()
+
+
+def test_paced_runs_ignore_the_generator_process() -> None:
+    src = SimulatedSource(SimConfig(start=MONDAY_OPEN, rate=1000, generator_process=True))
+    assert not src._uses_process()

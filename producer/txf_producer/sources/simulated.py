@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import random
 import threading
 import time
@@ -124,6 +125,10 @@ class SimConfig:
     """Mean of TXFR1 minus the underlying index, points."""
     holidays: frozenset[date] = field(default_factory=frozenset)
     """Exchange holidays (Taipei dates) for the session calendar."""
+    generator_process: bool = False
+    """Unpaced runs only (no `rate`, no `speed`): generate the market in a child process and hand this
+    process the packed quotes, so the model's own cost (~5 us a quote) does not compete with the
+    producer for this interpreter's lock. Same quotes; a load-test feed. Paced runs ignore it."""
 
     def __post_init__(self) -> None:
         if not self.streams:
@@ -572,6 +577,8 @@ class SimulatedSource(Source):
         self._thread: threading.Thread | None = None
         self._market: SimMarket | None = None
         self._errors = 0
+        self._proc: Any = None               # the generator process (generator_process mode)
+        self._receiver: Any = None           # its pipe's reading end
 
     def subscriptions(self) -> list[Subscription]:
         """The subscriptions `start()` returns (codes of the first simulated session)."""
@@ -587,15 +594,49 @@ class SimulatedSource(Source):
         except ValueError as e:
             raise SourceError(f"simulated source: cannot start: {e}") from e
         subs = self.subscriptions()
+        if self._uses_process():
+            await self._start_generator()
         self._thread = threading.Thread(target=self._run, args=(sink, subs), name="txf-sim", daemon=True)
         self._thread.start()
         return subs
+
+    def _uses_process(self) -> bool:
+        cfg = self.config
+        return cfg.generator_process and not cfg.rate and not cfg.speed and cfg.max_messages != 0
+
+    async def _start_generator(self) -> None:
+        """Spawn the generator process; return once its first batch is ready (start-up is not feed time)."""
+        ctx = multiprocessing.get_context("spawn")  # never fork a process that runs threads
+        receiver, sender = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_generate, args=(self.config, self.start_ns, self.config.max_messages, sender),
+                           name="txf-sim-generator", daemon=True)
+        proc.start()
+        sender.close()
+        self._receiver, self._proc = receiver, proc
+        ready = await asyncio.get_running_loop().run_in_executor(None, receiver.poll, 60.0)
+        if not ready:
+            self._end_generator()
+            raise SourceError("simulated source: the generator process sent nothing within 60 s")
 
     async def stop(self) -> None:
         self._stop.set()
         t = self._thread
         if t is not None and t.is_alive() and t is not threading.current_thread():
             await asyncio.get_running_loop().run_in_executor(None, t.join, 10.0)
+        if self._proc is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._end_generator)
+
+    def _end_generator(self) -> None:
+        """Close the pipe and end the generator by its PID (it also ends by itself at max_messages)."""
+        proc, self._proc = self._proc, None
+        if self._receiver is not None:
+            self._receiver.close()
+        if proc is None:
+            return
+        proc.join(5.0)
+        if proc.is_alive():
+            proc.terminate()  # SIGTERM to this child's PID
+            proc.join(5.0)
 
     # ------------------------------------------------------------------ the feed thread
     def _event(self, sink: QuoteSink, kind: EventKind, detail: str = "", **data: Any) -> None:
@@ -620,6 +661,44 @@ class SimulatedSource(Source):
         finally:
             self.done.set()
 
+    def _roll(self, sink: QuoteSink, types: dict[str, list[QuoteType]], alias: str, code: str) -> None:
+        for qt in types[alias]:
+            self._event(sink, EventKind.SUBSCRIBED, f"{alias} {qt.value} -> {code} (roll)",
+                        alias=alias, code=code, quote_type=qt.value, roll=True)
+
+    def _feed_from_process(self, sink: QuoteSink, types: dict[str, list[QuoteType]], limit: int | None) -> None:
+        """Deliver the generator process's packed quotes as real objects, as fast as they come."""
+        receiver = self._receiver
+        stopped = self._stop.is_set
+        unpackb = msgpack.unpackb
+        tick_from, bidask_from = TickFOPv1.from_msgpack, BidAskFOPv1.from_msgpack
+        on_tick, on_bidask = sink.on_tick, sink.on_bidask
+        n = 0
+        while not stopped():
+            try:
+                batch = receiver.recv_bytes()
+            except (EOFError, OSError):  # the generator ended (or was ended by stop())
+                break
+            for kind, first, second in unpackb(batch):
+                if kind == _ROLL:
+                    self._roll(sink, types, first, second)
+                    continue
+                try:
+                    if kind:
+                        on_bidask(bidask_from(second))
+                    else:
+                        on_tick(tick_from(second))
+                except Exception as e:  # noqa: BLE001
+                    self._sink_error(sink, e)
+                n += 1
+                self.sent = n
+                if limit is not None and n >= limit:
+                    self._event(sink, EventKind.END_OF_FEED, "max_messages reached", count=n)
+                    return
+        if not stopped():
+            code = self._proc.exitcode if self._proc is not None else None
+            raise RuntimeError(f"the generator process ended early (exit code {code}) after {n} quotes")
+
     def _feed(self, sink: QuoteSink, subs: list[Subscription]) -> None:
         cfg = self.config
         market = self._market
@@ -633,6 +712,9 @@ class SimulatedSource(Source):
         limit = cfg.max_messages
         if limit == 0:
             self._event(sink, EventKind.END_OF_FEED, "max_messages reached", count=0)
+            return
+        if self._receiver is not None:
+            self._feed_from_process(sink, types, limit)
             return
         speed = 1.0 if cfg.rate else (cfg.speed or 0.0)
         stopped = self._stop.is_set
@@ -649,9 +731,7 @@ class SimulatedSource(Source):
                 return
             if events:
                 for alias, code in events:
-                    for qt in types[alias]:
-                        self._event(sink, EventKind.SUBSCRIBED, f"{alias} {qt.value} -> {code} (roll)",
-                                    alias=alias, code=code, quote_type=qt.value, roll=True)
+                    self._roll(sink, types, alias, code)
                 events.clear()
             if speed:
                 if t0 is None:
@@ -671,3 +751,37 @@ class SimulatedSource(Source):
             if limit is not None and n >= limit:
                 self._event(sink, EventKind.END_OF_FEED, "max_messages reached", count=n)
                 return
+
+
+_ROLL = 2  # a batch entry (_ROLL, alias, code) announces a month-code roll before the quotes that follow
+_BATCH = 256  # quotes per pipe message: few syscalls, a small pipe backlog
+
+
+def _generate(config: SimConfig, start_ns: int, limit: int | None, sender: Any) -> None:
+    """Generator process body: the market's quotes, packed, in batches, until `limit` or a closed pipe.
+
+    Entries are (kind, time_us, packed array) or (_ROLL, alias, code). The pipe's
+    bounded buffer is the back-pressure: when the producer is slower, this waits.
+    """
+    market = SimMarket(config, start_ns)
+    packb = msgpack.packb
+    events = market.events
+    batch: list[tuple[Any, ...]] = []
+    n = 0
+    try:
+        for kind, t_us, arr in market:
+            if events:
+                batch.extend((_ROLL, alias, code) for alias, code in events)
+                events.clear()
+            batch.append((kind, t_us, packb(arr)))
+            n += 1
+            done = limit is not None and n >= limit
+            if len(batch) >= _BATCH or done:
+                sender.send_bytes(packb(batch))
+                batch = []
+            if done:
+                break
+    except (BrokenPipeError, EOFError, OSError):
+        pass  # the reader is gone: the run stopped
+    finally:
+        sender.close()
