@@ -680,6 +680,8 @@ class SimulatedSource(Source):
             except (EOFError, OSError):  # the generator ended (or was ended by stop())
                 break
             for kind, first, second in unpackb(batch):
+                if stopped():
+                    return
                 if kind == _ROLL:
                     self._roll(sink, types, first, second)
                     continue
