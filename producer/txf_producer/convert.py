@@ -1,20 +1,16 @@
-"""Shioaji quote objects -> txf.v1 messages, exactly, or a ConversionError.
+"""Shioaji quote objects -> txf.v1 messages, exactly, or a ConversionError: the reference path.
 
-The publisher's first choice is wire.py, which writes the record's bytes
-directly; this module is the reference it is proven against and the path a
-quote takes when wire.py refuses it. Two paths build each message here:
+The publisher's first choice is wire.py, which writes a record's bytes
+straight from `to_dict(raw=True)`; this module is the reference it is proven
+against (tests/producer/test_wire.py) and the path a quote takes when wire.py
+refuses it. It reads the quote's attributes: a price is a `Decimal`;
+`as_integer_ratio()` gives it as n/den in lowest terms, and it has at most 4
+decimals exactly when `den` divides 10000, so one dict lookup both scales it
+and rejects anything else: more decimals (KeyError), NaN (ValueError),
+infinity (OverflowError), None or a float (TypeError). No float ever touches a
+price.
 
-- the fast path (`build_*_raw`) takes every field in one `to_dict(raw=True)`
-  call, prices as the exchange's decimal strings, and scales them with integer
-  arithmetic on the digits;
-- the attribute path (`build_*_attrs`) is the reference and the fallback for
-  anything the fast path refuses. A price is a `Decimal`; `as_integer_ratio()`
-  gives it as n/den in lowest terms, and it has at most 4 decimals exactly when
-  `den` divides 10000, so one dict lookup both scales it and rejects anything
-  else: more decimals (KeyError), NaN (ValueError), infinity (OverflowError),
-  None or a float (TypeError). No float ever touches a price.
-
-In both, integers are checked by `operator.index` or by the protobuf runtime
+Integers are checked by `operator.index` or by the protobuf runtime
 (which refuses None, floats and Decimals in lists; a singular None would be
 read as "unset", hence `_index`), and int64 range is enforced by the protobuf
 runtime. Exchange time is Shioaji's naive Taipei time; Taiwan has used UTC+8
@@ -172,128 +168,9 @@ def build_bidask_attrs(q: Any, receive_time_ns: int, run_id: int) -> BidAsk:
     )
 
 
-# --- the fast path: one to_dict(raw=True) call instead of ~20 attribute reads ----------
-#
-# Reading a quote's attributes builds a Decimal per price (a 5-level book side costs
-# ~1 us); `to_dict(raw=True)` hands every field over at once with prices as the
-# exchange's decimal strings. TXF prices are mostly whole points, so `int(s)` scales
-# them; a string with decimals is split at the point and checked digit by digit.
-# Anything unusual (exponents, NaN, a missing to_dict) raises, and the caller falls
-# back to the attribute path above, which decides exactly. The two paths are proven
-# equal on every simulated quote in tests/producer/test_convert.py.
-
-_POW = (10_000, 1_000, 100, 10, 1)  # x10000 for a string with 0..4 decimals
-_fromiso = _dt.datetime.fromisoformat
-
-
-def _px(s: str) -> int:
-    """Decimal string -> int x10000, exactly; raises on > 4 decimals or anything odd."""
-    i = s.find(".")
-    if i < 0:
-        return int(s) * PRICE_SCALE
-    frac = s[i + 1:]
-    if not frac.isdigit():
-        raise ValueError(s)
-    return int(s[:i] + frac) * _POW[len(frac)]  # IndexError past 4 decimals
-
-
-def _pxs(values: list[str]) -> list[int]:
-    """A book side's prices; whole-point strings take the one-call fast path."""
-    try:
-        return [int(v) * PRICE_SCALE for v in values]
-    except ValueError:
-        return [_px(v) for v in values]
-
-
-def build_tick_raw(q: Any, receive_time_ns: int, run_id: int) -> Tick:
-    """build_tick's fast path over `q.to_dict(raw=True)`."""
-    r = q.to_dict(raw=True)
-    close = _px(r["close"])
-    volume = _index(r["volume"])
-    tick_type = r["tick_type"]
-    chg_type = r["chg_type"]
-    if close <= 0 or volume < 0 or tick_type not in TICK_TYPES or chg_type not in CHG_TYPES:
-        raise ValueError("range")
-    exchange_us = (_fromiso(r["datetime"]) - _TAIPEI_EPOCH) // _ONE_US
-    return Tick(
-        code=r["code"],
-        timestamp_ms=exchange_us // 1000,
-        close=close,
-        volume=volume,
-        tick_type=tick_type,
-        total_volume=_index(r["total_volume"]),
-        underlying_price=_px(r["underlying_price"]),
-        exchange_time_us=exchange_us,
-        receive_time_ns=receive_time_ns,
-        producer_run_id=run_id,
-        open=_px(r["open"]),
-        high=_px(r["high"]),
-        low=_px(r["low"]),
-        avg_price=_px(r["avg_price"]),
-        amount=_px(r["amount"]),
-        total_amount=_px(r["total_amount"]),
-        bid_side_total_vol=_index(r["bid_side_total_vol"]),
-        ask_side_total_vol=_index(r["ask_side_total_vol"]),
-        chg_type=chg_type,
-        price_chg=_px(r["price_chg"]),
-        pct_chg=_px(r["pct_chg"]),
-        simtrade=r["simtrade"] is True,
-    )
-
-
-def build_bidask_raw(q: Any, receive_time_ns: int, run_id: int) -> BidAsk:
-    """build_bidask's fast path over `q.to_dict(raw=True)`."""
-    r = q.to_dict(raw=True)
-    bid_price = _pxs(r["bid_price"])
-    ask_price = _pxs(r["ask_price"])
-    bid_volume = r["bid_volume"]
-    ask_volume = r["ask_volume"]
-    diff_bid = r["diff_bid_vol"]
-    diff_ask = r["diff_ask_vol"]
-    if (len(bid_price) != BOOK_DEPTH or len(ask_price) != BOOK_DEPTH or len(bid_volume) != BOOK_DEPTH
-            or len(ask_volume) != BOOK_DEPTH or len(diff_bid) != BOOK_DEPTH or len(diff_ask) != BOOK_DEPTH
-            or min(bid_volume) < 0 or min(ask_volume) < 0):
-        raise ValueError("shape")
-    exchange_us = (_fromiso(r["datetime"]) - _TAIPEI_EPOCH) // _ONE_US
-    return BidAsk(
-        code=r["code"],
-        timestamp_ms=exchange_us // 1000,
-        bid_total_vol=_index(r["bid_total_vol"]),
-        ask_total_vol=_index(r["ask_total_vol"]),
-        bid_price=bid_price,
-        bid_volume=bid_volume,
-        diff_bid_vol=diff_bid,
-        ask_price=ask_price,
-        ask_volume=ask_volume,
-        diff_ask_vol=diff_ask,
-        exchange_time_us=exchange_us,
-        receive_time_ns=receive_time_ns,
-        producer_run_id=run_id,
-        underlying_price=_px(r["underlying_price"]),
-        first_derived_bid_price=_px(r["first_derived_bid_price"]),
-        first_derived_ask_price=_px(r["first_derived_ask_price"]),
-        first_derived_bid_vol=_index(r["first_derived_bid_vol"]),
-        first_derived_ask_vol=_index(r["first_derived_ask_vol"]),
-        simtrade=r["simtrade"] is True,
-    )
-
-
-def build_tick(q: Any, receive_time_ns: int, run_id: int) -> Tick:
-    """A TickFOPv1 as a txf.v1.Tick (sequence left 0 for the publisher to set); raises if inexact."""
-    try:
-        return build_tick_raw(q, receive_time_ns, run_id)
-    except BaseException as exc:  # noqa: BLE001 - the attribute path decides exactly, or raises
-        reraise_exit(exc)
-        return build_tick_attrs(q, receive_time_ns, run_id)
-
-
-def build_bidask(q: Any, receive_time_ns: int, run_id: int) -> BidAsk:
-    """A BidAskFOPv1 as a txf.v1.BidAsk (sequence left 0 for the publisher to set); raises if inexact."""
-    try:
-        return build_bidask_raw(q, receive_time_ns, run_id)
-    except BaseException as exc:  # noqa: BLE001 - the attribute path decides exactly, or raises
-        reraise_exit(exc)
-        return build_bidask_attrs(q, receive_time_ns, run_id)
+# The public names: a quote as a txf.v1 message (sequence left 0 for the publisher to set); raise if inexact.
+build_tick = build_tick_attrs
+build_bidask = build_bidask_attrs
 
 
 # --- diagnosis (off the hot path): which field is wrong, and why ------------

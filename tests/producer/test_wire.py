@@ -50,10 +50,11 @@ def _reference_bytes(quote: Any, sequence: int, receive_ns: int = RECV_NS, run_i
     return msg.SerializeToString()
 
 
-def test_every_simulated_quote_encodes_exactly_as_upb() -> None:
+@pytest.mark.parametrize("seed", [5, 11])
+def test_every_simulated_quote_encodes_exactly_as_upb(seed: int) -> None:
     taipei = dt.timezone(dt.timedelta(hours=8))
     # From 08:30: the pre-open (simtrade) quotes, the open burst, both contracts.
-    market = SimMarket(SimConfig(seed=5, streams=(("TXFR1", QuoteType.TICK), ("TXFR1", QuoteType.BIDASK),
+    market = SimMarket(SimConfig(seed=seed, streams=(("TXFR1", QuoteType.TICK), ("TXFR1", QuoteType.BIDASK),
                                                   ("TXFR2", QuoteType.TICK))),
                        int(dt.datetime(2026, 11, 24, 8, 30, tzinfo=taipei).timestamp()) * 10**9)
     kinds = {"tick": 0, "bidask": 0, "simtrade": 0}
@@ -95,6 +96,26 @@ def test_generated_ticks_encode_exactly_as_upb(close: Decimal, chg: Decimal, pct
                          ask_side_total_vol=0, tick_type=tick_type, chg_type=chg_type, simtrade=simtrade,
                          date=when.date().isoformat(), time=when.time().isoformat(timespec="microseconds")))
     assert _wire_bytes(q, 3) == _reference_bytes(q, 3)
+
+
+@settings(max_examples=100, deadline=None)
+@given(close=st.decimals(min_value=1, max_value=10**6, places=4), und=st.decimals(min_value=0, max_value=10**6, places=2),
+       vol=st.integers(0, 10**6))
+def test_generated_trade_prices_and_volumes_encode_exactly_as_upb(close: Decimal, und: Decimal, vol: int) -> None:
+    q = make_tick(**dict(TICK, close=close, underlying_price=und, volume=vol))
+    assert _wire_bytes(q, 1) == _reference_bytes(q, 1)
+
+
+@given(st.decimals(min_value=-10**12, max_value=10**12, places=4, allow_nan=False, allow_infinity=False))
+def test_price_text_scales_as_decimal_arithmetic_does(d: Decimal) -> None:
+    for text in (str(d), f"{d:f}", f"{d:.4f}"):
+        assert wire._px(text) == int(Decimal(text).scaleb(4)), text
+
+
+@pytest.mark.parametrize("text", ["1.23456", "NaN", "Infinity", "1e5", "5.0 ", "1.2.3", "5.", "", "-", "0x10", "1.²"])
+def test_price_text_it_cannot_read_exactly_is_refused(text: str) -> None:
+    with pytest.raises((ValueError, IndexError)):
+        wire._px(text)
 
 
 levels = st.lists(st.integers(0, 300), min_size=5, max_size=5)
