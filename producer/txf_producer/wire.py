@@ -176,11 +176,12 @@ class _IntField(dict):  # type: ignore[type-arg]
         return piece
 
 
-def _direct_int(key: bytes, minimum: int = INT64_MIN) -> Callable[[int], bytes]:
-    """An int64 field whose value changes on every quote (running totals): no cache to churn."""
+def _direct_int(key: bytes) -> Callable[[int], bytes]:
+    """An int64 field whose value changes on every quote (running totals): no cache to churn.
+
+    int64() refuses out-of-range values and non-integers (None included: `None != 0`).
+    """
     def piece(v: int) -> bytes:
-        if v < minimum:
-            raise ValueError(f"{v!r} is below {minimum}")
         return key + int64(v) if v != 0 else b""
     return piece
 
