@@ -20,8 +20,8 @@ bootstrap: ## Install pinned tools and runtimes (venv, buf, protoc, plugins, npm
 # Every target that needs the tools depends on this stamp: it re-runs the
 # bootstrap when a pin file changed, so `make test` works on a fresh clone.
 PINS := pyproject.toml gen/python/pyproject.toml gen/betterproto/pyproject.toml gen/go/go.mod \
-        gen/ts/package-lock.json gen/java/pom.xml consumers/go/go.mod consumers/ts/package-lock.json \
-        tools/bootstrap.sh
+        gen/ts/package-lock.json gen/java/pom.xml consumers/python/pyproject.toml consumers/go/go.mod \
+        consumers/ts/package-lock.json tools/gomodzip/go.mod tools/bootstrap.sh
 .venv/.bootstrapped: $(PINS)
 	tools/bootstrap.sh
 	@touch $@
@@ -34,28 +34,40 @@ demo: $(TOOLS) ## Local Kafka + registry, contract registered, producer on the s
 
 ## --- contract -----------------------------------------------------------
 .PHONY: lint
-lint: $(TOOLS) ## buf lint (STANDARD) and buf format check on proto/
+lint: $(TOOLS) ## buf lint (STANDARD), buf format check on proto/, actionlint on .github/workflows
 	$(BUF) lint
 	$(BUF) format --diff --exit-code
+	.tools/bin/actionlint -no-color
 
 .PHONY: format
 format: $(TOOLS) ## Rewrite proto/ in buf's canonical format
 	$(BUF) format -w
 
 .PHONY: breaking
-breaking: $(TOOLS) ## Fail on a breaking change against the last released contract (tag contracts/v*, else origin/main)
-	tools/breaking.sh
+breaking: $(TOOLS) ## Fail (exit 100) on a breaking change against every release and every committed proto/
+	$(PY) -m tools.contract breaking
 
 .PHONY: gen
 gen: $(TOOLS) ## Regenerate gen/ (python, betterproto, go, ts, java) with the pinned generators
 	tools/gen.sh
 
 .PHONY: gen-check
-gen-check: gen ## Fail when the committed gen/ differs from what `make gen` produces
+gen-check: gen ## Fail when the committed gen/ differs from what `make gen` produces, or a version drifts
 	@if [[ -n "$$(git status --porcelain -- gen/)" ]]; then \
 	  git status --short -- gen/; git --no-pager diff --stat -- gen/; \
 	  echo "gen-check: gen/ is stale: run 'make gen' and commit gen/" >&2; exit 1; \
 	else echo "gen-check: gen/ matches the contract"; fi
+	$(PY) -m tools.contract versions --check
+
+## --- releases -------------------------------------------------------------
+.PHONY: release-contract
+release-contract: lint breaking gen-check ## Release the contract: VERSION=x.y.z (gates, lock, commit, tags, dist/)
+	@[[ -n "$(VERSION)" ]] || { echo "release-contract: give the version: make release-contract VERSION=1.1.0" >&2; exit 2; }
+	$(PY) -m tools.contract release "$(VERSION)"
+
+.PHONY: dist
+dist: $(TOOLS) ## Build the released contract's packages into dist/ (wheels, sdists, npm, Maven repo, Go proxy)
+	$(PY) -m tools.contract dist
 
 ## --- local stack (Kafka + schema registry on 127.0.0.1) -------------------
 .PHONY: up
