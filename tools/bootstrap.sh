@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PROTOC_GEN_GO_VERSION=v1.36.12   # Go runtime google.golang.org/protobuf is pinned to the same in gen/go/go.mod
+ACTIONLINT_VERSION=v1.7.12       # checks .github/workflows offline in `make lint`
 PYTHON=${PYTHON:-python3.11}
 
 need() { command -v "$1" >/dev/null || { echo "bootstrap: '$1' not found: $2" >&2; exit 1; }; }
@@ -21,14 +22,22 @@ if [[ ! -x .venv/bin/python ]]; then
   step "creating .venv with $($PYTHON --version)"
   "$PYTHON" -m venv .venv
 fi
-step "Python packages (pyproject.toml [dev], gen/python, gen/betterproto)"
+step "Python packages (pyproject.toml [dev], gen/python, gen/betterproto, consumers/python)"
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' -e gen/python -e gen/betterproto
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' -e gen/python -e gen/betterproto \
+  -e consumers/python
 
 if [[ "$(.tools/bin/protoc-gen-go --version 2>/dev/null)" != "protoc-gen-go $PROTOC_GEN_GO_VERSION" ]]; then
   step "protoc-gen-go $PROTOC_GEN_GO_VERSION"
   GOBIN="$PWD/.tools/bin" go install "google.golang.org/protobuf/cmd/protoc-gen-go@$PROTOC_GEN_GO_VERSION"
 fi
+if [[ "$(.tools/bin/actionlint -version 2>/dev/null | head -n 1)" != "$ACTIONLINT_VERSION" ]]; then
+  step "actionlint $ACTIONLINT_VERSION"
+  GOBIN="$PWD/.tools/bin" go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+fi
+step "gomodzip (tools/gomodzip: Go module versions for dist/goproxy)"
+(cd tools/gomodzip && go build -o ../../.tools/bin/gomodzip .)
+
 step "Go modules of gen/go"
 (cd gen/go && go mod download)
 
