@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 BORROWED = (".venv", ".tools", "gen/ts/node_modules")
 IDENTITY = ("-c", "user.name=txf-test", "-c", "user.email=txf-test@example.invalid")
 
@@ -62,6 +62,8 @@ def ci_clone(dest: Path, *, depth: int | None = None, keep_remote: bool = False)
     subprocess.run(cmd, check=True, capture_output=True)
     if not keep_remote:
         git(dest, "remote", "remove", "origin")
+    git(dest, "config", "user.name", "txf-test")
+    git(dest, "config", "user.email", "txf-test@example.invalid")
     for rel in BORROWED:
         link = dest / rel
         link.parent.mkdir(parents=True, exist_ok=True)
