@@ -73,4 +73,4 @@ def test_txf_consume_runs_from_the_lean_venv_against_the_real_stack(
     assert {line["schemaId"] for line in lines} == {sender.schema_ids[topic]}
     summary = json.loads(done.stderr.strip().splitlines()[-1])
     assert summary["stopReason"] == "max-messages"
-    assert summary["lost"] == 0 and summary["duplicates"] == 0, summary
+    assert summary["loss"] == 0 and summary["duplicates"] == 0 and summary["messages"] == 20, summary
