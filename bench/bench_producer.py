@@ -52,7 +52,9 @@ from txf_producer.framing import frame_header, serializer_config  # noqa: E402
 from txf_producer.publisher import Publisher, Stream  # noqa: E402
 from txf_producer.quotes import bidask_from_array, tick_from_array  # noqa: E402
 from txf_producer.sources.base import QuoteType  # noqa: E402
-from txf_producer.sources.simulated import TICK, SimConfig, SimMarket  # noqa: E402
+from txf_producer.quotes import TICK  # noqa: E402
+from txf_producer.simulation.market import SimMarket  # noqa: E402
+from txf_producer.sources.simulated import SimConfig  # noqa: E402
 from txf_producer.spool import Spool  # noqa: E402
 
 TAIPEI = dt.timezone(dt.timedelta(hours=8))
@@ -210,9 +212,11 @@ def make_ours(producer: Producer, headers: dict[str, bytes], code: str) -> Calla
     # Offline, the only delivery reports are the purges between rounds: nothing to count or spool.
     pub._delivered = _noop  # type: ignore[method-assign]
     on_tick, on_bidask = pub.on_tick, pub.on_bidask
+    now_ns = time.time_ns
 
     def handle(kind: QuoteType, q: Any) -> None:
-        (on_tick if kind is QuoteType.TICK else on_bidask)(q)
+        # the arrival stamp is taken in the source's callback; it is part of the work per quote
+        (on_tick if kind is QuoteType.TICK else on_bidask)(q, now_ns())
 
     handle.publisher = pub  # type: ignore[attr-defined]
     return handle
@@ -363,14 +367,14 @@ def live(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
         def __init__(self, inner: Any) -> None:
             self.inner = inner
 
-        def on_tick(self, q: Any) -> None:
+        def on_tick(self, q: Any, receive_ns: int) -> None:
             t = time.perf_counter_ns()
-            self.inner.on_tick(q)
+            self.inner.on_tick(q, receive_ns)
             samples.append(time.perf_counter_ns() - t)
 
-        def on_bidask(self, q: Any) -> None:
+        def on_bidask(self, q: Any, receive_ns: int) -> None:
             t = time.perf_counter_ns()
-            self.inner.on_bidask(q)
+            self.inner.on_bidask(q, receive_ns)
             samples.append(time.perf_counter_ns() - t)
 
         def on_event(self, e: Any) -> None:

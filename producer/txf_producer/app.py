@@ -34,8 +34,9 @@ from txf_producer.metrics import LatencyHistogram, monotonic_age, serve
 from txf_producer.notify import Notifier
 from txf_producer.publisher import Publisher, Stream
 from txf_producer.settings import Settings
-from txf_producer.sources.base import (EventKind, QuoteSink, QuoteType, Source, SourceConfigError, SourceError,
-                                      SourceEvent)
+from txf_producer.sources.base import (QuoteSink, QuoteType, Source, SourceConfigError, SourceError,
+                                      SubscriptionSink)
+from txf_producer.sources.events import Connected, Disconnected, EndOfFeed, Reconnected, SourceEvent, describe
 from txf_producer.spool import Spool
 from txf_producer.stall import Action, FeedState, StallDetector
 
@@ -136,17 +137,17 @@ class ProducerApp:
             self._loop.call_soon_threadsafe(self._on_event, event)
 
     def _on_event(self, event: SourceEvent) -> None:
-        log.info("source event: %s %s", event.kind.value, event.detail)
-        if event.kind is EventKind.END_OF_FEED:
-            self._finish(EXIT_OK, "feed ended")
-        elif event.kind is EventKind.DISCONNECTED:
+        log.info("source event: %s", describe(event))
+        if isinstance(event, EndOfFeed):
+            self._finish(EXIT_OK, "feed ended" if event.complete else f"feed ended early: {event.detail}")
+        elif isinstance(event, Disconnected):
             if self._disconnect_timer is None:
                 grace = self.settings.reconnect_grace_s
                 assert self._loop is not None
                 self._disconnect_timer = self._loop.call_later(
                     grace, self._finish, EXIT_FATAL,
                     f"quote session down ({event.detail or 'disconnected'}) and not back within {grace:.0f}s")
-        elif event.kind in (EventKind.RECONNECTED, EventKind.CONNECTED):
+        elif isinstance(event, (Reconnected, Connected)):
             if self._disconnect_timer is not None:
                 self._disconnect_timer.cancel()
                 self._disconnect_timer = None
@@ -260,6 +261,8 @@ class ProducerApp:
             sink: QuoteSink = self.publisher if self._wrap_sink is None else self._wrap_sink(self.publisher)
             self._sink = sink
             subscriptions = await self.source.start(sink)
+            if isinstance(sink, SubscriptionSink):  # the recorder's header names the resolved streams
+                sink.set_subscriptions(subscriptions)
             self.publisher.install(self._streams(subscriptions, headers))
             log.info("producing: run id %016x, streams %s", self.run_id,
                      ", ".join(f"{st.alias}/{st.code} {st.quote_type.value} -> {st.topic}"

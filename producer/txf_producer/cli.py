@@ -76,7 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     source, stall = build_source(args, settings)
     wrap: Callable[[Any], Any] | None = None
     if args.record is not None:
-        from txf_producer.recorder import Recorder
+        from txf_producer.recording import Recorder
 
         wrap = functools.partial(Recorder, args.record, source=args.source)  # wrap(sink): records, then forwards
 

@@ -39,7 +39,8 @@ from txf_producer.convert import (
     reraise_exit,
 )
 from txf_producer.logs import RateLimitedLog
-from txf_producer.sources.base import EventKind, QuoteType, SourceEvent
+from txf_producer.sources.base import QuoteType
+from txf_producer.sources.events import SourceEvent, Subscribed
 from txf_producer.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -195,9 +196,8 @@ class Publisher:
 
     # --- QuoteSink -----------------------------------------------------------
 
-    def on_tick(self, quote: Any) -> None:
+    def on_tick(self, quote: Any, receive_ns: int) -> None:
         """Shioaji tick callback body: convert, frame, enqueue. Never raises."""
-        receive_ns = _time_ns()
         c = self.counters
         c.received_tick += 1
         c.last_quote_ns = receive_ns
@@ -209,9 +209,8 @@ class Publisher:
             return
         self._publish(stream, quote, receive_ns)
 
-    def on_bidask(self, quote: Any) -> None:
+    def on_bidask(self, quote: Any, receive_ns: int) -> None:
         """Shioaji bidask callback body: convert, frame, enqueue. Never raises."""
-        receive_ns = _time_ns()
         c = self.counters
         c.received_bidask += 1
         c.last_quote_ns = receive_ns
@@ -279,12 +278,12 @@ class Publisher:
     def on_event(self, event: SourceEvent) -> None:
         """Source events go to the lifecycle owner (the app), which reacts on its loop.
 
-        A month-code roll (SUBSCRIBED with data["roll"]) is applied here, on the
-        source's thread, before the quotes with the new code that follow it.
+        A month-code roll (a Subscribed with `roll`) is applied here, on the source's
+        thread, before the quotes with the new code that follow it.
         """
-        if event.kind is EventKind.SUBSCRIBED and event.data.get("roll"):
-            self._roll(str(event.data.get("alias")), str(event.data.get("code")),
-                       QuoteType(event.data.get("quote_type")))
+        if isinstance(event, Subscribed) and event.roll:
+            for sub in event.subscriptions:
+                self._roll(sub.alias, sub.code, sub.quote_type)
         if self._on_event is not None:
             self._on_event(event)
 

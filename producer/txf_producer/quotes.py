@@ -16,6 +16,9 @@ from typing import Any, Sequence
 import msgpack
 from shioaji import BidAskFOPv1, TickFOPv1
 
+# The kind of a packed quote wherever one travels (simulator, generator pipe, feed loop, recordings).
+TICK, BIDASK = 0, 1
+
 # Field order of the msgpack array each class accepts (shioaji 1.7.9).
 TICK_FIELDS: tuple[str, ...] = (
     "code", "date", "time", "open", "underlying_price", "bid_side_total_vol", "ask_side_total_vol",

@@ -40,13 +40,13 @@ class Capture:
         self.ticks: list[list[Any]] = []
         self.bidasks: list[list[Any]] = []
 
-    def on_tick(self, q: Any) -> None:
+    def on_tick(self, q: Any, receive_ns: int) -> None:
         self.ticks.append(tick_array(q))
-        self.inner.on_tick(q)
+        self.inner.on_tick(q, receive_ns)
 
-    def on_bidask(self, q: Any) -> None:
+    def on_bidask(self, q: Any, receive_ns: int) -> None:
         self.bidasks.append(bidask_array(q))
-        self.inner.on_bidask(q)
+        self.inner.on_bidask(q, receive_ns)
 
     def on_event(self, e: Any) -> None:
         self.inner.on_event(e)

@@ -21,7 +21,9 @@ from txf_producer.app import EXIT_FATAL, ProducerApp, run_app
 from txf_producer.quotes import bidask_from_array, tick_from_array
 from txf_producer.settings import load_settings
 from txf_producer.sources.base import QuoteSink, QuoteType, Source, Subscription
-from txf_producer.sources.simulated import TICK, SimConfig, SimMarket
+from txf_producer.quotes import TICK
+from txf_producer.simulation.market import SimMarket
+from txf_producer.sources.simulated import SimConfig
 from txf_producer.stall import FeedState, StallDetector
 from txf_registry import provision, topic_settings
 
@@ -47,7 +49,10 @@ class GoesSilent(Source):
             for i, (kind, _t, arr) in enumerate(self.market):
                 if i == self.n:
                     return
-                (sink.on_tick(tick_from_array(arr)) if kind == TICK else sink.on_bidask(bidask_from_array(arr)))
+                if kind == TICK:
+                    sink.on_tick(tick_from_array(arr), time.time_ns())
+                else:
+                    sink.on_bidask(bidask_from_array(arr), time.time_ns())
 
         threading.Thread(target=feed, daemon=True).start()
         return [Subscription("TXFR1", code, QuoteType.TICK), Subscription("TXFR1", code, QuoteType.BIDASK)]

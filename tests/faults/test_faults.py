@@ -30,8 +30,11 @@ from txf_producer import sessions
 from txf_producer.app import EXIT_OK, ProducerApp, run_app
 from txf_producer.quotes import bidask_from_array, tick_from_array
 from txf_producer.settings import load_settings
-from txf_producer.sources.base import EventKind, QuoteSink, QuoteType, Source, SourceEvent, Subscription
-from txf_producer.sources.simulated import TICK, SimConfig, SimMarket, SimulatedSource
+from txf_producer.quotes import TICK
+from txf_producer.simulation.market import SimMarket
+from txf_producer.sources.base import QuoteSink, QuoteType, Source, Subscription
+from txf_producer.sources.events import EndOfFeed
+from txf_producer.sources.simulated import SimConfig, SimulatedSource
 from txf_registry import provision, topic_settings
 
 pytestmark = pytest.mark.integration
@@ -167,14 +170,14 @@ class WithMalformed(Source):
                     break
                 q = tick_from_array(arr) if kind == TICK else bidask_from_array(arr)
                 deliver = sink.on_tick if kind == TICK else sink.on_bidask
-                deliver(q)
+                deliver(q, time.time_ns())
                 if i % every == 0 and bad < self.bad:
                     options = breakers[TICK if kind == TICK else "bidask"]
                     field, value = options[bad % len(options)]
-                    deliver(types.SimpleNamespace(**{**q.to_dict(), field: value}))
+                    deliver(types.SimpleNamespace(**{**q.to_dict(), field: value}), time.time_ns())
                     bad += 1
             self.sent_bad = bad
-            sink.on_event(SourceEvent(EventKind.END_OF_FEED, time.time_ns(), f"{bad} malformed"))
+            sink.on_event(EndOfFeed(time.time_ns(), self.good + bad, detail=f"{bad} malformed"))
 
         threading.Thread(target=feed, daemon=True).start()
         return [Subscription("TXFR1", code, QuoteType.TICK), Subscription("TXFR1", code, QuoteType.BIDASK)]

@@ -11,11 +11,13 @@ from typing import Any
 from txf.v1 import BidAsk, Tick
 from txf_producer.publisher import Publisher, Stream
 from txf_producer.quotes import make_bidask, make_tick
-from txf_producer.sources.base import EventKind, QuoteType, SourceEvent
+from txf_producer.sources.base import QuoteType, Subscription
+from txf_producer.sources.events import Subscribed
 from txf_producer.spool import Spool, read_spool
 
 from test_convert import BIDASK, TICK  # the same real quotes as the conversion tests
 
+RECEIVE_NS = 1_763_947_800_211_000_123  # when the (fake) source says each quote arrived
 HEADER_T = b"\x00\x00\x00\x00\x07\x00"
 HEADER_B = b"\x00\x00\x00\x00\x09\x00"
 
@@ -60,8 +62,8 @@ def test_each_stream_numbers_its_messages_from_one(tmp_path: Path) -> None:
     pub, prod = _publisher(tmp_path)
     pub.install(_streams())
     for _ in range(3):
-        pub.on_tick(make_tick(**TICK))
-        pub.on_bidask(make_bidask(**BIDASK))
+        pub.on_tick(make_tick(**TICK), RECEIVE_NS)
+        pub.on_bidask(make_bidask(**BIDASK), RECEIVE_NS)
     ticks = [_decode(v, HEADER_T, Tick) for t, v, k, _ in prod.records if t == "tick"]
     books = [_decode(v, HEADER_B, BidAsk) for t, v, k, _ in prod.records if t == "bidask"]
     assert [t.sequence for t in ticks] == [1, 2, 3] and [b.sequence for b in books] == [1, 2, 3]
@@ -74,10 +76,10 @@ def test_quotes_before_routes_are_published_in_order_once_installed(tmp_path: Pa
     """A source may deliver before start() returns its subscriptions: nothing is lost or reordered."""
     pub, prod = _publisher(tmp_path)
     for i in range(5):
-        pub.on_tick(make_tick(**dict(TICK, volume=i + 1)))
+        pub.on_tick(make_tick(**dict(TICK, volume=i + 1)), RECEIVE_NS)
     assert prod.records == []
     pub.install(_streams())
-    pub.on_tick(make_tick(**dict(TICK, volume=6)))
+    pub.on_tick(make_tick(**dict(TICK, volume=6)), RECEIVE_NS)
     ticks = [_decode(v, HEADER_T, Tick) for _t, v, _k, _ in prod.records]
     assert [(t.sequence, t.volume) for t in ticks] == [(i, i) for i in range(1, 7)]
 
@@ -86,8 +88,8 @@ def test_bad_quote_goes_to_the_dead_letter_topic_with_its_reason(tmp_path: Path)
     pub, prod = _publisher(tmp_path)
     pub.install(_streams())
     bad = types.SimpleNamespace(**{**make_tick(**TICK).to_dict(), "avg_price": Decimal("1.23456")})
-    pub.on_tick(bad)
-    pub.on_tick(make_tick(**TICK))
+    pub.on_tick(bad, RECEIVE_NS)
+    pub.on_tick(make_tick(**TICK), RECEIVE_NS)
     (dlq_topic, value, key, _), (topic, good, _k, _) = prod.records
     record = json.loads(value)
     assert dlq_topic == "dlq" and key == b"TXFK6" and topic == "tick"
@@ -100,7 +102,7 @@ def test_bad_quote_goes_to_the_dead_letter_topic_with_its_reason(tmp_path: Path)
 def test_unsubscribed_code_is_dead_lettered(tmp_path: Path) -> None:
     pub, prod = _publisher(tmp_path)
     pub.install(_streams())
-    pub.on_bidask(make_bidask(**dict(BIDASK, code="MXFK6")))
+    pub.on_bidask(make_bidask(**dict(BIDASK, code="MXFK6")), RECEIVE_NS)
     (topic, value, _k, _), = prod.records
     assert topic == "dlq" and json.loads(value)["error"]["field"] == "code"
 
@@ -108,25 +110,25 @@ def test_unsubscribed_code_is_dead_lettered(tmp_path: Path) -> None:
 def test_simtrade_is_skipped_by_default_and_published_flagged_on_request(tmp_path: Path) -> None:
     pub, prod = _publisher(tmp_path)
     pub.install(_streams())
-    pub.on_tick(make_tick(**dict(TICK, simtrade=True)))
+    pub.on_tick(make_tick(**dict(TICK, simtrade=True)), RECEIVE_NS)
     assert prod.records == [] and pub.counters.skipped_simtrade == 1
     pub2, prod2 = _publisher(tmp_path, publish_simtrade=True)
     pub2.install(_streams())
-    pub2.on_tick(make_tick(**dict(TICK, simtrade=True)))
+    pub2.on_tick(make_tick(**dict(TICK, simtrade=True)), RECEIVE_NS)
     assert _decode(prod2.records[0][1], HEADER_T, Tick).simtrade is True
 
 
 def test_full_queue_waits_a_bounded_time_then_publishes(tmp_path: Path) -> None:
     pub, prod = _publisher(tmp_path, FakeProducer(full_for=3))
     pub.install(_streams())
-    pub.on_tick(make_tick(**TICK))
+    pub.on_tick(make_tick(**TICK), RECEIVE_NS)
     assert len(prod.records) == 1 and pub.counters.queue_full_waits == 1 and prod.polls >= 3
 
 
 def test_queue_full_past_the_bound_spools_the_record_instead_of_dropping_it(tmp_path: Path) -> None:
     pub, prod = _publisher(tmp_path, FakeProducer(full_for=10**9), queue_full_wait_s=0.05)
     pub.install(_streams())
-    pub.on_tick(make_tick(**TICK))
+    pub.on_tick(make_tick(**TICK), RECEIVE_NS)
     pub._spool.close()
     (topic, key, value, reason, _t), = list(read_spool(tmp_path / "spool.msgpack"))
     assert (topic, key, reason) == ("tick", b"TXFK6", "local queue full")
@@ -137,7 +139,7 @@ def test_queue_full_past_the_bound_spools_the_record_instead_of_dropping_it(tmp_
 def test_failed_delivery_is_spooled(tmp_path: Path) -> None:
     pub, prod = _publisher(tmp_path)
     pub.install(_streams())
-    pub.on_tick(make_tick(**TICK))
+    pub.on_tick(make_tick(**TICK), RECEIVE_NS)
     _topic, value, key, on_delivery = prod.records[0]
     err = types.SimpleNamespace(str=lambda: "Broker: Topic authorization failed")
     msg = types.SimpleNamespace(topic=lambda: "tick", key=lambda: key, value=lambda: value)
@@ -150,10 +152,9 @@ def test_failed_delivery_is_spooled(tmp_path: Path) -> None:
 def test_month_roll_routes_the_new_code_to_the_same_topic(tmp_path: Path) -> None:
     pub, prod = _publisher(tmp_path)
     pub.install(_streams())
-    pub.on_tick(make_tick(**TICK))
-    pub.on_event(SourceEvent(EventKind.SUBSCRIBED, 0, "roll", {"alias": "TXFR1", "code": "TXFL6",
-                                                                "quote_type": "tick", "roll": True}))
-    pub.on_tick(make_tick(**dict(TICK, code="TXFL6")))
+    pub.on_tick(make_tick(**TICK), RECEIVE_NS)
+    pub.on_event(Subscribed(0, (Subscription("TXFR1", "TXFL6", QuoteType.TICK),), roll=True))
+    pub.on_tick(make_tick(**dict(TICK, code="TXFL6")), RECEIVE_NS)
     (_t1, v1, k1, _), (t2, v2, k2, _) = prod.records
     assert (t2, k2) == ("tick", b"TXFL6")
     assert _decode(v2, HEADER_T, Tick).sequence == 1  # a new stream (type + code) starts at 1
@@ -168,8 +169,8 @@ def test_a_broken_quote_object_never_raises_into_the_source(tmp_path: Path) -> N
 
     pub, prod = _publisher(tmp_path)
     pub.install(_streams())
-    pub.on_tick(Exploding())
-    pub.on_bidask(Exploding())
+    pub.on_tick(Exploding(), RECEIVE_NS)
+    pub.on_bidask(Exploding(), RECEIVE_NS)
     assert pub.counters.dead_lettered == 2 and [r[0] for r in prod.records] == ["dlq", "dlq"]
 
 
@@ -178,8 +179,8 @@ def test_a_quote_whose_fields_panic_in_rust_is_dead_lettered_naming_the_field(tm
     pub, prod = _publisher(tmp_path)
     pub.install(_streams())
     quote = make_tick(**dict(TICK, total_volume=-33873))  # msgpack int16: accepted, then unreadable as u64
-    pub.on_tick(quote)
-    pub.on_tick(make_tick(**TICK))
+    pub.on_tick(quote, RECEIVE_NS)
+    pub.on_tick(make_tick(**TICK), RECEIVE_NS)
     assert pub.counters.dead_lettered == 1 and [r[0] for r in prod.records] == ["dlq", "tick"]
     record = json.loads(prod.records[0][1])
     assert record["error"]["field"] == "total_volume" and "PanicException" in record["error"]["reason"]
@@ -193,7 +194,7 @@ def test_sequence_numbers_stay_canonical_across_varint_widths(tmp_path: Path) ->
     for start in (16_382, 2**28 - 2, 2**63):
         streams[1].sequence = start
         for _ in range(3):
-            pub.on_bidask(make_bidask(**BIDASK))
+            pub.on_bidask(make_bidask(**BIDASK), RECEIVE_NS)
     books = [v[len(HEADER_B):] for t, v, _k, _ in prod.records if t == "bidask"]
     assert [BidAsk.FromString(b).sequence for b in books] == [
         s + i for s in (16_382, 2**28 - 2, 2**63) for i in (1, 2, 3)]

@@ -15,11 +15,15 @@ import pytest
 
 from txf_producer import sessions as S
 from txf_producer.quotes import TICK_FIELDS, bidask_array, bidask_from_array, tick_array, tick_from_array
-from txf_producer.recorder import MAGIC, Recorder, RecordingError, open_recording
+from txf_producer.quotes import TICK
+from txf_producer.recording import Recorder, RecordingError, open_recording
+from txf_producer.recording.format import MAGIC
 from txf_producer.sessions import TAIPEI
-from txf_producer.sources.base import EventKind, QuoteType, SourceError, SourceEvent, Subscription
+from txf_producer.simulation.market import SimMarket
+from txf_producer.sources.base import QuoteType, SourceError, Subscription
+from txf_producer.sources.events import Connected, Disconnected, EndOfFeed, SourceEvent, SourceFault, Subscribed
 from txf_producer.sources.replay import ReplaySource
-from txf_producer.sources.simulated import TICK, SimConfig, SimMarket, SimulatedSource
+from txf_producer.sources.simulated import SimConfig, SimulatedSource
 
 MONDAY_OPEN = datetime(2026, 11, 16, 8, 45, tzinfo=TAIPEI)
 SUBS = [Subscription("TXFR1", "TXFK6", QuoteType.TICK), Subscription("TXFR1", "TXFK6", QuoteType.BIDASK)]
@@ -32,16 +36,19 @@ class Collect:
         self.got = threading.Event()
         self.got2 = threading.Event()  # two quotes arrived
         self.count = 0
+        self.receive_ns: list[int] = []
 
-    def on_tick(self, q: Any) -> None:
+    def on_tick(self, q: Any, receive_ns: int) -> None:
         self.log.append(("tick", q))
+        self.receive_ns.append(receive_ns)
         self.count += 1
         self.got.set()
         if self.count >= 2:
             self.got2.set()
 
-    def on_bidask(self, q: Any) -> None:
+    def on_bidask(self, q: Any, receive_ns: int) -> None:
         self.log.append(("bidask", q))
+        self.receive_ns.append(receive_ns)
         self.count += 1
         self.got.set()
         if self.count >= 2:
@@ -49,7 +56,7 @@ class Collect:
 
     def on_event(self, e: SourceEvent) -> None:
         self.log.append(("event", e))
-        if e.kind is EventKind.END_OF_FEED:
+        if isinstance(e, EndOfFeed):
             self.ended.set()
 
     @property
@@ -70,9 +77,9 @@ def quotes(n: int, seed: int = 1) -> list[tuple[str, Any]]:
     return out
 
 
-def feed(rec: Recorder, qs: list[tuple[str, Any]]) -> None:
-    for k, q in qs:
-        (rec.on_tick if k == "tick" else rec.on_bidask)(q)
+def feed(rec: Recorder, qs: list[tuple[str, Any]], times: list[int] | None = None) -> None:
+    for i, (k, q) in enumerate(qs):
+        (rec.on_tick if k == "tick" else rec.on_bidask)(q, times[i] if times else time.time_ns())
 
 
 def replay(path: Path, timeout: float = 10.0, **kw: Any) -> tuple[Collect, list[Subscription], ReplaySource]:
@@ -122,9 +129,10 @@ def test_replay_gives_back_the_recorded_quotes_field_for_field(tmp_path: Path, c
     sink, replay_subs, src = replay(path, speed=None)
     assert replay_subs == subs
     assert sink.arrays() == original
-    kinds = [e.kind for e in sink.events]
-    assert kinds == [EventKind.CONNECTED] + [EventKind.SUBSCRIBED] * len(subs) + [EventKind.END_OF_FEED]
-    assert sink.events[-1].data == {"count": 5000, "complete": True}
+    assert sink.receive_ns == inner.receive_ns  # a replayed quote keeps its recorded receive time
+    assert [type(e) for e in sink.events] == [Connected, Subscribed, EndOfFeed]
+    assert list(sink.events[1].subscriptions) == subs
+    assert sink.events[-1].count == 5000 and sink.events[-1].complete
     assert src.error is None and src.sent == 5000
 
 
@@ -137,7 +145,8 @@ def test_subscriptions_given_late_go_into_the_header_and_changes_into_records(tm
     feed(rec, qs[10:20])
     rolled = [Subscription("TXFR1", "TXFL6", QuoteType.TICK)]
     rec.set_subscriptions(rolled)   # after the header: a subscriptions record
-    rec.on_event(SourceEvent(EventKind.DISCONNECTED, time.time_ns(), "session down"))
+    down_at = time.time_ns()
+    rec.on_event(Disconnected(down_at, "session down"))
     feed(rec, qs[20:])
     rec.close()
     rec.close()  # idempotent
@@ -145,11 +154,11 @@ def test_subscriptions_given_late_go_into_the_header_and_changes_into_records(tm
     assert subs == SUBS
     assert [a for _, a in sink.arrays()] == [tick_array(q) if k == "tick" else bidask_array(q) for k, q in qs]
     ev = sink.events
-    roll = [e for e in ev if e.kind is EventKind.SUBSCRIBED and e.data.get("roll")]
-    assert [(e.data["alias"], e.data["code"]) for e in roll] == [("TXFR1", "TXFL6")]
-    down = [i for i, (k, x) in enumerate(sink.log) if k == "event" and x.kind is EventKind.DISCONNECTED]
+    roll = [e for e in ev if isinstance(e, Subscribed) and e.roll]
+    assert [e.subscriptions for e in roll] == [tuple(rolled)]
+    down = [i for i, (k, x) in enumerate(sink.log) if k == "event" and isinstance(x, Disconnected)]
     assert len(down) == 1 and sum(1 for k, _ in sink.log[: down[0]] if k != "event") == 20
-    assert sink.log[down[0]][1].data["replayed"] is True
+    assert sink.log[down[0]][1].time_ns == down_at and sink.log[down[0]][1].detail == "session down"
 
 
 def test_recorder_callback_never_waits_for_a_slow_disk(tmp_path: Path) -> None:
@@ -216,9 +225,9 @@ def test_truncated_file_gives_a_clear_error_naming_the_file(tmp_path: Path, comp
     sink, _, src = replay(path, speed=None)
     n = len(sink.arrays())
     assert 0 < n < 300 if compress else n == 299
-    err = [e for e in sink.events if e.kind is EventKind.ERROR]
+    err = [e for e in sink.events if isinstance(e, SourceFault)]
     assert len(err) == 1 and str(path) in err[0].detail
-    assert sink.events[-1].kind is EventKind.END_OF_FEED and sink.events[-1].data["complete"] is False
+    assert isinstance(sink.events[-1], EndOfFeed) and sink.events[-1].complete is False
     assert isinstance(src.error, RecordingError)
 
 
@@ -233,7 +242,7 @@ def test_corrupt_body_gives_a_clear_error(tmp_path: Path) -> None:
     assert str(path) in str(ei.value) and "record #" in str(ei.value)
     sink, _, _ = replay(path, speed=None)
     assert 50 < len(sink.arrays()) < 200
-    assert any(e.kind is EventKind.ERROR and str(path) in e.detail for e in sink.events)
+    assert any(isinstance(e, SourceFault) and str(path) in e.detail for e in sink.events)
 
     # a well-formed msgpack record of the wrong shape is caught too
     bad = tmp_path / "shape.txfrec"
@@ -278,8 +287,8 @@ def _timed_recording(tmp_path: Path, gaps_ms: list[int]) -> tuple[Path, list[tup
         times.append(times[-1] + g * 1_000_000)
     it = iter(times)
     path = tmp_path / "timed.txfrec"
-    with Recorder(path, subscriptions=SUBS, clock=lambda: next(it)) as rec:
-        feed(rec, qs)
+    with Recorder(path, subscriptions=SUBS) as rec:
+        feed(rec, qs, list(it))
     return path, qs
 
 
@@ -288,8 +297,8 @@ def test_paced_replay_keeps_order_and_recorded_gaps(tmp_path: Path) -> None:
     sink = Collect()
     arrivals: list[float] = []
     orig_tick, orig_bidask = sink.on_tick, sink.on_bidask
-    sink.on_tick = lambda q: (arrivals.append(time.monotonic()), orig_tick(q))  # type: ignore[method-assign]
-    sink.on_bidask = lambda q: (arrivals.append(time.monotonic()), orig_bidask(q))  # type: ignore[method-assign]
+    sink.on_tick = lambda q, r: (arrivals.append(time.monotonic()), orig_tick(q, r))  # type: ignore[method-assign]
+    sink.on_bidask = lambda q, r: (arrivals.append(time.monotonic()), orig_bidask(q, r))  # type: ignore[method-assign]
     src = ReplaySource(path, speed=2.0)
 
     async def main() -> None:
@@ -325,12 +334,31 @@ def test_max_gap_shortens_long_silences_and_stop_is_prompt(tmp_path: Path) -> No
     assert src.done.is_set() and not sink.ended.is_set() and len(sink.arrays()) == 2
 
 
-def test_recording_without_subscriptions_derives_them(tmp_path: Path) -> None:
+def test_recording_without_subscriptions_names_codes_by_the_exchange_calendar(tmp_path: Path) -> None:
+    """A header without subscriptions (the live source wrote none before the typed events): TXFK6 was
+    the near month on the quotes' own date (2026-11-16), so it is TXFR1, and routable again."""
     path = tmp_path / "nosubs.txfrec"
     with Recorder(path, header_wait_s=0.0) as rec:
         feed(rec, quotes(50))
     with open_recording(path) as r:
         assert r.header.subscriptions == ()
     sink, subs, _ = replay(path, speed=None, max_messages=10)
-    assert set(subs) == {Subscription("TXFK6", "TXFK6", QuoteType.TICK), Subscription("TXFK6", "TXFK6", QuoteType.BIDASK)}
-    assert len(sink.arrays()) == 10 and sink.events[-1].data == {"count": 10, "complete": True}
+    assert set(subs) == {Subscription("TXFR1", "TXFK6", QuoteType.TICK), Subscription("TXFR1", "TXFK6", QuoteType.BIDASK)}
+    assert len(sink.arrays()) == 10 and sink.events[-1].count == 10 and sink.events[-1].complete
+
+
+def test_legacy_live_recording_replays_with_aliases_from_its_records(tmp_path: Path) -> None:
+    """The shape the live source wrote before: no header subscriptions, an untyped SUBSCRIBED event
+    carrying Solace codes, and a subscription record the app added later: the record wins."""
+    path = tmp_path / "legacy.txfrec"
+    qs = quotes(20)
+    header = {"format": 1, "shioaji": "1.7.9", "start_time_ns": time.time_ns(), "source": "shioaji",
+              "subscriptions": [], "tick_fields": list(TICK_FIELDS)}
+    body = [msgpack.packb([3, 1, ["subscribed", "subscribe ok", {"resp_code": 200, "event_code": 16}]])]
+    body += [msgpack.packb([0 if k == "tick" else 1, 2 + i, tick_array(q) if k == "tick" else bidask_array(q)])
+             for i, (k, q) in enumerate(qs)]
+    body.append(msgpack.packb([2, 99, [["TXFR1", "TXFK6", "tick"], ["TXFR1", "TXFK6", "bidask"]]]))
+    path.write_bytes(MAGIC + msgpack.packb(header) + b"".join(body))
+    sink, subs, _ = replay(path, speed=None)
+    assert subs == SUBS
+    assert len(sink.arrays()) == 20 and sink.receive_ns == [2 + i for i in range(20)]

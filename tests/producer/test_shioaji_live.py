@@ -10,6 +10,7 @@ import asyncio
 import inspect
 import logging
 import threading
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +20,9 @@ from pydantic import SecretStr
 
 from txf_producer.quotes import make_bidask, make_tick
 from txf_producer.sources import shioaji_live
-from txf_producer.sources.base import EventKind, QuoteType, SourceError, SourceEvent, Subscription
+from txf_producer.sources.base import QuoteType, SourceError, Subscription
+from txf_producer.sources.events import (Connected, Disconnected, Reconnected, SourceEvent, SourceFault,
+                                         Subscribed)
 from txf_producer.sources.shioaji_live import (
     EVENT_KINDS,
     LoginRetry,
@@ -40,25 +43,37 @@ class RecordingSink:
     def __init__(self) -> None:
         self.ticks: list[Any] = []
         self.bidasks: list[Any] = []
-        self.events: list[SourceEvent] = []
+        self.all_events: list[SourceEvent] = []
         self.threads: set[str] = set()
+        self.receive_ns: list[int] = []
         self.fail_ticks = False
 
-    def on_tick(self, quote: Any) -> None:
+    def on_tick(self, quote: Any, receive_ns: int) -> None:
         self.threads.add(threading.current_thread().name)
+        self.receive_ns.append(receive_ns)
         if self.fail_ticks:
             raise ValueError("sink exploded")
         self.ticks.append(quote)
 
-    def on_bidask(self, quote: Any) -> None:
+    def on_bidask(self, quote: Any, receive_ns: int) -> None:
         self.threads.add(threading.current_thread().name)
+        self.receive_ns.append(receive_ns)
         self.bidasks.append(quote)
 
     def on_event(self, event: SourceEvent) -> None:
-        self.events.append(event)
+        self.all_events.append(event)
 
-    def kinds(self) -> list[EventKind]:
-        return [e.kind for e in self.events]
+    @property
+    def events(self) -> list[SourceEvent]:
+        """What the session reported (the source's own Subscribed at start aside)."""
+        return [e for e in self.all_events if not isinstance(e, Subscribed)]
+
+    @property
+    def subscribed(self) -> list[Subscribed]:
+        return [e for e in self.all_events if isinstance(e, Subscribed)]
+
+    def kinds(self) -> list[type]:
+        return [type(e) for e in self.events]
 
 
 class FakeSleep:
@@ -151,6 +166,16 @@ def test_start_resolves_aliases_to_target_codes_and_subscribes_v1():
     run(src.stop())
 
 
+def test_each_subscription_is_reported_typed_with_alias_code_and_type():
+    """What a recording and a replay need: the live source names the streams it resolved."""
+    fake = FakeShioaji()
+    src, _ = make_source(fake, config(tick_aliases=["TXFR1", "TXFR2"], bidask_aliases=["TXFR1"]), clock=lambda: 7)
+    sink = RecordingSink()
+    subs = run(start_stop(src, sink))
+    assert [e.subscriptions for e in sink.subscribed] == [(s,) for s in subs]
+    assert all(e.time_ns == 7 and not e.roll for e in sink.subscribed)
+
+
 def test_a_real_month_code_can_be_configured_directly():
     fake = FakeShioaji()
     src, _ = make_source(fake, config(tick_aliases=["TXFC7"], bidask_aliases=["TXFR1"]))
@@ -182,6 +207,9 @@ def test_quotes_reach_the_sink_unchanged_from_the_library_thread():
     assert sink.ticks[0].close == Decimal("23456.5") and sink.ticks[0].code == "TXFK6"
     assert sink.threads == {LIBRARY_THREAD}
     assert fake.escaped == [] and src.callback_errors == 0
+    # the arrival time is stamped once, in the callback, for every sink in the chain
+    assert len(sink.receive_ns) == 3 and sink.receive_ns == sorted(sink.receive_ns)
+    assert abs(sink.receive_ns[0] - time.time_ns()) < 60e9
 
 
 def test_quote_callbacks_take_exactly_one_argument():
@@ -210,9 +238,10 @@ def test_a_failing_sink_never_raises_into_the_library_and_is_counted_and_reporte
 
     assert fake.escaped == []
     assert src.callback_errors == 4
-    errors = [e for e in sink.events if e.kind is EventKind.ERROR]
-    assert [e.data["callback_errors"] for e in errors] == [1, 4]  # throttled: at most one report a second
-    assert "tick callback failed: ValueError: sink exploded" in errors[0].detail
+    errors = [e for e in sink.events if isinstance(e, SourceFault)]
+    assert ["(1 so far)" in errors[0].detail, "(4 so far)" in errors[1].detail] == [True, True]  # throttled: one a second
+    assert len(errors) == 2
+    assert "tick callback failed (1 so far): ValueError: sink exploded" in errors[0].detail
     assert len(sink.bidasks) == 1
 
 
@@ -231,13 +260,13 @@ def test_quotes_after_stop_are_dropped():
 @pytest.mark.parametrize(
     "event_code, kind",
     [
-        (0, EventKind.CONNECTED),
-        (1, EventKind.DISCONNECTED),
-        (2, EventKind.ERROR),
-        (4, EventKind.ERROR),
-        (12, EventKind.DISCONNECTED),
-        (13, EventKind.RECONNECTED),
-        (16, EventKind.SUBSCRIBED),
+        (0, Connected),
+        (1, Disconnected),
+        (2, SourceFault),
+        (4, SourceFault),
+        (12, Disconnected),
+        (13, Reconnected),
+        (16, None),  # "subscribe ok" is logged; the source reports Subscribed with the streams itself
     ],
 )
 def test_event_codes_map_to_source_events(event_code, kind):
@@ -251,10 +280,13 @@ def test_event_codes_map_to_source_events(event_code, kind):
     run(start_stop(src, sink, body))
 
     assert fake.escaped == []
+    if kind is None:
+        assert sink.events == []
+        return
     (ev,) = sink.events
-    assert ev.kind is kind and ev.time_ns == 42
-    assert ev.data == {"resp_code": 0, "event_code": event_code, "info": "Session up", "event": "info text"}
+    assert type(ev) is kind and ev.time_ns == 42
     assert EVENT_KINDS[event_code][1] in ev.detail
+    assert f"event {event_code}, resp 0" in ev.detail and "Session up info text" in ev.detail
 
 
 def test_unknown_event_codes_are_logged_and_only_errors_forwarded():
@@ -266,7 +298,7 @@ def test_unknown_event_codes_are_logged_and_only_errors_forwarded():
         fake.in_library_thread(lambda: (fake.emit_event(0, 99, "x", "y"), fake.emit_event(500, 98, "bad", "z")))
 
     run(start_stop(src, sink, body))
-    assert [(e.kind, e.data["event_code"]) for e in sink.events] == [(EventKind.ERROR, 98)]
+    assert [(type(e), "event 98" in e.detail) for e in sink.events] == [(SourceFault, True)]
     assert fake.escaped == []
 
 
@@ -283,7 +315,7 @@ def test_session_down_callback_called_with_no_arguments_reports_disconnected():
     run(start_stop(src, sink, body))
 
     assert fake.escaped == []
-    assert sink.kinds() == [EventKind.DISCONNECTED]
+    assert sink.kinds() == [Disconnected]
     assert sink.events[0].detail == "session down"
 
 

@@ -18,8 +18,11 @@ from shioaji import BidAskFOPv1, TickFOPv1
 from txf_producer import sessions as S
 from txf_producer.quotes import bidask_array, tick_array
 from txf_producer.sessions import TAIPEI, Phase
-from txf_producer.sources.base import EventKind, QuoteType, SourceError, SourceEvent, Subscription
-from txf_producer.sources.simulated import SimConfig, SimMarket, SimulatedSource, day_rate, night_rate
+from txf_producer.intraday import day_rate, night_rate
+from txf_producer.simulation.market import SimMarket
+from txf_producer.sources.base import QuoteType, SourceError, Subscription
+from txf_producer.sources.events import Connected, EndOfFeed, SourceEvent, SourceFault, Subscribed
+from txf_producer.sources.simulated import SimConfig, SimulatedSource
 
 MONDAY_OPEN = datetime(2026, 11, 16, 8, 45, tzinfo=TAIPEI)
 
@@ -33,19 +36,19 @@ class Collect:
         self.got = threading.Event()
         self.raise_on_tick = raise_on_tick
 
-    def on_tick(self, q: Any) -> None:
+    def on_tick(self, q: Any, receive_ns: int) -> None:
         self.log.append(("tick", q))
         self.got.set()
         if self.raise_on_tick:
             raise RuntimeError("sink bug")
 
-    def on_bidask(self, q: Any) -> None:
+    def on_bidask(self, q: Any, receive_ns: int) -> None:
         self.log.append(("bidask", q))
         self.got.set()
 
     def on_event(self, e: SourceEvent) -> None:
         self.log.append(("event", e))
-        if e.kind is EventKind.END_OF_FEED:
+        if isinstance(e, EndOfFeed):
             self.ended.set()
 
     @property
@@ -228,7 +231,7 @@ def test_month_code_rolls_after_third_wednesday() -> None:
     first_r1_after = None
     for i, (kind, x) in enumerate(sink.log):
         if kind == "event":
-            if x.kind is EventKind.SUBSCRIBED and x.data.get("roll"):
+            if isinstance(x, Subscribed) and x.roll:
                 roll_at = roll_at if roll_at is not None else i
             continue
         t = dt(x)
@@ -245,8 +248,8 @@ def test_month_code_rolls_after_third_wednesday() -> None:
             assert roll_at is not None and roll_at < i  # the roll is announced before the new codes
     assert before == {"tick": {"TXFK6", "TXFL6"}, "bidask": {"TXFK6"}}
     assert after == {"tick": {"TXFL6", "TXFA7"}, "bidask": {"TXFL6"}}
-    rolls = {(e.data["alias"], e.data["quote_type"], e.data["code"]) for e in sink.events
-             if e.kind is EventKind.SUBSCRIBED and e.data.get("roll")}
+    rolls = {(s.alias, s.quote_type.value, s.code) for e in sink.events
+             if isinstance(e, Subscribed) and e.roll for s in e.subscriptions}
     assert rolls == {("TXFR1", "tick", "TXFL6"), ("TXFR1", "bidask", "TXFL6"), ("TXFR2", "tick", "TXFA7")}
     # the new near month continues at the old next month's price level
     assert last_r1_close is not None and last_r2_close is not None and first_r1_after is not None
@@ -256,11 +259,11 @@ def test_month_code_rolls_after_third_wednesday() -> None:
 def test_end_of_feed_exactly_at_max_messages() -> None:
     sink, subs = run(SimConfig(seed=4, start=MONDAY_OPEN, max_messages=1234))
     assert len(sink.quotes) == 1234
-    kinds = [k if k != "event" else x.kind for k, x in sink.log]
-    assert kinds[0] is EventKind.CONNECTED
-    assert kinds[1:4] == [EventKind.SUBSCRIBED] * 3 and len(subs) == 3
-    assert kinds[-1] is EventKind.END_OF_FEED and sink.log[-1][1].data["count"] == 1234
-    assert [e.data["code"] for e in sink.events if e.kind is EventKind.SUBSCRIBED] == [s.code for s in subs]
+    kinds = [k if k != "event" else type(x) for k, x in sink.log]
+    assert kinds[:2] == [Connected, Subscribed] and len(subs) == 3
+    assert kinds[-1] is EndOfFeed and sink.log[-1][1].count == 1234
+    announced = [e for e in sink.events if isinstance(e, Subscribed)]
+    assert len(announced) == 1 and list(announced[0].subscriptions) == subs  # typed: alias, code and type
 
 
 def test_stop_is_prompt_and_idempotent() -> None:
@@ -333,7 +336,7 @@ def test_sink_errors_are_reported_and_the_feed_goes_on() -> None:
 
     asyncio.run(main())
     assert len(sink.quotes) == 500
-    errors = [e for e in sink.events if e.kind is EventKind.ERROR]
+    errors = [e for e in sink.events if isinstance(e, SourceFault)]
     assert 1 <= len(errors) <= 10 and "sink bug" in errors[0].detail
 
 
@@ -379,7 +382,8 @@ def test_generator_process_gives_the_same_quotes_and_events_and_ends_by_itself()
     async def main() -> tuple[list[Subscription], SimulatedSource]:
         src = SimulatedSource(dataclasses.replace(cfg, generator_process=True))
         subs = await src.start(sink)
-        proc = src._proc
+        assert src._generator is not None
+        proc = src._generator._proc
         assert proc is not None and proc.pid != os.getpid()
         assert sink.ended.wait(30), "no END_OF_FEED"
         await src.stop()
@@ -389,10 +393,10 @@ def test_generator_process_gives_the_same_quotes_and_events_and_ends_by_itself()
     subs_b, src = asyncio.run(main())
     assert subs_a == subs_b
     assert sink.arrays() == in_thread.arrays() and len(sink.quotes) == 12_000
-    rolls = lambda c: [(e.data["alias"], e.data["code"]) for e in c.events if e.data.get("roll")]  # noqa: E731
+    rolls = lambda c: [e.subscriptions for e in c.events if isinstance(e, Subscribed) and e.roll]  # noqa: E731
     assert rolls(sink) == rolls(in_thread) and rolls(sink), "the window must include a roll"
     # events sit between the same quotes in both modes
-    order = lambda c: [k if k != "event" else x.kind for k, x in c.log]  # noqa: E731
+    order = lambda c: [k if k != "event" else type(x) for k, x in c.log]  # noqa: E731
     assert order(sink) == order(in_thread)
 
 
@@ -402,7 +406,8 @@ def test_generator_process_is_stopped_by_pid_when_the_run_stops_early() -> None:
     async def main() -> None:
         src = SimulatedSource(SimConfig(seed=2, start=MONDAY_OPEN, generator_process=True))  # endless
         await src.start(sink)
-        proc = src._proc
+        assert src._generator is not None
+        proc = src._generator._proc
         assert sink.got.wait(30)
         await src.stop()
         assert src.done.is_set() and not proc.is_alive()

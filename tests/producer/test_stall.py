@@ -11,7 +11,8 @@ import datetime as dt
 
 from txf_producer import sessions
 from txf_producer.sources.base import QuoteType
-from txf_producer.sources.simulated import SimConfig, SimMarket
+from txf_producer.simulation.market import SimMarket
+from txf_producer.sources.simulated import SimConfig
 from txf_producer.stall import Action, FeedState, StallDetector
 
 TAIPEI = dt.timezone(dt.timedelta(hours=8))

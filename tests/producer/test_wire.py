@@ -21,7 +21,9 @@ from txf_producer import wire
 from txf_producer.convert import build_bidask_attrs, build_tick_attrs
 from txf_producer.quotes import bidask_from_array, make_bidask, make_tick, tick_from_array
 from txf_producer.sources.base import QuoteType
-from txf_producer.sources.simulated import TICK as SIM_TICK, SimConfig, SimMarket
+from txf_producer.quotes import TICK as SIM_TICK
+from txf_producer.simulation.market import SimMarket
+from txf_producer.sources.simulated import SimConfig
 
 from test_convert import BIDASK, TICK
 

@@ -3,15 +3,18 @@
 A source delivers real Shioaji quote objects to a `QuoteSink` from its own
 thread, exactly as Shioaji's library thread calls its callbacks, so the
 simulator and replay drive the same code path as a live session. It reports
-connection changes as explicit `SourceEvent`s rather than by silence.
+connection changes as explicit typed events (sources/events.py) rather than by silence.
 """
 
 from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, Sequence, runtime_checkable
+
+if TYPE_CHECKING:
+    from txf_producer.sources.events import SourceEvent
 
 
 class QuoteType(str, enum.Enum):
@@ -30,38 +33,30 @@ class Subscription:
     quote_type: QuoteType
 
 
-class EventKind(str, enum.Enum):
-    """What a source can report besides quotes."""
-
-    CONNECTED = "connected"          # session up / logged in
-    SUBSCRIBED = "subscribed"        # a subscription was confirmed
-    DISCONNECTED = "disconnected"    # session down; quotes stop until RECONNECTED
-    RECONNECTED = "reconnected"      # session back by itself
-    ERROR = "error"                  # a source-side error that did not end the feed
-    END_OF_FEED = "end_of_feed"      # a finite source (sim with a limit, replay) has no more quotes
-
-
-@dataclass(frozen=True)
-class SourceEvent:
-    """A source-side event, with the local time it happened (UTC epoch ns)."""
-
-    kind: EventKind
-    time_ns: int
-    detail: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
-
-
 class QuoteSink(Protocol):
-    """Receives quotes and events. Called from the source's thread: keep it short, never block."""
+    """Receives quotes and events. Called from the source's thread: keep it short, never block.
 
-    def on_tick(self, quote: Any) -> None:
+    `receive_ns` is when the quote reached the producer (UTC epoch ns), stamped once by the source
+    (a live callback's arrival; a recording's recorded arrival), so every sink in a chain (the
+    recorder, the publisher) agrees on it and a replay reproduces it.
+    """
+
+    def on_tick(self, quote: Any, receive_ns: int) -> None:
         """A TickFOPv1 (or an object with the same attributes)."""
 
-    def on_bidask(self, quote: Any) -> None:
+    def on_bidask(self, quote: Any, receive_ns: int) -> None:
         """A BidAskFOPv1 (or an object with the same attributes)."""
 
-    def on_event(self, event: SourceEvent) -> None:
-        """A connection or feed event."""
+    def on_event(self, event: "SourceEvent") -> None:
+        """A connection or feed event (sources/events.py)."""
+
+
+@runtime_checkable
+class SubscriptionSink(QuoteSink, Protocol):
+    """A sink that must know the resolved subscriptions (the recorder's header); the app tells it."""
+
+    def set_subscriptions(self, subscriptions: Sequence[Subscription]) -> None:
+        """What `Source.start` returned."""
 
 
 class Source(ABC):

@@ -1,18 +1,21 @@
-"""Replay a quote recording (see `txf_producer.recorder`) as a `Source`.
+"""Replay a quote recording (recording/) as a `Source`.
 
-Quotes are rebuilt as real `TickFOPv1` / `BidAskFOPv1` objects (the same
-`from_msgpack` path as `quotes.tick_from_array`) and delivered from a
-background thread, either paced by the recorded receive times (`speed` 1.0 =
-as recorded, 10 = ten times faster, `max_gap_s` caps long silences such as
-the break between sessions) or as fast as possible (`speed` None or 0).
+Quotes are rebuilt as real `TickFOPv1` / `BidAskFOPv1` objects and delivered through the one feed
+loop (sources/feed.py) with their recorded receive times, so a replayed record carries the same
+bytes as the live one (its sequence and run id aside): paced by the recorded receive times
+(`speed` 1.0 = as recorded, 10 = ten times faster, `max_gap_s` caps long silences such as the
+break between sessions) or as fast as possible (`speed` None or 0).
 
-Events: CONNECTED, SUBSCRIBED per recorded subscription (``data`` alias,
-code, quote_type), quotes, SUBSCRIBED (``data["roll"]``) for subscription
-records met later, and END_OF_FEED at the end (``data["complete"]`` False
-after an ERROR event when the file is truncated or corrupt: every complete
-record before the damage is delivered). With `replay_events`, recorded
-DISCONNECTED / RECONNECTED / ERROR events are re-emitted in place
-(``data["recorded_time_ns"]``).
+Events: Connected, Subscribed with the recorded subscriptions, quotes, Subscribed(roll=True) for
+subscription records met later, and EndOfFeed at the end (`complete` False after a SourceFault
+when the file is truncated or corrupt: every complete record before the damage is delivered).
+With `replay_events`, recorded Disconnected / Reconnected / SourceFault events are re-emitted in
+place, with their recorded times.
+
+A recording whose header names no subscriptions (made by the live source before it reported
+them) still replays: they are taken from its subscription records and Subscribed events, else
+each contract code is named by the exchange calendar on its quotes' own date (the near month is
+TXFR1, the next TXFR2), else by itself.
 """
 
 from __future__ import annotations
@@ -22,32 +25,69 @@ import logging
 import os
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Iterator
 
 import msgpack
-from shioaji import BidAskFOPv1, TickFOPv1
 
-from ..recorder import (
-    KIND_BIDASK, KIND_EVENT, KIND_SUBSCRIPTIONS, KIND_TICK, RecordingError, RecordingHeader, RecordingReader,
-    _subs_from_wire,
-)
-from .base import EventKind, QuoteSink, QuoteType, Source, SourceError, SourceEvent, Subscription
+from txf_producer import sessions
+from txf_producer.recording.format import (KIND_BIDASK, KIND_EVENT, KIND_SUBSCRIPTIONS, KIND_TICK, RecordingError,
+                                           RecordingHeader, event_from_wire, subs_from_wire)
+from txf_producer.recording.reader import RecordingReader
+from txf_producer.sources.base import QuoteSink, QuoteType, Source, SourceError, Subscription
+from txf_producer.sources.events import (Connected, Disconnected, EndOfFeed, Reconnected, SourceEvent, SourceFault,
+                                         Subscribed)
+from txf_producer.sources.feed import EVENT, Item, Pacer, deliver
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ReplaySource"]
+__all__ = ["ReplaySource", "infer_subscriptions"]
 
-_REPLAYED_EVENTS = {EventKind.DISCONNECTED.value, EventKind.RECONNECTED.value, EventKind.ERROR.value}
+_REPLAYED = (Disconnected, Reconnected, SourceFault)
+
+
+def _calendar_alias(code: str, date_text: str, time_text: str) -> str:
+    """TXFR1 if `code` was the near month when the quote was made, TXFR2 if the next, else the code."""
+    try:
+        t_ns = sessions.taipei_naive_to_ns(datetime.fromisoformat(f"{date_text}T{time_text}"))
+    except (TypeError, ValueError):
+        return code
+    session = sessions.session_at(t_ns, include_preopen=True) or sessions.next_session(t_ns)
+    near, far = sessions.contract_codes(session)
+    return {near: "TXFR1", far: "TXFR2"}.get(code, code)
+
+
+def infer_subscriptions(path: str | os.PathLike[str]) -> list[Subscription]:
+    """Subscriptions of a recording whose header has none (a full pass over its records)."""
+    declared: dict[Subscription, None] = {}
+    seen: dict[tuple[str, QuoteType], str] = {}  # (code, type) -> its alias by the calendar
+    try:
+        with RecordingReader(path) as r:
+            for kind, t, payload in r.records():
+                if kind == KIND_SUBSCRIPTIONS:
+                    declared.update(dict.fromkeys(subs_from_wire(payload)))
+                elif kind == KIND_EVENT:
+                    event = event_from_wire(payload, t)
+                    if isinstance(event, Subscribed):
+                        declared.update(dict.fromkeys(event.subscriptions))
+                elif kind in (KIND_TICK, KIND_BIDASK):
+                    key = (str(payload[0]), QuoteType.TICK if kind == KIND_TICK else QuoteType.BIDASK)
+                    if key not in seen:  # the quote's own exchange date says which month it was
+                        seen[key] = _calendar_alias(key[0], payload[1], payload[2])
+    except (RecordingError, ValueError) as e:
+        log.warning("replay: scanning %s for subscriptions stopped: %s", path, e)
+    if declared:
+        return list(declared)
+    return [Subscription(alias, code, qt) for (code, qt), alias in seen.items()]
 
 
 class ReplaySource(Source):
     """A `Source` that plays back a recording file.
 
-    `speed`: 1.0 recorded pace, N times faster, None/0 full speed. `max_gap_s`:
-    longer recorded silences are shortened to this (paced mode). `max_messages`:
-    stop after this many quotes (END_OF_FEED). `replay_events`: re-emit recorded
-    connection events.
+    `speed`: 1.0 recorded pace, N times faster, None/0 full speed. `max_gap_s`: longer recorded
+    silences are shortened to this (paced mode). `max_messages`: stop after this many quotes
+    (EndOfFeed). `replay_events`: re-emit recorded connection events.
     """
 
     name = "replay"
@@ -82,10 +122,10 @@ class ReplaySource(Source):
         loop = asyncio.get_running_loop()
         reader = await loop.run_in_executor(None, RecordingReader, self.path)  # RecordingError is a SourceError
         self._reader = reader
-        self.header = reader.header
-        subs = list(reader.header.subscriptions)
+        self.header = header = reader.header
+        subs = list(header.subscriptions)
         if not subs:
-            subs = await loop.run_in_executor(None, self._scan_subscriptions)
+            subs = await loop.run_in_executor(None, infer_subscriptions, self.path)
         self._thread = threading.Thread(target=self._run, args=(sink, reader, subs), name="txf-replay", daemon=True)
         self._thread.start()
         return subs
@@ -98,112 +138,71 @@ class ReplaySource(Source):
         elif t is None and self._reader is not None:
             self._reader.close()
 
-    def _scan_subscriptions(self) -> list[Subscription]:
-        """Recording without subscriptions in its header: take them from the records (a full pass)."""
-        found: dict[Subscription, None] = {}
-        seen: dict[tuple[str, QuoteType], None] = {}
-        try:
-            with RecordingReader(self.path) as r:
-                for kind, _, payload in r.records():
-                    if kind == KIND_SUBSCRIPTIONS:
-                        found.update(dict.fromkeys(_subs_from_wire(payload)))
-                    elif kind == KIND_TICK or kind == KIND_BIDASK:
-                        seen[(str(payload[0]), QuoteType.TICK if kind == KIND_TICK else QuoteType.BIDASK)] = None
-        except (RecordingError, ValueError) as e:
-            log.warning("replay: scanning %s for subscriptions stopped: %s", self.path, e)
-        if found:
-            return list(found)
-        return [Subscription(code, code, qt) for code, qt in seen]
-
     # ------------------------------------------------------------------ the feed thread
-    def _event(self, sink: QuoteSink, kind: EventKind, detail: str = "", **data: Any) -> None:
+    def _event(self, sink: QuoteSink, event: SourceEvent) -> None:
         try:
-            sink.on_event(SourceEvent(kind, time.time_ns(), detail, data))
+            sink.on_event(event)
         except Exception:  # noqa: BLE001
             log.exception("replay: sink.on_event failed")
+
+    def _items(self, reader: RecordingReader, known: set[Subscription]) -> Iterator[Item]:
+        """The recording's quotes (packed again for the library) and the events to deliver between them."""
+        packb = msgpack.packb
+        for kind, t, payload in reader.records():
+            if kind <= KIND_BIDASK:
+                yield kind, t, packb(payload)
+            elif kind == KIND_SUBSCRIPTIONS:
+                try:
+                    recorded = subs_from_wire(payload)
+                except ValueError as e:
+                    raise RecordingError(f"recording {self.path}: corrupt record #{reader.records_read}: {e}") from e
+                new = tuple(s for s in recorded if s not in known)
+                if new:
+                    known.update(new)
+                    yield EVENT, t, Subscribed(time.time_ns(), new, roll=True, detail="recorded subscription change")
+            elif kind == KIND_EVENT and self.replay_events:
+                event = event_from_wire(payload, t)
+                if isinstance(event, _REPLAYED):
+                    yield EVENT, t, event
 
     def _run(self, sink: QuoteSink, reader: RecordingReader, subs: list[Subscription]) -> None:
         try:
             self._feed(sink, reader, subs)
         except Exception as e:  # noqa: BLE001
             log.exception("replay: feed thread failed")
-            self._event(sink, EventKind.ERROR, f"replay of {self.path} failed: {e!r}")
+            self._event(sink, SourceFault(time.time_ns(), f"replay of {self.path} failed: {e!r}"))
         finally:
             reader.close()
             self.done.set()
 
     def _feed(self, sink: QuoteSink, reader: RecordingReader, subs: list[Subscription]) -> None:
-        self._event(sink, EventKind.CONNECTED, f"replaying {self.path}", path=str(self.path),
-                    recorded_start_ns=reader.header.start_time_ns, source=reader.header.source)
-        known = set(subs)
-        for s in subs:
-            self._event(sink, EventKind.SUBSCRIBED, f"{s.alias} {s.quote_type.value} -> {s.code}",
-                        alias=s.alias, code=s.code, quote_type=s.quote_type.value)
-        limit = self.max_messages
-        if limit == 0:
-            self._event(sink, EventKind.END_OF_FEED, "max_messages reached", count=0, complete=True)
+        header = reader.header
+        self._event(sink, Connected(time.time_ns(), f"replaying {self.path} (recorded by {header.source or '?'})"))
+        self._event(sink, Subscribed(time.time_ns(), tuple(subs)))
+        if self.max_messages == 0:
+            self._event(sink, EndOfFeed(time.time_ns(), 0, detail="max_messages reached"))
             return
-        speed = self.speed
-        max_gap = int(self.max_gap_s * 1e9) if self.max_gap_s is not None else None
-        stopped, wait = self._stop.is_set, self._stop.wait
-        packb = msgpack.packb
-        tick_from, bidask_from = TickFOPv1.from_msgpack, BidAskFOPv1.from_msgpack
-        on_tick, on_bidask = sink.on_tick, sink.on_bidask
-        wall0 = time.monotonic()
-        t0 = prev = None
-        skipped = 0
-        n = 0
+        pacer = None
+        if self.speed:
+            pacer = Pacer(self.speed, int(self.max_gap_s * 1e9) if self.max_gap_s is not None else None)
+
+        def progress(n: int) -> None:
+            self.sent = n
+
+        def bad_quote(_n: int, exc: Exception) -> None:
+            raise RecordingError(f"recording {self.path}: record #{reader.records_read} is not a valid quote: "
+                                 f"{exc}") from exc
+
         try:
-            for kind, t, payload in reader.records():
-                if stopped():
-                    return
-                if kind > KIND_BIDASK:
-                    if kind == KIND_SUBSCRIPTIONS:
-                        try:
-                            recorded = _subs_from_wire(payload)
-                        except ValueError as e:
-                            raise RecordingError(
-                                f"recording {self.path}: corrupt record #{reader.records_read}: {e}") from e
-                        for s in recorded:
-                            if s not in known:
-                                known.add(s)
-                                self._event(sink, EventKind.SUBSCRIBED, f"{s.alias} {s.quote_type.value} -> {s.code}",
-                                            alias=s.alias, code=s.code, quote_type=s.quote_type.value, roll=True)
-                    elif kind == KIND_EVENT and self.replay_events and payload[0] in _REPLAYED_EVENTS:
-                        data = dict(payload[2]) if isinstance(payload[2], dict) else {}
-                        data.update(recorded_time_ns=t, replayed=True)
-                        self._event(sink, EventKind(payload[0]), str(payload[1]), **data)
-                    continue
-                if speed:
-                    if t0 is None:
-                        t0 = prev = t
-                    if max_gap is not None and t - prev > max_gap:
-                        skipped += t - prev - max_gap
-                    prev = t
-                    delay = wall0 + (t - t0 - skipped) / 1e9 / speed - time.monotonic()
-                    if delay > 0.001 and wait(delay):
-                        return
-                try:
-                    quote = (bidask_from if kind else tick_from)(packb(payload))
-                except Exception as e:  # noqa: BLE001 - shioaji rejects the array
-                    raise RecordingError(
-                        f"recording {self.path}: record #{reader.records_read} is not a valid "
-                        f"{'BidAsk' if kind else 'Tick'}: {e}"
-                    ) from e
-                try:
-                    (on_bidask if kind else on_tick)(quote)
-                except Exception as e:  # noqa: BLE001 - a broken sink must not end the replay
-                    log.error("replay: sink raised %r", e)
-                n += 1
-                self.sent = n
-                if limit is not None and n >= limit:
-                    self._event(sink, EventKind.END_OF_FEED, "max_messages reached", count=n, complete=True)
-                    return
+            result = deliver(self._items(reader, set(subs)), sink, stop=self._stop, limit=self.max_messages,
+                             pacer=pacer, recorded_receive=True, progress=progress, on_bad_quote=bad_quote,
+                             on_sink_error=lambda exc: log.error("replay: sink raised %r", exc))
         except RecordingError as e:
             self.error = e
             log.error("%s", e)
-            self._event(sink, EventKind.ERROR, str(e), path=str(self.path), count=n)
-            self._event(sink, EventKind.END_OF_FEED, f"recording {self.path} ends early", count=n,
-                        complete=False, error=str(e))
+            self._event(sink, SourceFault(time.time_ns(), str(e)))
+            self._event(sink, EndOfFeed(time.time_ns(), self.sent, complete=False,
+                                        detail=f"recording {self.path} ends early: {e}"))
             return
-        self._event(sink, EventKind.END_OF_FEED, f"end of recording {self.path}", count=n, complete=True)
+        if result.ended and (self.max_messages is None or result.delivered < self.max_messages):
+            self._event(sink, EndOfFeed(time.time_ns(), result.delivered, detail=f"end of recording {self.path}"))

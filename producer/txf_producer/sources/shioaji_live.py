@@ -42,7 +42,9 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 from pydantic import SecretStr
 
-from .base import EventKind, QuoteSink, QuoteType, Source, SourceConfigError, SourceError, SourceEvent, Subscription
+from txf_producer.sources.base import QuoteSink, QuoteType, Source, SourceConfigError, SourceError, Subscription
+from txf_producer.sources.events import (Connected, Disconnected, Reconnected, SourceEvent, SourceFault,
+                                         Subscribed)
 
 __all__ = [
     "LoginRetry",
@@ -64,15 +66,16 @@ MIN_LOGIN_BACKOFF_S = 5.0
 #: Never try more logins than this per start (5 concurrent connections, 1000 logins a day).
 MAX_LOGIN_ATTEMPTS = 5
 
-#: Solace session event codes -> (kind, what it means).
-EVENT_KINDS: dict[int, tuple[EventKind, str]] = {
-    0: (EventKind.CONNECTED, "session up"),
-    1: (EventKind.DISCONNECTED, "session down"),
-    2: (EventKind.ERROR, "connect failed"),
-    4: (EventKind.ERROR, "subscription error"),
-    12: (EventKind.DISCONNECTED, "reconnecting"),
-    13: (EventKind.RECONNECTED, "reconnected"),
-    16: (EventKind.SUBSCRIBED, "subscribe ok"),
+#: Solace session event codes -> (the typed event it becomes, what it means). "subscribe ok" (16) is
+#: only logged: the source reports a `Subscribed` with the resolved streams itself, once subscribe returns.
+EVENT_KINDS: dict[int, tuple[type[Connected] | type[Disconnected] | type[Reconnected] | type[SourceFault] | None, str]] = {
+    0: (Connected, "session up"),
+    1: (Disconnected, "session down"),
+    2: (SourceFault, "connect failed"),
+    4: (SourceFault, "subscription error"),
+    12: (Disconnected, "reconnecting"),
+    13: (Reconnected, "reconnected"),
+    16: (None, "subscribe ok"),
 }
 
 _DEFAULT_LOG_PATH = Path("~/.local/state/txfstream/shioaji.log")
@@ -296,8 +299,8 @@ class ShioajiSource(Source):
         self._clock = clock
         self._api: Any = None
         self._sink: QuoteSink | None = None
-        self._tick_target: Callable[[Any], None] = _drop
-        self._bidask_target: Callable[[Any], None] = _drop
+        self._tick_target: Callable[[Any, int], None] = _drop
+        self._bidask_target: Callable[[Any, int], None] = _drop
         self._subs: list[tuple[Subscription, Any]] = []  # (subscription, contract object)
         self._sj_types: dict[QuoteType, Any] = {}
         self._sj_version: Any = None
@@ -441,6 +444,7 @@ class ShioajiSource(Source):
         for sub, contract in subs:
             await self._subscribe(sub, contract)
             self._subs.append((sub, contract))
+            self._announce(Subscribed(self._clock(), (sub,), detail=f"{sub.alias} {sub.quote_type.value} -> {sub.code}"))
 
     async def _subscribe(self, sub: Subscription, contract: Any) -> None:
         error: str | None = None
@@ -517,14 +521,16 @@ class ShioajiSource(Source):
     def _make_quote_callback(self, stream: str) -> Callable[[Any], None]:
         """A ONE-parameter function, as Shioaji's v1 setters expect (`Callable[[TickFOPv1], None]`).
 
-        The hot path: one attribute read and the sink call, no copy, no work.
+        The hot path: the arrival time is stamped here, once, for every sink; then the sink call,
+        no copy, no work.
         """
         failed = self._callback_failed
+        now_ns = time.time_ns
         if stream == "tick":
 
             def on_tick_fop_v1(quote: Any) -> None:
                 try:
-                    self._tick_target(quote)
+                    self._tick_target(quote, now_ns())
                 except Exception as exc:
                     failed("tick", exc)
 
@@ -532,7 +538,7 @@ class ShioajiSource(Source):
 
         def on_bidask_fop_v1(quote: Any) -> None:
             try:
-                self._bidask_target(quote)
+                self._bidask_target(quote, now_ns())
             except Exception as exc:
                 failed("bidask", exc)
 
@@ -548,16 +554,15 @@ class ShioajiSource(Source):
                 log.log(level, "shioaji event %s (resp %s): %s %s", event_code, resp_code, info_s, event_s)
                 if not resp_code:
                     return
-                kind, meaning = EventKind.ERROR, f"event {event_code}"
+                kind, meaning = SourceFault, f"event {event_code}"
             else:
                 kind, meaning = known
-                level = logging.INFO if kind in (EventKind.CONNECTED, EventKind.SUBSCRIBED, EventKind.RECONNECTED) else logging.WARNING
-                log.log(level, "shioaji event %s %s (resp %s): %s %s", event_code, meaning, resp_code, info_s, event_s)
-            self._emit(
-                kind,
-                f"{meaning}: {info_s} {event_s}".strip(),
-                {"resp_code": resp_code, "event_code": event_code, "info": info_s, "event": event_s},
-            )
+                quiet = kind in (Connected, Reconnected, None)
+                log.log(logging.INFO if quiet else logging.WARNING, "shioaji event %s %s (resp %s): %s %s",
+                        event_code, meaning, resp_code, info_s, event_s)
+                if kind is None:
+                    return
+            self._send(kind(self._clock(), f"{meaning} (event {event_code}, resp {resp_code}): {info_s} {event_s}".strip()))
         except Exception as exc:
             self._callback_failed("event", exc)
 
@@ -565,16 +570,23 @@ class ShioajiSource(Source):
         """Session-down callback. Shioaji calls it with NO arguments; extra ones are tolerated, never required."""
         try:
             log.warning("shioaji: session down")
-            data = {"args": [self._scrub(repr(a)) for a in args]} if args or kwargs else {}
-            self._emit(EventKind.DISCONNECTED, "session down", data)
+            extra = f" (called with {[self._scrub(repr(a)) for a in args]})" if args or kwargs else ""
+            self._send(Disconnected(self._clock(), "session down" + extra))
         except Exception as exc:
             self._callback_failed("session_down", exc)
 
-    def _emit(self, kind: EventKind, detail: str, data: dict[str, Any] | None = None) -> None:
+    def _send(self, event: SourceEvent) -> None:
+        """From a library callback (whose caller catches and counts a failure)."""
         sink = self._sink
-        if sink is None:
-            return
-        sink.on_event(SourceEvent(kind=kind, time_ns=self._clock(), detail=detail, data=data or {}))
+        if sink is not None:
+            sink.on_event(event)
+
+    def _announce(self, event: SourceEvent) -> None:
+        """From start() on the loop: a sink that fails on an event must not fail the start."""
+        try:
+            self._send(event)
+        except Exception as exc:  # noqa: BLE001
+            log.error("shioaji: sink refused %s: %s", event.kind, self._reason(exc))
 
     def _callback_failed(self, where: str, exc: BaseException) -> None:
         """Count, log and report (at most once a second) an exception caught in a library callback."""
@@ -592,10 +604,7 @@ class ShioajiSource(Source):
             log.error("shioaji: %s callback failed (%d so far): %s", where, count, reason)
             sink = self._sink
             if sink is not None:
-                sink.on_event(SourceEvent(
-                    kind=EventKind.ERROR, time_ns=now, detail=f"{where} callback failed: {reason}",
-                    data={"callback": where, "callback_errors": count},
-                ))
+                sink.on_event(SourceFault(now, f"{where} callback failed ({count} so far): {reason}"))
         except Exception:  # the sink's on_event failed too: nothing left to tell
             pass
 
@@ -615,6 +624,6 @@ class ShioajiSource(Source):
         return text if len(text) <= _MAX_REASON_CHARS else text[: _MAX_REASON_CHARS - 3] + "..."
 
 
-def _drop(quote: Any) -> None:
+def _drop(quote: Any, receive_ns: int) -> None:
     """Quote target before start and after stop."""
 

@@ -1,569 +1,42 @@
-"""A deterministic simulated TXF market that delivers real Shioaji quote objects.
+"""The simulated TXF market as a `Source`: real Shioaji quote objects from a background thread.
 
-`SimMarket` is the pure model: given a `SimConfig` (seed included) and a start
-time it yields the same sequence of ``(kind, time_us, array)`` messages every
-time, where `array` is the msgpack field array of `quotes.py`
-(`TickFOPv1`/`BidAskFOPv1.from_msgpack`). `SimulatedSource` runs it on a
-background thread, builds the real objects and calls the sink, like Shioaji's
-library thread; pacing never changes the content.
+The model is `simulation/market.py`; this delivers it like Shioaji's library thread, through the one
+feed loop (sources/feed.py): paced by simulated time (`speed`), at a fixed rate (`rate`), or as fast
+as possible, from the market iterated in the feed thread or, for load tests, generated in a child
+process (`generator_process`, simulation/generator.py). Pacing never changes the content.
 
-Model, per contract (TXFR1 and TXFR2, TXFR2 = TXFR1 + `txfr2_spread` points):
-
-- A 5-level book on the 1-point tick: best bid < best ask (spread 1, sometimes
-  2-4 and pulled back to 1), levels 1 point apart, volumes >= 1,
-  ``bid/ask_total_vol`` = sum of the 5 levels, ``diff_*_vol`` = volume change
-  of the same level index since the contract's previous snapshot (the first
-  snapshot's diff is its volume). First-derived quotes sit 0-2 points outside
-  the best prices with small volumes, or are absent ("0", 0).
-- Trades: ``tick_type`` 1 (buyer-initiated, at the best ask) or 2 (seller, at
-  the best bid), 3% 0 (at the last price). Volume is Pareto (alpha 1.6):
-  ~67% 1 lot, ~94% <= 5, tail capped by the level's volume; a trade that
-  empties a level removes it (the price moves). The price walk comes from
-  these level removals and refills.
-- Session statistics restart at each open: ``open/high/low/close``,
-  ``volume``, ``total_volume`` (+= volume), ``amount`` (= close * volume),
-  ``total_amount`` (sum of amounts), ``avg_price`` (= total_amount /
-  total_volume, 2 decimals), ``bid_side_total_vol`` (sum of tick_type 1
-  volumes, buyers) and ``ask_side_total_vol`` (tick_type 2, sellers).
-- ``price_chg = close - reference``, ``pct_chg`` = 100 * price_chg /
-  reference rounded half away from zero to 0.01, ``chg_type`` 1/5 at the +/-10%
-  limit, else 2/3/4 by sign. The reference is the close of the last day
-  session (TAIFEX settles on the day session); the first one is `start_price`.
-- ``underlying_price`` (TAIEX) = TXFR1 mid - a slowly wandering basis, 2
-  decimals; it moves only while the cash market trades (09:00-13:30) and is
-  frozen otherwise, like the real index at night.
-- Pre-open (08:30-08:45, 14:50-15:00, if `simulate_preopen`): ``simtrade=True``
-  quotes; trial-match ticks carry the indicative price and cumulative
-  indicative volume (tick_type 0) and do not touch the session statistics.
-- Codes: TXFR1/TXFR2 carry real month codes (``TXFK6``) from
-  `sessions.contract_codes`; they roll after the near month's last trading
-  day (third Wednesday), when a SUBSCRIBED event with ``data["roll"] = True``
-  reports each new code. On that expiry day the whole simulated day session
-  ends at 13:30 (the expiring contract's close), a simplification.
-- Message rate (simulated time): Poisson with an intraday intensity (per
-  second, times `intensity`): day ``300e^(-s/40) + 40e^(-s/600) + 11 +
-  8e^(-(18000-s)/600)`` (open burst ~350/s, midday ~11/s, pick-up into the
-  close), night ``80e^(-s/60) + 2.6 + 6 * gauss(21:30, 30 min)``, pre-open
-  `preopen_rate`. That is ~410,000 messages per trading day, BidAsk 86%.
+Events: Connected, then Subscribed with every stream, then quotes; Subscribed(roll=True) when a month
+code rolls; EndOfFeed after `max_messages` quotes. A sink exception is logged and reported as a
+SourceFault (the first 10), and the feed goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
-import random
 import threading
 import time
-from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any, Iterator
 
 import msgpack
-from shioaji import BidAskFOPv1, TickFOPv1
 
-from .. import sessions
-from ..sessions import Session, SessionKind
-from ..intraday import day_rate, night_rate
-from .base import EventKind, QuoteSink, QuoteType, Source, SourceError, SourceEvent, Subscription
+from txf_producer import sessions
+from txf_producer.simulation.config import DEFAULT_STREAMS, SimConfig
+from txf_producer.simulation.generator import ROLL, GeneratorProcess
+from txf_producer.simulation.market import SimMarket, default_start_ns
+from txf_producer.sources.base import QuoteSink, Source, SourceError, Subscription
+from txf_producer.sources.events import Connected, EndOfFeed, SourceEvent, SourceFault, Subscribed
+from txf_producer.sources.feed import EVENT, Item, Pacer, deliver
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SimConfig", "SimMarket", "SimulatedSource", "TICK", "BIDASK", "DEFAULT_STREAMS", "day_rate", "night_rate"]
+__all__ = ["DEFAULT_STREAMS", "SimConfig", "SimulatedSource"]
 
-TICK = 0    # message kind of SimMarket: a TickFOPv1 array
-BIDASK = 1  # a BidAskFOPv1 array
-
-ALIASES = ("TXFR1", "TXFR2")
-DEFAULT_STREAMS: tuple[tuple[str, QuoteType], ...] = (
-    ("TXFR1", QuoteType.TICK), ("TXFR1", QuoteType.BIDASK), ("TXFR2", QuoteType.TICK),
-)
-
-_US = 1_000_000
-_DAY_US = 86_400 * _US
-_OFFSET_US = 8 * 3600 * _US
-_CASH_OPEN_US = 9 * 3600 * _US          # TAIEX trades 09:00-13:30 Taipei
-_CASH_CLOSE_US = (13 * 3600 + 1800) * _US
-
-
-@dataclass(frozen=True)
-class SimConfig:
-    """Settings of the simulated market; the same config (seed included) gives the same quotes."""
-
-    seed: int = 1
-    """Random seed: the whole quote sequence is a function of the config."""
-    start: datetime | int | None = None
-    """Simulated start: aware datetime or UTC epoch ns. None: the open of the next day session
-    after the wall clock at construction. Outside a session the clock jumps to the next one
-    (or its pre-open); inside one, statistics start fresh at that point."""
-    start_price: int = 28_000
-    """TXFR1 best bid at the start, in index points (2026 levels: ~28,000-42,000)."""
-    streams: tuple[tuple[str, QuoteType], ...] = DEFAULT_STREAMS
-    """Subscribed (alias, quote type) pairs; aliases TXFR1 / TXFR2. Order = order of `start()`'s result."""
-    speed: float | None = None
-    """Real-time multiplier: 1.0 real time, 60 = a simulated minute per second; None or 0 = as fast as possible."""
-    rate: float | None = None
-    """Fixed-rate mode: this many messages per wall-clock second, simulated clock advancing 1/rate s per
-    message; ignores the intraday shape and `speed`."""
-    max_messages: int | None = None
-    """Stop after this many quotes and report END_OF_FEED; None = endless."""
-    simulate_preopen: bool = True
-    """Emit simtrade=True quotes in the pre-open auctions (08:30-08:45, 14:50-15:00)."""
-    skip_closed: bool = True
-    """Paced runs jump over closed periods instead of waiting through them in wall time."""
-    intensity: float = 1.0
-    """Multiplier of the intraday message rate (1.0 ~ 410,000 messages/day; ~1.9 = busiest day seen)."""
-    preopen_rate: float = 1.5
-    """Messages per simulated second during the pre-open auctions (before `intensity`)."""
-    bidask_share: float = 0.86
-    """Fraction of messages that are BidAsk when both types are subscribed."""
-    txfr2_share: float = 0.03
-    """Weight of TXFR2 relative to TXFR1 (1.0) when both are subscribed to the same quote type."""
-    txfr2_spread: int = 40
-    """TXFR2 minus TXFR1, points (calendar spread)."""
-    basis: float = 25.0
-    """Mean of TXFR1 minus the underlying index, points."""
-    holidays: frozenset[date] = field(default_factory=frozenset)
-    """Exchange holidays (Taipei dates) for the session calendar."""
-    generator_process: bool = False
-    """Unpaced runs only (no `rate`, no `speed`): generate the market in a child process and hand this
-    process the packed quotes, so the model's own cost (~5 us a quote) does not compete with the
-    producer for this interpreter's lock. Same quotes; a load-test feed. Paced runs ignore it."""
-
-    def __post_init__(self) -> None:
-        if not self.streams:
-            raise ValueError("SimConfig.streams is empty")
-        for alias, qt in self.streams:
-            if alias not in ALIASES:
-                raise ValueError(f"SimConfig.streams: alias {alias!r} not one of {ALIASES}")
-            if not isinstance(qt, QuoteType):
-                raise ValueError(f"SimConfig.streams: {qt!r} is not a QuoteType")
-        if len(set(self.streams)) != len(self.streams):
-            raise ValueError("SimConfig.streams has duplicates")
-        if self.speed is not None and self.speed < 0:
-            raise ValueError("SimConfig.speed must be >= 0 (0/None = full speed)")
-        if self.rate is not None and self.rate <= 0:
-            raise ValueError("SimConfig.rate must be > 0")
-        if self.max_messages is not None and self.max_messages < 0:
-            raise ValueError("SimConfig.max_messages must be >= 0")
-        if not 1_000 <= self.start_price <= 1_000_000:
-            raise ValueError("SimConfig.start_price out of range")
-        if self.intensity <= 0 or self.preopen_rate <= 0:
-            raise ValueError("SimConfig.intensity and preopen_rate must be > 0")
-        if not 0.0 <= self.bidask_share <= 1.0 or self.txfr2_share < 0:
-            raise ValueError("SimConfig.bidask_share must be in [0, 1], txfr2_share >= 0")
-
-
-def _fmt2(x100: int) -> str:
-    """Integer hundredths -> decimal string with 2 decimals ('-0.05')."""
-    sign = "-" if x100 < 0 else ""
-    q, r = divmod(abs(x100), 100)
-    return f"{sign}{q}.{r:02d}"
-
-
-def _div_round(num: int, den: int) -> int:
-    """num/den rounded half away from zero (den > 0)."""
-    q = (abs(num) * 2 + den) // (2 * den)
-    return -q if num < 0 else q
-
-
-_LEVEL_CUM = (0.35, 0.60, 0.78, 0.90, 1.0)  # where volume changes land: mostly near the top
-
-
-class _Contract:
-    """Book and session statistics of one contract (TXFR1 or TXFR2)."""
-
-    __slots__ = (
-        "alias", "code", "bb", "spread", "bv", "av", "pbv", "pav", "dbo", "dbv", "dao", "dav",
-        "open", "high", "low", "last", "tot_vol", "tot_amt", "buy_vol", "sell_vol", "ref", "settle",
-        "ind_vol", "traded",
-    )
-
-    def __init__(self, alias: str, code: str, price: int, rng: random.Random) -> None:
-        self.alias, self.code = alias, code
-        self.bb = price
-        self.spread = 1
-        self.bv = [rng.randint(5, 40) for _ in range(5)]
-        self.av = [rng.randint(5, 40) for _ in range(5)]
-        self.pbv = [0] * 5
-        self.pav = [0] * 5
-        self.dbo, self.dbv, self.dao, self.dav = -1, 0, -1, 0  # first-derived: offset (-1 none), volume
-        self.last = price
-        self.ref = self.settle = price
-        self.ind_vol = 0
-        self.reset_stats()
-
-    def reset_stats(self) -> None:
-        self.open = self.high = self.low = 0
-        self.tot_vol = self.tot_amt = self.buy_vol = self.sell_vol = 0
-        self.traded = False
-
-    def shift(self, points: int) -> None:
-        self.bb += points
-        self.last += points
-        self.ref += points
-        self.settle += points
-
-
-class SimMarket:
-    """The deterministic market model: iterate for ``(kind, time_us, array)`` messages.
-
-    `kind` is TICK or BIDASK, `time_us` the exchange time as UTC epoch
-    microseconds, `array` the from_msgpack field array. Between messages,
-    `events` collects roll notices ``(alias, new_code)`` for the caller, and
-    `skipped_us` grows by every closed period the clock jumped over.
-    """
-
-    def __init__(self, config: SimConfig, start_ns: int) -> None:
-        cfg = self.config = config
-        self.rng = random.Random(config.seed)
-        self.holidays = config.holidays
-        self.events: list[tuple[str, str]] = []
-        self.skipped_us = 0
-        self.count = 0
-        self._intensity = config.intensity
-        self._preopen_rate = config.preopen_rate * config.intensity
-        self._fixed_gap = (_US / config.rate) if config.rate else 0.0
-        self._frac = 0.0
-        self._date_cache: tuple[int, str] = (-1, "")
-
-        start_us = -(-start_ns // 1000)  # ceil to whole microseconds
-        self._segments = self._iter_segments(start_us)
-        self._t = start_us
-        self._seg_end = start_us
-        self._session: Session | None = None
-        self._simtrade = False
-        self._day = True
-        self._open_us = start_us
-
-        # streams -> which contracts exist, and selection tables per quote type
-        aliases = {a for a, _ in cfg.streams}
-        rng = self.rng
-        self._r1 = _Contract("TXFR1", "", cfg.start_price, rng)  # codes are set on entering the first session
-        self._r2 = _Contract("TXFR2", "", cfg.start_price + cfg.txfr2_spread, rng)
-        contracts = {"TXFR1": self._r1, "TXFR2": self._r2}
-        self._subscribed = {a: contracts[a] for a in ALIASES if a in aliases}
-
-        def table(qt: QuoteType) -> list[tuple[float, _Contract]]:
-            chosen = [contracts[a] for a in ALIASES if (a, qt) in cfg.streams]
-            weights = [1.0 if c.alias == "TXFR1" else cfg.txfr2_share for c in chosen]
-            if chosen and sum(weights) == 0:
-                weights = [1.0] * len(chosen)
-            total, acc, out = sum(weights), 0.0, []
-            for c, w in zip(chosen, weights):
-                acc += w / total if total else 0.0
-                out.append((acc, c))
-            if out:
-                out[-1] = (1.0, out[-1][1])
-            return out
-
-        self._ticks = table(QuoteType.TICK)
-        self._bidasks = table(QuoteType.BIDASK)
-        if not self._ticks:
-            self._p_bidask = 1.0
-        elif not self._bidasks:
-            self._p_bidask = 0.0
-        else:
-            self._p_bidask = cfg.bidask_share
-        self._basis_x100 = int(cfg.basis * 100)
-        self._trend = 0.0
-        self._trend_keep = 0.9995
-        self._und_x100 = (self._r1.bb * 100 + 50) - self._basis_x100
-        self._und_s = _fmt2(self._und_x100)
-        self._enter(next(self._segments), first=True)
-
-    # ------------------------------------------------------------------ time and sessions
-    def _iter_segments(self, start_us: int) -> Iterator[tuple[int, int, bool, Session]]:
-        pre = self.config.simulate_preopen
-        for s in sessions.iter_sessions(start_us * 1000, self.holidays):
-            segs = []
-            if pre:
-                segs.append((s.preopen_ns // 1000, s.open_ns // 1000, True, s))
-            segs.append((s.open_ns // 1000, s.near_close_ns // 1000, False, s))
-            for seg in segs:
-                if seg[1] > start_us:
-                    yield (max(seg[0], start_us), seg[1], seg[2], seg[3])
-
-    def _enter(self, seg: tuple[int, int, bool, Session], first: bool = False) -> None:
-        """Move the clock to the start of segment `seg` (a pre-open auction or a session's trading)."""
-        start, end, simtrade, sess = seg
-        prev = self._session
-        r1, r2 = self._r1, self._r2
-        if not first:
-            self.skipped_us += max(0, start - self._seg_end)
-            if prev is not None and prev.kind is SessionKind.DAY and not self._simtrade:
-                for c in (r1, r2):  # the day session's close is the next reference (settlement)
-                    c.settle = c.last
-        self._seg_end, self._simtrade = end, simtrade
-        self._t = max(self._t, start)
-        if sess is prev:
-            return  # the open after this session's pre-open: statistics are still empty
-        self._session = sess
-        self._day = sess.kind is SessionKind.DAY
-        self._open_us = sess.open_ns // 1000
-        near, far = sessions.contract_codes(sess, self.holidays)
-        if not first:
-            if near != r1.code:
-                # roll: the old next month becomes the near month, at its own price level
-                spread = r2.bb - r1.bb
-                r1.shift(spread)
-                r2.shift(spread)
-                self._basis_x100 += spread * 100  # the index does not jump; the basis drifts back later
-            for alias, c in self._subscribed.items():
-                new = near if alias == "TXFR1" else far
-                if new != c.code:
-                    self.events.append((alias, new))
-        r1.code, r2.code = near, far
-        for c in (r1, r2):
-            c.ref = c.settle
-            c.ind_vol = 0
-            c.reset_stats()
-
-    def _rate(self, t_us: int) -> float:
-        if self._simtrade:
-            return self._preopen_rate
-        s = (t_us - self._open_us) / _US
-        return self._intensity * (day_rate(s) if self._day else night_rate(s))
-
-    def _strings(self, t_us: int) -> tuple[str, str]:
-        local = t_us + _OFFSET_US
-        day, tod = divmod(local, _DAY_US)
-        cday, ds = self._date_cache
-        if day != cday:
-            ds = date.fromordinal(719_163 + day).isoformat()  # 719163 = date(1970,1,1).toordinal()
-            self._date_cache = (day, ds)
-        sec, us = divmod(tod, _US)
-        h, rem = divmod(sec, 3600)
-        m, s = divmod(rem, 60)
-        return ds, f"{h:02d}:{m:02d}:{s:02d}.{us:06d}"
-
-    # ------------------------------------------------------------------ messages
-    def __iter__(self) -> "SimMarket":
-        return self
-
-    def __next__(self) -> tuple[int, int, list[Any]]:
-        rng = self.rng
-        t = self._t
-        while True:
-            if self._fixed_gap:
-                self._frac += self._fixed_gap
-                gap = int(self._frac)
-                self._frac -= gap
-            else:
-                gap = int(rng.expovariate(self._rate(t)) * _US)
-            t += gap
-            if t < self._seg_end:
-                break
-            self._enter(next(self._segments))
-            t = self._t
-        self._t = t
-        self.count += 1
-        # a slowly wandering order-flow imbalance gives the walk realistic trends
-        self._trend = self._trend * self._trend_keep + (rng.random() - 0.5) * 0.01
-
-        # the index moves while the cash market trades
-        if self._day and not self._simtrade:
-            tod = (t + _OFFSET_US) % _DAY_US
-            if _CASH_OPEN_US <= tod < _CASH_CLOSE_US and rng.random() < 0.3:
-                if rng.random() < 0.02:
-                    self._basis_x100 += 1 if rng.random() < 0.5 else -1
-                    self._basis_x100 += (int(self.config.basis * 100) - self._basis_x100) // 200
-                self._und_x100 = self._r1.bb * 100 + 50 * self._r1.spread - self._basis_x100 + rng.randint(-30, 30)
-                self._und_s = _fmt2(self._und_x100)
-
-        if rng.random() < self._p_bidask:
-            c = self._pick(self._bidasks)
-            if c is self._r2:
-                self._follow_r1()
-            return BIDASK, t, self._bidask(c, t)
-        c = self._pick(self._ticks)
-        if c is self._r2:
-            self._follow_r1()
-        return TICK, t, self._tick(c, t)
-
-    def _pick(self, table: list[tuple[float, _Contract]]) -> _Contract:
-        if len(table) == 1:
-            return table[0][1]
-        u = self.rng.random()
-        for acc, c in table:
-            if u < acc:
-                return c
-        return table[-1][1]
-
-    def _follow_r1(self) -> None:
-        """TXFR2 tracks TXFR1 plus the calendar spread (with a point of noise)."""
-        r2 = self._r2
-        target = self._r1.bb + self.config.txfr2_spread + self.rng.randint(-1, 1)
-        if r2.bb != target:
-            r2.bb = target
-
-    # book primitives ----------------------------------------------------
-    def _drop_best(self, c: _Contract, bid: bool) -> None:
-        """Level 0 of a side is gone (cancelled or traded through): the side moves away one point."""
-        rng = self.rng
-        if bid:
-            c.bv.pop(0)
-            c.bv.append(rng.randint(5, 40))
-            c.bb -= 1
-        else:
-            c.av.pop(0)
-            c.av.append(rng.randint(5, 40))
-        c.spread += 1
-
-    def _improve(self, c: _Contract, bid: bool) -> None:
-        """A new order inside the spread: the side moves in one point."""
-        rng = self.rng
-        if bid:
-            c.bv.insert(0, rng.randint(1, 6))
-            c.bv.pop()
-            c.bb += 1
-        else:
-            c.av.insert(0, rng.randint(1, 6))
-            c.av.pop()
-        c.spread -= 1
-
-    def _book_event(self, c: _Contract) -> None:
-        rng = self.rng
-        r = rng.random()
-        trend = self._trend
-        if c.spread >= 4 or (c.spread > 1 and r < 0.6):
-            self._improve(c, rng.random() < 0.5 + trend)
-            return
-        if r < 0.07:
-            self._drop_best(c, rng.random() < 0.5 - trend)
-            return
-        for _ in range(1 if r < 0.8 else 2):
-            u = rng.random()
-            lvl = 0 if u < 0.35 else 1 if u < 0.60 else 2 if u < 0.78 else 3 if u < 0.90 else 4
-            side = c.bv if rng.random() < 0.5 else c.av
-            delta = rng.randint(1, 5)
-            if rng.random() < 0.5:
-                delta = -delta
-            v = side[lvl] + delta
-            side[lvl] = v if v >= 1 else 1
-        if rng.random() < 0.08:  # first-derived quotes change now and then
-            if rng.random() < 0.3:
-                c.dbo, c.dbv, c.dao, c.dav = -1, 0, -1, 0
-            else:
-                c.dbo, c.dbv = rng.randint(0, 2), rng.randint(1, 10)
-                c.dao, c.dav = rng.randint(0, 2), rng.randint(1, 10)
-
-    def _bidask(self, c: _Contract, t: int) -> list[Any]:
-        self._book_event(c)
-        bb, ba = c.bb, c.bb + c.spread
-        bv, av = c.bv[:], c.av[:]
-        pbv, pav = c.pbv, c.pav
-        dbid = [bv[0] - pbv[0], bv[1] - pbv[1], bv[2] - pbv[2], bv[3] - pbv[3], bv[4] - pbv[4]]
-        dask = [av[0] - pav[0], av[1] - pav[1], av[2] - pav[2], av[3] - pav[3], av[4] - pav[4]]
-        c.pbv, c.pav = bv, av
-        ds, ts = self._strings(t)
-        return [
-            c.code, ds, ts, bv[0] + bv[1] + bv[2] + bv[3] + bv[4], av[0] + av[1] + av[2] + av[3] + av[4],
-            [str(bb), str(bb - 1), str(bb - 2), str(bb - 3), str(bb - 4)], bv, dbid,
-            [str(ba), str(ba + 1), str(ba + 2), str(ba + 3), str(ba + 4)], av, dask,
-            str(bb - c.dbo) if c.dbo >= 0 else "0", str(ba + c.dao) if c.dao >= 0 else "0",
-            c.dbv if c.dbo >= 0 else 0, c.dav if c.dao >= 0 else 0,
-            self._und_s, self._simtrade,
-        ]
-
-    def _tick(self, c: _Contract, t: int) -> list[Any]:
-        rng = self.rng
-        ds, ts = self._strings(t)
-        u = rng.random()
-        if self._simtrade:
-            # trial match in the pre-open auction: indicative price and volume only
-            price = c.bb if u < 0.5 else c.bb + c.spread
-            c.ind_vol += rng.randint(1, 20)
-            c.last = price
-            v = tot = c.ind_vol
-            s = str(price)
-            chg = price - c.ref
-            return [
-                c.code, ds, ts, s, self._und_s, 0, 0, s + ".00", s, s, s, str(price * v), str(price * v),
-                v, tot, 0, self._chg_type(c, price), str(chg), _fmt2(_div_round(chg * 10_000, c.ref)), True,
-            ]
-        v = int(rng.paretovariate(1.6))
-        if u < 0.03 and c.traded:
-            tt, price = 0, c.last
-            if v > 50:
-                v = 50
-        elif u < 0.515 + self._trend:
-            tt, price = 1, c.bb + c.spread
-            if v > c.av[0]:
-                v = c.av[0]
-            c.av[0] -= v
-            if c.av[0] == 0:
-                c.av[0] = 1
-                self._drop_best(c, bid=False)
-        else:
-            tt, price = 2, c.bb
-            if v > c.bv[0]:
-                v = c.bv[0]
-            c.bv[0] -= v
-            if c.bv[0] == 0:
-                c.bv[0] = 1
-                self._drop_best(c, bid=True)
-        if not c.traded:
-            c.open = c.high = c.low = price
-            c.traded = True
-        elif price > c.high:
-            c.high = price
-        elif price < c.low:
-            c.low = price
-        c.last = price
-        c.tot_vol += v
-        amount = price * v
-        c.tot_amt += amount
-        if tt == 1:
-            c.buy_vol += v
-        elif tt == 2:
-            c.sell_vol += v
-        chg = price - c.ref
-        return [
-            c.code, ds, ts, str(c.open), self._und_s, c.buy_vol, c.sell_vol,
-            _fmt2(_div_round(c.tot_amt * 100, c.tot_vol)), str(price), str(c.high), str(c.low),
-            str(amount), str(c.tot_amt), v, c.tot_vol, tt, self._chg_type(c, price), str(chg),
-            _fmt2(_div_round(chg * 10_000, c.ref)), False,
-        ]
-
-    @staticmethod
-    def _chg_type(c: _Contract, price: int) -> int:
-        ref = c.ref
-        if price >= ref + ref // 10:
-            return 1
-        if price <= ref - ref // 10:
-            return 5
-        return 2 if price > ref else 4 if price < ref else 3
-
-    # ------------------------------------------------------------------ introspection
-    @property
-    def now_us(self) -> int:
-        """Simulated time of the last message (UTC epoch us)."""
-        return self._t
-
-    @property
-    def session(self) -> Session | None:
-        return self._session
-
-    def codes(self) -> dict[str, str]:
-        """Current real code of each alias."""
-        return {"TXFR1": self._r1.code, "TXFR2": self._r2.code}
-
-
-def default_start_ns(holidays: frozenset[date] = frozenset(), now_ns: int | None = None) -> int:
-    """Open of the next day session after `now_ns` (default: the wall clock)."""
-    now = time.time_ns() if now_ns is None else now_ns
-    return sessions.next_session(now, holidays, kind=SessionKind.DAY).open_ns
+_US = 1_000
 
 
 class SimulatedSource(Source):
-    """`Source` delivering the simulated market's real quote objects from a background thread.
-
-    Events: CONNECTED, then SUBSCRIBED per stream (``data``: alias, code,
-    quote_type), then quotes; SUBSCRIBED with ``data["roll"]`` when a month
-    code rolls; END_OF_FEED after `max_messages` quotes. A sink exception is
-    logged and reported as an ERROR event (the first 10), and the feed goes on.
-    """
+    """`Source` delivering the simulated market's real quote objects from a background thread."""
 
     name = "simulated"
 
@@ -577,8 +50,7 @@ class SimulatedSource(Source):
         self._thread: threading.Thread | None = None
         self._market: SimMarket | None = None
         self._errors = 0
-        self._proc: Any = None               # the generator process (generator_process mode)
-        self._receiver: Any = None           # its pipe's reading end
+        self._generator: GeneratorProcess | None = None
 
     def subscriptions(self) -> list[Subscription]:
         """The subscriptions `start()` returns (codes of the first simulated session)."""
@@ -595,7 +67,10 @@ class SimulatedSource(Source):
             raise SourceError(f"simulated source: cannot start: {e}") from e
         subs = self.subscriptions()
         if self._uses_process():
-            await self._start_generator()
+            gen = self._generator = GeneratorProcess(self.config, self.start_ns, self.config.max_messages)
+            if not await asyncio.get_running_loop().run_in_executor(None, gen.wait_ready, 60.0):
+                gen.close()
+                raise SourceError("simulated source: the generator process sent nothing within 60 s")
         self._thread = threading.Thread(target=self._run, args=(sink, subs), name="txf-sim", daemon=True)
         self._thread.start()
         return subs
@@ -604,44 +79,18 @@ class SimulatedSource(Source):
         cfg = self.config
         return cfg.generator_process and not cfg.rate and not cfg.speed and cfg.max_messages != 0
 
-    async def _start_generator(self) -> None:
-        """Spawn the generator process; return once its first batch is ready (start-up is not feed time)."""
-        ctx = multiprocessing.get_context("spawn")  # never fork a process that runs threads
-        receiver, sender = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_generate, args=(self.config, self.start_ns, self.config.max_messages, sender),
-                           name="txf-sim-generator", daemon=True)
-        proc.start()
-        sender.close()
-        self._receiver, self._proc = receiver, proc
-        ready = await asyncio.get_running_loop().run_in_executor(None, receiver.poll, 60.0)
-        if not ready:
-            self._end_generator()
-            raise SourceError("simulated source: the generator process sent nothing within 60 s")
-
     async def stop(self) -> None:
         self._stop.set()
         t = self._thread
         if t is not None and t.is_alive() and t is not threading.current_thread():
             await asyncio.get_running_loop().run_in_executor(None, t.join, 10.0)
-        if self._proc is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self._end_generator)
-
-    def _end_generator(self) -> None:
-        """Close the pipe and end the generator by its PID (it also ends by itself at max_messages)."""
-        proc, self._proc = self._proc, None
-        if self._receiver is not None:
-            self._receiver.close()
-        if proc is None:
-            return
-        proc.join(5.0)
-        if proc.is_alive():
-            proc.terminate()  # SIGTERM to this child's PID
-            proc.join(5.0)
+        if self._generator is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._generator.close)
 
     # ------------------------------------------------------------------ the feed thread
-    def _event(self, sink: QuoteSink, kind: EventKind, detail: str = "", **data: Any) -> None:
+    def _event(self, sink: QuoteSink, event: SourceEvent) -> None:
         try:
-            sink.on_event(SourceEvent(kind, time.time_ns(), detail, data))
+            sink.on_event(event)
         except Exception:  # noqa: BLE001 - a broken sink must not kill the feed
             log.exception("simulated source: sink.on_event failed")
 
@@ -650,140 +99,65 @@ class SimulatedSource(Source):
         if self._errors <= 10 or self._errors % 10_000 == 0:
             log.error("simulated source: sink raised %r (%d so far)", exc, self._errors)
         if self._errors <= 10:
-            self._event(sink, EventKind.ERROR, f"sink raised {exc!r}", count=self._errors)
+            self._event(sink, SourceFault(time.time_ns(), f"sink raised {exc!r} ({self._errors} so far)"))
+
+    def _rolls(self, alias: str, code: str) -> Item:
+        subs = tuple(Subscription(alias, code, qt) for a, qt in self.config.streams if a == alias)
+        return (EVENT, 0, Subscribed(time.time_ns(), subs, roll=True, detail=f"{alias} rolled to {code}"))
+
+    def _items_in_thread(self, market: SimMarket) -> Iterator[Item]:
+        """The market iterated here: its quotes packed, its rolls as events before the quotes after them."""
+        packb = msgpack.packb
+        events = market.events
+        for kind, t_us, arr in market:
+            if events:
+                for alias, code in events:
+                    yield self._rolls(alias, code)
+                events.clear()
+            yield kind, t_us * _US, packb(arr)
+
+    def _items_from_process(self, generator: GeneratorProcess) -> Iterator[Item]:
+        for kind, first, second in generator.entries():
+            if kind == ROLL:
+                yield self._rolls(first, second)
+            else:
+                yield kind, first * _US, second
+        if not self._stop.is_set() and (self.config.max_messages is None or self.sent < self.config.max_messages):
+            raise RuntimeError(f"the generator process ended early (exit code {generator.exitcode}) "
+                               f"after {self.sent} quotes")
 
     def _run(self, sink: QuoteSink, subs: list[Subscription]) -> None:
         try:
             self._feed(sink, subs)
         except Exception as e:  # noqa: BLE001
             log.exception("simulated source: feed thread failed")
-            self._event(sink, EventKind.ERROR, f"simulated feed failed: {e!r}")
+            self._event(sink, SourceFault(time.time_ns(), f"simulated feed failed: {e!r}"))
         finally:
             self.done.set()
-
-    def _roll(self, sink: QuoteSink, types: dict[str, list[QuoteType]], alias: str, code: str) -> None:
-        for qt in types[alias]:
-            self._event(sink, EventKind.SUBSCRIBED, f"{alias} {qt.value} -> {code} (roll)",
-                        alias=alias, code=code, quote_type=qt.value, roll=True)
-
-    def _feed_from_process(self, sink: QuoteSink, types: dict[str, list[QuoteType]], limit: int | None) -> None:
-        """Deliver the generator process's packed quotes as real objects, as fast as they come."""
-        receiver = self._receiver
-        stopped = self._stop.is_set
-        unpackb = msgpack.unpackb
-        tick_from, bidask_from = TickFOPv1.from_msgpack, BidAskFOPv1.from_msgpack
-        on_tick, on_bidask = sink.on_tick, sink.on_bidask
-        n = 0
-        while not stopped():
-            try:
-                batch = receiver.recv_bytes()
-            except (EOFError, OSError):  # the generator ended (or was ended by stop())
-                break
-            for kind, first, second in unpackb(batch):
-                if stopped():
-                    return
-                if kind == _ROLL:
-                    self._roll(sink, types, first, second)
-                    continue
-                try:
-                    if kind:
-                        on_bidask(bidask_from(second))
-                    else:
-                        on_tick(tick_from(second))
-                except Exception as e:  # noqa: BLE001
-                    self._sink_error(sink, e)
-                n += 1
-                self.sent = n
-                if limit is not None and n >= limit:
-                    self._event(sink, EventKind.END_OF_FEED, "max_messages reached", count=n)
-                    return
-        if not stopped():
-            code = self._proc.exitcode if self._proc is not None else None
-            raise RuntimeError(f"the generator process ended early (exit code {code}) after {n} quotes")
 
     def _feed(self, sink: QuoteSink, subs: list[Subscription]) -> None:
         cfg = self.config
         market = self._market
         assert market is not None
-        self._event(sink, EventKind.CONNECTED, "simulated TXF market", seed=cfg.seed, start_ns=self.start_ns)
-        for s in subs:
-            self._event(sink, EventKind.SUBSCRIBED, f"{s.alias} {s.quote_type.value} -> {s.code}",
-                        alias=s.alias, code=s.code, quote_type=s.quote_type.value)
-        types = {a: [qt for aa, qt in cfg.streams if aa == a] for a in ALIASES}
+        self._event(sink, Connected(time.time_ns(), f"simulated TXF market, seed {cfg.seed}, start {self.start_ns}"))
+        self._event(sink, Subscribed(time.time_ns(), tuple(subs)))
+        if cfg.max_messages == 0:
+            self._event(sink, EndOfFeed(time.time_ns(), 0, detail="max_messages reached"))
+            return
+        if self._generator is not None:
+            items = self._items_from_process(self._generator)
+            pacer = None
+        else:
+            items = self._items_in_thread(market)
+            speed = 1.0 if cfg.rate else (cfg.speed or 0.0)
+            pacer = Pacer(speed, skipped_ns=lambda: market.skipped_us * _US) if speed else None
 
-        limit = cfg.max_messages
-        if limit == 0:
-            self._event(sink, EventKind.END_OF_FEED, "max_messages reached", count=0)
-            return
-        if self._receiver is not None:
-            self._feed_from_process(sink, types, limit)
-            return
-        speed = 1.0 if cfg.rate else (cfg.speed or 0.0)
-        stopped = self._stop.is_set
-        wait = self._stop.wait
-        packb = msgpack.packb
-        tick_from, bidask_from = TickFOPv1.from_msgpack, BidAskFOPv1.from_msgpack
-        on_tick, on_bidask = sink.on_tick, sink.on_bidask
-        events = market.events
-        wall0 = time.monotonic()
-        t0 = None
-        n = 0
-        for kind, t_us, arr in market:
-            if stopped():
-                return
-            if events:
-                for alias, code in events:
-                    self._roll(sink, types, alias, code)
-                events.clear()
-            if speed:
-                if t0 is None:
-                    t0 = t_us
-                delay = wall0 + (t_us - t0 - market.skipped_us) / _US / speed - time.monotonic()
-                if delay > 0.001 and wait(delay):
-                    return
-            try:
-                if kind:
-                    on_bidask(bidask_from(packb(arr)))
-                else:
-                    on_tick(tick_from(packb(arr)))
-            except Exception as e:  # noqa: BLE001
-                self._sink_error(sink, e)
-            n += 1
+        def progress(n: int) -> None:
             self.sent = n
-            if limit is not None and n >= limit:
-                self._event(sink, EventKind.END_OF_FEED, "max_messages reached", count=n)
-                return
 
+        def bad_quote(_n: int, exc: Exception) -> None:  # the model wrote an array the library refuses: a bug
+            raise RuntimeError(f"the simulator built a quote shioaji refuses: {exc!r}") from exc
 
-_ROLL = 2  # a batch entry (_ROLL, alias, code) announces a month-code roll before the quotes that follow
-_BATCH = 256  # quotes per pipe message: few syscalls, a small pipe backlog
+        deliver(items, sink, stop=self._stop, limit=cfg.max_messages, pacer=pacer,
+                on_sink_error=lambda exc: self._sink_error(sink, exc), on_bad_quote=bad_quote, progress=progress)
 
-
-def _generate(config: SimConfig, start_ns: int, limit: int | None, sender: Any) -> None:
-    """Generator process body: the market's quotes, packed, in batches, until `limit` or a closed pipe.
-
-    Entries are (kind, time_us, packed array) or (_ROLL, alias, code). The pipe's
-    bounded buffer is the back-pressure: when the producer is slower, this waits.
-    """
-    market = SimMarket(config, start_ns)
-    packb = msgpack.packb
-    events = market.events
-    batch: list[tuple[Any, ...]] = []
-    n = 0
-    try:
-        for kind, t_us, arr in market:
-            if events:
-                batch.extend((_ROLL, alias, code) for alias, code in events)
-                events.clear()
-            batch.append((kind, t_us, packb(arr)))
-            n += 1
-            done = limit is not None and n >= limit
-            if len(batch) >= _BATCH or done:
-                sender.send_bytes(packb(batch))
-                batch = []
-            if done:
-                break
-    except (BrokenPipeError, EOFError, OSError):
-        pass  # the reader is gone: the run stopped
-    finally:
-        sender.close()
