@@ -28,11 +28,11 @@ from typing import Any, Callable
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from txf.v1 import BidAsk, Tick
 from txf_producer.framing import frame_header, new_serializer, schema_id_of
 from txf_producer.metrics import LatencyHistogram, monotonic_age, serve
 from txf_producer.notify import Notifier
 from txf_producer.publisher import Publisher, Stream
+from txf_producer.record import MESSAGE_OF
 from txf_producer.settings import Settings
 from txf_producer.sources.base import (QuoteSink, QuoteType, Source, SourceConfigError, SourceError,
                                       SubscriptionSink)
@@ -43,7 +43,6 @@ from txf_producer.stall import Action, FeedState, StallDetector
 log = logging.getLogger("txf_producer")
 
 EXIT_OK, EXIT_FATAL, EXIT_CONFIG = 0, 1, 78
-MESSAGE_TYPES = {QuoteType.TICK: Tick, QuoteType.BIDASK: BidAsk}
 
 
 class Fatal(RuntimeError):
@@ -185,7 +184,7 @@ class ProducerApp:
         registry = SchemaRegistryClient(s.registry_config())
         headers: dict[str, bytes] = {}
         for quote_type, _alias, topic in s.routes():
-            message_type = MESSAGE_TYPES[quote_type]
+            message_type = MESSAGE_OF[quote_type]
             serializer = new_serializer(message_type, registry, s.auto_register_schemas)
 
             def attempt(serializer: Any = serializer, message_type: Any = message_type, topic: str = topic) -> bytes:

@@ -39,6 +39,7 @@ from txf_producer.convert import (
     reraise_exit,
 )
 from txf_producer.logs import RateLimitedLog
+from txf_producer.record import MESSAGE_OF
 from txf_producer.sources.base import QuoteType
 from txf_producer.sources.events import SourceEvent, Subscribed
 from txf_producer.spool import Spool
@@ -71,6 +72,7 @@ class Stream:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     run_piece: bytes = field(default=b"", repr=False)
+    encoder: wire.Encoder = field(init=False, repr=False)
     build: Callable[[Any, int, int], Any] = field(init=False, repr=False)
     encode: Callable[[dict[str, Any], int, bytes, bytes], tuple[list[bytes], bool]] = field(init=False, repr=False)
     prefix: bytes = field(init=False, repr=False)
@@ -78,14 +80,13 @@ class Stream:
     sequence_slot: int = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        message = MESSAGE_OF[self.quote_type]
+        self.encoder = wire.ENCODERS[message]
         self.key = self.code.encode()
-        self.prefix = self.header + wire.code_field(self.code)
-        if self.quote_type is QuoteType.TICK:
-            self.build, self.encode = build_tick, wire.tick_parts
-            self.sequence_key, self.sequence_slot = wire.TICK_SEQUENCE_KEY, wire.TICK_SEQUENCE_SLOT
-        else:
-            self.build, self.encode = build_bidask, wire.bidask_parts
-            self.sequence_key, self.sequence_slot = wire.BIDASK_SEQUENCE_KEY, wire.BIDASK_SEQUENCE_SLOT
+        self.prefix = self.header + self.encoder.code_field(self.code)
+        self.build = build_tick if message is Tick else build_bidask
+        self.encode = self.encoder.parts
+        self.sequence_key, self.sequence_slot = self.encoder.sequence_key, self.encoder.sequence_slot
 
 
 class Counters:
@@ -140,8 +141,7 @@ class Publisher:
         self._early: list[tuple[QuoteType, Any, int]] = []
         self._route_lock = threading.Lock()
         self._run_id = run_id
-        self._run_pieces = {QuoteType.TICK: wire.run_id_field(Tick, run_id),
-                            QuoteType.BIDASK: wire.run_id_field(BidAsk, run_id)}
+        self._run_pieces = {q: wire.ENCODERS[m].run_id_field(run_id) for q, m in MESSAGE_OF.items()}
         self._dlq = dead_letter_topic
         self._spool = spool
         self._simtrade = publish_simtrade

@@ -9,20 +9,26 @@ thousand distinct prices; running totals and averages, which change on
 every trade, are computed directly), and 5-level books of small volumes in one
 `bytes(list)` call.
 
+What is written is derived from the one record definition (record.py): for
+each message an encoder function is generated at import from its fields, in
+number order, one piece expression per field chosen by its kind, and compiled
+(`ENCODERS[Tick].source` shows the code). So the encoder writes exactly the
+fields the contract has, and a field added to the contract without a meaning
+in record.py stops the import. The generated code is what a hand-written
+encoder would be, so it runs at the same speed.
+
 The output is exactly what upb's `SerializeToString()` writes for the same
 message (fields in number order, proto3 zeros omitted, repeated fields
 packed). That is asserted on every simulated quote and on generated edge
 cases in tests/producer/test_wire.py, and the end-to-end test compares every
-record with `ProtobufSerializer`. Field numbers are read from the generated
-descriptors, and import fails if the contract has a field this module does
-not write, so the contract cannot silently outgrow the encoder.
+record with `ProtobufSerializer`.
 
 Exactness: prices are scaled from their decimal strings by integer
 arithmetic (`_px`, never a float), integers are
 range-checked for int64, and anything unusual (a non-integer, more than 4
 decimals, a wrong book depth, an unknown enum value, a quote without
 `to_dict`) raises. The caller then takes the reference path (a upb message
-built from attributes), which decides exactly or dead-letters the quote.
+built from attributes, convert.py), which decides exactly or dead-letters the quote.
 
 A record is returned as a list of byte pieces with an empty slot for the
 `sequence` field, so the publisher can number it inside its per-stream lock
@@ -34,10 +40,12 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any, Callable
 
-from google.protobuf.descriptor import Descriptor
+from dataclasses import dataclass
+
+from google.protobuf.message import Message
 
 from txf.v1 import BidAsk, Tick
-from txf_producer.convert import BOOK_DEPTH, CHG_TYPES, PRICE_SCALE, TICK_TYPES
+from txf_producer.record import BOOK_DEPTH, PRICE_SCALE, SHAPES, FieldSpec, Kind, RecordShape, RecordShapeError
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _U64 = 2**64
@@ -125,14 +133,6 @@ def sint64(v: int) -> bytes:
 _ZZ: dict[int, bytes] = {v: sint64(v) for v in range(-8192, 8192)}
 
 
-def _key(descriptor: Descriptor, name: str, wire_type: int) -> bytes:
-    """A field's key bytes (number << 3 | wire type), by name from the generated descriptor."""
-    return uvarint(descriptor.fields_by_name[name].number << 3 | wire_type)
-
-
-_VARINT, _FIXED64, _LEN = 0, 1, 2
-
-
 class _PriceField(dict):  # type: ignore[type-arg]
     """Decimal string -> the whole field's bytes (key + value, or b"" for zero), bounded.
 
@@ -156,20 +156,20 @@ class _PriceField(dict):  # type: ignore[type-arg]
 
 
 class _IntField(dict):  # type: ignore[type-arg]
-    """An int64 value -> the whole field's bytes (b"" for zero), bounded: one lookup per field.
+    """An integer value -> the whole field's bytes (b"" for zero), bounded: one lookup per field.
 
     Only exact integers are stored (a float key equal to an integer finds the
     same, exact bytes); None, text and out-of-range values raise.
     """
 
-    def __init__(self, key: bytes, minimum: int = INT64_MIN) -> None:
+    def __init__(self, key: bytes, minimum: int = INT64_MIN, encode: Callable[[int], bytes] = int64) -> None:
         super().__init__()
-        self.key, self.minimum = key, minimum
+        self.key, self.minimum, self.encode = key, minimum, encode
 
     def __missing__(self, v: int) -> bytes:
         if v < self.minimum:
             raise ValueError(f"{v!r} is below {self.minimum}")
-        piece = self.key + int64(v) if v != 0 else b""
+        piece = self.key + self.encode(v) if v != 0 else b""
         if len(self) >= _CACHE_LIMIT:
             self.clear()
         self[v] = piece
@@ -221,10 +221,6 @@ _ONE_US = _dt.timedelta(microseconds=1)
 _MIN_TIME_MS = 268_435_456  # 2**28 ms after the epoch (1970-01-04): any real quote is later
 
 
-def _enum_pieces(key: bytes, known: frozenset[int]) -> dict[int, bytes]:
-    return {v: (key + _V[v] if v else b"") for v in known}
-
-
 class _BookSide(dict):  # type: ignore[type-arg]
     """5 price strings -> the whole packed field (key, length, prices x10000), bounded.
 
@@ -250,7 +246,7 @@ class _BookSide(dict):  # type: ignore[type-arg]
 def _volumes(key: bytes, values: list[int]) -> bytes:
     """A packed book of volumes >= 0 as varints: the path for levels of 128 lots or more.
 
-    (bidask_parts takes the usual case, every level below 128, in one `bytes()` call.)
+    (The encoder takes the usual case, every level below 128, in one `bytes()` call.)
     """
     if len(values) != BOOK_DEPTH or min(values) < 0:
         raise ValueError("book depth or negative volume")
@@ -258,165 +254,163 @@ def _volumes(key: bytes, values: list[int]) -> bytes:
     return key + _V[len(p)] + p
 
 
-# Times are the three large varints of every message. A real quote's times are
-# all >= 2**28 (checked once, on milliseconds), so their varints are two
-# 14-bit groups from a table plus the cached high groups, written inline:
+# --- encoders generated from the record shapes -------------------------------------------
+#
+# Times are the three large varints of every message. A real quote's times are all >= 2**28
+# (checked once, on milliseconds), so their varints are two 14-bit groups from a table plus the
+# cached high groups, written inline:
 #   varint(v) == _C14[v & 16383] + _C14[(v >> 14) & 16383] + _HIGH[v >> 28]
-# (receive_ns is checked with them).
-
-# --- txf.v1.Tick -----------------------------------------------------------------------
-
-_TD = Tick.DESCRIPTOR
-_T_TIMESTAMP_MS = _key(_TD, "timestamp_ms", _VARINT)
-_T_VOLUME = _IntField(_key(_TD, "volume", _VARINT), minimum=0).__getitem__
-_T_TICK_TYPE = _enum_pieces(_key(_TD, "tick_type", _VARINT), TICK_TYPES)
-_T_TOTAL_VOLUME = _direct_int(_key(_TD, "total_volume", _VARINT))
-_T_EXCHANGE_US = _key(_TD, "exchange_time_us", _VARINT)
-_T_RECEIVE_NS = _key(_TD, "receive_time_ns", _VARINT)
-_T_BID_SIDE = _direct_int(_key(_TD, "bid_side_total_vol", _VARINT))
-_T_ASK_SIDE = _direct_int(_key(_TD, "ask_side_total_vol", _VARINT))
-_T_CHG_TYPE = _enum_pieces(_key(_TD, "chg_type", _VARINT), CHG_TYPES)
-_T_SIMTRADE = _key(_TD, "simtrade", _VARINT) + b"\x01"
-_T_CLOSE = _PriceField(_key(_TD, "close", _VARINT), int64, positive=True).__getitem__
-_T_UNDERLYING = _PriceField(_key(_TD, "underlying_price", _VARINT), int64).__getitem__
-_T_OPEN = _PriceField(_key(_TD, "open", _VARINT), int64).__getitem__
-_T_HIGH = _PriceField(_key(_TD, "high", _VARINT), int64).__getitem__
-_T_LOW = _PriceField(_key(_TD, "low", _VARINT), int64).__getitem__
-_T_AVG = _direct_price(_key(_TD, "avg_price", _VARINT))
-_T_AMOUNT = _direct_price(_key(_TD, "amount", _VARINT))
-_T_TOTAL_AMOUNT = _direct_price(_key(_TD, "total_amount", _VARINT))
-_T_PRICE_CHG = _PriceField(_key(_TD, "price_chg", _VARINT), sint64).__getitem__
-_T_PCT_CHG = _PriceField(_key(_TD, "pct_chg", _VARINT), sint64).__getitem__
-TICK_SEQUENCE_KEY = _key(_TD, "sequence", _VARINT)
-TICK_SEQUENCE_SLOT = 18  # index of the b"" left for the sequence in tick_parts' list
+_TIME_VAR = {Kind.EXCHANGE_MS: "ms", Kind.EXCHANGE_US: "us", Kind.RECEIVE_NS: "receive_ns"}
+_INT64_TYPE = 3  # FieldDescriptor.TYPE_INT64
 
 
-def tick_parts(r: dict[str, Any], receive_ns: int, prefix: bytes, run_id_piece: bytes) -> tuple[list[bytes], bool]:
-    """A Tick's `to_dict(raw=True)` -> (the record's pieces, simtrade).
+@dataclass(frozen=True)
+class Encoder:
+    """The generated encoder of one message and the per-stream pieces around it.
 
-    `b"".join(pieces)` is the record once `pieces[TICK_SEQUENCE_SLOT]` holds
-    `sequence_field(...)`. `prefix` (frame header and `code` field) and
-    `run_id_piece` (`run_id_field(...)`) are constant per stream and run.
+    `parts(to_dict(raw=True), receive_ns, prefix, run_id_piece)` -> (pieces, simtrade):
+    `b"".join(pieces)` is the record once `pieces[sequence_slot]` holds
+    `sequence_field(sequence_key, n)`. `prefix` (frame header + `code_field(code)`) and
+    `run_id_piece` (`run_id_field(run_id)`) are constant per stream and run.
     """
-    us = (_fromiso(r["datetime"]) - _TAIPEI_EPOCH) // _ONE_US
-    ms = us // 1000
-    if ms < _MIN_TIME_MS or receive_ns < _MIN_TIME_MS or receive_ns > INT64_MAX:
-        raise ValueError("exchange or receive time before 1970-01-04")
-    simtrade = r["simtrade"]
-    return [
-        prefix,
-        _T_TIMESTAMP_MS, _C14[ms & 16383], _C14[(ms >> 14) & 16383], _HIGH[ms >> 28],
-        _T_CLOSE(r["close"]),
-        _T_VOLUME(r["volume"]),
-        _T_TICK_TYPE[r["tick_type"]],
-        _T_TOTAL_VOLUME(r["total_volume"]),
-        _T_UNDERLYING(r["underlying_price"]),
-        _T_EXCHANGE_US, _C14[us & 16383], _C14[(us >> 14) & 16383], _HIGH[us >> 28],
-        _T_RECEIVE_NS, _C14[receive_ns & 16383], _C14[(receive_ns >> 14) & 16383], _HIGH[receive_ns >> 28],
-        b"",  # TICK_SEQUENCE_SLOT
-        run_id_piece,
-        _T_OPEN(r["open"]), _T_HIGH(r["high"]), _T_LOW(r["low"]), _T_AVG(r["avg_price"]),
-        _T_AMOUNT(r["amount"]), _T_TOTAL_AMOUNT(r["total_amount"]),
-        _T_BID_SIDE(r["bid_side_total_vol"]), _T_ASK_SIDE(r["ask_side_total_vol"]),
-        _T_CHG_TYPE[r["chg_type"]],
-        _T_PRICE_CHG(r["price_chg"]), _T_PCT_CHG(r["pct_chg"]),
-        _T_SIMTRADE if simtrade is True else b"",
-    ], simtrade is True
+
+    shape: RecordShape
+    parts: Callable[[dict[str, Any], int, bytes, bytes], tuple[list[bytes], bool]]
+    sequence_key: bytes
+    sequence_slot: int
+    code_key: bytes
+    run_id_key: bytes
+    source: str
+
+    def code_field(self, code: str) -> bytes:
+        """The `code` field (a stream's contract code), the first piece of its every record."""
+        raw = code.encode()
+        return self.code_key + uvarint(len(raw)) + raw if raw else b""
+
+    def run_id_field(self, run_id: int) -> bytes:
+        """The `producer_run_id` fixed64 field, omitted when zero as proto3 does."""
+        if not 0 <= run_id < _U64:
+            raise OverflowError(run_id)
+        return self.run_id_key + run_id.to_bytes(8, "little") if run_id else b""
 
 
-# --- txf.v1.BidAsk ---------------------------------------------------------------------
-
-_BD = BidAsk.DESCRIPTOR
-_B_TIMESTAMP_MS = _key(_BD, "timestamp_ms", _VARINT)
-_B_BID_TOTAL = _IntField(_key(_BD, "bid_total_vol", _VARINT)).__getitem__
-_B_ASK_TOTAL = _IntField(_key(_BD, "ask_total_vol", _VARINT)).__getitem__
-_B_BID_PRICE = _BookSide(_key(_BD, "bid_price", _LEN))
-_B_BID_VOLUME = _key(_BD, "bid_volume", _LEN)
-_B_BID_VOLUME_5 = _B_BID_VOLUME + _V[BOOK_DEPTH]  # key and length of 5 one-byte levels
-_B_DIFF_BID = _key(_BD, "diff_bid_vol", _LEN)
-_B_ASK_PRICE = _BookSide(_key(_BD, "ask_price", _LEN))
-_B_ASK_VOLUME = _key(_BD, "ask_volume", _LEN)
-_B_ASK_VOLUME_5 = _B_ASK_VOLUME + _V[BOOK_DEPTH]
-_B_DIFF_ASK = _key(_BD, "diff_ask_vol", _LEN)
-_B_EXCHANGE_US = _key(_BD, "exchange_time_us", _VARINT)
-_B_RECEIVE_NS = _key(_BD, "receive_time_ns", _VARINT)
-_B_UNDERLYING = _PriceField(_key(_BD, "underlying_price", _VARINT), int64).__getitem__
-_B_FD_BID_PRICE = _PriceField(_key(_BD, "first_derived_bid_price", _VARINT), int64).__getitem__
-_B_FD_ASK_PRICE = _PriceField(_key(_BD, "first_derived_ask_price", _VARINT), int64).__getitem__
-_B_FD_BID_VOL = _IntField(_key(_BD, "first_derived_bid_vol", _VARINT)).__getitem__
-_B_FD_ASK_VOL = _IntField(_key(_BD, "first_derived_ask_vol", _VARINT)).__getitem__
-_B_SIMTRADE = _key(_BD, "simtrade", _VARINT) + b"\x01"
-BIDASK_SEQUENCE_KEY = _key(_BD, "sequence", _VARINT)
-BIDASK_SEQUENCE_SLOT = 25  # index of the b"" left for the sequence in bidask_parts' list
+def _unsupported(shape: RecordShape, f: FieldSpec, why: str) -> RecordShapeError:
+    return RecordShapeError(f"{shape.name}: wire.py cannot encode field {f.name} ({f.kind.value}): {why}; "
+                            "teach producer/txf_producer/wire.py this case")
 
 
-def bidask_parts(r: dict[str, Any], receive_ns: int, prefix: bytes, run_id_piece: bytes
-                 ) -> tuple[list[bytes], bool]:
-    """A BidAsk's `to_dict(raw=True)` -> (the record's pieces, simtrade); see tick_parts.
+def _generate(shape: RecordShape) -> Encoder:
+    """Compile `shape` into one straight-line encoder function (see the module doc)."""
+    env: dict[str, Any] = {
+        "_C14": _C14, "_HIGH": _HIGH, "_V": _V, "_join": _join, "_zz": _zz, "_volumes": _volumes,
+        "_fromiso": _fromiso, "_TAIPEI_EPOCH": _TAIPEI_EPOCH, "_ONE_US": _ONE_US, "_MIN_TIME_MS": _MIN_TIME_MS,
+        "INT64_MAX": INT64_MAX, "BOOK_DEPTH": BOOK_DEPTH,
+    }
+    reads: list[str] = []        # prologue: the book lists, read once
+    lists: list[str] = []        # ... those that must really be lists
+    books: list[str] = []        # ... checked and pre-encoded
+    items: list[str] = []        # the pieces, in field-number order
+    flag = sequence_slot = None
+    sequence_key = code_key = run_id_key = b""
+    uses_time = False
+    for f in shape.fields:
+        n, k, src = f.name, f.kind, f.source
+        key = f"K_{n}"
+        env[key] = f.key
+        if k is Kind.CODE:
+            code_key = f.key
+            items.append("prefix")
+        elif k in _TIME_VAR:
+            v = _TIME_VAR[k]
+            uses_time = uses_time or k is not Kind.RECEIVE_NS
+            items += [key, f"_C14[{v} & 16383]", f"_C14[({v} >> 14) & 16383]", f"_HIGH[{v} >> 28]"]
+        elif k is Kind.SEQUENCE:
+            sequence_slot, sequence_key = len(items), f.key
+            items.append('b""')
+        elif k is Kind.RUN_ID:
+            run_id_key = f.key
+            items.append("run_id_piece")
+        elif k in (Kind.PRICE, Kind.TRADE_PRICE):
+            encode = sint64 if f.zigzag else int64
+            if f.volatile:
+                if f.zigzag or k is Kind.TRADE_PRICE:
+                    raise _unsupported(shape, f, "a volatile price is encoded directly only as a plain int64")
+                env[f"F_{n}"] = _direct_price(f.key)
+            else:
+                env[f"F_{n}"] = _PriceField(f.key, encode, positive=k is Kind.TRADE_PRICE).__getitem__
+            items.append(f'F_{n}(r["{src}"])')
+        elif k in (Kind.COUNT, Kind.VOLUME):
+            minimum = 0 if k is Kind.VOLUME else INT64_MIN
+            if f.volatile:
+                if f.zigzag or k is Kind.VOLUME:
+                    raise _unsupported(shape, f, "a volatile integer is encoded directly only as a plain int64")
+                env[f"F_{n}"] = _direct_int(f.key)
+            else:
+                env[f"F_{n}"] = _IntField(f.key, minimum, sint64 if f.zigzag else int64).__getitem__
+            items.append(f'F_{n}(r["{src}"])')
+        elif k is Kind.ENUM:
+            env[f"E_{n}"] = {v: (f.key + _V[v] if v else b"") for v in f.enum_values}
+            items.append(f'E_{n}[r["{src}"]]')
+        elif k is Kind.FLAG:
+            if flag is not None:
+                raise _unsupported(shape, f, "one flag per record (it says whether the quote is a simtrade)")
+            flag = f"flag_{n}"
+            env[f"S_{n}"] = f.key + b"\x01"
+            items.append(f'S_{n} if {flag} is True else b""')
+        elif k is Kind.BOOK_PRICES:
+            if f.zigzag:
+                raise _unsupported(shape, f, "book prices are int64")
+            env[f"B_{n}"] = _BookSide(f.key)
+            reads.append(f'v_{n} = r["{src}"]')
+            lists.append(f"v_{n}")
+            items.append(f"B_{n}[tuple(v_{n})]")
+        elif k is Kind.BOOK_VOLUMES:
+            if f.zigzag or f.proto_type != _INT64_TYPE:
+                raise _unsupported(shape, f, "book volumes are int64 (one byte a level below 128 lots)")
+            env[f"K5_{n}"] = f.key + _V[BOOK_DEPTH]
+            reads.append(f'v_{n} = r["{src}"]')
+            books += ["try:  # bytes() refuses non-integers, negatives and values above 255",
+                      f"    b_{n} = bytes(v_{n})",
+                      "except ValueError:",
+                      f'    b_{n} = b"\\x80"  # not all 0..127: _volumes decides',
+                      f"p_{n} = K5_{n} + b_{n} if len(b_{n}) == BOOK_DEPTH and b_{n}.isascii() "
+                      f"else _volumes({key}, v_{n})"]
+            lists.append(f"v_{n}")
+            items.append(f"p_{n}")
+        elif k is Kind.BOOK_CHANGES:
+            reads.append(f'v_{n} = r["{src}"]')
+            books += [f"if len(v_{n}) != BOOK_DEPTH:", '    raise ValueError("book depth")',
+                      f"d_{n} = _join(map(_zz, v_{n}))  # changes beyond +-8191 lots raise KeyError"]
+            items += [key, f"_V[len(d_{n})]", f"d_{n}"]
+        else:  # pragma: no cover - every kind is handled above
+            raise _unsupported(shape, f, "no encoding for this kind")
+    if sequence_slot is None or not run_id_key:
+        raise RecordShapeError(f"{shape.name}: a record needs a sequence and a producer run id field")
+    body: list[str] = list(reads)
+    if lists:  # tuple("28000") and bytes(5) would both read as five levels: only lists are books
+        body += [f"if {' or '.join(f'{v}.__class__ is not list' for v in lists)}:",
+                 '    raise TypeError("book levels must be lists")']
+    body += books
+    if uses_time:
+        body += ['us = (_fromiso(r["datetime"]) - _TAIPEI_EPOCH) // _ONE_US', "ms = us // 1000",
+                 "if ms < _MIN_TIME_MS or receive_ns < _MIN_TIME_MS or receive_ns > INT64_MAX:",
+                 '    raise ValueError("exchange or receive time before 1970-01-04")']
+    if flag is not None:
+        body.append(f'{flag} = r["{shape.of_kind(Kind.FLAG)[0].source}"]')
+    body.append("return [")
+    body += [f"    {item}," for item in items]
+    body.append(f"], {flag + ' is True' if flag else 'False'}")
+    fname = f"{shape.message.DESCRIPTOR.name.lower()}_parts"
+    source = (f"def {fname}(r, receive_ns, prefix, run_id_piece):\n"
+              f'    """{shape.name} from to_dict(raw=True) (generated from record.py)."""\n'
+              + "".join(f"    {line}\n" for line in body))
+    exec(compile(source, f"<wire encoder {shape.name}>", "exec"), env)  # noqa: S102 - our own generated code
+    return Encoder(shape, env[fname], sequence_key, sequence_slot, code_key, run_id_key, source)
 
-    Book changes beyond +-8191 lots a level raise (KeyError) and take the reference path.
-    Written inline rather than through helpers: each Python call costs ~0.1 us.
-    """
-    bid_price, ask_price = r["bid_price"], r["ask_price"]
-    bid_volume, ask_volume = r["bid_volume"], r["ask_volume"]
-    # tuple("28000") and bytes(5) would both read as five levels: only lists are books.
-    if (bid_price.__class__ is not list or ask_price.__class__ is not list
-            or bid_volume.__class__ is not list or ask_volume.__class__ is not list):
-        raise TypeError("book levels must be lists")
-    try:  # bytes() refuses non-integers, negatives and values above 255
-        bv, av = bytes(bid_volume), bytes(ask_volume)
-    except ValueError:
-        bv = av = b"\x80"  # not all 0..127: the varint path below decides
-    # Levels of 0..127 lots are each their own one-byte varint: the packed field is the bytes.
-    bv = _B_BID_VOLUME_5 + bv if len(bv) == BOOK_DEPTH and bv.isascii() else _volumes(_B_BID_VOLUME, bid_volume)
-    av = _B_ASK_VOLUME_5 + av if len(av) == BOOK_DEPTH and av.isascii() else _volumes(_B_ASK_VOLUME, ask_volume)
-    diff_bid, diff_ask = r["diff_bid_vol"], r["diff_ask_vol"]
-    if len(diff_bid) != BOOK_DEPTH or len(diff_ask) != BOOK_DEPTH:
-        raise ValueError("book depth")
-    db = _join(map(_zz, diff_bid))
-    da = _join(map(_zz, diff_ask))
-    us = (_fromiso(r["datetime"]) - _TAIPEI_EPOCH) // _ONE_US
-    ms = us // 1000
-    if ms < _MIN_TIME_MS or receive_ns < _MIN_TIME_MS or receive_ns > INT64_MAX:
-        raise ValueError("exchange or receive time before 1970-01-04")
-    simtrade = r["simtrade"]
-    return [
-        prefix,
-        _B_TIMESTAMP_MS, _C14[ms & 16383], _C14[(ms >> 14) & 16383], _HIGH[ms >> 28],
-        _B_BID_TOTAL(r["bid_total_vol"]),
-        _B_ASK_TOTAL(r["ask_total_vol"]),
-        _B_BID_PRICE[tuple(bid_price)],
-        bv,
-        _B_DIFF_BID, _V[len(db)], db,
-        _B_ASK_PRICE[tuple(ask_price)],
-        av,
-        _B_DIFF_ASK, _V[len(da)], da,
-        _B_EXCHANGE_US, _C14[us & 16383], _C14[(us >> 14) & 16383], _HIGH[us >> 28],
-        _B_RECEIVE_NS, _C14[receive_ns & 16383], _C14[(receive_ns >> 14) & 16383], _HIGH[receive_ns >> 28],
-        b"",  # BIDASK_SEQUENCE_SLOT
-        run_id_piece,
-        _B_UNDERLYING(r["underlying_price"]),
-        _B_FD_BID_PRICE(r["first_derived_bid_price"]),
-        _B_FD_ASK_PRICE(r["first_derived_ask_price"]),
-        _B_FD_BID_VOL(r["first_derived_bid_vol"]),
-        _B_FD_ASK_VOL(r["first_derived_ask_vol"]),
-        _B_SIMTRADE if simtrade is True else b"",
-    ], simtrade is True
 
-
-# --- per-stream and per-run constants ----------------------------------------------------
-
-def code_field(code: str) -> bytes:
-    """Field 1 (`code`, the same number in both messages) for one stream's contract code."""
-    raw = code.encode()
-    return (b"" if not raw else _key(_TD, "code", _LEN) + uvarint(len(raw)) + raw)
-
-
-def run_id_field(message: type[Tick] | type[BidAsk], run_id: int) -> bytes:
-    """The `producer_run_id` fixed64 field, omitted when zero as proto3 does."""
-    if not 0 <= run_id < _U64:
-        raise OverflowError(run_id)
-    return _key(message.DESCRIPTOR, "producer_run_id", _FIXED64) + run_id.to_bytes(8, "little") if run_id else b""
+ENCODERS: dict[type[Message], Encoder] = {message: _generate(shape) for message, shape in SHAPES.items()}
+tick_parts = ENCODERS[Tick].parts
+bidask_parts = ENCODERS[BidAsk].parts
 
 
 def sequence_field(key: bytes, sequence: int) -> bytes:
@@ -424,31 +418,3 @@ def sequence_field(key: bytes, sequence: int) -> bytes:
     if not 0 <= sequence < _U64:
         raise OverflowError(sequence)
     return key + uvarint(sequence) if sequence else b""
-
-
-# Every field of the contract is written above, in number order, or import fails here: a field added
-# to (or renumbered in) the contract cannot be silently left out or misplaced by this encoder.
-WRITE_ORDER: dict[type[Tick] | type[BidAsk], tuple[str, ...]] = {
-    Tick: ("code", "timestamp_ms", "close", "volume", "tick_type", "total_volume", "underlying_price",
-           "exchange_time_us", "receive_time_ns", "sequence", "producer_run_id", "open", "high", "low",
-           "avg_price", "amount", "total_amount", "bid_side_total_vol", "ask_side_total_vol", "chg_type",
-           "price_chg", "pct_chg", "simtrade"),
-    BidAsk: ("code", "timestamp_ms", "bid_total_vol", "ask_total_vol", "bid_price", "bid_volume", "diff_bid_vol",
-             "ask_price", "ask_volume", "diff_ask_vol", "exchange_time_us", "receive_time_ns", "sequence",
-             "producer_run_id", "underlying_price", "first_derived_bid_price", "first_derived_ask_price",
-             "first_derived_bid_vol", "first_derived_ask_vol", "simtrade"),
-}
-
-
-def _check_write_order() -> None:
-    for message, names in WRITE_ORDER.items():
-        fields = message.DESCRIPTOR.fields_by_name
-        declared = set(fields)
-        numbers = [fields[n].number for n in names if n in fields]
-        if declared != set(names) or numbers != sorted(numbers):
-            raise ImportError(
-                f"txf_producer.wire writes {message.DESCRIPTOR.full_name} as {list(names)}, but the contract "
-                f"declares {sorted(declared, key=lambda n: fields[n].number)}: update wire.py with the contract")
-
-
-_check_write_order()
