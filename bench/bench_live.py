@@ -98,7 +98,9 @@ class AckClock:
 def register(stack: Any, tmp: Path) -> dict[str, str]:
     prefix = f"live{uuid.uuid4().hex[:6]}-"
     provision(stack.bootstrap_servers, stack.registry_url, prefix)
-    return topic_settings(prefix)
+    s = load_settings(**topic_settings(prefix))  # the names, resolved from the topic map
+    return {"tick_topic": str(s.tick_topic), "bidask_topic": str(s.bidask_topic),
+            "dead_letter_topic": str(s.dead_letter_topic)}
 
 
 def phase(stack: Any, topics: dict[str, str], tmp: Path, clock: AckClock, config: SimConfig,

@@ -13,8 +13,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Sequence
 
+from typing import TYPE_CHECKING
+
 import msgpack
-from shioaji import BidAskFOPv1, TickFOPv1
+
+if TYPE_CHECKING:  # imported where used: `import shioaji` opens its log file (see prepare_shioaji_log)
+    from shioaji import BidAskFOPv1, TickFOPv1
 
 # The kind of a packed quote wherever one travels (simulator, generator pipe, feed loop, recordings).
 TICK, BIDASK = 0, 1
@@ -55,11 +59,15 @@ def bidask_array(quote: BidAskFOPv1) -> list[Any]:
 
 def tick_from_array(values: Sequence[Any]) -> TickFOPv1:
     """Build a real TickFOPv1 from values in TICK_FIELDS order."""
+    from shioaji import TickFOPv1
+
     return TickFOPv1.from_msgpack(msgpack.packb(list(values)))
 
 
 def bidask_from_array(values: Sequence[Any]) -> BidAskFOPv1:
     """Build a real BidAskFOPv1 from values in BIDASK_FIELDS order."""
+    from shioaji import BidAskFOPv1
+
     return BidAskFOPv1.from_msgpack(msgpack.packb(list(values)))
 
 

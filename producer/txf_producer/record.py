@@ -21,7 +21,7 @@ from google.protobuf.message import Message
 
 from txf.v1 import BidAsk, Tick
 from txf_producer.quotes import BIDASK_FIELDS, TICK_FIELDS
-from txf_producer.sources.base import QuoteType
+from txf_producer.sources.base import MESSAGE_NAME_OF, QuoteType
 
 PRICE_SCALE = 10_000
 BOOK_DEPTH = 5
@@ -229,5 +229,6 @@ def shape_of(message: type[Message], meanings: Mapping[str, Meaning], descriptor
 TICK_SHAPE = shape_of(Tick, TICK_MEANINGS, sources=_SOURCES[Tick])
 BIDASK_SHAPE = shape_of(BidAsk, BIDASK_MEANINGS, sources=_SOURCES[BidAsk])
 SHAPES: dict[type[Message], RecordShape] = {Tick: TICK_SHAPE, BidAsk: BIDASK_SHAPE}
-#: The message each Shioaji quote stream becomes.
-MESSAGE_OF: dict[QuoteType, type[Tick] | type[BidAsk]] = {QuoteType.TICK: Tick, QuoteType.BIDASK: BidAsk}
+#: The message class each quote stream becomes.
+MESSAGE_OF: dict[QuoteType, type[Tick] | type[BidAsk]] = {
+    q: next(m for m in (Tick, BidAsk) if m.DESCRIPTOR.full_name == name) for q, name in MESSAGE_NAME_OF.items()}

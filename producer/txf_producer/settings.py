@@ -14,11 +14,22 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as _SourceError
 
-from txf_producer.sources.base import QuoteType
+from txf_producer.sources.base import MESSAGE_NAME_OF, QuoteType
+from txf_registry.topicmap import TopicEntry, TopicMapError, load_topic_map
+
+#: The quote stream each message of the topic map comes from.
+MESSAGE_QUOTE_TYPE = {name: q for q, name in MESSAGE_NAME_OF.items()}
+#: The original service's per-topic variables, by what the topic carries (message, alias) or role.
+_SETTING_OF_ROUTE = {("txf.v1.Tick", "TXFR1"): "tick_topic", ("txf.v1.Tick", "TXFR2"): "txfr2_tick_topic",
+                     ("txf.v1.BidAsk", "TXFR1"): "bidask_topic", ("dead_letter", None): "dead_letter_topic"}
+
+
+def _route_key(entry: TopicEntry) -> tuple[str, str | None]:
+    return (entry.role, None) if entry.role != "data" else (str(entry.message), entry.contract)
 
 
 def _env(name: str, default: Any, *legacy: str) -> Any:
@@ -50,11 +61,14 @@ class Settings(BaseSettings):
     registry_ssl_ca_location: str | None = _env("REGISTRY_SSL_CA_LOCATION", None)
     auto_register_schemas: bool = _env("AUTO_REGISTER_SCHEMAS", False)
 
-    # Topics (the original design's routing)
-    tick_topic: str = Field("txf-tick", validation_alias=AliasChoices("TXF_TICK_TOPIC", "TICK_TOPIC"))
-    txfr2_tick_topic: str = _env("TXFR2_TICK_TOPIC", "txfr2-tick")
-    bidask_topic: str = Field("txf-bidask", validation_alias=AliasChoices("TXF_BIDASK_TOPIC", "BIDASK_TOPIC"))
-    dead_letter_topic: str = _env("DEAD_LETTER_TOPIC", "txf-dlq")
+    # Topics: the names, messages and aliases come from the topic map (txf_registry/subjects.toml);
+    # a prefix puts several environments on one cluster, and the original service's per-topic
+    # variables still rename a route's topic. Unset names are filled in from the map at validation.
+    topic_prefix: str = _env("TOPIC_PREFIX", "")
+    tick_topic: str | None = Field(None, validation_alias=AliasChoices("TXF_TICK_TOPIC", "TICK_TOPIC"))
+    txfr2_tick_topic: str | None = _env("TXFR2_TICK_TOPIC", None)
+    bidask_topic: str | None = Field(None, validation_alias=AliasChoices("TXF_BIDASK_TOPIC", "BIDASK_TOPIC"))
+    dead_letter_topic: str | None = _env("DEAD_LETTER_TOPIC", None)
     subscribe_txfr2_tick: bool = _env("SUBSCRIBE_TXFR2_TICK", False)
     publish_simtrade: bool = _env("PUBLISH_SIMTRADE", False)
 
@@ -79,6 +93,8 @@ class Settings(BaseSettings):
     metrics_host: str = _env("METRICS_HOST", "127.0.0.1")
     metrics_port: int = Field(9464, ge=0, le=65535, validation_alias=AliasChoices("TXF_METRICS_PORT"))  # 0: off
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _env("LOG_LEVEL", "INFO")
+
+    _routes: list[tuple[QuoteType, str, str]] = PrivateAttr(default_factory=list)
 
     @field_validator("holidays", mode="before")
     @classmethod
@@ -114,12 +130,26 @@ class Settings(BaseSettings):
                     raise SettingsError(f"TXF_HOLIDAYS_FILE {self.holidays_file}:{n}: {text!r} is not YYYY-MM-DD") from None
         return frozenset(dates)
 
+    @model_validator(mode="after")
+    def _resolve_topics(self) -> "Settings":
+        """Fill every unset topic name from the topic map (with the prefix)."""
+        try:
+            entries = load_topic_map()
+        except TopicMapError as exc:
+            raise ValueError(str(exc)) from None
+        for entry in entries:
+            setting = _SETTING_OF_ROUTE.get(_route_key(entry))
+            if setting is not None and getattr(self, setting) is None:
+                setattr(self, setting, self.topic_prefix + entry.name)
+        self._routes = [(MESSAGE_QUOTE_TYPE[str(e.message)], str(e.contract),
+                         getattr(self, _SETTING_OF_ROUTE[_route_key(e)]) if _route_key(e) in _SETTING_OF_ROUTE
+                         else self.topic_prefix + e.name)
+                        for e in entries if e.role == "data" and e.message in MESSAGE_QUOTE_TYPE]
+        return self
+
     def routes(self) -> list[tuple[QuoteType, str, str]]:
-        """(quote type, contract alias, topic) for every stream to subscribe and publish."""
-        out = [(QuoteType.TICK, "TXFR1", self.tick_topic), (QuoteType.BIDASK, "TXFR1", self.bidask_topic)]
-        if self.subscribe_txfr2_tick:
-            out.append((QuoteType.TICK, "TXFR2", self.txfr2_tick_topic))
-        return out
+        """(quote type, contract alias, topic) for every stream to subscribe and publish (TXFR2 if asked)."""
+        return [r for r in self._routes if r[1] != "TXFR2" or self.subscribe_txfr2_tick]
 
     def client_config(self) -> dict[str, Any]:
         """Connection and security properties any Kafka client of ours needs (producer, admin)."""

@@ -7,6 +7,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from txf_registry.declaration import DEFAULT_PATH, Declaration, load
 from txf_registry.registry import Registry
+from txf_registry.topicmap import load_topic_map
 from txf_registry.topics import ensure_topics
 
 
@@ -24,5 +25,9 @@ def provision(bootstrap_servers: str, registry_url: str, topic_prefix: str = "")
 
 def topic_settings(topic_prefix: str) -> dict[str, str]:
     """Producer settings (field names) that route to the topics of `provision(..., topic_prefix)`."""
-    return {"tick_topic": f"{topic_prefix}txf-tick", "txfr2_tick_topic": f"{topic_prefix}txfr2-tick",
-            "bidask_topic": f"{topic_prefix}txf-bidask", "dead_letter_topic": f"{topic_prefix}txf-dlq"}
+    return {"topic_prefix": topic_prefix}
+
+
+def topic_names(topic_prefix: str = "") -> dict[str, str]:
+    """Declared topic name -> the name it has under `topic_prefix` (what `provision` created)."""
+    return {e.name: topic_prefix + e.name for e in load_topic_map()}

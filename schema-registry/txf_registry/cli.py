@@ -111,7 +111,7 @@ def cmd_topics(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="txf-registry", description=__doc__.split("\n")[0])
     parser.add_argument("--declaration", type=Path, default=declaration.DEFAULT_PATH,
-                        help="subjects file (default: schema-registry/subjects.toml)")
+                        help="subjects file (default: the packaged schema-registry/txf_registry/subjects.toml)")
     parser.add_argument("--topic-prefix", default="", help="put before every topic (and subject) name, "
                         "e.g. 'staging-' for a second environment on one cluster")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -1,4 +1,4 @@
-"""schema-registry/subjects.toml, loaded and checked against the generated contract.
+"""subjects.toml (the topic map, in this package), loaded and checked against the generated contract.
 
 The declaration is the one place that says which topics exist, which txf.v1
 message each carries, which subjects the registry must hold and at which
@@ -10,7 +10,6 @@ reference list that is not the .proto's real imports).
 from __future__ import annotations
 
 import base64
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,13 +18,13 @@ from google.protobuf import descriptor_pool
 from google.protobuf.descriptor_pb2 import FileDescriptorProto, FileDescriptorSet
 
 import txf.v1  # noqa: F401  (loads every txf.v1 file into the default descriptor pool)
+from txf_registry.topicmap import DEFAULT_PATH, TopicMapError, parse_topic, read
 
-DEFAULT_PATH = Path(__file__).resolve().parents[1] / "subjects.toml"
 LEVELS = {"BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE", "NONE"}
 BUILTIN_PREFIX = "google/protobuf/"
 
 
-class DeclarationError(ValueError):
+class DeclarationError(TopicMapError):
     """subjects.toml is malformed or disagrees with the contract."""
 
 
@@ -66,6 +65,7 @@ class Topic:
     partitions: int
     config: dict[str, str]
     contract: str | None = None
+    role: str = "data"
 
 
 @dataclass
@@ -129,10 +129,7 @@ def load(path: Path = DEFAULT_PATH, files: dict[str, bytes] | None = None, topic
     import paths and stay shared.
     """
     files = generated_files() if files is None else files
-    try:
-        raw = tomllib.loads(path.read_text("utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise DeclarationError(f"cannot read {path}: {exc}") from None
+    raw = read(path)
     defaults = raw.get("defaults", {})
     default_level = _level(defaults.get("compatibility", "FULL_TRANSITIVE"), "defaults")
     ref_decl: dict[str, Any] = raw.get("references", {})
@@ -156,15 +153,12 @@ def load(path: Path = DEFAULT_PATH, files: dict[str, bytes] | None = None, topic
             decl.subjects.append(subject)
 
     for t in raw.get("topics", []):
-        name = t.get("name")
-        if not name:
-            raise DeclarationError("a [[topics]] entry has no name")
-        name = topic_prefix + name
+        entry = parse_topic(t, topic_prefix)
+        name, message = entry.name, entry.message
         config = {"retention.ms": str(t["retention_ms"])} if "retention_ms" in t else {}
         if "retention_bytes" in t:
             config["retention.bytes"] = str(t["retention_bytes"])
-        message = t.get("message") or None
-        decl.topics.append(Topic(name, message, int(t.get("partitions", 1)), config, t.get("contract")))
+        decl.topics.append(Topic(name, message, int(t.get("partitions", 1)), config, entry.contract, entry.role))
         if message is None:
             continue
         schema = SchemaFile.of(files[_file_of(message, files, f"topic {name} (subject {name}-value)")])

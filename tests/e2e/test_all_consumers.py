@@ -50,7 +50,7 @@ def published(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     reference: dict[tuple[str, int, int], dict[str, Any]] = {}
     c = Consumer({"bootstrap.servers": stack.bootstrap_servers, "group.id": f"ref-{uuid.uuid4().hex}"})
     try:
-        for topic, cls in ((topics["tick_topic"], Tick), (topics["bidask_topic"], BidAsk)):
+        for topic, cls in ((settings.tick_topic, Tick), (settings.bidask_topic, BidAsk)):
             deserialize = ProtobufDeserializer(cls, {})
             high = c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)[1]
             c.assign([TopicPartition(topic, 0, 0)])
@@ -68,7 +68,8 @@ def published(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     finally:
         c.close()
     assert len(reference) == N
-    return {"topics": topics, "reference": reference}
+    return {"topics": {"tick_topic": settings.tick_topic, "bidask_topic": settings.bidask_topic},
+            "reference": reference}
 
 
 def _consume(stack: Any, cmd: list[str], published: dict[str, Any], extra: list[str] = ()) -> dict:  # type: ignore[assignment]

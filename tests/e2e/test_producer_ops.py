@@ -80,7 +80,7 @@ def test_metrics_health_and_sd_notify_while_producing(stack: Any, topics: dict[s
             status, text = _get(base + "/metrics")
             assert status == 200
             delivered = [line for line in text.splitlines()
-                         if line.startswith("txf_messages_delivered_total") and topics["bidask_topic"] in line]
+                         if line.startswith("txf_messages_delivered_total") and str(settings.bidask_topic) in line]
             if delivered and float(delivered[0].split()[-1]) >= 500:
                 break
         for family in ("txf_quotes_received_total{type=\"bidask\"}", "txf_messages_published_total",

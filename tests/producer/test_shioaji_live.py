@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 from decimal import Decimal
@@ -587,3 +590,13 @@ def test_prepare_shioaji_log_defaults_to_env(tmp_path, monkeypatch):
     monkeypatch.setenv("SJ_LOG_PATH", str(tmp_path / "x" / "sj.log"))
     assert prepare_shioaji_log() == tmp_path / "x" / "sj.log"
     assert (tmp_path / "x").is_dir()
+
+
+def test_the_cli_imports_shioaji_only_after_its_log_path_is_set(tmp_path):
+    """`import shioaji` opens ./shioaji.log: nothing the CLI imports at start may pull it in."""
+    code = ("import sys, txf_producer.cli, txf_producer.app, txf_producer.settings, txf_producer.wire;"
+            "sys.exit('shioaji' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if k != "SJ_LOG_PATH"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr or "shioaji was imported"
+    assert not (tmp_path / "shioaji.log").exists()

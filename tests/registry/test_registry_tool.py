@@ -32,7 +32,7 @@ from txf_registry import cli, declaration
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-DECLARATION = REPO / "schema-registry" / "subjects.toml"
+DECLARATION = REPO / "schema-registry" / "txf_registry" / "subjects.toml"
 COMMON = "txf/v1/common.proto"
 REGISTER_LINE = re.compile(r"^(?P<subject>\S+)\s+version (?P<version>\d+)\s+id (?P<id>\d+)\s+(?P<level>[A-Z_]+)\s+"
                            r"(?P<state>registered|unchanged)$")

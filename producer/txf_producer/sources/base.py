@@ -24,6 +24,10 @@ class QuoteType(str, enum.Enum):
     BIDASK = "bidask"
 
 
+#: The txf.v1 message each quote stream becomes (by name: the classes are record.MESSAGE_OF).
+MESSAGE_NAME_OF: dict[QuoteType, str] = {QuoteType.TICK: "txf.v1.Tick", QuoteType.BIDASK: "txf.v1.BidAsk"}
+
+
 @dataclass(frozen=True)
 class Subscription:
     """One subscribed stream: `alias` as configured (TXFR1), `code` as quotes carry it (TXFK6)."""

@@ -1,0 +1,69 @@
+"""The topic map: each topic, the txf.v1 message it carries and the contract alias it is for.
+
+Read from `subjects.toml`, the one place topics are declared (standard library only, so the
+producer and the code generator read it without the registry client). Everything else that names
+a topic is derived from here: the producer's routes and topic check, the registry subjects
+(declaration.py), and the consumers' generated topic tables (tools/gen_topics.py).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PATH = Path(__file__).resolve().parent / "subjects.toml"
+ROLES = ("data", "dead_letter")
+
+
+class TopicMapError(ValueError):
+    """subjects.toml's topics are malformed; the message names the entry and the fix."""
+
+
+@dataclass(frozen=True)
+class TopicEntry:
+    """One declared topic. `message` is None for a topic without a registry schema (the dead letters)."""
+
+    name: str
+    message: str | None
+    contract: str | None
+    role: str = "data"
+
+
+def parse_topic(raw: dict[str, Any], prefix: str = "") -> TopicEntry:
+    """One [[topics]] table; `prefix` goes before the name (several environments on one cluster)."""
+    name = raw.get("name")
+    if not name:
+        raise TopicMapError("a [[topics]] entry has no name")
+    role = raw.get("role", "data")
+    if role not in ROLES:
+        raise TopicMapError(f"topic {name}: role {role!r} is not one of {ROLES}")
+    message = raw.get("message") or None
+    if role == "data" and (message is None or not raw.get("contract")):
+        raise TopicMapError(f"topic {name}: a data topic needs a message and a contract alias")
+    return TopicEntry(prefix + name, message, raw.get("contract"), role)
+
+
+def read(path: Path = DEFAULT_PATH) -> dict[str, Any]:
+    """subjects.toml as a dict (TopicMapError naming the file when it cannot be read)."""
+    try:
+        return tomllib.loads(path.read_text("utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise TopicMapError(f"cannot read {path}: {exc}") from None
+
+
+def load_topic_map(path: Path = DEFAULT_PATH, prefix: str = "") -> list[TopicEntry]:
+    """Every declared topic, in declaration order; exactly one dead-letter topic."""
+    entries = [parse_topic(t, prefix) for t in read(path).get("topics", [])]
+    dead = [e for e in entries if e.role == "dead_letter"]
+    if len(dead) != 1:
+        raise TopicMapError(f"{path}: declare exactly one topic with role = \"dead_letter\" (found {len(dead)})")
+    names = [e.name for e in entries]
+    if len(set(names)) != len(names):
+        raise TopicMapError(f"{path}: a topic is declared twice")
+    return entries
+
+
+def dead_letter_topic(entries: list[TopicEntry]) -> TopicEntry:
+    return next(e for e in entries if e.role == "dead_letter")
