@@ -3,7 +3,8 @@
 
 Usage:  python stack/localstack.py up|down|status|fetch
 
-Standard library only. Binaries come from Maven Central through `mvn` (versions pinned in
+Standard library, plus confluent-kafka for the Kafka readiness probe (a real client's metadata
+request). Binaries come from Maven Central through `mvn` (versions pinned in
 stack/pom.xml) into a cache outside the repository; processes bind to 127.0.0.1 only.
 
 Environment:
@@ -28,8 +29,8 @@ import os
 import re
 import shutil
 import signal
+import logging
 import socket
-import struct
 import subprocess
 import sys
 import tarfile
@@ -358,76 +359,33 @@ def fetch(cfg: StackConfig, log: Log = print, need: tuple[str, ...] = ("kafka", 
 
 # --------------------------------------------------------------------------- probes
 
-def _kafka_request(sock: socket.socket, api_key: int, version: int, corr: int, body: bytes) -> bytes:
-    client = b"txf-localstack"
-    header = struct.pack(">hhih", api_key, version, corr, len(client)) + client
-    payload = header + body
-    sock.sendall(struct.pack(">i", len(payload)) + payload)
-
-    def recv_exact(n: int) -> bytes:
-        buf = b""
-        while len(buf) < n:
-            chunk = sock.recv(n - len(buf))
-            if not chunk:
-                raise ConnectionError("connection closed by broker")
-            buf += chunk
-        return buf
-
-    (size,) = struct.unpack(">i", recv_exact(4))
-    resp = recv_exact(size)
-    (got_corr,) = struct.unpack(">i", resp[:4])
-    if got_corr != corr:
-        raise ConnectionError(f"correlation id mismatch {got_corr} != {corr}")
-    return resp[4:]
-
-
 def kafka_metadata(port: int, host: str = HOST, timeout: float = 3.0) -> dict:
-    """A real Kafka protocol exchange: ApiVersions v0, then Metadata (v4..v8, non-flexible).
+    """A real metadata request through confluent-kafka (librdkafka), as every client of the stack makes it.
 
-    Returns {'cluster_id', 'controller_id', 'brokers': [(node_id, host, port)]}; raises OSError/ConnectionError.
+    Returns {'cluster_id', 'controller_id', 'brokers': [(node_id, host, port)]}; raises ConnectionError
+    when no broker answers within `timeout`. librdkafka's own connection logs are silenced: a probe
+    that waits for a starting broker fails many times on purpose.
     """
-    with socket.create_connection((host, port), timeout=timeout) as sock:
-        sock.settimeout(timeout)
-        r = _kafka_request(sock, 18, 0, 1, b"")
-        (err, n) = struct.unpack(">hi", r[:6])
-        if err != 0:
-            raise ConnectionError(f"ApiVersions error code {err}")
-        ranges = {}
-        for i in range(n):
-            k, lo, hi = struct.unpack(">hhh", r[6 + 6 * i: 12 + 6 * i])
-            ranges[k] = (lo, hi)
-        lo, hi = ranges.get(3, (0, -1))
-        version = max(lo, 4)
-        if version > min(hi, 8):
-            raise ConnectionError(f"broker Metadata versions {lo}..{hi} share none with v4..v8")
-        # topics = [] (no topics, just brokers), allow_auto_topic_creation = false
-        r = _kafka_request(sock, 3, version, 2, struct.pack(">ib", 0, 0))
-    pos = 4  # throttle_time_ms
-    (nb,) = struct.unpack(">i", r[pos:pos + 4])
-    pos += 4
-    brokers = []
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient
 
-    def read_str(p: int) -> tuple[Optional[str], int]:
-        (ln,) = struct.unpack(">h", r[p:p + 2])
-        if ln < 0:
-            return None, p + 2
-        return r[p + 2:p + 2 + ln].decode(), p + 2 + ln
-
-    for _ in range(nb):
-        (node,) = struct.unpack(">i", r[pos:pos + 4])
-        bhost, pos = read_str(pos + 4)
-        (bport,) = struct.unpack(">i", r[pos:pos + 4])
-        _rack, pos = read_str(pos + 4)
-        brokers.append((node, bhost, bport))
-    cluster_id, pos = read_str(pos)
-    (controller,) = struct.unpack(">i", r[pos:pos + 4])
-    return {"cluster_id": cluster_id, "controller_id": controller, "brokers": brokers}
+    quiet = logging.getLogger("txf.localstack.librdkafka")
+    quiet.addHandler(logging.NullHandler())
+    quiet.propagate = False
+    admin = AdminClient({"bootstrap.servers": f"{host}:{port}", "socket.timeout.ms": max(10, int(timeout * 1000)),
+                         "logger": quiet})
+    try:
+        md = admin.list_topics(timeout=timeout)
+    except KafkaException as exc:
+        raise ConnectionError(f"no Kafka metadata from {host}:{port} within {timeout:g} s: {exc}") from None
+    brokers = sorted((b.id, b.host, b.port) for b in md.brokers.values())
+    return {"cluster_id": md.cluster_id, "controller_id": md.controller_id, "brokers": brokers}
 
 
 def kafka_ready(cfg: StackConfig, timeout: float = 3.0) -> bool:
     try:
         md = kafka_metadata(cfg.kafka_port, timeout=timeout)
-    except (OSError, ConnectionError, struct.error):
+    except (OSError, ConnectionError):
         return False
     return any(p == cfg.kafka_port for _n, _h, p in md["brokers"])
 
