@@ -19,17 +19,18 @@ Environment:
 
 Importable: ``from stack.localstack import ensure_up, stop, probe, StackConfig, StackInfo``.
 """
+
 from __future__ import annotations
 
 import argparse
 import base64
 import dataclasses
 import json
+import logging
 import os
 import re
 import shutil
 import signal
-import logging
 import socket
 import subprocess
 import sys
@@ -39,8 +40,8 @@ import urllib.error
 import urllib.request
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 STACK_DIR = Path(__file__).resolve().parent
 REPO_ROOT = STACK_DIR.parent
@@ -51,8 +52,7 @@ MIN_KAFKA_JAVA = 17
 MIN_REGISTRY_JAVA = 21
 EXIT_NOT_READY = 3
 
-KAFKA_JVM_OPTS = ["-Xms64m", "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                  "-Djava.awt.headless=true"]
+KAFKA_JVM_OPTS = ["-Xms64m", "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true"]
 REGISTRY_JVM_OPTS = ["-Xms64m", "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]
 
 
@@ -64,6 +64,7 @@ Log = Callable[[str], None]
 
 
 # --------------------------------------------------------------------------- configuration
+
 
 def _env_port(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
@@ -100,7 +101,7 @@ class StackConfig:
     timeout: float = 120.0
 
     @classmethod
-    def from_env(cls) -> "StackConfig":
+    def from_env(cls) -> StackConfig:
         cache = os.environ.get("TXF_STACK_CACHE") or str(Path.home() / ".cache" / "txfstream" / "stack")
         state = os.environ.get("TXF_STACK_STATE") or str(REPO_ROOT / ".stack")
         registry_port = _env_port("TXF_REGISTRY_PORT", 18081)
@@ -115,8 +116,10 @@ class StackConfig:
         )
         ports = [cfg.kafka_port, cfg.controller_port, cfg.registry_port, cfg.registry_mgmt_port]
         if len(set(ports)) != len(ports):
-            raise StackError(f"stack ports must differ, got kafka={ports[0]} controller={ports[1]} "
-                             f"registry={ports[2]} registry-management={ports[3]}")
+            raise StackError(
+                f"stack ports must differ, got kafka={ports[0]} controller={ports[1]} "
+                f"registry={ports[2]} registry-management={ports[3]}"
+            )
         return cfg
 
     @property
@@ -151,12 +154,12 @@ class StackConfig:
 class StackInfo:
     bootstrap_servers: str
     registry_url: str
-    kafka_pid: Optional[int] = None
-    registry_pid: Optional[int] = None
+    kafka_pid: int | None = None
+    registry_pid: int | None = None
     started_kafka: bool = False
     started_registry: bool = False
-    kafka_seconds: Optional[float] = None
-    registry_seconds: Optional[float] = None
+    kafka_seconds: float | None = None
+    registry_seconds: float | None = None
     total_seconds: float = 0.0
 
     @property
@@ -165,6 +168,7 @@ class StackInfo:
 
 
 # --------------------------------------------------------------------------- versions and java
+
 
 def versions() -> dict[str, str]:
     ns = {"m": "http://maven.apache.org/POM/4.0.0"}
@@ -180,7 +184,7 @@ def versions() -> dict[str, str]:
     return out
 
 
-def java_major(java: str) -> Optional[int]:
+def java_major(java: str) -> int | None:
     try:
         res = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
@@ -204,7 +208,8 @@ def find_kafka_java() -> str:
             return java
     raise StackError(
         f"no Java {MIN_KAFKA_JAVA}+ found for Kafka (looked at JAVA_HOME and `java` on PATH). "
-        "Fix: install a JDK 17+ (Debian: apt-get install openjdk-17-jre-headless) or set JAVA_HOME.")
+        "Fix: install a JDK 17+ (Debian: apt-get install openjdk-17-jre-headless) or set JAVA_HOME."
+    )
 
 
 def find_registry_java() -> str:
@@ -214,8 +219,10 @@ def find_registry_java() -> str:
         major = java_major(java)
         if major and major >= MIN_REGISTRY_JAVA:
             return java
-        raise StackError(f"TXF_JAVA21_HOME={explicit}: {java} is not a Java {MIN_REGISTRY_JAVA}+ "
-                         f"(found {major or 'nothing runnable'}). Fix: point it at a JDK 21 or newer.")
+        raise StackError(
+            f"TXF_JAVA21_HOME={explicit}: {java} is not a Java {MIN_REGISTRY_JAVA}+ "
+            f"(found {major or 'nothing runnable'}). Fix: point it at a JDK 21 or newer."
+        )
     homes = []
     if os.environ.get("JAVA_HOME"):
         homes.append(Path(os.environ["JAVA_HOME"]))
@@ -241,11 +248,13 @@ def find_registry_java() -> str:
         raise StackError(
             f"Apicurio Registry 3 needs Java {MIN_REGISTRY_JAVA}+, none found in /usr/lib/jvm, JAVA_HOME or PATH. "
             "Fix: install a JDK 21+ (e.g. Temurin 21/25, or Debian openjdk-21-jre-headless) "
-            "and/or set TXF_JAVA21_HOME=<jdk dir>.")
+            "and/or set TXF_JAVA21_HOME=<jdk dir>."
+        )
     return max(found)[1]
 
 
 # --------------------------------------------------------------------------- downloads
+
 
 def kafka_home(cfg: StackConfig) -> Path:
     return cfg.cache_dir / f"kafka-{versions()['kafka.version']}"
@@ -258,9 +267,11 @@ def registry_home(cfg: StackConfig) -> Path:
 def _find_mvn() -> str:
     mvn = shutil.which("mvn")
     if not mvn:
-        raise StackError("`mvn` (Apache Maven) not found on PATH; it fetches Kafka and Apicurio from Maven Central "
-                         "(needed while the cache is incomplete). "
-                         "Fix: install Maven (Debian: apt-get install maven; macOS: brew install maven).")
+        raise StackError(
+            "`mvn` (Apache Maven) not found on PATH; it fetches Kafka and Apicurio from Maven Central "
+            "(needed while the cache is incomplete). "
+            "Fix: install Maven (Debian: apt-get install maven; macOS: brew install maven)."
+        )
     return mvn
 
 
@@ -293,8 +304,15 @@ def fetch_kafka(cfg: StackConfig, log: Log = print) -> Path:
     (part / "libs").mkdir(parents=True)
     t0 = time.monotonic()
     log(f"fetching Kafka {v['kafka.version']} jars from Maven Central into {home} ...")
-    _mvn(cfg, [f"org.apache.maven.plugins:maven-dependency-plugin:{v['dependency.plugin.version']}:copy-dependencies",
-               "-DincludeScope=runtime", f"-DoutputDirectory={part / 'libs'}"], cfg.state_dir / "fetch.log")
+    _mvn(
+        cfg,
+        [
+            f"org.apache.maven.plugins:maven-dependency-plugin:{v['dependency.plugin.version']}:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={part / 'libs'}",
+        ],
+        cfg.state_dir / "fetch.log",
+    )
     if not list((part / "libs").glob(f"kafka_2.13-{v['kafka.version']}.jar")):
         raise StackError(f"Kafka jar missing after mvn copy-dependencies; see {cfg.state_dir / 'fetch.log'}")
     (part / MARKER).write_text(json.dumps({"kafka": v["kafka.version"], "bytes": _du(part)}) + "\n")
@@ -315,9 +333,16 @@ def fetch_registry(cfg: StackConfig, log: Log = print) -> Path:
     t0 = time.monotonic()
     gav = f"io.apicurio:apicurio-registry-app:{v['apicurio.version']}:tar.gz:all"
     log(f"fetching Apicurio Registry {v['apicurio.version']} ({gav}) into {home} ...")
-    _mvn(cfg, [f"org.apache.maven.plugins:maven-dependency-plugin:{v['dependency.plugin.version']}:copy",
-               f"-Dartifact={gav}", f"-DoutputDirectory={part}", "-Dmdep.stripVersion=true"],
-         cfg.state_dir / "fetch.log")
+    _mvn(
+        cfg,
+        [
+            f"org.apache.maven.plugins:maven-dependency-plugin:{v['dependency.plugin.version']}:copy",
+            f"-Dartifact={gav}",
+            f"-DoutputDirectory={part}",
+            "-Dmdep.stripVersion=true",
+        ],
+        cfg.state_dir / "fetch.log",
+    )
     tgz = part / "apicurio-registry-app-all.tar.gz"
     if not tgz.is_file():
         cands = list(part.glob("*.tar.gz"))
@@ -338,8 +363,10 @@ def fetch_registry(cfg: StackConfig, log: Log = print) -> Path:
     (part / MARKER).write_text(json.dumps({"apicurio": v["apicurio.version"], "tar_gz_bytes": tgz_bytes}) + "\n")
     shutil.rmtree(home, ignore_errors=True)
     part.rename(home)
-    log(f"  Apicurio bundle: {tgz_bytes / 1e6:.1f} MB download, {_du(home) / 1e6:.1f} MB unpacked, "
-        f"{time.monotonic() - t0:.1f} s")
+    log(
+        f"  Apicurio bundle: {tgz_bytes / 1e6:.1f} MB download, {_du(home) / 1e6:.1f} MB unpacked, "
+        f"{time.monotonic() - t0:.1f} s"
+    )
     return home
 
 
@@ -359,6 +386,7 @@ def fetch(cfg: StackConfig, log: Log = print, need: tuple[str, ...] = ("kafka", 
 
 # --------------------------------------------------------------------------- probes
 
+
 def kafka_metadata(port: int, host: str = HOST, timeout: float = 3.0) -> dict:
     """A real metadata request through confluent-kafka (librdkafka), as every client of the stack makes it.
 
@@ -372,8 +400,9 @@ def kafka_metadata(port: int, host: str = HOST, timeout: float = 3.0) -> dict:
     quiet = logging.getLogger("txf.localstack.librdkafka")
     quiet.addHandler(logging.NullHandler())
     quiet.propagate = False
-    admin = AdminClient({"bootstrap.servers": f"{host}:{port}", "socket.timeout.ms": max(10, int(timeout * 1000)),
-                         "logger": quiet})
+    admin = AdminClient(
+        {"bootstrap.servers": f"{host}:{port}", "socket.timeout.ms": max(10, int(timeout * 1000)), "logger": quiet}
+    )
     try:
         md = admin.list_topics(timeout=timeout)
     except KafkaException as exc:
@@ -398,7 +427,7 @@ def registry_ready(cfg: StackConfig, timeout: float = 3.0) -> bool:
         return False
 
 
-def probe(cfg: Optional[StackConfig] = None) -> tuple[bool, bool]:
+def probe(cfg: StackConfig | None = None) -> tuple[bool, bool]:
     """(kafka answers, registry answers) on the configured ports."""
     cfg = cfg or StackConfig.from_env()
     return kafka_ready(cfg), registry_ready(cfg)
@@ -416,7 +445,8 @@ def port_free(port: int) -> bool:
 
 # --------------------------------------------------------------------------- processes
 
-def _cmdline(pid: int) -> Optional[str]:
+
+def _cmdline(pid: int) -> str | None:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except FileNotFoundError:
@@ -458,7 +488,7 @@ def _is_ours(cfg: StackConfig, pid: int, name: str) -> bool:
     return cfg.tag in cmd and (("kafka.Kafka" in cmd) if name == "kafka" else ("quarkus-run.jar" in cmd))
 
 
-def running_pid(cfg: StackConfig, name: str) -> Optional[int]:
+def running_pid(cfg: StackConfig, name: str) -> int | None:
     """PID from <state>/<name>.pid if that process is alive and is ours; a stale file is removed."""
     pf = cfg.pid_file(name)
     try:
@@ -476,8 +506,15 @@ def _spawn(cfg: StackConfig, name: str, cmd: list[str], cwd: Path, fresh_log: bo
     with open(log_path, "wb" if fresh_log else "ab") as out:
         out.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting {name}\n".encode())
         out.flush()
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, close_fds=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
+        )
     cfg.pid_file(name).write_text(f"{proc.pid}\n")
     return proc.pid
 
@@ -550,9 +587,13 @@ def _start_kafka(cfg: StackConfig, java: str, log: Log) -> int:
     with open(cfg.log_file("kafka"), "wb") as out:  # each start begins a new log
         out.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} formatting {cfg.kafka_data}\n".encode())
         out.flush()
-        res = subprocess.run([*jvm, "kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id,
-                              "-c", str(props)], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             timeout=cfg.timeout)
+        res = subprocess.run(
+            [*jvm, "kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id, "-c", str(props)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            timeout=cfg.timeout,
+        )
     if res.returncode != 0:
         raise StackError(f"Kafka storage format failed (exit {res.returncode}); see {cfg.log_file('kafka')}")
     return _spawn(cfg, "kafka", [*jvm, "kafka.Kafka", str(props)], cfg.state_dir)
@@ -560,12 +601,19 @@ def _start_kafka(cfg: StackConfig, java: str, log: Log) -> int:
 
 def _start_registry(cfg: StackConfig, java: str, log: Log) -> int:
     home = registry_home(cfg)
-    cmd = [java, *REGISTRY_JVM_OPTS, cfg.tag,
-           f"-Dquarkus.http.host={HOST}", f"-Dquarkus.http.port={cfg.registry_port}",
-           f"-Dquarkus.management.host={HOST}", f"-Dquarkus.management.port={cfg.registry_mgmt_port}",
-           "-Dquarkus.http.access-log.enabled=false",
-           "-Dquarkus.log.level=WARN",
-           "-jar", str(home / "quarkus-run.jar")]
+    cmd = [
+        java,
+        *REGISTRY_JVM_OPTS,
+        cfg.tag,
+        f"-Dquarkus.http.host={HOST}",
+        f"-Dquarkus.http.port={cfg.registry_port}",
+        f"-Dquarkus.management.host={HOST}",
+        f"-Dquarkus.management.port={cfg.registry_mgmt_port}",
+        "-Dquarkus.http.access-log.enabled=false",
+        "-Dquarkus.log.level=WARN",
+        "-jar",
+        str(home / "quarkus-run.jar"),
+    ]
     return _spawn(cfg, "registry", cmd, cfg.state_dir, fresh_log=True)
 
 
@@ -576,7 +624,7 @@ def _tail(path: Path, lines: int = 15) -> str:
         return "(no log)"
 
 
-def ensure_up(cfg: Optional[StackConfig] = None, log: Log = print) -> StackInfo:
+def ensure_up(cfg: StackConfig | None = None, log: Log = print) -> StackInfo:
     """Start what is not already answering; wait (bounded) until Kafka and the registry answer.
 
     Idempotent: services that already answer on the configured ports are left alone (and not
@@ -595,16 +643,27 @@ def ensure_up(cfg: Optional[StackConfig] = None, log: Log = print) -> StackInfo:
     # everything that can fail fast before starting anything
     busy = []
     if start_kafka:
-        busy += [(p, what) for p, what in ((cfg.kafka_port, "TXF_KAFKA_PORT"),
-                                           (cfg.controller_port, "TXF_KAFKA_CONTROLLER_PORT")) if not port_free(p)]
+        busy += [
+            (p, what)
+            for p, what in ((cfg.kafka_port, "TXF_KAFKA_PORT"), (cfg.controller_port, "TXF_KAFKA_CONTROLLER_PORT"))
+            if not port_free(p)
+        ]
     if start_registry:
-        busy += [(p, what) for p, what in ((cfg.registry_port, "TXF_REGISTRY_PORT"),
-                                           (cfg.registry_mgmt_port, "TXF_REGISTRY_MGMT_PORT")) if not port_free(p)]
+        busy += [
+            (p, what)
+            for p, what in (
+                (cfg.registry_port, "TXF_REGISTRY_PORT"),
+                (cfg.registry_mgmt_port, "TXF_REGISTRY_MGMT_PORT"),
+            )
+            if not port_free(p)
+        ]
     if busy:
         desc = ", ".join(f"{HOST}:{p} ({what})" for p, what in busy)
-        raise StackError(f"port busy: {desc} is taken by another program that is not this stack answering. "
-                         f"Fix: stop that program (`ss -ltnp | grep PORT` shows it) or choose free ports, "
-                         f"e.g. {busy[0][1]}={busy[0][0] + 100}.")
+        raise StackError(
+            f"port busy: {desc} is taken by another program that is not this stack answering. "
+            f"Fix: stop that program (`ss -ltnp | grep PORT` shows it) or choose free ports, "
+            f"e.g. {busy[0][1]}={busy[0][0] + 100}."
+        )
     kafka_java = find_kafka_java() if start_kafka else None
     registry_java = find_registry_java() if start_registry else None
     need = tuple(n for n, s in (("kafka", start_kafka), ("registry", start_registry)) if s)
@@ -642,13 +701,16 @@ def _wait_ready(cfg: StackConfig, info: StackInfo, t_start: float, waiting: dict
                 else:
                     info.registry_seconds = took
             elif pid is not None and not _alive(pid):
-                raise StackError(f"{name} exited during start-up; see {cfg.log_file(name)}:\n"
-                                 f"{_tail(cfg.log_file(name))}")
+                raise StackError(
+                    f"{name} exited during start-up; see {cfg.log_file(name)}:\n{_tail(cfg.log_file(name))}"
+                )
         if any(waiting.values()):
             if time.monotonic() > deadline:
                 late = [n for n, w in waiting.items() if w]
-                raise StackError(f"{' and '.join(late)} did not answer within {cfg.timeout:.0f} s "
-                                 f"(TXF_STACK_TIMEOUT); see " + ", ".join(str(cfg.log_file(n)) for n in late))
+                raise StackError(
+                    f"{' and '.join(late)} did not answer within {cfg.timeout:.0f} s "
+                    f"(TXF_STACK_TIMEOUT); see " + ", ".join(str(cfg.log_file(n)) for n in late)
+                )
             time.sleep(0.25)
 
 
@@ -690,7 +752,7 @@ def _stop_one(cfg: StackConfig, name: str, log: Log, grace: float = 30.0) -> boo
     return True
 
 
-def stop(cfg: Optional[StackConfig] = None, only: Optional[set[str]] = None, log: Log = print) -> None:
+def stop(cfg: StackConfig | None = None, only: set[str] | None = None, log: Log = print) -> None:
     """Stop what this state dir started (both, or just `only`); delete the Kafka data dir."""
     cfg = cfg or StackConfig.from_env()
     names = [n for n in ("registry", "kafka") if only is None or n in only]
@@ -701,6 +763,7 @@ def stop(cfg: Optional[StackConfig] = None, only: Optional[set[str]] = None, log
 
 
 # --------------------------------------------------------------------------- fault injection
+
 
 def kill_kafka(cfg: StackConfig) -> int:
     """SIGKILL our broker by its PID (a crash: no shutdown, no flush); returns the PID. For fault tests."""
@@ -721,8 +784,14 @@ def restart_kafka(cfg: StackConfig, log: Log = print) -> int:
         raise StackError("Kafka is still running; kill_kafka() or stop() it first")
     home = kafka_home(cfg)
     props = cfg.state_dir / "server.properties"
-    jvm = [find_kafka_java(), *KAFKA_JVM_OPTS, f"-Dlog4j2.configurationFile={cfg.state_dir / 'log4j2.properties'}",
-           cfg.tag, "-cp", str(home / "libs" / "*")]
+    jvm = [
+        find_kafka_java(),
+        *KAFKA_JVM_OPTS,
+        f"-Dlog4j2.configurationFile={cfg.state_dir / 'log4j2.properties'}",
+        cfg.tag,
+        "-cp",
+        str(home / "libs" / "*"),
+    ]
     info = StackInfo(cfg.bootstrap_servers, cfg.registry_url)
     info.kafka_pid = _spawn(cfg, "kafka", [*jvm, "kafka.Kafka", str(props)], cfg.state_dir)
     info.started_kafka = True
@@ -737,6 +806,7 @@ def stop_registry(cfg: StackConfig, log: Log = print) -> None:
 
 # --------------------------------------------------------------------------- CLI
 
+
 def cmd_up(cfg: StackConfig) -> int:
     k_ok, r_ok = probe(cfg)
     if k_ok and r_ok:
@@ -746,8 +816,10 @@ def cmd_up(cfg: StackConfig) -> int:
         print("\n".join(StackInfo(cfg.bootstrap_servers, cfg.registry_url).env_lines))
         return 0
     info = ensure_up(cfg)
-    for name, started, pid, secs in (("kafka", info.started_kafka, info.kafka_pid, info.kafka_seconds),
-                                     ("registry", info.started_registry, info.registry_pid, info.registry_seconds)):
+    for name, started, pid, secs in (
+        ("kafka", info.started_kafka, info.kafka_pid, info.kafka_seconds),
+        ("registry", info.started_registry, info.registry_pid, info.registry_seconds),
+    ):
         addr = cfg.bootstrap_servers if name == "kafka" else cfg.registry_url
         if started:
             print(f"{name:8s} started  PID {pid}  {addr}  answered after {secs:.1f} s  (log {cfg.log_file(name)})")
@@ -769,8 +841,9 @@ def cmd_down(cfg: StackConfig) -> int:
 def cmd_status(cfg: StackConfig) -> int:
     k_ok, r_ok = probe(cfg)
     for name, ok, addr, ports in (
-            ("kafka", k_ok, cfg.bootstrap_servers, f"client {cfg.kafka_port}, controller {cfg.controller_port}"),
-            ("registry", r_ok, cfg.registry_url, f"http {cfg.registry_port}, management {cfg.registry_mgmt_port}")):
+        ("kafka", k_ok, cfg.bootstrap_servers, f"client {cfg.kafka_port}, controller {cfg.controller_port}"),
+        ("registry", r_ok, cfg.registry_url, f"http {cfg.registry_port}, management {cfg.registry_mgmt_port}"),
+    ):
         pid = running_pid(cfg, name)
         proc = f"PID {pid}" if pid else "not started here"
         print(f"{name:8s} {proc:18s} ports {ports:32s} {'answers' if ok else 'NOT answering'}  {addr}")
@@ -778,7 +851,7 @@ def cmd_status(cfg: StackConfig) -> int:
     return 0 if (k_ok and r_ok) else EXIT_NOT_READY
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="localstack.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("command", choices=["up", "down", "status", "fetch"])
     args = ap.parse_args(argv)

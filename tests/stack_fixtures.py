@@ -4,6 +4,7 @@ The session fixture `stack` reuses a stack that already answers on the configure
 (`make up`, or env TXF_KAFKA_PORT / TXF_REGISTRY_PORT ...), otherwise starts one with
 stack/localstack.py and stops, at session end, only what it started.
 """
+
 from __future__ import annotations
 
 import sys
@@ -31,8 +32,11 @@ def stack() -> Iterator[localstack.StackInfo]:
     except localstack.StackError as exc:
         pytest.fail(f"local stack did not come up: {exc}", pytrace=False)
     started = {n for n, s in (("kafka", info.started_kafka), ("registry", info.started_registry)) if s}
-    print(f"[stack] {info.bootstrap_servers} {info.registry_url} started here: {sorted(started) or 'nothing'} "
-          f"({info.total_seconds:.1f} s)", file=sys.stderr)
+    print(
+        f"[stack] {info.bootstrap_servers} {info.registry_url} started here: {sorted(started) or 'nothing'} "
+        f"({info.total_seconds:.1f} s)",
+        file=sys.stderr,
+    )
     try:
         yield info
     finally:
@@ -47,18 +51,21 @@ def new_topic(stack: localstack.StackInfo) -> Callable[..., str]:
 
     def make(prefix: str, partitions: int = 1) -> str:
         name = f"it-{prefix}-{uuid.uuid4().hex[:10]}"
-        futures = admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)],
-                                      operation_timeout=30, request_timeout=30)
+        futures = admin.create_topics(
+            [NewTopic(name, num_partitions=partitions, replication_factor=1)], operation_timeout=30, request_timeout=30
+        )
         futures[name].result(timeout=30)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # wait until the broker's metadata has the leader
             md = admin.list_topics(topic=name, timeout=5).topics.get(name)
-            if md is not None and md.error is None and len(md.partitions) == partitions and all(
-                    p.leader >= 0 for p in md.partitions.values()):
+            if (
+                md is not None
+                and md.error is None
+                and len(md.partitions) == partitions
+                and all(p.leader >= 0 for p in md.partitions.values())
+            ):
                 return name
             time.sleep(0.05)
         raise AssertionError(f"topic {name} has no leader after 30 s")
 
     return make
-
-

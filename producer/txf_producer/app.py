@@ -22,8 +22,9 @@ import secrets
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
@@ -34,8 +35,7 @@ from txf_producer.notify import Notifier
 from txf_producer.publisher import Publisher, Stream
 from txf_producer.record import MESSAGE_OF
 from txf_producer.settings import Settings
-from txf_producer.sources.base import (QuoteSink, QuoteType, Source, SourceConfigError, SourceError,
-                                      SubscriptionSink)
+from txf_producer.sources.base import QuoteSink, Source, SourceConfigError, SourceError, SubscriptionSink
 from txf_producer.sources.events import Connected, Disconnected, EndOfFeed, Reconnected, SourceEvent, describe
 from txf_producer.spool import Spool
 from txf_producer.stall import Action, FeedState, StallDetector
@@ -62,9 +62,14 @@ class RunResult:
 class ProducerApp:
     """One producer run: build everything, run until told or until fatal, stop cleanly."""
 
-    def __init__(self, settings: Settings, source: Source, *,
-                 wrap_sink: Callable[[QuoteSink], QuoteSink] | None = None,
-                 stall_detector: StallDetector | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        source: Source,
+        *,
+        wrap_sink: Callable[[QuoteSink], QuoteSink] | None = None,
+        stall_detector: StallDetector | None = None,
+    ) -> None:
         self.settings = settings
         self.source = source
         self.run_id = secrets.randbits(64)
@@ -110,8 +115,13 @@ class ProducerApp:
             reasons.append("feed stalled inside a trading session")
         if self.stall is not None and self.stall.state is FeedState.NO_DATA_SINCE_OPEN:
             reasons.append("no quotes since the session opened (exchange holiday, or the subscription never took)")
-        return {"live": live, "ready": live and not reasons, "reasons": reasons, "feed": feed,
-                "run_id": f"{self.run_id:016x}"}
+        return {
+            "live": live,
+            "ready": live and not reasons,
+            "reasons": reasons,
+            "feed": feed,
+            "run_id": f"{self.run_id:016x}",
+        }
 
     def _kafka_error(self, err: Any) -> None:
         """librdkafka global errors (poll thread): remember when every broker went away."""
@@ -144,8 +154,11 @@ class ProducerApp:
                 grace = self.settings.reconnect_grace_s
                 assert self._loop is not None
                 self._disconnect_timer = self._loop.call_later(
-                    grace, self._finish, EXIT_FATAL,
-                    f"quote session down ({event.detail or 'disconnected'}) and not back within {grace:.0f}s")
+                    grace,
+                    self._finish,
+                    EXIT_FATAL,
+                    f"quote session down ({event.detail or 'disconnected'}) and not back within {grace:.0f}s",
+                )
         elif isinstance(event, (Reconnected, Connected)):
             if self._disconnect_timer is not None:
                 self._disconnect_timer.cancel()
@@ -193,26 +206,32 @@ class ProducerApp:
             headers[topic] = await self._retry_until(
                 f"schema registry lookup of subject {topic}-value at {s.registry_url}",
                 "start the registry or fix TXF_REGISTRY_URL, and register the contract with `make register`"
-                if not s.auto_register_schemas else "start the registry or fix TXF_REGISTRY_URL",
-                attempt)
-            log.info("topic %s: schema id %d (%s)", topic, schema_id_of(headers[topic]),
-                     message_type.DESCRIPTOR.full_name)
+                if not s.auto_register_schemas
+                else "start the registry or fix TXF_REGISTRY_URL",
+                attempt,
+            )
+            log.info(
+                "topic %s: schema id %d (%s)", topic, schema_id_of(headers[topic]), message_type.DESCRIPTOR.full_name
+            )
         return headers
 
     async def _check_kafka(self, producer: Producer) -> None:
         """The broker answers within the deadline and every topic we write exists."""
         s = self.settings
-        needed = sorted({t for _q, _a, t in s.routes()} | {s.dead_letter_topic})
+        needed = sorted({t for _q, _a, t in s.routes()} | {str(s.dead_letter_topic)})
 
         def attempt() -> None:
             metadata = producer.list_topics(timeout=min(5.0, s.startup_deadline_s))
             missing = [t for t in needed if t not in metadata.topics or metadata.topics[t].error is not None]
             if missing:  # not worth waiting for
-                raise Fatal(f"topics {missing} do not exist on {s.kafka_bootstrap}: create them with "
-                            "`make register` (txf-registry topics)")
+                raise Fatal(
+                    f"topics {missing} do not exist on {s.kafka_bootstrap}: create them with "
+                    "`make register` (txf-registry topics)"
+                )
 
-        await self._retry_until(f"Kafka metadata from {s.kafka_bootstrap}",
-                                "start the broker or fix TXF_KAFKA_BOOTSTRAP", attempt)
+        await self._retry_until(
+            f"Kafka metadata from {s.kafka_bootstrap}", "start the broker or fix TXF_KAFKA_BOOTSTRAP", attempt
+        )
 
     def _poll_loop(self) -> None:
         """Serve delivery reports until stopped (the only thread that calls poll())."""
@@ -241,20 +260,34 @@ class ProducerApp:
             if s.metrics_port:
                 try:
                     server = serve(s.metrics_host, s.metrics_port, self.snapshot, self.health, self.latency)
-                    log.info("metrics and health on http://%s:%d/metrics /healthz /readyz", s.metrics_host,
-                             server.server_port)
+                    log.info(
+                        "metrics and health on http://%s:%d/metrics /healthz /readyz",
+                        s.metrics_host,
+                        server.server_port,
+                    )
                 except OSError as exc:  # metrics are for watching; a busy port must not stop the feed
-                    log.error("metrics/health endpoint not served on %s:%d (%s): set TXF_METRICS_PORT",
-                              s.metrics_host, s.metrics_port, exc)
+                    log.error(
+                        "metrics/health endpoint not served on %s:%d (%s): set TXF_METRICS_PORT",
+                        s.metrics_host,
+                        s.metrics_port,
+                        exc,
+                    )
             headers = await self._frame_headers()
             # librdkafka's own log lines go through Python logging, not raw stderr
-            self.producer = Producer({**s.kafka_config(), "error_cb": self._kafka_error},
-                                     logger=logging.getLogger("txf_producer.librdkafka"))
+            self.producer = Producer(
+                {**s.kafka_config(), "error_cb": self._kafka_error}, logger=logging.getLogger("txf_producer.librdkafka")
+            )
             await self._check_kafka(self.producer)
             self.publisher = Publisher(
-                self.producer, run_id=self.run_id, dead_letter_topic=s.dead_letter_topic, spool=spool,
-                publish_simtrade=s.publish_simtrade, queue_full_wait_s=s.queue_full_wait_s,
-                on_event=self._event_from_thread, on_delivery_latency=self.latency.observe)
+                self.producer,
+                run_id=self.run_id,
+                dead_letter_topic=str(s.dead_letter_topic),  # resolved from the topic map at validation
+                spool=spool,
+                publish_simtrade=s.publish_simtrade,
+                queue_full_wait_s=s.queue_full_wait_s,
+                on_event=self._event_from_thread,
+                on_delivery_latency=self.latency.observe,
+            )
             poller = threading.Thread(target=self._poll_loop, name="kafka-poll", daemon=True)
             poller.start()
             sink: QuoteSink = self.publisher if self._wrap_sink is None else self._wrap_sink(self.publisher)
@@ -263,9 +296,11 @@ class ProducerApp:
             if isinstance(sink, SubscriptionSink):  # the recorder's header names the resolved streams
                 sink.set_subscriptions(subscriptions)
             self.publisher.install(self._streams(subscriptions, headers))
-            log.info("producing: run id %016x, streams %s", self.run_id,
-                     ", ".join(f"{st.alias}/{st.code} {st.quote_type.value} -> {st.topic}"
-                               for st in self.publisher.streams))
+            log.info(
+                "producing: run id %016x, streams %s",
+                self.run_id,
+                ", ".join(f"{st.alias}/{st.code} {st.quote_type.value} -> {st.topic}" for st in self.publisher.streams),
+            )
             self.producing = True
             self.notifier.ready(f"producing {len(self.publisher.streams)} streams, run {self.run_id:016x}")
             tasks.append(asyncio.create_task(self._heartbeat()))
@@ -301,7 +336,7 @@ class ProducerApp:
         stats["spooled_total"] = spool.count
         return RunResult(code, reason, stats, self.run_id)
 
-    def _task_ended(self, task: "asyncio.Task[Any]") -> None:
+    def _task_ended(self, task: asyncio.Task[Any]) -> None:
         if task.cancelled():
             return
         exc = task.exception()
@@ -337,8 +372,12 @@ class ProducerApp:
                 await asyncio.to_thread(poller.join)
             left = await asyncio.to_thread(self.producer.flush, self.settings.flush_timeout_s)
             if left:
-                log.error("%d records not delivered within %.0fs: spooling them to %s",
-                          left, self.settings.flush_timeout_s, spool.path)
+                log.error(
+                    "%d records not delivered within %.0fs: spooling them to %s",
+                    left,
+                    self.settings.flush_timeout_s,
+                    spool.path,
+                )
                 self.producer.purge(in_queue=True, in_flight=True, blocking=True)
                 await asyncio.to_thread(self.producer.flush, 1.0)  # serves the purge reports -> spool
         spool.close()
@@ -347,8 +386,7 @@ class ProducerApp:
         while True:
             await asyncio.sleep(interval_s)
             if self.publisher is not None:
-                log.info("stats %s queue=%d", self.publisher.stats(),
-                         len(self.producer) if self.producer else 0)
+                log.info("stats %s queue=%d", self.publisher.stats(), len(self.producer) if self.producer else 0)
 
     async def _watch(self) -> None:
         """Judge silence every few seconds; re-subscribe on a stall, exit 1 if that did not help."""
@@ -358,8 +396,9 @@ class ProducerApp:
             await asyncio.sleep(period)
             action = self.stall.check(time.time_ns(), self.publisher.counters.last_quote_ns)
             if action is Action.RESUBSCRIBE:
-                log.warning("feed %s (%.0fs bound): re-subscribing", self.stall.state.value,
-                            self.stall.bound_s(time.time_ns()))
+                log.warning(
+                    "feed %s (%.0fs bound): re-subscribing", self.stall.state.value, self.stall.bound_s(time.time_ns())
+                )
                 self.notifier.status(f"feed {self.stall.state.value}: re-subscribing")
                 try:
                     await self.source.resubscribe()
@@ -367,8 +406,11 @@ class ProducerApp:
                     log.error("re-subscribe failed: %s: %s", type(exc).__name__, exc)
             elif action is Action.FATAL:
                 silent = (time.time_ns() - self.publisher.counters.last_quote_ns) / 1e9
-                self._finish(EXIT_FATAL, f"no quotes for {silent:.0f}s inside a trading session, re-subscribing "
-                                         "did not help (silent feed stall)")
+                self._finish(
+                    EXIT_FATAL,
+                    f"no quotes for {silent:.0f}s inside a trading session, re-subscribing "
+                    "did not help (silent feed stall)",
+                )
 
 
 def run_app(make_app: Callable[[], ProducerApp]) -> RunResult:
@@ -379,5 +421,3 @@ def run_app(make_app: Callable[[], ProducerApp]) -> RunResult:
         return await make_app().run()
 
     return uvloop.run(main())
-
-

@@ -12,18 +12,21 @@ stopped on purpose, 1 fatal (systemd restarts), 78 invalid settings.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import functools
 import json
-import datetime as dt
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+
+from pydantic import SecretStr
 
 from txf_producer.app import EXIT_CONFIG, EXIT_FATAL, EXIT_OK, ProducerApp, run_app
-from txf_producer.stall import StallDetector
 from txf_producer.logs import setup_logging
 from txf_producer.settings import Settings, SettingsError, load_settings
+from txf_producer.stall import StallDetector
 
 log = logging.getLogger("txf_producer")
 
@@ -45,10 +48,16 @@ def build_source(args: argparse.Namespace, settings: Settings) -> tuple[Any, Sta
     if args.source == "sim":
         from txf_producer.sources.simulated import SimConfig, SimulatedSource
 
-        config = SimConfig(seed=args.seed, start=_parse_start(args.sim_start), streams=streams,
-                           speed=args.speed, rate=args.rate, max_messages=args.max_messages,
-                           generator_process=args.sim_process)
-        return SimulatedSource(config), None
+        sim = SimConfig(
+            seed=args.seed,
+            start=_parse_start(args.sim_start),
+            streams=streams,
+            speed=args.speed,
+            rate=args.rate,
+            max_messages=args.max_messages,
+            generator_process=args.sim_process,
+        )
+        return SimulatedSource(sim), None
     if args.source == "replay":
         from txf_producer.sources.replay import ReplaySource
 
@@ -58,13 +67,16 @@ def build_source(args: argparse.Namespace, settings: Settings) -> tuple[Any, Sta
     from txf_producer.sources.shioaji_live import ShioajiConfig, ShioajiSource
 
     config = ShioajiConfig(
-        api_key=settings.shioaji_api_key, secret_key=settings.shioaji_secret_key,
+        api_key=settings.shioaji_api_key or SecretStr(""),  # missing: the source refuses to start (exit 78)
+        secret_key=settings.shioaji_secret_key or SecretStr(""),
         simulation=settings.shioaji_simulation,
         tick_aliases=tuple(a for q, a, _t in settings.routes() if q is QuoteType.TICK),
         bidask_aliases=tuple(a for q, a, _t in settings.routes() if q is QuoteType.BIDASK),
-        log_path=settings.state_dir / "shioaji.log")
-    return ShioajiSource(config), StallDetector(settings.no_data_timeout_s, settings.no_data_after_open_s,
-                                                settings.all_holidays())
+        log_path=settings.state_dir / "shioaji.log",
+    )
+    return ShioajiSource(config), StallDetector(
+        settings.no_data_timeout_s, settings.no_data_after_open_s, settings.all_holidays()
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -101,16 +113,20 @@ def cmd_respool(args: argparse.Namespace) -> int:
     failed: list[str] = []
     count = 0
     for topic, key, value, _reason, _t in read_spool(args.file):
+
         def report(err: Any, _msg: Any) -> None:
             if err is not None:
                 failed.append(err.str())
+
         producer.produce(topic, value, key, on_delivery=report)
         producer.poll(0)
         count += 1
     left = producer.flush(settings.flush_timeout_s)
     if left or failed:
-        print(f"txf-producer respool: {left} not delivered, {len(failed)} failed ({failed[:3]}); "
-              f"{args.file} kept", file=sys.stderr)
+        print(
+            f"txf-producer respool: {left} not delivered, {len(failed)} failed ({failed[:3]}); {args.file} kept",
+            file=sys.stderr,
+        )
         return EXIT_FATAL
     done = args.file.with_suffix(args.file.suffix + ".done")
     args.file.rename(done)
@@ -125,15 +141,22 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--source", choices=("shioaji", "sim", "replay"), default="shioaji")
     run.add_argument("--record", type=Path, help="also record every quote to this file (replayable)")
     run.add_argument("--replay", type=Path, help="recording to replay (--source replay)")
-    run.add_argument("--speed", type=float, default=None,
-                     help="sim/replay pace: 1 = real time, 60 = a minute per second; omit for full speed")
+    run.add_argument(
+        "--speed",
+        type=float,
+        default=None,
+        help="sim/replay pace: 1 = real time, 60 = a minute per second; omit for full speed",
+    )
     run.add_argument("--rate", type=float, default=None, help="sim: fixed messages per second")
     run.add_argument("--max-messages", type=int, default=None, help="sim/replay: stop after this many quotes")
     run.add_argument("--seed", type=int, default=1, help="sim: random seed (same seed, same quotes)")
     run.add_argument("--sim-start", help="sim: simulated start, ISO time (naive = Taipei), default next day open")
-    run.add_argument("--sim-process", action="store_true",
-                     help="sim at full speed: generate the market in a child process (load tests: the model's "
-                          "own cost stays off the producer's CPU; same quotes)")
+    run.add_argument(
+        "--sim-process",
+        action="store_true",
+        help="sim at full speed: generate the market in a child process (load tests: the model's "
+        "own cost stays off the producer's CPU; same quotes)",
+    )
     run.set_defaults(func=cmd_run)
     respool = sub.add_parser("respool", help="publish the records of a spool file, then rename it *.done")
     respool.add_argument("file", type=Path)

@@ -22,19 +22,30 @@ record names the field.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from decimal import Decimal
 from operator import index as _index
-from typing import Any, Callable
+from typing import Any
 
 from google.protobuf.message import Message
 
 from txf.v1 import BidAsk, Tick
-from txf_producer.record import (BIDASK_SHAPE, BOOK_DEPTH, INT64_MAX, INT64_MIN, PRICE_SCALE, TICK_SHAPE, FieldSpec,
-                                 Kind, RecordShape)
+from txf_producer.record import (
+    BIDASK_SHAPE,
+    BOOK_DEPTH,
+    INT64_MAX,
+    INT64_MIN,
+    PRICE_SCALE,
+    TICK_SHAPE,
+    FieldSpec,
+    Kind,
+    RecordShape,
+)
 
 # n/den in lowest terms has <= 4 decimals iff den divides 10000; value: 10000 // den.
-_SCALE_BY_DENOMINATOR: dict[int, int] = {den: PRICE_SCALE // den for den in range(1, PRICE_SCALE + 1)
-                                         if PRICE_SCALE % den == 0}
+_SCALE_BY_DENOMINATOR: dict[int, int] = {
+    den: PRICE_SCALE // den for den in range(1, PRICE_SCALE + 1) if PRICE_SCALE % den == 0
+}
 _TAIPEI_EPOCH = _dt.datetime(1970, 1, 1, 8, 0, 0)  # 1970-01-01T00:00Z in Taipei local time
 _ONE_US = _dt.timedelta(microseconds=1)
 _ratio: Callable[[Decimal], tuple[int, int]] = Decimal.as_integer_ratio
@@ -138,6 +149,7 @@ def build_bidask(q: Any, receive_time_ns: int, run_id: int) -> BidAsk:
 
 # --- diagnosis (off the hot path): which field is wrong, and why ------------
 
+
 def _check_price(field: str, value: Any) -> int:
     if not isinstance(value, Decimal):
         raise ConversionError(field, f"price must be a Decimal, not {type(value).__name__}", value)
@@ -186,7 +198,8 @@ def _check_field(shape: RecordShape, f: FieldSpec, v: Any) -> None:
     elif kind is Kind.ENUM:
         if v not in f.enum_values:
             enum = shape.message.DESCRIPTOR.fields_by_name[f.name].enum_type
-            raise ConversionError(source, f"unknown value; {enum.full_name} knows {sorted(f.enum_values)}", v)
+            name = enum.full_name if enum is not None else f.name
+            raise ConversionError(source, f"unknown value; {name} knows {sorted(f.enum_values)}", v)
     elif kind in (Kind.BOOK_PRICES, Kind.BOOK_VOLUMES, Kind.BOOK_CHANGES):
         if not isinstance(v, list) or len(v) != BOOK_DEPTH:
             got = len(v) if isinstance(v, list) else type(v).__name__

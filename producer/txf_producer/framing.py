@@ -39,10 +39,12 @@ def serializer_config(auto_register: bool) -> dict[str, Any]:
     }
 
 
-def new_serializer(message_type: type[Message], registry: SchemaRegistryClient, auto_register: bool
-                   ) -> ProtobufSerializer:
+def new_serializer(
+    message_type: type[Message], registry: SchemaRegistryClient, auto_register: bool
+) -> ProtobufSerializer:
     """A registry-aware ProtobufSerializer configured as the project's producers use it."""
-    return ProtobufSerializer(message_type, registry, serializer_config(auto_register))
+    serializer: ProtobufSerializer = ProtobufSerializer(message_type, registry, serializer_config(auto_register))
+    return serializer
 
 
 def frame_header(serializer: ProtobufSerializer, message_type: type[Message], topic: str) -> bytes:

@@ -19,8 +19,11 @@ import time
 def setup_logging(level: str = "INFO") -> None:
     """Configure the root logger for the terminal or for journald."""
     under_journald = bool(os.environ.get("JOURNAL_STREAM")) and not sys.stderr.isatty()
-    fmt = "%(levelname)s %(name)s: %(message)s" if under_journald else \
-        "%(asctime)s.%(msecs)03d %(levelname)s %(name)s: %(message)s"
+    fmt = (
+        "%(levelname)s %(name)s: %(message)s"
+        if under_journald
+        else "%(asctime)s.%(msecs)03d %(levelname)s %(name)s: %(message)s"
+    )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(fmt, datefmt="%Y-%m-%d %H:%M:%S"))
     root = logging.getLogger()

@@ -13,7 +13,8 @@ import bisect
 import json
 import threading
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, make_wsgi_app
@@ -39,7 +40,7 @@ class LatencyHistogram:
     def buckets(self) -> list[tuple[str, int]]:
         """Cumulative (le, count) pairs, +Inf last, as Prometheus wants them."""
         out, total = [], 0
-        for bound, count in zip((*map(str, self.bounds), "+Inf"), self.counts):
+        for bound, count in zip((*map(str, self.bounds), "+Inf"), self.counts, strict=True):
             total += count
             out.append((bound, total))
         return out
@@ -67,19 +68,24 @@ class ProducerCollector(Collector):
         yield published
         yield delivered
         for name, key, doc in (
-                ("txf_dead_lettered", "dead_lettered", "Quotes sent to the dead-letter topic (conversion errors)"),
-                ("txf_delivery_errors", "delivery_errors", "Records Kafka failed to deliver (spooled)"),
-                ("txf_spooled", "spooled", "Records written to the local spool file"),
-                ("txf_skipped_simtrade", "skipped_simtrade", "Pre-open trial-match quotes not published"),
-                ("txf_queue_full_waits", "queue_full_waits", "Times the quote callback waited for queue room")):
+            ("txf_dead_lettered", "dead_lettered", "Quotes sent to the dead-letter topic (conversion errors)"),
+            ("txf_delivery_errors", "delivery_errors", "Records Kafka failed to deliver (spooled)"),
+            ("txf_spooled", "spooled", "Records written to the local spool file"),
+            ("txf_skipped_simtrade", "skipped_simtrade", "Pre-open trial-match quotes not published"),
+            ("txf_queue_full_waits", "queue_full_waits", "Times the quote callback waited for queue room"),
+        ):
             yield CounterMetricFamily(name, doc, value=s.get(key, 0))
         yield GaugeMetricFamily("txf_queue_depth", "Records in librdkafka's local queue", value=s.get("queue", 0))
         age = s.get("last_quote_age_s")
-        yield GaugeMetricFamily("txf_last_quote_age_seconds", "Seconds since the last quote (NaN: none yet)",
-                                value=float("nan") if age is None else age)
+        yield GaugeMetricFamily(
+            "txf_last_quote_age_seconds",
+            "Seconds since the last quote (NaN: none yet)",
+            value=float("nan") if age is None else age,
+        )
         yield GaugeMetricFamily("txf_ready", "1 while producing (see /readyz)", value=1 if s.get("ready") else 0)
-        h = HistogramMetricFamily("txf_produce_to_ack_seconds",
-                                  "produce() to broker acknowledgement (acks=all)", unit="")
+        h = HistogramMetricFamily(
+            "txf_produce_to_ack_seconds", "produce() to broker acknowledgement (acks=all)", unit=""
+        )
         h.add_metric([], self._latency.buckets(), self._latency.sum)
         yield h
 
@@ -89,8 +95,13 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-def serve(host: str, port: int, snapshot: Callable[[], dict[str, Any]], health: Callable[[], dict[str, Any]],
-          latency: LatencyHistogram) -> WSGIServer:
+def serve(
+    host: str,
+    port: int,
+    snapshot: Callable[[], dict[str, Any]],
+    health: Callable[[], dict[str, Any]],
+    latency: LatencyHistogram,
+) -> WSGIServer:
     """Serve /metrics, /healthz and /readyz on host:port from a daemon thread; returns the server."""
     registry = CollectorRegistry()
     registry.register(ProducerCollector(snapshot, latency))
@@ -102,10 +113,13 @@ def serve(host: str, port: int, snapshot: Callable[[], dict[str, Any]], health: 
             h = health()
             ok = h["live"] if path == "/healthz" else h["ready"]
             body = json.dumps(h, sort_keys=True).encode()
-            start_response("200 OK" if ok else "503 Service Unavailable",
-                           [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            start_response(
+                "200 OK" if ok else "503 Service Unavailable",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+            )
             return [body]
-        return metrics_app(environ, start_response)
+        body_parts: list[bytes] = metrics_app(environ, start_response)
+        return body_parts
 
     server = make_server(host, port, app, handler_class=_QuietHandler)
     threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()

@@ -22,13 +22,14 @@ import json
 import logging
 import threading
 import time
-from time import time_ns as _time_ns
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from time import time_ns as _time_ns
+from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from txf.v1 import BidAsk, Tick
+from txf.v1 import Tick
 from txf_producer import wire
 from txf_producer.convert import (
     ConversionError,
@@ -236,9 +237,12 @@ class Publisher:
         with stream.lock:  # sequence order == queue order, whatever thread calls
             sequence = stream.sequence = stream.sequence + 1
             parts[stream.sequence_slot] = stream.sequence_key + (  # a day's sequences stay below 2**28
-                _SMALL_VARINT[sequence] if sequence < 16384 else
-                _C14[sequence & 16383] + _SMALL_VARINT[sequence >> 14] if sequence < 268_435_456 else
-                _uvarint(sequence))
+                _SMALL_VARINT[sequence]
+                if sequence < 16384
+                else _C14[sequence & 16383] + _SMALL_VARINT[sequence >> 14]
+                if sequence < 268_435_456
+                else _uvarint(sequence)
+            )
             value = _join(parts)
             try:
                 self._produce(stream.topic, value, stream.key, -1, self._delivered)
@@ -319,14 +323,18 @@ class Publisher:
                 continue
         self._spool.append(topic, key, value, "local queue full")
         self.counters.spooled += 1
-        self._delivery_log.error("queue-full", "local Kafka queue full for %.1fs: record spooled to %s",
-                                 self._queue_full_wait_s, self._spool.path)
+        self._delivery_log.error(
+            "queue-full",
+            "local Kafka queue full for %.1fs: record spooled to %s",
+            self._queue_full_wait_s,
+            self._spool.path,
+        )
 
     def _delivered(self, err: KafkaError | None, msg: Message) -> None:
         """Delivery report (poll thread): count, measure, and spool any failure."""
         c = self.counters
+        topic = str(msg.topic())  # a delivery report always names its topic
         if err is None:
-            topic = msg.topic()
             c.delivered[topic] = c.delivered.get(topic, 0) + 1
             c.last_delivery_ns = _time_ns()
             if self._on_latency is not None:
@@ -335,13 +343,20 @@ class Publisher:
                     self._on_latency(latency)
             return
         c.delivery_errors += 1
-        self._spool.append(msg.topic(), msg.key(), msg.value(), f"delivery failed: {err.str()}")
+        self._spool.append(topic, msg.key(), msg.value(), f"delivery failed: {err.str()}")
         c.spooled += 1
-        self._delivery_log.error("delivery", "delivery to %s failed (%s): record spooled to %s",
-                                 msg.topic(), err.str(), self._spool.path)
+        self._delivery_log.error(
+            "delivery", "delivery to %s failed (%s): record spooled to %s", msg.topic(), err.str(), self._spool.path
+        )
 
-    def _reject(self, quote_type: QuoteType, quote: Any, receive_ns: int, exc: Exception,
-                unrouted_among: dict[str, Stream] | None = None) -> None:
+    def _reject(
+        self,
+        quote_type: QuoteType,
+        quote: Any,
+        receive_ns: int,
+        exc: BaseException,
+        unrouted_among: dict[str, Stream] | None = None,
+    ) -> None:
         """Dead-letter a quote that cannot be published exactly, with the reason.
 
         `unrouted_among` is given when the quote's code has no route (the routes it
@@ -349,8 +364,9 @@ class Publisher:
         """
         code = _code_of(quote)
         if unrouted_among is not None:
-            error = ConversionError("code", f"not a subscribed {quote_type.value} contract "
-                                            f"(subscribed: {sorted(unrouted_among)})", code)
+            error = ConversionError(
+                "code", f"not a subscribed {quote_type.value} contract (subscribed: {sorted(unrouted_among)})", code
+            )
         else:
             try:
                 error = diagnose_tick(quote) if quote_type is QuoteType.TICK else diagnose_bidask(quote)
@@ -373,8 +389,9 @@ class Publisher:
         except BufferError:
             self._produce_when_room(self._dlq, key, value)
         self.counters.dead_lettered += 1
-        self._reject_log.warning(f"reject:{quote_type.value}:{error.field}",
-                                 "dead-lettered %s quote %s: %s", quote_type.value, code, error)
+        self._reject_log.warning(
+            f"reject:{quote_type.value}:{error.field}", "dead-lettered %s quote %s: %s", quote_type.value, code, error
+        )
 
 
 def _code_of(quote: Any) -> str | None:

@@ -10,10 +10,9 @@ loudly if the order changes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, Sequence
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgpack
 
@@ -25,14 +24,45 @@ TICK, BIDASK = 0, 1
 
 # Field order of the msgpack array each class accepts (shioaji 1.7.9).
 TICK_FIELDS: tuple[str, ...] = (
-    "code", "date", "time", "open", "underlying_price", "bid_side_total_vol", "ask_side_total_vol",
-    "avg_price", "close", "high", "low", "amount", "total_amount", "volume", "total_volume",
-    "tick_type", "chg_type", "price_chg", "pct_chg", "simtrade",
+    "code",
+    "date",
+    "time",
+    "open",
+    "underlying_price",
+    "bid_side_total_vol",
+    "ask_side_total_vol",
+    "avg_price",
+    "close",
+    "high",
+    "low",
+    "amount",
+    "total_amount",
+    "volume",
+    "total_volume",
+    "tick_type",
+    "chg_type",
+    "price_chg",
+    "pct_chg",
+    "simtrade",
 )
 BIDASK_FIELDS: tuple[str, ...] = (
-    "code", "date", "time", "bid_total_vol", "ask_total_vol", "bid_price", "bid_volume", "diff_bid_vol",
-    "ask_price", "ask_volume", "diff_ask_vol", "first_derived_bid_price", "first_derived_ask_price",
-    "first_derived_bid_vol", "first_derived_ask_vol", "underlying_price", "simtrade",
+    "code",
+    "date",
+    "time",
+    "bid_total_vol",
+    "ask_total_vol",
+    "bid_price",
+    "bid_volume",
+    "diff_bid_vol",
+    "ask_price",
+    "ask_volume",
+    "diff_ask_vol",
+    "first_derived_bid_price",
+    "first_derived_ask_price",
+    "first_derived_bid_vol",
+    "first_derived_ask_vol",
+    "underlying_price",
+    "simtrade",
 )
 
 

@@ -13,8 +13,9 @@ shapes, the way databento's dbn derives every encoder from one annotated record.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
@@ -31,19 +32,19 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 class Kind(enum.Enum):
     """What a field holds, and so how it is read, checked and encoded."""
 
-    CODE = "code"                  # the contract code: constant per stream (in the record's prefix)
-    EXCHANGE_MS = "exchange_ms"    # Shioaji's naive Taipei datetime as UTC epoch milliseconds
-    EXCHANGE_US = "exchange_us"    # ... as UTC epoch microseconds
-    RECEIVE_NS = "receive_ns"      # the producer's arrival stamp, UTC epoch ns
-    SEQUENCE = "sequence"          # per-stream counter, set by the publisher
-    RUN_ID = "run_id"              # constant per producer run
-    PRICE = "price"                # a decimal price x10000, exactly (any sign)
-    TRADE_PRICE = "trade_price"    # a decimal price x10000 that must be positive
-    COUNT = "count"                # an integer (int64)
-    VOLUME = "volume"              # an integer that cannot be negative
-    ENUM = "enum"                  # an enum number the contract's enum knows
-    FLAG = "flag"                  # a bool (set only when exactly True)
-    BOOK_PRICES = "book_prices"    # BOOK_DEPTH decimal prices x10000, packed
+    CODE = "code"  # the contract code: constant per stream (in the record's prefix)
+    EXCHANGE_MS = "exchange_ms"  # Shioaji's naive Taipei datetime as UTC epoch milliseconds
+    EXCHANGE_US = "exchange_us"  # ... as UTC epoch microseconds
+    RECEIVE_NS = "receive_ns"  # the producer's arrival stamp, UTC epoch ns
+    SEQUENCE = "sequence"  # per-stream counter, set by the publisher
+    RUN_ID = "run_id"  # constant per producer run
+    PRICE = "price"  # a decimal price x10000, exactly (any sign)
+    TRADE_PRICE = "trade_price"  # a decimal price x10000 that must be positive
+    COUNT = "count"  # an integer (int64)
+    VOLUME = "volume"  # an integer that cannot be negative
+    ENUM = "enum"  # an enum number the contract's enum knows
+    FLAG = "flag"  # a bool (set only when exactly True)
+    BOOK_PRICES = "book_prices"  # BOOK_DEPTH decimal prices x10000, packed
     BOOK_VOLUMES = "book_volumes"  # BOOK_DEPTH integers >= 0, packed
     BOOK_CHANGES = "book_changes"  # BOOK_DEPTH signed integers (sint64), packed
 
@@ -162,7 +163,7 @@ class FieldSpec:
     volatile: bool
     proto_type: int
     repeated: bool
-    key: bytes                       # the tag: number << 3 | wire type, as a varint
+    key: bytes  # the tag: number << 3 | wire type, as a varint
     enum_values: frozenset[int] = frozenset()
 
     @property
@@ -192,35 +193,57 @@ class RecordShape:
         return tuple(f for f in self.fields if f.kind in kinds)
 
 
-def shape_of(message: type[Message], meanings: Mapping[str, Meaning], descriptor: Descriptor | None = None,
-             sources: set[str] | None = None) -> RecordShape:
+def shape_of(
+    message: type[Message],
+    meanings: Mapping[str, Meaning],
+    descriptor: Descriptor | None = None,
+    sources: set[str] | None = None,
+) -> RecordShape:
     """Join `descriptor` (default: the message's) with `meanings`; RecordShapeError on any mismatch."""
     d = descriptor or message.DESCRIPTOR
     where = f"{d.full_name} (producer/txf_producer/record.py)"
     unannotated = [f"{f.name} = {f.number}" for f in d.fields if f.name not in meanings]
     if unannotated:
-        raise RecordShapeError(f"{where}: the contract has field(s) {', '.join(unannotated)} the producer does "
-                               "not know: give each a Meaning (kind, Shioaji source) in record.py")
+        raise RecordShapeError(
+            f"{where}: the contract has field(s) {', '.join(unannotated)} the producer does "
+            "not know: give each a Meaning (kind, Shioaji source) in record.py"
+        )
     gone = sorted(set(meanings) - {f.name for f in d.fields})
     if gone:
         raise RecordShapeError(f"{where}: record.py annotates {', '.join(gone)}, which the contract no longer has")
     specs = []
-    for f in sorted(d.fields, key=lambda f: f.number):
+    ordered: list[Any] = sorted(d.fields, key=lambda f: f.number)  # upb's or python's FieldDescriptor
+    for f in ordered:
         m = meanings[f.name]
         types, repeated = _FITS[m.kind]
         is_repeated = f.is_repeated
         if f.type not in types or is_repeated != repeated:
-            raise RecordShapeError(f"{where}: field {f.name} is {'repeated ' if is_repeated else ''}type {f.type}, "
-                                   f"which does not fit kind {m.kind.value}")
+            raise RecordShapeError(
+                f"{where}: field {f.name} is {'repeated ' if is_repeated else ''}type {f.type}, "
+                f"which does not fit kind {m.kind.value}"
+            )
         if (m.source is not None) != (m.kind in _NEEDS_SOURCE):
-            raise RecordShapeError(f"{where}: field {f.name} of kind {m.kind.value} "
-                                   f"{'needs' if m.kind in _NEEDS_SOURCE else 'takes no'} Shioaji source")
+            raise RecordShapeError(
+                f"{where}: field {f.name} of kind {m.kind.value} "
+                f"{'needs' if m.kind in _NEEDS_SOURCE else 'takes no'} Shioaji source"
+            )
         if m.source is not None and sources is not None and m.source not in sources:
             raise RecordShapeError(f"{where}: field {f.name} reads {m.source!r}, which Shioaji's quote does not have")
         wire_type = 2 if is_repeated else _WIRE_TYPE.get(f.type, 0)
         enum_values = frozenset(v.number for v in f.enum_type.values) if f.enum_type is not None else frozenset()
-        specs.append(FieldSpec(f.name, f.number, m.kind, m.source, m.volatile, f.type, is_repeated,
-                               _uvarint(f.number << 3 | wire_type), enum_values))
+        specs.append(
+            FieldSpec(
+                f.name,
+                f.number,
+                m.kind,
+                m.source,
+                m.volatile,
+                f.type,
+                is_repeated,
+                _uvarint(f.number << 3 | wire_type),
+                enum_values,
+            )
+        )
     if specs[0].kind is not Kind.CODE:
         raise RecordShapeError(f"{where}: the first field must be the contract code (a stream's constant prefix)")
     return RecordShape(message, tuple(specs))
@@ -231,4 +254,5 @@ BIDASK_SHAPE = shape_of(BidAsk, BIDASK_MEANINGS, sources=_SOURCES[BidAsk])
 SHAPES: dict[type[Message], RecordShape] = {Tick: TICK_SHAPE, BidAsk: BIDASK_SHAPE}
 #: The message class each quote stream becomes.
 MESSAGE_OF: dict[QuoteType, type[Tick] | type[BidAsk]] = {
-    q: next(m for m in (Tick, BidAsk) if m.DESCRIPTOR.full_name == name) for q, name in MESSAGE_NAME_OF.items()}
+    q: next(m for m in (Tick, BidAsk) if m.DESCRIPTOR.full_name == name) for q, name in MESSAGE_NAME_OF.items()
+}

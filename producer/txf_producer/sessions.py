@@ -30,22 +30,42 @@ converts with `taipei_naive_to_ns`.
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Collection, Iterator, Union
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 __all__ = [
-    "TAIPEI", "SessionKind", "Phase", "Session", "TimeLike",
-    "to_ns", "from_ns", "taipei", "taipei_naive_to_ns", "taipei_local_to_ns",
-    "is_trading_day", "day_session", "night_session", "sessions_on", "session_at", "in_session",
-    "phase_at", "next_session", "iter_sessions", "session_minute",
-    "third_wednesday", "last_trading_day", "month_code", "contract_months", "contract_codes",
+    "TAIPEI",
+    "SessionKind",
+    "Phase",
+    "Session",
+    "TimeLike",
+    "to_ns",
+    "from_ns",
+    "taipei",
+    "taipei_naive_to_ns",
+    "taipei_local_to_ns",
+    "is_trading_day",
+    "day_session",
+    "night_session",
+    "sessions_on",
+    "session_at",
+    "in_session",
+    "phase_at",
+    "next_session",
+    "iter_sessions",
+    "session_minute",
+    "third_wednesday",
+    "last_trading_day",
+    "month_code",
+    "contract_months",
+    "contract_codes",
 ]
 
 TAIPEI = timezone(timedelta(hours=8), "Asia/Taipei")
 """Asia/Taipei as a fixed offset (no DST since 1979)."""
 
-TimeLike = Union[int, datetime]
+TimeLike = int | datetime
 Holidays = Collection[date]
 
 NS_PER_S = 1_000_000_000
@@ -53,7 +73,7 @@ NS_PER_MIN = 60 * NS_PER_S
 NS_PER_HOUR = 3600 * NS_PER_S
 NS_PER_DAY = 24 * NS_PER_HOUR
 _OFFSET_NS = 8 * NS_PER_HOUR
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 # Session times as nanoseconds after local midnight.
@@ -81,12 +101,12 @@ _NIGHT_CLOSE_NS = NS_PER_DAY + _tod_ns(NIGHT_CLOSE)
 _SEARCH_DAYS = 400  # next_session gives up after this many days without a session
 
 
-class SessionKind(str, enum.Enum):
+class SessionKind(enum.StrEnum):
     DAY = "day"
     NIGHT = "night"
 
 
-class Phase(str, enum.Enum):
+class Phase(enum.StrEnum):
     """Market phase at an instant."""
 
     CLOSED = "closed"
@@ -213,8 +233,10 @@ def day_session(d: date, holidays: Holidays = ()) -> Session | None:
     if not is_trading_day(d, holidays):
         return None
     return Session(
-        SessionKind.DAY, d,
-        taipei_local_to_ns(d, _DAY_PREOPEN_NS), taipei_local_to_ns(d, _DAY_OPEN_NS),
+        SessionKind.DAY,
+        d,
+        taipei_local_to_ns(d, _DAY_PREOPEN_NS),
+        taipei_local_to_ns(d, _DAY_OPEN_NS),
         taipei_local_to_ns(d, _DAY_CLOSE_NS),
         expiry=(d == last_trading_day(d.year, d.month, holidays)),
     )
@@ -225,8 +247,10 @@ def night_session(d: date, holidays: Holidays = ()) -> Session | None:
     if not is_trading_day(d, holidays):
         return None
     return Session(
-        SessionKind.NIGHT, d,
-        taipei_local_to_ns(d, _NIGHT_PREOPEN_NS), taipei_local_to_ns(d, _NIGHT_OPEN_NS),
+        SessionKind.NIGHT,
+        d,
+        taipei_local_to_ns(d, _NIGHT_PREOPEN_NS),
+        taipei_local_to_ns(d, _NIGHT_OPEN_NS),
         taipei_local_to_ns(d, _NIGHT_CLOSE_NS),
     )
 
@@ -347,4 +371,3 @@ def contract_codes(session: Session, holidays: Holidays = (), product: str = "TX
     """Real codes of TXFR1 and TXFR2 in `session`, e.g. ('TXFK6', 'TXFL6')."""
     near, nxt = contract_months(session, holidays)
     return month_code(*near, product), month_code(*nxt, product)
-

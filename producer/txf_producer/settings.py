@@ -24,8 +24,12 @@ from txf_registry.topicmap import TopicEntry, TopicMapError, load_topic_map
 #: The quote stream each message of the topic map comes from.
 MESSAGE_QUOTE_TYPE = {name: q for q, name in MESSAGE_NAME_OF.items()}
 #: The original service's per-topic variables, by what the topic carries (message, alias) or role.
-_SETTING_OF_ROUTE = {("txf.v1.Tick", "TXFR1"): "tick_topic", ("txf.v1.Tick", "TXFR2"): "txfr2_tick_topic",
-                     ("txf.v1.BidAsk", "TXFR1"): "bidask_topic", ("dead_letter", None): "dead_letter_topic"}
+_SETTING_OF_ROUTE = {
+    ("txf.v1.Tick", "TXFR1"): "tick_topic",
+    ("txf.v1.Tick", "TXFR2"): "txfr2_tick_topic",
+    ("txf.v1.BidAsk", "TXFR1"): "bidask_topic",
+    ("dead_letter", None): "dead_letter_topic",
+}
 
 
 def _route_key(entry: TopicEntry) -> tuple[str, str | None]:
@@ -40,13 +44,15 @@ def _env(name: str, default: Any, *legacy: str) -> Any:
 class Settings(BaseSettings):
     """All producer settings. Field docs are the user-facing reference."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
-                                      populate_by_name=True)
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True)
 
     # Kafka
-    kafka_bootstrap: str = Field("127.0.0.1:19092", validation_alias=AliasChoices(
-        "TXF_KAFKA_BOOTSTRAP", "KAFKA_BOOTSTRAP_SERVERS"))
-    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = _env("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+    kafka_bootstrap: str = Field(
+        "127.0.0.1:19092", validation_alias=AliasChoices("TXF_KAFKA_BOOTSTRAP", "KAFKA_BOOTSTRAP_SERVERS")
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = _env(
+        "KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"
+    )
     kafka_sasl_mechanism: str | None = _env("KAFKA_SASL_MECHANISM", None)
     kafka_sasl_username: str | None = _env("KAFKA_SASL_USERNAME", None)
     kafka_sasl_password: SecretStr | None = _env("KAFKA_SASL_PASSWORD", None)
@@ -73,10 +79,12 @@ class Settings(BaseSettings):
     publish_simtrade: bool = _env("PUBLISH_SIMTRADE", False)
 
     # Shioaji
-    shioaji_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices(
-        "TXF_SHIOAJI_API_KEY", "SHIOAJI_API_KEY"))
-    shioaji_secret_key: SecretStr | None = Field(None, validation_alias=AliasChoices(
-        "TXF_SHIOAJI_SECRET_KEY", "SHIOAJI_SECRET_KEY"))
+    shioaji_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("TXF_SHIOAJI_API_KEY", "SHIOAJI_API_KEY")
+    )
+    shioaji_secret_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("TXF_SHIOAJI_SECRET_KEY", "SHIOAJI_SECRET_KEY")
+    )
     shioaji_simulation: bool = _env("SHIOAJI_SIMULATION", False)
 
     # Lifecycle
@@ -86,7 +94,9 @@ class Settings(BaseSettings):
     stats_interval_s: float = Field(60.0, gt=0, validation_alias=AliasChoices("TXF_STATS_INTERVAL_S"))
     no_data_timeout_s: float = Field(60.0, gt=0, validation_alias=AliasChoices("TXF_NO_DATA_TIMEOUT_S"))
     no_data_after_open_s: float = Field(300.0, gt=0, validation_alias=AliasChoices("TXF_NO_DATA_AFTER_OPEN_S"))
-    holidays: Annotated[frozenset[date], NoDecode] = _env("HOLIDAYS", frozenset())  # exchange holidays, "2027-01-01,2027-02-08"
+    holidays: Annotated[frozenset[date], NoDecode] = _env(
+        "HOLIDAYS", frozenset()
+    )  # exchange holidays, "2027-01-01,2027-02-08"
     holidays_file: Path | None = _env("HOLIDAYS_FILE", None)  # one YYYY-MM-DD per line, '#' comments
     reconnect_grace_s: float = Field(60.0, gt=0, validation_alias=AliasChoices("TXF_RECONNECT_GRACE_S"))
     state_dir: Path = _env("STATE_DIR", Path("state"))
@@ -127,11 +137,13 @@ class Settings(BaseSettings):
                 try:
                     dates.add(date.fromisoformat(text))
                 except ValueError:
-                    raise SettingsError(f"TXF_HOLIDAYS_FILE {self.holidays_file}:{n}: {text!r} is not YYYY-MM-DD") from None
+                    raise SettingsError(
+                        f"TXF_HOLIDAYS_FILE {self.holidays_file}:{n}: {text!r} is not YYYY-MM-DD"
+                    ) from None
         return frozenset(dates)
 
     @model_validator(mode="after")
-    def _resolve_topics(self) -> "Settings":
+    def _resolve_topics(self) -> Settings:
         """Fill every unset topic name from the topic map (with the prefix)."""
         try:
             entries = load_topic_map()
@@ -141,10 +153,17 @@ class Settings(BaseSettings):
             setting = _SETTING_OF_ROUTE.get(_route_key(entry))
             if setting is not None and getattr(self, setting) is None:
                 setattr(self, setting, self.topic_prefix + entry.name)
-        self._routes = [(MESSAGE_QUOTE_TYPE[str(e.message)], str(e.contract),
-                         getattr(self, _SETTING_OF_ROUTE[_route_key(e)]) if _route_key(e) in _SETTING_OF_ROUTE
-                         else self.topic_prefix + e.name)
-                        for e in entries if e.role == "data" and e.message in MESSAGE_QUOTE_TYPE]
+        self._routes = [
+            (
+                MESSAGE_QUOTE_TYPE[str(e.message)],
+                str(e.contract),
+                getattr(self, _SETTING_OF_ROUTE[_route_key(e)])
+                if _route_key(e) in _SETTING_OF_ROUTE
+                else self.topic_prefix + e.name,
+            )
+            for e in entries
+            if e.role == "data" and e.message in MESSAGE_QUOTE_TYPE
+        ]
         return self
 
     def routes(self) -> list[tuple[QuoteType, str, str]]:
@@ -153,11 +172,15 @@ class Settings(BaseSettings):
 
     def client_config(self) -> dict[str, Any]:
         """Connection and security properties any Kafka client of ours needs (producer, admin)."""
-        conf: dict[str, Any] = {"bootstrap.servers": self.kafka_bootstrap,
-                                "security.protocol": self.kafka_security_protocol}
-        for key, value in (("sasl.mechanism", self.kafka_sasl_mechanism),
-                           ("sasl.username", self.kafka_sasl_username),
-                           ("ssl.ca.location", self.kafka_ssl_ca_location)):
+        conf: dict[str, Any] = {
+            "bootstrap.servers": self.kafka_bootstrap,
+            "security.protocol": self.kafka_security_protocol,
+        }
+        for key, value in (
+            ("sasl.mechanism", self.kafka_sasl_mechanism),
+            ("sasl.username", self.kafka_sasl_username),
+            ("ssl.ca.location", self.kafka_ssl_ca_location),
+        ):
             if value:
                 conf[key] = value
         if self.kafka_sasl_password is not None:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import msgpack
 
@@ -51,5 +51,4 @@ class Spool:
 def read_spool(path: Path) -> Iterator[tuple[str, bytes | None, bytes | None, str, int]]:
     """Yield (topic, key, value, reason, time_ns) records in the order they were spooled."""
     with open(path, "rb") as f:
-        for topic, key, value, reason, t in msgpack.Unpacker(f, raw=False):
-            yield topic, key, value, reason, t
+        yield from msgpack.Unpacker(f, raw=False)

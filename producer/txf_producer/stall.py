@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from txf_producer import sessions
 from txf_producer.intraday import expected_rate
@@ -33,16 +33,16 @@ NS = 1_000_000_000
 _IMPLAUSIBLE = -math.log(1e-9)
 
 
-class FeedState(str, enum.Enum):
+class FeedState(enum.StrEnum):
     """What the detector believes; exported on /readyz and as a metric."""
 
-    CLOSED = "closed"                    # no session now
-    FLOWING = "flowing"                  # quotes within the bound
+    CLOSED = "closed"  # no session now
+    FLOWING = "flowing"  # quotes within the bound
     NO_DATA_SINCE_OPEN = "no_data_since_open"  # holiday or subscription that never took
-    STALLED = "stalled"                  # was flowing, now silent past the bound
+    STALLED = "stalled"  # was flowing, now silent past the bound
 
 
-class Action(str, enum.Enum):
+class Action(enum.StrEnum):
     OK = "ok"
     RESUBSCRIBE = "resubscribe"
     FATAL = "fatal"

@@ -38,9 +38,9 @@ and join it once.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Callable
-
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from google.protobuf.message import Message
 
@@ -65,7 +65,7 @@ def _px(s: str) -> int:
     i = s.find(".")
     if i < 0:
         return int(s) * PRICE_SCALE
-    frac = s[i + 1:]
+    frac = s[i + 1 :]
     if not frac.isdigit():
         raise ValueError(s)
     return int(s[:i] + frac) * _POW[len(frac)]
@@ -87,7 +87,7 @@ CONTINUED_14_BITS: tuple[bytes, ...] = tuple(bytes(((x & 127) | 128, (x >> 7) | 
 _C14 = CONTINUED_14_BITS
 
 
-class _HighGroups(dict):  # type: ignore[type-arg]
+class _HighGroups(dict[int, bytes]):
     """v >> 28 -> its varint bytes. Timestamps share these high bits for minutes at a time."""
 
     def __missing__(self, high: int) -> bytes:
@@ -133,7 +133,7 @@ def sint64(v: int) -> bytes:
 _ZZ: dict[int, bytes] = {v: sint64(v) for v in range(-8192, 8192)}
 
 
-class _PriceField(dict):  # type: ignore[type-arg]
+class _PriceField(dict[str, bytes]):
     """Decimal string -> the whole field's bytes (key + value, or b"" for zero), bounded.
 
     `encode` is int64 or sint64; `positive` refuses zero and negatives (a trade
@@ -155,7 +155,7 @@ class _PriceField(dict):  # type: ignore[type-arg]
         return piece
 
 
-class _IntField(dict):  # type: ignore[type-arg]
+class _IntField(dict[int, bytes]):
     """An integer value -> the whole field's bytes (b"" for zero), bounded: one lookup per field.
 
     Only exact integers are stored (a float key equal to an integer finds the
@@ -181,8 +181,10 @@ def _direct_int(key: bytes) -> Callable[[int], bytes]:
 
     int64() refuses out-of-range values and non-integers (None included: `None != 0`).
     """
+
     def piece(v: int) -> bytes:
         return key + int64(v) if v != 0 else b""
+
     return piece
 
 
@@ -193,15 +195,17 @@ def _direct_price(key: bytes) -> Callable[[str], bytes]:
     scaled in one `int()`, and values of 2**28 or more (every TXF price
     x10000) take the table varint inline.
     """
+
     def piece(text: str) -> bytes:
         v = int(text) * PRICE_SCALE if text.find(".") < 0 else _px(text)
         if 268_435_456 <= v <= INT64_MAX:
             return key + _C14[v & 16383] + _C14[(v >> 14) & 16383] + _HIGH[v >> 28]
         return key + int64(v) if v else b""
+
     return piece
 
 
-class _BookPrice(dict):  # type: ignore[type-arg]
+class _BookPrice(dict[str, bytes]):
     """Decimal string -> varint bytes of the price x10000, as one element of a packed list."""
 
     def __missing__(self, text: str) -> bytes:
@@ -221,7 +225,7 @@ _ONE_US = _dt.timedelta(microseconds=1)
 _MIN_TIME_MS = 268_435_456  # 2**28 ms after the epoch (1970-01-04): any real quote is later
 
 
-class _BookSide(dict):  # type: ignore[type-arg]
+class _BookSide(dict[tuple[str, ...], bytes]):
     """5 price strings -> the whole packed field (key, length, prices x10000), bounded.
 
     The five levels sit one tick apart, so a session has about as many
@@ -295,21 +299,32 @@ class Encoder:
 
 
 def _unsupported(shape: RecordShape, f: FieldSpec, why: str) -> RecordShapeError:
-    return RecordShapeError(f"{shape.name}: wire.py cannot encode field {f.name} ({f.kind.value}): {why}; "
-                            "teach producer/txf_producer/wire.py this case")
+    return RecordShapeError(
+        f"{shape.name}: wire.py cannot encode field {f.name} ({f.kind.value}): {why}; "
+        "teach producer/txf_producer/wire.py this case"
+    )
 
 
 def _generate(shape: RecordShape) -> Encoder:
     """Compile `shape` into one straight-line encoder function (see the module doc)."""
     env: dict[str, Any] = {
-        "_C14": _C14, "_HIGH": _HIGH, "_V": _V, "_join": _join, "_zz": _zz, "_volumes": _volumes,
-        "_fromiso": _fromiso, "_TAIPEI_EPOCH": _TAIPEI_EPOCH, "_ONE_US": _ONE_US, "_MIN_TIME_MS": _MIN_TIME_MS,
-        "INT64_MAX": INT64_MAX, "BOOK_DEPTH": BOOK_DEPTH,
+        "_C14": _C14,
+        "_HIGH": _HIGH,
+        "_V": _V,
+        "_join": _join,
+        "_zz": _zz,
+        "_volumes": _volumes,
+        "_fromiso": _fromiso,
+        "_TAIPEI_EPOCH": _TAIPEI_EPOCH,
+        "_ONE_US": _ONE_US,
+        "_MIN_TIME_MS": _MIN_TIME_MS,
+        "INT64_MAX": INT64_MAX,
+        "BOOK_DEPTH": BOOK_DEPTH,
     }
-    reads: list[str] = []        # prologue: the book lists, read once
-    lists: list[str] = []        # ... those that must really be lists
-    books: list[str] = []        # ... checked and pre-encoded
-    items: list[str] = []        # the pieces, in field-number order
+    reads: list[str] = []  # prologue: the book lists, read once
+    lists: list[str] = []  # ... those that must really be lists
+    books: list[str] = []  # ... checked and pre-encoded
+    items: list[str] = []  # the pieces, in field-number order
     flag = sequence_slot = None
     sequence_key = code_key = run_id_key = b""
     uses_time = False
@@ -369,18 +384,22 @@ def _generate(shape: RecordShape) -> Encoder:
                 raise _unsupported(shape, f, "book volumes are int64 (one byte a level below 128 lots)")
             env[f"K5_{n}"] = f.key + _V[BOOK_DEPTH]
             reads.append(f'v_{n} = r["{src}"]')
-            books += ["try:  # bytes() refuses non-integers, negatives and values above 255",
-                      f"    b_{n} = bytes(v_{n})",
-                      "except ValueError:",
-                      f'    b_{n} = b"\\x80"  # not all 0..127: _volumes decides',
-                      f"p_{n} = K5_{n} + b_{n} if len(b_{n}) == BOOK_DEPTH and b_{n}.isascii() "
-                      f"else _volumes({key}, v_{n})"]
+            books += [
+                "try:  # bytes() refuses non-integers, negatives and values above 255",
+                f"    b_{n} = bytes(v_{n})",
+                "except ValueError:",
+                f'    b_{n} = b"\\x80"  # not all 0..127: _volumes decides',
+                f"p_{n} = K5_{n} + b_{n} if len(b_{n}) == BOOK_DEPTH and b_{n}.isascii() else _volumes({key}, v_{n})",
+            ]
             lists.append(f"v_{n}")
             items.append(f"p_{n}")
         elif k is Kind.BOOK_CHANGES:
             reads.append(f'v_{n} = r["{src}"]')
-            books += [f"if len(v_{n}) != BOOK_DEPTH:", '    raise ValueError("book depth")',
-                      f"d_{n} = _join(map(_zz, v_{n}))  # changes beyond +-8191 lots raise KeyError"]
+            books += [
+                f"if len(v_{n}) != BOOK_DEPTH:",
+                '    raise ValueError("book depth")',
+                f"d_{n} = _join(map(_zz, v_{n}))  # changes beyond +-8191 lots raise KeyError",
+            ]
             items += [key, f"_V[len(d_{n})]", f"d_{n}"]
         else:  # pragma: no cover - every kind is handled above
             raise _unsupported(shape, f, "no encoding for this kind")
@@ -388,22 +407,29 @@ def _generate(shape: RecordShape) -> Encoder:
         raise RecordShapeError(f"{shape.name}: a record needs a sequence and a producer run id field")
     body: list[str] = list(reads)
     if lists:  # tuple("28000") and bytes(5) would both read as five levels: only lists are books
-        body += [f"if {' or '.join(f'{v}.__class__ is not list' for v in lists)}:",
-                 '    raise TypeError("book levels must be lists")']
+        body += [
+            f"if {' or '.join(f'{v}.__class__ is not list' for v in lists)}:",
+            '    raise TypeError("book levels must be lists")',
+        ]
     body += books
     if uses_time:
-        body += ['us = (_fromiso(r["datetime"]) - _TAIPEI_EPOCH) // _ONE_US', "ms = us // 1000",
-                 "if ms < _MIN_TIME_MS or receive_ns < _MIN_TIME_MS or receive_ns > INT64_MAX:",
-                 '    raise ValueError("exchange or receive time before 1970-01-04")']
+        body += [
+            'us = (_fromiso(r["datetime"]) - _TAIPEI_EPOCH) // _ONE_US',
+            "ms = us // 1000",
+            "if ms < _MIN_TIME_MS or receive_ns < _MIN_TIME_MS or receive_ns > INT64_MAX:",
+            '    raise ValueError("exchange or receive time before 1970-01-04")',
+        ]
     if flag is not None:
         body.append(f'{flag} = r["{shape.of_kind(Kind.FLAG)[0].source}"]')
     body.append("return [")
     body += [f"    {item}," for item in items]
     body.append(f"], {flag + ' is True' if flag else 'False'}")
     fname = f"{shape.message.DESCRIPTOR.name.lower()}_parts"
-    source = (f"def {fname}(r, receive_ns, prefix, run_id_piece):\n"
-              f'    """{shape.name} from to_dict(raw=True) (generated from record.py)."""\n'
-              + "".join(f"    {line}\n" for line in body))
+    source = (
+        f"def {fname}(r, receive_ns, prefix, run_id_piece):\n"
+        f'    """{shape.name} from to_dict(raw=True) (generated from record.py)."""\n'
+        + "".join(f"    {line}\n" for line in body)
+    )
     exec(compile(source, f"<wire encoder {shape.name}>", "exec"), env)  # noqa: S102 - our own generated code
     return Encoder(shape, env[fname], sequence_key, sequence_slot, code_key, run_id_key, source)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from txf_registry.declaration import DEFAULT_PATH, Declaration, load
+from txf_registry.declaration import Declaration, load
 from txf_registry.registry import Registry
-from txf_registry.topicmap import load_topic_map
+from txf_registry.topicmap import DEFAULT_PATH, load_topic_map
 from txf_registry.topics import ensure_topics
 
 

@@ -22,7 +22,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from txf_producer.settings import SettingsError, load_settings
-from txf_registry import declaration
+from txf_registry import declaration, topicmap
 from txf_registry.gate import REPO_ROOT, check
 from txf_registry.registry import Registry, RegistryError
 from txf_registry.topics import ensure_topics
@@ -42,8 +42,10 @@ def cmd_register(args: argparse.Namespace) -> int:
     registry, decl = _registry(args)
     rows = registry.register(decl)
     for r in rows:
-        print(f"{r.subject:<24} version {r.version:<3} id {r.schema_id:<5} {r.compatibility:<17} "
-              f"{'registered' if r.changed else 'unchanged'}")
+        print(
+            f"{r.subject:<24} version {r.version:<3} id {r.schema_id:<5} {r.compatibility:<17} "
+            f"{'registered' if r.changed else 'unchanged'}"
+        )
     if args.topics:
         return cmd_topics(args)
     return 0
@@ -57,16 +59,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     bad = 0
     for v in verdicts:
         judge = {True: "compatible", False: "INCOMPATIBLE", None: "cannot judge"}
-        print(f"{v.subject:<24} {v.compatibility:<17} registry: {judge[v.registry]:<13} "
-              f"buf (FILE) vs v{','.join(map(str, v.versions_checked)) or '-'}: {judge[v.tool]}")
+        print(
+            f"{v.subject:<24} {v.compatibility:<17} registry: {judge[v.registry]:<13} "
+            f"buf (FILE) vs v{','.join(map(str, v.versions_checked)) or '-'}: {judge[v.tool]}"
+        )
         if v.registry is None or v.registry is False:
             print(f"    registry: {v.registry_detail}")
         for p in v.problems:
             print(f"    {p}")
         bad += not v.compatible
     if bad:
-        print(f"check: {bad} subject(s) incompatible with what the registry holds: the change would break "
-              "consumers. Add fields instead of changing them, or publish a new package (txf.v2).", file=sys.stderr)
+        print(
+            f"check: {bad} subject(s) incompatible with what the registry holds: the change would break "
+            "consumers. Add fields instead of changing them, or publish a new package (txf.v2).",
+            file=sys.stderr,
+        )
         return 1
     print("check: the local contract is compatible with every registered version the levels cover")
     return 0
@@ -83,13 +90,21 @@ def cmd_status(args: argparse.Namespace) -> int:
             current = registry.lookup(decl, s) if versions else None
         except RegistryError:
             current = None  # a reference differs locally: not in sync
-        state = "missing" if not versions else ("in sync" if current is not None and current.version == versions[-1]
-                                                else "DRIFT: local contract differs from the latest version")
+        state = (
+            "missing"
+            if not versions
+            else (
+                "in sync"
+                if current is not None and current.version == versions[-1]
+                else "DRIFT: local contract differs from the latest version"
+            )
+        )
         if level != s.compatibility:
             state += f"; level {level} (declared {s.compatibility})"
         drift += state != "in sync"
-        rows.append({"subject": s.name, "versions": versions, "level": level, "declared_level": s.compatibility,
-                     "state": state})
+        rows.append(
+            {"subject": s.name, "versions": versions, "level": level, "declared_level": s.compatibility, "state": state}
+        )
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -110,10 +125,17 @@ def cmd_topics(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="txf-registry", description=__doc__.split("\n")[0])
-    parser.add_argument("--declaration", type=Path, default=declaration.DEFAULT_PATH,
-                        help="subjects file (default: the packaged schema-registry/txf_registry/subjects.toml)")
-    parser.add_argument("--topic-prefix", default="", help="put before every topic (and subject) name, "
-                        "e.g. 'staging-' for a second environment on one cluster")
+    parser.add_argument(
+        "--declaration",
+        type=Path,
+        default=topicmap.DEFAULT_PATH,
+        help="subjects file (default: the packaged schema-registry/txf_registry/subjects.toml)",
+    )
+    parser.add_argument(
+        "--topic-prefix",
+        default="",
+        help="put before every topic (and subject) name, e.g. 'staging-' for a second environment on one cluster",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("register", help="set levels, register references and subjects (idempotent)")
     p.add_argument("--topics", action="store_true", help="also create the declared topics")

@@ -32,16 +32,19 @@ class DeclarationError(TopicMapError):
 class SchemaFile:
     """One .proto file as the registry stores it: base64 FileDescriptorProto + its imports."""
 
-    name: str                       # import path, e.g. "txf/v1/common.proto" (also its subject)
-    schema_b64: str                 # exactly what ProtobufSerializer sends
-    imports: tuple[str, ...]        # non-builtin imports, in declaration order
+    name: str  # import path, e.g. "txf/v1/common.proto" (also its subject)
+    schema_b64: str  # exactly what ProtobufSerializer sends
+    imports: tuple[str, ...]  # non-builtin imports, in declaration order
 
     @staticmethod
-    def of(serialized: bytes) -> "SchemaFile":
+    def of(serialized: bytes) -> SchemaFile:
         """From a serialized FileDescriptorProto (a pb2 module's `serialized_pb`, or buf's build)."""
         fdp = FileDescriptorProto.FromString(serialized)
-        return SchemaFile(fdp.name, base64.standard_b64encode(serialized).decode("ascii"),
-                          tuple(d for d in fdp.dependency if not d.startswith(BUILTIN_PREFIX)))
+        return SchemaFile(
+            fdp.name,
+            base64.standard_b64encode(serialized).decode("ascii"),
+            tuple(d for d in fdp.dependency if not d.startswith(BUILTIN_PREFIX)),
+        )
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ class Subject:
     schema: SchemaFile
     compatibility: str
     reason: str
-    topic: str | None = None        # None for a reference subject
+    topic: str | None = None  # None for a reference subject
     message: str | None = None
 
 
@@ -146,9 +149,10 @@ def load(path: Path = DEFAULT_PATH, files: dict[str, bytes] | None = None, topic
             add_reference(dep_schema)  # deepest first: a reference's own imports register before it
             spec = ref_decl.get(dep)
             if spec is None:
-                raise DeclarationError(f"{dep} is imported but has no [references.\"{dep}\"] entry")
-            subject = Subject(dep, dep_schema, _level(spec.get("compatibility", default_level), dep),
-                              spec.get("reason", ""))
+                raise DeclarationError(f'{dep} is imported but has no [references."{dep}"] entry')
+            subject = Subject(
+                dep, dep_schema, _level(spec.get("compatibility", default_level), dep), spec.get("reason", "")
+            )
             seen_refs[dep] = subject
             decl.subjects.append(subject)
 
@@ -164,11 +168,21 @@ def load(path: Path = DEFAULT_PATH, files: dict[str, bytes] | None = None, topic
         schema = SchemaFile.of(files[_file_of(message, files, f"topic {name} (subject {name}-value)")])
         declared_refs = tuple(t.get("references", []))
         if set(declared_refs) != set(schema.imports):
-            raise DeclarationError(f"topic {name}: references {list(declared_refs)} differ from the imports "
-                                   f"of {schema.name}: {list(schema.imports)}")
+            raise DeclarationError(
+                f"topic {name}: references {list(declared_refs)} differ from the imports "
+                f"of {schema.name}: {list(schema.imports)}"
+            )
         add_reference(schema)
-        decl.subjects.append(Subject(f"{name}-value", schema, _level(t.get("compatibility", default_level), name),
-                                     t.get("reason", ""), topic=name, message=message))
+        decl.subjects.append(
+            Subject(
+                f"{name}-value",
+                schema,
+                _level(t.get("compatibility", default_level), name),
+                t.get("reason", ""),
+                topic=name,
+                message=message,
+            )
+        )
     if not decl.subjects:
         raise DeclarationError(f"{path} declares no topic with a message")
     unused = set(ref_decl) - set(seen_refs)

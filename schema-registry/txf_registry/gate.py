@@ -59,11 +59,15 @@ BUF_CONFIG = '{"version":"v2","breaking":{"use":["FILE"]}}'
 
 def build_local(proto_root: Path, buf: str) -> dict[str, bytes]:
     """`buf build` a proto tree into serialized FileDescriptorProtos by import path."""
-    result = subprocess.run([buf, "build", str(proto_root), "--config", BUF_CONFIG, "--exclude-source-info",
-                             "-o", "-#format=binpb"], capture_output=True, timeout=120)
+    result = subprocess.run(
+        [buf, "build", str(proto_root), "--config", BUF_CONFIG, "--exclude-source-info", "-o", "-#format=binpb"],
+        capture_output=True,
+        timeout=120,
+    )
     if result.returncode != 0:
-        raise RegistryError(f"the local contract in {proto_root} does not build: "
-                            f"{result.stderr.decode(errors='replace').strip()}")
+        raise RegistryError(
+            f"the local contract in {proto_root} does not build: {result.stderr.decode(errors='replace').strip()}"
+        )
     return files_from_image(result.stdout)
 
 
@@ -72,8 +76,12 @@ def buf_breaking(image: FileDescriptorSet, proto_root: Path, buf: str) -> tuple[
     with tempfile.TemporaryDirectory(prefix="txf-gate-") as tmp:
         against = Path(tmp) / "registered.binpb"
         against.write_bytes(image.SerializeToString())
-        result = subprocess.run([buf, "breaking", str(proto_root), "--config", BUF_CONFIG, "--against", str(against)],
-                                capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [buf, "breaking", str(proto_root), "--config", BUF_CONFIG, "--against", str(against)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     if result.returncode == 0:
         return True, []
     if result.returncode == 100:
@@ -104,8 +112,9 @@ def check_subject(registry: Registry, decl: Declaration, subject: Subject, proto
     return verdict
 
 
-def check(registry: Registry, declaration_path: Path, proto_root: Path = REPO_ROOT / "proto",
-          topic_prefix: str = "") -> list[Verdict]:
+def check(
+    registry: Registry, declaration_path: Path, proto_root: Path = REPO_ROOT / "proto", topic_prefix: str = ""
+) -> list[Verdict]:
     """Judge the proto tree at `proto_root` for every declared subject, references first."""
     buf = find_buf()
     decl = load(declaration_path, files=build_local(proto_root, buf), topic_prefix=topic_prefix)

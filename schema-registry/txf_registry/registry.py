@@ -10,14 +10,18 @@ stack/README.md are handled where they bite (see `registry_verdict`).
 from __future__ import annotations
 
 import base64
-import binascii
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 from confluent_kafka.schema_registry import RegisteredSchema, Schema, SchemaReference, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from google.protobuf.descriptor_pb2 import FileDescriptorProto
 
 from txf_registry.declaration import Declaration, SchemaFile, Subject
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 NOT_FOUND_CODES = {40401, 40402, 40403, 40408}
 
@@ -30,8 +34,7 @@ def describe(exc: Exception, url: str) -> str:
     """One line for a registry failure, naming the fix."""
     if isinstance(exc, SchemaRegistryError):
         return f"registry refused: HTTP {exc.http_status_code} code {exc.error_code}: {exc.error_message}"
-    return (f"registry at {url} unreachable ({type(exc).__name__}: {exc}); start it (`make up`) "
-            f"or set TXF_REGISTRY_URL")
+    return f"registry at {url} unreachable ({type(exc).__name__}: {exc}); start it (`make up`) or set TXF_REGISTRY_URL"
 
 
 def _is_not_found(exc: Exception) -> bool:
@@ -56,7 +59,8 @@ class Registry:
         self.client = client
         self.url = url
 
-    def _call(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def _call(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """`fn(*args, **kwargs)`; a network or TLS failure becomes a RegistryError naming the URL."""
         try:
             return fn(*args, **kwargs)
         except SchemaRegistryError:
@@ -84,8 +88,7 @@ class Registry:
         return refs
 
     def schema_of(self, decl: Declaration, subject: Subject, *, latest_refs: bool = False) -> Schema:
-        return Schema(subject.schema.schema_b64, "PROTOBUF",
-                      self.references(decl, subject.schema, latest=latest_refs))
+        return Schema(subject.schema.schema_b64, "PROTOBUF", self.references(decl, subject.schema, latest=latest_refs))
 
     def lookup(self, decl: Declaration, subject: Subject) -> RegisteredSchema | None:
         """The registered version equal to the local schema, or None."""
@@ -111,16 +114,21 @@ class Registry:
                     self._call(self.client.register_schema, subject.name, self.schema_of(decl, subject))
                 except SchemaRegistryError as exc:
                     if exc.http_status_code == 409:
-                        raise RegistryError(f"{subject.name}: the registry rejects the local contract as "
-                                            f"incompatible under {subject.compatibility} (HTTP 409); "
-                                            "run `make check-registry` for the reasons") from None
+                        raise RegistryError(
+                            f"{subject.name}: the registry rejects the local contract as "
+                            f"incompatible under {subject.compatibility} (HTTP 409); "
+                            "run `make check-registry` for the reasons"
+                        ) from None
                     raise RegistryError(f"{subject.name}: {describe(exc, self.url)}") from None
             after = self.lookup(decl, subject)
             if after is None:
-                raise RegistryError(f"{subject.name}: registered but not found by lookup; the registry "
-                                    "does not store the schema as sent")
-            out.append(Registered(subject.name, after.version, after.schema_id, before is None,
-                                  subject.compatibility))
+                raise RegistryError(
+                    f"{subject.name}: registered but not found by lookup; the registry "
+                    "does not store the schema as sent"
+                )
+            if after.version is None or after.schema_id is None:
+                raise RegistryError(f"{subject.name}: the registry answered without a version or schema id")
+            out.append(Registered(subject.name, after.version, after.schema_id, before is None, subject.compatibility))
         return out
 
     # --- read back ----------------------------------------------------------------------
@@ -154,9 +162,15 @@ class Registry:
             reg = self._call(self.client.get_version, subject, version, fmt="serialized")
             fdp = _parse_b64(reg.schema.schema_str)
             if fdp is None:
-                raise RegistryError(f"{subject} v{version}: the registry returned a schema that is not a "
-                                    "base64 FileDescriptorProto in either format")
-        refs = [(r.subject, r.version) for r in (reg.schema.references or [])]
+                raise RegistryError(
+                    f"{subject} v{version}: the registry returned a schema that is not a "
+                    "base64 FileDescriptorProto in either format"
+                )
+        refs = []
+        for r in reg.schema.references or []:
+            if r.subject is None or r.version is None:
+                raise RegistryError(f"{subject} v{version}: a reference without subject or version: {r!r}")
+            refs.append((r.subject, r.version))
         return fdp, refs
 
     def descriptor_set(self, subject: str, version: int) -> list[FileDescriptorProto]:
@@ -194,10 +208,12 @@ class Registry:
             raise RegistryError(f"{subject.name}: {describe(exc, self.url)}") from None
 
 
-def _parse_b64(text: str) -> FileDescriptorProto | None:
+def _parse_b64(text: str | None) -> FileDescriptorProto | None:
+    if not text:
+        return None
     try:
         raw = base64.b64decode(text, validate=True)
         fdp = FileDescriptorProto.FromString(raw)
-    except (binascii.Error, ValueError, Exception):  # noqa: BLE001 - not a serialized descriptor
+    except Exception:  # noqa: BLE001 - binascii.Error, DecodeError...: not a serialized descriptor
         return None
     return fdp if fdp.name else None

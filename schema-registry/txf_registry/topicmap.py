@@ -58,7 +58,7 @@ def load_topic_map(path: Path = DEFAULT_PATH, prefix: str = "") -> list[TopicEnt
     entries = [parse_topic(t, prefix) for t in read(path).get("topics", [])]
     dead = [e for e in entries if e.role == "dead_letter"]
     if len(dead) != 1:
-        raise TopicMapError(f"{path}: declare exactly one topic with role = \"dead_letter\" (found {len(dead)})")
+        raise TopicMapError(f'{path}: declare exactly one topic with role = "dead_letter" (found {len(dead)})')
     names = [e.name for e in entries]
     if len(set(names)) != len(names):
         raise TopicMapError(f"{path}: a topic is declared twice")

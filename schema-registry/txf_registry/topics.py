@@ -19,8 +19,9 @@ class TopicState:
     drift: tuple[str, ...] = ()
 
 
-def ensure_topics(admin: AdminClient, decl: Declaration, replication_factor: int | None = None,
-                  timeout_s: float = 15.0) -> list[TopicState]:
+def ensure_topics(
+    admin: AdminClient, decl: Declaration, replication_factor: int | None = None, timeout_s: float = 15.0
+) -> list[TopicState]:
     """Create missing topics; for existing ones list partition/config differences (never changes them)."""
     rf = replication_factor or decl.replication_factor
     try:
@@ -30,8 +31,10 @@ def ensure_topics(admin: AdminClient, decl: Declaration, replication_factor: int
     missing = [t for t in decl.topics if t.name not in existing]
     states: dict[str, TopicState] = {}
     if missing:
-        futures = admin.create_topics([NewTopic(t.name, num_partitions=t.partitions, replication_factor=rf,
-                                                config=t.config) for t in missing], operation_timeout=timeout_s)
+        futures = admin.create_topics(
+            [NewTopic(t.name, num_partitions=t.partitions, replication_factor=rf, config=t.config) for t in missing],
+            operation_timeout=timeout_s,
+        )
         for name, fut in futures.items():
             try:
                 fut.result(timeout_s)

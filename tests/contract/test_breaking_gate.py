@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from ciclone import ROOT, Clone, ci_clone, git
 
 TICK = "proto/txf/v1/tick.proto"
@@ -20,28 +19,67 @@ COMMON = "proto/txf/v1/common.proto"
 
 # edit -> (file, old, new, what buf must name in its violation)
 BREAKING_EDITS = {
-    "field_retyped": (TICK, "int64 close = 3;", "string close = 3;",
-                      'Field "3" with name "close" on message "Tick" changed type from "int64" to "string"'),
-    "field_deleted": (TICK, "  int64 volume = 4;\n", "",
-                      'Previously present field "4" with name "volume" on message "Tick" was deleted'),
-    "field_renumbered": (BIDASK, "int64 bid_total_vol = 3;", "int64 bid_total_vol = 30;",
-                         'Previously present field "3" with name "bid_total_vol" on message "BidAsk" was deleted'),
-    "message_renamed": (BIDASK, "message BidAsk {", "message OrderBook {",
-                        'Previously present message "BidAsk" was deleted'),
-    "string_to_bytes": (TICK, "string code = 1;", "bytes code = 1;",
-                        'Field "1" with name "code" on message "Tick" changed type from "string" to "bytes"'),
-    "int64_to_int32": (TICK, "int64 close = 3;", "int32 close = 3;",
-                       'Field "3" with name "close" on message "Tick" changed type from "int64" to "int32"'),
-    "field_renamed": (TICK, "int64 close = 3;", "int64 last_price = 3;",
-                      'Field "3" on message "Tick" changed name from "close" to "last_price"'),
-    "enum_value_deleted": (COMMON, "  CHG_TYPE_LIMIT_DOWN = 5;\n", "",
-                           'Previously present enum value "5" on enum "ChgType" was deleted'),
-    "repeated_made_singular": (BIDASK, "repeated int64 bid_price = 5;", "int64 bid_price = 5;",
-                               'Field "5" with name "bid_price" on message "BidAsk" changed cardinality'),
-    "sint64_to_int64": (BIDASK, "repeated sint64 diff_bid_vol = 7;", "repeated int64 diff_bid_vol = 7;",
-                        'Field "7" with name "diff_bid_vol" on message "BidAsk" changed type from "sint64"'),
-    "go_package_changed": (TICK, 'gen/go/txf/v1;txfv1"', 'gen/go/txf/tick;txfv1"',
-                           'File option "go_package" changed'),
+    "field_retyped": (
+        TICK,
+        "int64 close = 3;",
+        "string close = 3;",
+        'Field "3" with name "close" on message "Tick" changed type from "int64" to "string"',
+    ),
+    "field_deleted": (
+        TICK,
+        "  int64 volume = 4;\n",
+        "",
+        'Previously present field "4" with name "volume" on message "Tick" was deleted',
+    ),
+    "field_renumbered": (
+        BIDASK,
+        "int64 bid_total_vol = 3;",
+        "int64 bid_total_vol = 30;",
+        'Previously present field "3" with name "bid_total_vol" on message "BidAsk" was deleted',
+    ),
+    "message_renamed": (
+        BIDASK,
+        "message BidAsk {",
+        "message OrderBook {",
+        'Previously present message "BidAsk" was deleted',
+    ),
+    "string_to_bytes": (
+        TICK,
+        "string code = 1;",
+        "bytes code = 1;",
+        'Field "1" with name "code" on message "Tick" changed type from "string" to "bytes"',
+    ),
+    "int64_to_int32": (
+        TICK,
+        "int64 close = 3;",
+        "int32 close = 3;",
+        'Field "3" with name "close" on message "Tick" changed type from "int64" to "int32"',
+    ),
+    "field_renamed": (
+        TICK,
+        "int64 close = 3;",
+        "int64 last_price = 3;",
+        'Field "3" on message "Tick" changed name from "close" to "last_price"',
+    ),
+    "enum_value_deleted": (
+        COMMON,
+        "  CHG_TYPE_LIMIT_DOWN = 5;\n",
+        "",
+        'Previously present enum value "5" on enum "ChgType" was deleted',
+    ),
+    "repeated_made_singular": (
+        BIDASK,
+        "repeated int64 bid_price = 5;",
+        "int64 bid_price = 5;",
+        'Field "5" with name "bid_price" on message "BidAsk" changed cardinality',
+    ),
+    "sint64_to_int64": (
+        BIDASK,
+        "repeated sint64 diff_bid_vol = 7;",
+        "repeated int64 diff_bid_vol = 7;",
+        'Field "7" with name "diff_bid_vol" on message "BidAsk" changed type from "sint64"',
+    ),
+    "go_package_changed": (TICK, 'gen/go/txf/v1;txfv1"', 'gen/go/txf/tick;txfv1"', 'File option "go_package" changed'),
 }
 ADDED_FIELD = "  bool simtrade = 23;\n  // Exchange name (test-only addition).\n  string venue = 24;\n"
 
@@ -80,7 +118,9 @@ def test_unchanged_main_passes(clone: Clone) -> None:
 
 def test_additive_commit_passes(clone: Clone) -> None:
     clone.edit(TICK, "  bool simtrade = 23;\n", ADDED_FIELD)
-    clone.edit(COMMON, "  CHG_TYPE_LIMIT_DOWN = 5;\n", "  CHG_TYPE_LIMIT_DOWN = 5;\n  // New.\n  CHG_TYPE_HALTED = 6;\n")
+    clone.edit(
+        COMMON, "  CHG_TYPE_LIMIT_DOWN = 5;\n", "  CHG_TYPE_LIMIT_DOWN = 5;\n  // New.\n  CHG_TYPE_HALTED = 6;\n"
+    )
     clone.commit("additive")
     result = clone.gate()
     assert result.returncode == 0, result.stdout + result.stderr

@@ -17,9 +17,10 @@ import threading
 import time
 import types
 import uuid
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
@@ -28,9 +29,8 @@ from stack import localstack
 from txf.v1 import BidAsk, Tick
 from txf_producer import sessions
 from txf_producer.app import EXIT_OK, ProducerApp, run_app
-from txf_producer.quotes import bidask_from_array, tick_from_array
+from txf_producer.quotes import TICK, bidask_from_array, tick_from_array
 from txf_producer.settings import load_settings
-from txf_producer.quotes import TICK
 from txf_producer.simulation.market import SimMarket
 from txf_producer.sources.base import QuoteSink, QuoteType, Source, Subscription
 from txf_producer.sources.events import EndOfFeed
@@ -59,8 +59,14 @@ def _free_ports(n: int) -> list[int]:
 def private_stack() -> Iterator[localstack.StackConfig]:
     k, c, r, m = _free_ports(4)
     base = localstack.StackConfig.from_env()
-    cfg = dataclasses.replace(base, state_dir=Path(tempfile.mkdtemp(prefix="txf-faults-")), kafka_port=k,
-                              controller_port=c, registry_port=r, registry_mgmt_port=m)
+    cfg = dataclasses.replace(
+        base,
+        state_dir=Path(tempfile.mkdtemp(prefix="txf-faults-")),
+        kafka_port=k,
+        controller_port=c,
+        registry_port=r,
+        registry_mgmt_port=m,
+    )
     localstack.ensure_up(cfg, log=lambda m: None)
     try:
         yield cfg
@@ -71,9 +77,15 @@ def private_stack() -> Iterator[localstack.StackConfig]:
 def _setup(cfg: localstack.StackConfig, tmp: Path) -> Any:
     prefix = f"f{uuid.uuid4().hex[:8]}-"
     provision(cfg.bootstrap_servers, cfg.registry_url, prefix)
-    return load_settings(kafka_bootstrap=cfg.bootstrap_servers, registry_url=cfg.registry_url,
-                         **topic_settings(prefix), state_dir=tmp / "state", metrics_port=0,
-                         stats_interval_s=3600, flush_timeout_s=30)
+    return load_settings(
+        kafka_bootstrap=cfg.bootstrap_servers,
+        registry_url=cfg.registry_url,
+        **topic_settings(prefix),
+        state_dir=tmp / "state",
+        metrics_port=0,
+        stats_interval_s=3600,
+        flush_timeout_s=30,
+    )
 
 
 def _read(bootstrap: str, topic: str) -> list[Any]:
@@ -95,8 +107,9 @@ def _assert_exactly_once(bootstrap: str, topic: str, cls: Any, expected: int) ->
     seqs = [cls.FromString(m.value()[6:]).sequence for m in _read(bootstrap, topic)]
     dups = len(seqs) - len(set(seqs))
     missing = set(range(1, expected + 1)) - set(seqs)
-    assert dups == 0 and not missing and seqs == sorted(seqs) and len(seqs) == expected, \
+    assert dups == 0 and not missing and seqs == sorted(seqs) and len(seqs) == expected, (
         f"{topic}: {len(seqs)} records, {dups} duplicates, {len(missing)} missing of {expected}"
+    )
 
 
 def _run_in_thread(make: Any) -> tuple[threading.Thread, list[Any], list[ProducerApp]]:
@@ -114,14 +127,14 @@ def _run_in_thread(make: Any) -> tuple[threading.Thread, list[Any], list[Produce
 
 def _wait_delivered(apps: list[ProducerApp], at_least: int, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
-    while not apps or apps[0].publisher is None or \
-            sum(apps[0].publisher.counters.delivered.values()) < at_least:
+    while not apps or apps[0].publisher is None or sum(apps[0].publisher.counters.delivered.values()) < at_least:
         assert time.monotonic() < deadline, "the producer never got that far"
         time.sleep(0.02)
 
 
 def test_broker_sigkill_mid_stream_and_restart_loses_and_duplicates_nothing(
-        private_stack: localstack.StackConfig, tmp_path: Path) -> None:
+    private_stack: localstack.StackConfig, tmp_path: Path
+) -> None:
     settings = _setup(private_stack, tmp_path)
     n = 30_000
     source = SimulatedSource(SimConfig(seed=21, start=OPEN, streams=STREAMS, rate=2500, max_messages=n))
@@ -140,8 +153,10 @@ def test_broker_sigkill_mid_stream_and_restart_loses_and_duplicates_nothing(
     assert ticks + books == n
     _assert_exactly_once(private_stack.bootstrap_servers, settings.tick_topic, Tick, ticks)
     _assert_exactly_once(private_stack.bootstrap_servers, settings.bidask_topic, BidAsk, books)
-    print(f"\n[faults] broker down {down_s:.1f}s, {queued_while_down} records queued at the kill, {n} delivered "
-          "exactly once")
+    print(
+        f"\n[faults] broker down {down_s:.1f}s, {queued_while_down} records queued at the kill, {n} delivered "
+        "exactly once"
+    )
 
 
 class WithMalformed(Source):
@@ -156,10 +171,21 @@ class WithMalformed(Source):
     async def start(self, sink: QuoteSink) -> list[Subscription]:
         code = self.market.codes()["TXFR1"]
         breakers = {
-            TICK: [("close", None), ("high", Decimal("NaN")), ("avg_price", Decimal("1.23456")), ("volume", -5),
-                   ("tick_type", 9), ("total_amount", Decimal(2**80)), ("underlying_price", Decimal("Infinity"))],
-            "bidask": [("bid_price", [Decimal(1)] * 4), ("ask_volume", [1, None, 1, 1, 1]),
-                       ("underlying_price", Decimal("Infinity")), ("diff_bid_vol", [0] * 6)],
+            TICK: [
+                ("close", None),
+                ("high", Decimal("NaN")),
+                ("avg_price", Decimal("1.23456")),
+                ("volume", -5),
+                ("tick_type", 9),
+                ("total_amount", Decimal(2**80)),
+                ("underlying_price", Decimal("Infinity")),
+            ],
+            "bidask": [
+                ("bid_price", [Decimal(1)] * 4),
+                ("ask_volume", [1, None, 1, 1, 1]),
+                ("underlying_price", Decimal("Infinity")),
+                ("diff_bid_vol", [0] * 6),
+            ],
         }
         every = self.good // self.bad
 
@@ -187,7 +213,8 @@ class WithMalformed(Source):
 
 
 def test_ten_thousand_malformed_quotes_are_each_dead_lettered_and_counted(
-        private_stack: localstack.StackConfig, tmp_path: Path) -> None:
+    private_stack: localstack.StackConfig, tmp_path: Path
+) -> None:
     settings = _setup(private_stack, tmp_path)
     source = WithMalformed(good=40_000, bad=10_000)
     result = run_app(lambda: ProducerApp(settings, source))
@@ -197,8 +224,18 @@ def test_ten_thousand_malformed_quotes_are_each_dead_lettered_and_counted(
     dead = _read(private_stack.bootstrap_servers, settings.dead_letter_topic)
     assert len(dead) == 10_000
     fields = {json.loads(m.value())["error"]["field"] for m in dead}
-    assert fields == {"close", "high", "avg_price", "volume", "tick_type", "bid_price", "ask_volume[1]",
-                      "underlying_price", "total_amount", "diff_bid_vol"}
+    assert fields == {
+        "close",
+        "high",
+        "avg_price",
+        "volume",
+        "tick_type",
+        "bid_price",
+        "ask_volume[1]",
+        "underlying_price",
+        "total_amount",
+        "diff_bid_vol",
+    }
     ticks, books = result.stats["published"][settings.tick_topic], result.stats["published"][settings.bidask_topic]
     assert ticks + books == 40_000
     _assert_exactly_once(private_stack.bootstrap_servers, settings.tick_topic, Tick, ticks)
@@ -206,7 +243,8 @@ def test_ten_thousand_malformed_quotes_are_each_dead_lettered_and_counted(
 
 
 def test_registry_down_after_start_does_not_stop_production(
-        private_stack: localstack.StackConfig, tmp_path: Path) -> None:
+    private_stack: localstack.StackConfig, tmp_path: Path
+) -> None:
     settings = _setup(private_stack, tmp_path)
     source = SimulatedSource(SimConfig(seed=5, start=OPEN, streams=STREAMS, rate=2000, max_messages=12_000))
     thread, results, apps = _run_in_thread(lambda: ProducerApp(settings, source))

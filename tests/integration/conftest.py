@@ -1,4 +1,5 @@
 """Integration tests: real Kafka + registry from the `stack` fixture (tests/stack_fixtures.py)."""
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """Helpers shared by the integration tests (plain functions; fixtures live in conftest.py)."""
+
 from __future__ import annotations
 
 import base64
@@ -39,8 +40,14 @@ def consume(consumer: Consumer, count: int, timeout: float = 30.0) -> list[Messa
 
 def read_all(stack, topic: str, count: int, partition: int = 0) -> list[Message]:
     """Read `count` messages from the start of one partition, without a consumer group."""
-    c = Consumer({"bootstrap.servers": stack.bootstrap_servers, "group.id": unique("reader"),
-                  "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    c = Consumer(
+        {
+            "bootstrap.servers": stack.bootstrap_servers,
+            "group.id": unique("reader"),
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
+    )
     try:
         c.assign([TopicPartition(topic, partition, 0)])
         return consume(c, count)
@@ -57,8 +64,7 @@ def file_descriptor_proto(obj) -> descriptor_pb2.FileDescriptorProto:
 
 
 def expected_references(message_cls) -> list[str]:
-    return [d.name for d in message_cls.DESCRIPTOR.file.dependencies
-            if not d.name.startswith(REFERENCE_PREFIX_SKIPPED)]
+    return [d.name for d in message_cls.DESCRIPTOR.file.dependencies if not d.name.startswith(REFERENCE_PREFIX_SKIPPED)]
 
 
 def decode_b64_fdp(text: str) -> descriptor_pb2.FileDescriptorProto | None:
@@ -91,10 +97,20 @@ def _fill(msg, seed: int) -> None:
             setattr(msg, f.name, values[0])
 
 
-_SIGNED = {FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_SINT64, FieldDescriptor.TYPE_SFIXED64,
-           FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_SINT32, FieldDescriptor.TYPE_SFIXED32}
-_UNSIGNED = {FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_FIXED64, FieldDescriptor.TYPE_UINT32,
-             FieldDescriptor.TYPE_FIXED32}
+_SIGNED = {
+    FieldDescriptor.TYPE_INT64,
+    FieldDescriptor.TYPE_SINT64,
+    FieldDescriptor.TYPE_SFIXED64,
+    FieldDescriptor.TYPE_INT32,
+    FieldDescriptor.TYPE_SINT32,
+    FieldDescriptor.TYPE_SFIXED32,
+}
+_UNSIGNED = {
+    FieldDescriptor.TYPE_UINT64,
+    FieldDescriptor.TYPE_FIXED64,
+    FieldDescriptor.TYPE_UINT32,
+    FieldDescriptor.TYPE_FIXED32,
+}
 
 
 def _scalar(f: FieldDescriptor, n: int):
@@ -111,8 +127,11 @@ def _scalar(f: FieldDescriptor, n: int):
     if t in (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT):
         return n + 0.5
     if t in _SIGNED:
-        big = n * 10_000 if t in (FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_SINT64,
-                                  FieldDescriptor.TYPE_SFIXED64) else n
+        big = (
+            n * 10_000
+            if t in (FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_SINT64, FieldDescriptor.TYPE_SFIXED64)
+            else n
+        )
         return -big if n % 3 == 0 else big
     if t in _UNSIGNED:
         return n * 1_000_003 if t in (FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_FIXED64) else n
@@ -122,9 +141,15 @@ def _scalar(f: FieldDescriptor, n: int):
 def http(method: str, url: str, body=None, timeout: float = 10.0) -> tuple[int, object]:
     """Plain urllib call to the registry's Confluent API: (status, parsed JSON or text)."""
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/vnd.schemaregistry.v1+json",
-                                          "Accept": "application/vnd.schemaregistry.v1+json, application/json"})
+    req = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={
+            "Content-Type": "application/vnd.schemaregistry.v1+json",
+            "Accept": "application/vnd.schemaregistry.v1+json, application/json",
+        },
+    )
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             status, raw = resp.status, resp.read()

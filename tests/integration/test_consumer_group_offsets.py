@@ -1,4 +1,5 @@
 """(b) Idempotent acks=all producer; a consumer group's committed offset survives a consumer restart."""
+
 from __future__ import annotations
 
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -8,13 +9,15 @@ N = 10
 
 
 def _consumer(stack, group: str) -> Consumer:
-    return Consumer({
-        "bootstrap.servers": stack.bootstrap_servers,
-        "group.id": group,
-        "enable.auto.commit": False,
-        "auto.offset.reset": "earliest",
-        "session.timeout.ms": 6000,
-    })
+    return Consumer(
+        {
+            "bootstrap.servers": stack.bootstrap_servers,
+            "group.id": group,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": 6000,
+        }
+    )
 
 
 def test_restarted_consumer_resumes_at_committed_offset(stack, new_topic):
@@ -28,8 +31,15 @@ def test_restarted_consumer_resumes_at_committed_offset(stack, new_topic):
         else:
             delivered.append((msg.offset(), msg.value()))
 
-    producer = Producer({"bootstrap.servers": stack.bootstrap_servers, "enable.idempotence": True, "acks": "all",
-                         "max.in.flight.requests.per.connection": 5, "linger.ms": 5})
+    producer = Producer(
+        {
+            "bootstrap.servers": stack.bootstrap_servers,
+            "enable.idempotence": True,
+            "acks": "all",
+            "max.in.flight.requests.per.connection": 5,
+            "linger.ms": 5,
+        }
+    )
     for i in range(N):
         producer.produce(topic, key=b"TXFK6", value=f"v{i}".encode(), on_delivery=on_delivery)
     assert producer.flush(30) == 0

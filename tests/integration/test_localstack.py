@@ -1,4 +1,5 @@
 """The launcher itself: probes, idempotent start, status CLI, refusal to signal foreign PIDs."""
+
 from __future__ import annotations
 
 import os
@@ -30,15 +31,30 @@ def test_ensure_up_is_idempotent(stack):
 
 def test_status_cli_exit_codes(stack, tmp_path):
     env = dict(os.environ)
-    res = subprocess.run([sys.executable, str(REPO_ROOT / "stack" / "localstack.py"), "status"],
-                         capture_output=True, text=True, env=env, timeout=60)
+    res = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "stack" / "localstack.py"), "status"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     assert res.stdout.count("answers") == 2
     # nothing listens on these: status must say so and exit 3
-    env.update(TXF_KAFKA_PORT="1", TXF_KAFKA_CONTROLLER_PORT="2", TXF_REGISTRY_PORT="3",
-               TXF_REGISTRY_MGMT_PORT="4", TXF_STACK_STATE=str(tmp_path))
-    res = subprocess.run([sys.executable, str(REPO_ROOT / "stack" / "localstack.py"), "status"],
-                         capture_output=True, text=True, env=env, timeout=60)
+    env.update(
+        TXF_KAFKA_PORT="1",
+        TXF_KAFKA_CONTROLLER_PORT="2",
+        TXF_REGISTRY_PORT="3",
+        TXF_REGISTRY_MGMT_PORT="4",
+        TXF_STACK_STATE=str(tmp_path),
+    )
+    res = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "stack" / "localstack.py"), "status"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert res.returncode == 3, res.stdout + res.stderr
     assert res.stdout.count("NOT answering") == 2
 
@@ -47,9 +63,10 @@ def test_stop_never_signals_a_pid_that_is_not_ours(tmp_path):
     cfg = localstack.StackConfig(cache_dir=tmp_path / "cache", state_dir=tmp_path / "state")
     cfg.state_dir.mkdir()
     # bystanders that even mention kafka.Kafka / quarkus-run.jar, but lack this state dir's tag
-    bystanders = {name: subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()", marker],
-                                         stdin=subprocess.PIPE)
-                  for name, marker in (("kafka", "kafka.Kafka"), ("registry", "quarkus-run.jar"))}
+    bystanders = {
+        name: subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()", marker], stdin=subprocess.PIPE)
+        for name, marker in (("kafka", "kafka.Kafka"), ("registry", "quarkus-run.jar"))
+    }
     try:
         for name, proc in bystanders.items():
             cfg.pid_file(name).write_text(f"{proc.pid}\n")

@@ -1,4 +1,5 @@
 """(a) ProtobufSerializer -> Kafka -> ProtobufDeserializer for the contract messages, schema ids from the registry."""
+
 from __future__ import annotations
 
 import importlib
@@ -34,11 +35,16 @@ def test_protobuf_round_trip_through_kafka(stack, new_topic, module, name):
     sent = [sample(cls, seed) for seed in range(1, N + 1)]
     assert len({m.SerializeToString() for m in sent}) == N  # distinct payloads, so order and identity are checked
     delivered: list = []
-    producer = Producer({"bootstrap.servers": stack.bootstrap_servers, "enable.idempotence": True, "acks": "all",
-                         "linger.ms": 0})
+    producer = Producer(
+        {"bootstrap.servers": stack.bootstrap_servers, "enable.idempotence": True, "acks": "all", "linger.ms": 0}
+    )
     for i, msg in enumerate(sent):
-        producer.produce(topic, key=f"k{i}".encode(), value=serializer(msg, ctx),
-                         on_delivery=lambda err, m: delivered.append((err, m.offset() if m else None)))
+        producer.produce(
+            topic,
+            key=f"k{i}".encode(),
+            value=serializer(msg, ctx),
+            on_delivery=lambda err, m: delivered.append((err, m.offset() if m else None)),
+        )
     assert producer.flush(30) == 0
     assert delivered == [(None, i) for i in range(N)]
 
@@ -53,7 +59,7 @@ def test_protobuf_round_trip_through_kafka(stack, new_topic, module, name):
     registry = SchemaRegistryClient({"url": stack.registry_url})  # fresh client: no cache from registration
     latest = registry.get_latest_version(subject)
     assert latest.version == 1
-    for record, msg in zip(records, sent):
+    for record, msg in zip(records, sent, strict=True):
         value = record.value()
         assert value[0] == 0
         assert struct.unpack(">I", value[1:5])[0] == latest.schema_id
@@ -85,4 +91,3 @@ def test_tick_registers_common_proto_reference(stack):
     assert "txf/v1/common.proto" in registry.get_subjects()
     refs = registry.get_latest_version(f"{topic}-value").schema.references
     assert ("txf/v1/common.proto", "txf/v1/common.proto") in [(r.name, r.subject) for r in refs]
-

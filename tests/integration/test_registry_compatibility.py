@@ -2,6 +2,7 @@
 
 Schemas go in as the serializer sends them: a base64 FileDescriptorProto plus references.
 """
+
 from __future__ import annotations
 
 import base64
@@ -28,8 +29,11 @@ def _body(fdp, refs) -> dict:
 
 
 def _int64_field(fdp) -> FieldDescriptorProto:
-    return next(f for f in fdp.message_type[0].field
-                if f.type == FieldDescriptorProto.TYPE_INT64 and f.label != FieldDescriptorProto.LABEL_REPEATED)
+    return next(
+        f
+        for f in fdp.message_type[0].field
+        if f.type == FieldDescriptorProto.TYPE_INT64 and f.label != FieldDescriptorProto.LABEL_REPEATED
+    )
 
 
 def _change_type(fdp):
@@ -57,8 +61,13 @@ def _rename_field(fdp):  # wire compatible, but Apicurio's protobuf rule reports
 
 
 def _add_field(fdp):
-    fdp.message_type[0].field.add(name="added_by_test", number=998, type=FieldDescriptorProto.TYPE_INT64,
-                                  label=FieldDescriptorProto.LABEL_OPTIONAL, json_name="addedByTest")
+    fdp.message_type[0].field.add(
+        name="added_by_test",
+        number=998,
+        type=FieldDescriptorProto.TYPE_INT64,
+        label=FieldDescriptorProto.LABEL_OPTIONAL,
+        json_name="addedByTest",
+    )
 
 
 @pytest.fixture
@@ -67,8 +76,11 @@ def backward_subject(stack):
     url = stack.registry_url
     for ref in expected_references(Tick):  # reference subjects first, as the serializer does
         dep = next(d for d in Tick.DESCRIPTOR.file.dependencies if d.name == ref)
-        status, _ = http("POST", f"{url}/subjects/{subject_path(ref)}/versions",
-                         {"schemaType": "PROTOBUF", "schema": _b64(file_descriptor_proto(dep))})
+        status, _ = http(
+            "POST",
+            f"{url}/subjects/{subject_path(ref)}/versions",
+            {"schemaType": "PROTOBUF", "schema": _b64(file_descriptor_proto(dep))},
+        )
         assert status == 200
     subject = unique("compat") + "-value"
     status, body = http("POST", f"{url}/subjects/{subject}/versions", _body(file_descriptor_proto(Tick), _refs(Tick)))
@@ -80,8 +92,11 @@ def backward_subject(stack):
     return subject
 
 
-@pytest.mark.parametrize("change", [_change_type, _remove_field, _rename_message, _renumber_field, _rename_field],
-                         ids=lambda f: f.__name__.strip("_"))
+@pytest.mark.parametrize(
+    "change",
+    [_change_type, _remove_field, _rename_message, _renumber_field, _rename_field],
+    ids=lambda f: f.__name__.strip("_"),
+)
 def test_backward_subject_rejects_breaking_registration(stack, backward_subject, change):
     fdp = file_descriptor_proto(Tick)
     change(fdp)
@@ -96,8 +111,9 @@ def test_backward_subject_accepts_added_field_and_same_schema(stack, backward_su
     url = stack.registry_url
     status, first = http("GET", f"{url}/subjects/{backward_subject}/versions/latest")
     assert status == 200
-    status, again = http("POST", f"{url}/subjects/{backward_subject}/versions",
-                         _body(file_descriptor_proto(Tick), _refs(Tick)))
+    status, again = http(
+        "POST", f"{url}/subjects/{backward_subject}/versions", _body(file_descriptor_proto(Tick), _refs(Tick))
+    )
     assert (status, again["id"]) == (200, first["id"])  # re-registering the same schema is idempotent
     fdp = file_descriptor_proto(Tick)
     _add_field(fdp)
@@ -108,19 +124,32 @@ def test_backward_subject_accepts_added_field_and_same_schema(stack, backward_su
 
 def _standalone(package: str) -> descriptor_pb2.FileDescriptorProto:
     """A reference-free schema, so the compatibility endpoint can be measured without the reference gap."""
-    fdp = descriptor_pb2.FileDescriptorProto(name=f"{package.replace('.', '/')}/probe.proto", package=package,
-                                             syntax="proto3")
+    fdp = descriptor_pb2.FileDescriptorProto(
+        name=f"{package.replace('.', '/')}/probe.proto", package=package, syntax="proto3"
+    )
     msg = fdp.message_type.add(name="Probe")
-    msg.field.add(name="code", number=1, type=FieldDescriptorProto.TYPE_STRING,
-                  label=FieldDescriptorProto.LABEL_OPTIONAL, json_name="code")
-    msg.field.add(name="close", number=2, type=FieldDescriptorProto.TYPE_INT64,
-                  label=FieldDescriptorProto.LABEL_OPTIONAL, json_name="close")
+    msg.field.add(
+        name="code",
+        number=1,
+        type=FieldDescriptorProto.TYPE_STRING,
+        label=FieldDescriptorProto.LABEL_OPTIONAL,
+        json_name="code",
+    )
+    msg.field.add(
+        name="close",
+        number=2,
+        type=FieldDescriptorProto.TYPE_INT64,
+        label=FieldDescriptorProto.LABEL_OPTIONAL,
+        json_name="close",
+    )
     return fdp
 
 
-@pytest.mark.parametrize("change,compatible", [(None, True), (_add_field, True), (_change_type, False),
-                                               (_remove_field, False), (_rename_message, False)],
-                         ids=["same", "add_field", "change_type", "remove_field", "rename_message"])
+@pytest.mark.parametrize(
+    "change,compatible",
+    [(None, True), (_add_field, True), (_change_type, False), (_remove_field, False), (_rename_message, False)],
+    ids=["same", "add_field", "change_type", "remove_field", "rename_message"],
+)
 def test_compatibility_endpoint_without_references(stack, change, compatible):
     url = stack.registry_url
     subject = unique("check") + "-value"

@@ -3,6 +3,7 @@
 It gets the same FileDescriptorProto as the generated class's DESCRIPTOR, resolves the reference
 subjects, and decodes a serialized record with a message class built only from what it read.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -40,9 +41,15 @@ def fetch_descriptor(registry_url: str, path: str):
 def test_schema_by_id_equals_generated_descriptor(stack, module, name):
     cls = getattr(importlib.import_module(module), name)
     topic = unique(f"http-{name.lower()}")
-    serializer = ProtobufSerializer(cls, SchemaRegistryClient({"url": stack.registry_url}), {
-        "auto.register.schemas": True, "use.deprecated.format": False,
-        "subject.name.strategy.type": SubjectNameStrategyType.TOPIC})
+    serializer = ProtobufSerializer(
+        cls,
+        SchemaRegistryClient({"url": stack.registry_url}),
+        {
+            "auto.register.schemas": True,
+            "use.deprecated.format": False,
+            "subject.name.strategy.type": SubjectNameStrategyType.TOPIC,
+        },
+    )
     msg = sample(cls, 7)
     framed = serializer(msg, SerializationContext(topic, MessageField.VALUE))
     schema_id = struct.unpack(">I", framed[1:5])[0]
@@ -61,8 +68,9 @@ def test_schema_by_id_equals_generated_descriptor(stack, module, name):
     pool = descriptor_pool.DescriptorPool()
     for ref in refs:
         dep = next(d for d in cls.DESCRIPTOR.file.dependencies if d.name == ref["name"])
-        ref_fdp, _ = fetch_descriptor(stack.registry_url,
-                                      f"/subjects/{subject_path(ref['subject'])}/versions/{ref['version']}")
+        ref_fdp, _ = fetch_descriptor(
+            stack.registry_url, f"/subjects/{subject_path(ref['subject'])}/versions/{ref['version']}"
+        )
         assert ref_fdp == file_descriptor_proto(dep)
         pool.Add(ref_fdp)
     pool.Add(fdp)

@@ -3,6 +3,7 @@
 Each test asserts the gap as it is today. If one fails after the Apicurio pin in stack/pom.xml
 changes, the gap is gone: update stack/README.md and drop the workaround and this canary.
 """
+
 from __future__ import annotations
 
 import base64
@@ -25,8 +26,11 @@ NO_RETRY = {"max.retries": 0}  # the client retries HTTP 5xx with back-off; thes
 @pytest.fixture
 def registered_tick(stack):
     topic = unique("gap")
-    serializer = ProtobufSerializer(Tick, SchemaRegistryClient({"url": stack.registry_url}),
-                                    {"auto.register.schemas": True, "use.deprecated.format": False, **TOPIC_STRATEGY})
+    serializer = ProtobufSerializer(
+        Tick,
+        SchemaRegistryClient({"url": stack.registry_url}),
+        {"auto.register.schemas": True, "use.deprecated.format": False, **TOPIC_STRATEGY},
+    )
     msg = sample(Tick, 3)
     framed = serializer(msg, SerializationContext(topic, MessageField.VALUE))
     return topic, msg, framed, struct.unpack(">I", framed[1:5])[0]
@@ -51,14 +55,19 @@ def test_gap_deserializer_with_registry_client_fails_and_without_works(stack, re
 
 def test_gap_use_latest_version_fails(stack, registered_tick):
     topic, msg, framed, _id = registered_tick
-    serializer = ProtobufSerializer(Tick, SchemaRegistryClient({"url": stack.registry_url, **NO_RETRY}), {
-        "auto.register.schemas": False, "use.latest.version": True, "use.deprecated.format": False,
-        **TOPIC_STRATEGY})
+    serializer = ProtobufSerializer(
+        Tick,
+        SchemaRegistryClient({"url": stack.registry_url, **NO_RETRY}),
+        {"auto.register.schemas": False, "use.latest.version": True, "use.deprecated.format": False, **TOPIC_STRATEGY},
+    )
     with pytest.raises(SchemaRegistryError):
         serializer(msg, SerializationContext(topic, MessageField.VALUE))
     # workaround: plain lookup (POST /subjects/{s}) with auto.register.schemas=False works
-    lookup = ProtobufSerializer(Tick, SchemaRegistryClient({"url": stack.registry_url}), {
-        "auto.register.schemas": False, "use.deprecated.format": False, **TOPIC_STRATEGY})
+    lookup = ProtobufSerializer(
+        Tick,
+        SchemaRegistryClient({"url": stack.registry_url}),
+        {"auto.register.schemas": False, "use.deprecated.format": False, **TOPIC_STRATEGY},
+    )
     assert lookup(msg, SerializationContext(topic, MessageField.VALUE))[:6] == framed[:6]
 
 
@@ -68,7 +77,10 @@ def test_gap_compatibility_endpoint_rejects_schemas_with_references(stack, regis
     assert http("PUT", f"{stack.registry_url}/config/{subject}", {"compatibility": "BACKWARD"})[0] == 200
     refs = [{"name": r, "subject": r, "version": 1} for r in expected_references(Tick)]
     assert refs, "Tick no longer imports anything: this canary needs a schema with references"
-    same = {"schemaType": "PROTOBUF", "references": refs,
-            "schema": base64.b64encode(file_descriptor_proto(Tick).SerializeToString()).decode()}
+    same = {
+        "schemaType": "PROTOBUF",
+        "references": refs,
+        "schema": base64.b64encode(file_descriptor_proto(Tick).SerializeToString()).decode(),
+    }
     status, body = http("POST", f"{stack.registry_url}/compatibility/subjects/{subject}/versions/latest", same)
     assert status == 422, f"compatibility check with references works now ({status} {body}): update stack/README.md"

@@ -16,9 +16,10 @@ import inspect
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 # shioaji opens $SJ_LOG_PATH (default ./shioaji.log) when first imported.
 _LOG = Path(tempfile.gettempdir()) / "txfstream-tests" / "shioaji.log"
@@ -53,7 +54,7 @@ def txf_contracts() -> list[FakeContract]:
 
 
 class FakeContractsApi:
-    def __init__(self, api: "FakeShioaji", contracts: list[FakeContract]) -> None:
+    def __init__(self, api: FakeShioaji, contracts: list[FakeContract]) -> None:
         self._api = api
         self._contracts = contracts
 
@@ -152,11 +153,14 @@ class FakeShioaji:
     @staticmethod
     def _one_arg(callback: Callable[..., Any], setter: str) -> None:
         params = [
-            p for p in inspect.signature(callback).parameters.values()
+            p
+            for p in inspect.signature(callback).parameters.values()
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
         ]
         if len(params) != 1:
-            raise TypeError(f"{setter}: 1.7.9 calls this callback with one argument (quote), got {len(params)} parameters")
+            raise TypeError(
+                f"{setter}: 1.7.9 calls this callback with one argument (quote), got {len(params)} parameters"
+            )
 
     def set_on_tick_fop_v1_callback(self, callback: Callable[..., Any], bind: bool = False) -> None:
         self._check("set_on_tick_fop_v1_callback", callback, bind)

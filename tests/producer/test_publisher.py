@@ -8,14 +8,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from test_convert import BIDASK, TICK  # the same real quotes as the conversion tests
+
 from txf.v1 import BidAsk, Tick
 from txf_producer.publisher import Publisher, Stream
 from txf_producer.quotes import make_bidask, make_tick
 from txf_producer.sources.base import QuoteType, Subscription
 from txf_producer.sources.events import Subscribed
 from txf_producer.spool import Spool, read_spool
-
-from test_convert import BIDASK, TICK  # the same real quotes as the conversion tests
 
 RECEIVE_NS = 1_763_947_800_211_000_123  # when the (fake) source says each quote arrived
 HEADER_T = b"\x00\x00\x00\x00\x07\x00"
@@ -43,19 +43,27 @@ class FakeProducer:
 
 def _publisher(tmp_path: Path, producer: FakeProducer | None = None, **kw: Any) -> tuple[Publisher, FakeProducer]:
     producer = producer or FakeProducer()
-    pub = Publisher(producer, run_id=42, dead_letter_topic="dlq", spool=Spool(tmp_path / "spool.msgpack"),
-                    queue_full_wait_s=kw.pop("queue_full_wait_s", 0.2), **kw)  # type: ignore[arg-type]
+    pub = Publisher(
+        producer,
+        run_id=42,
+        dead_letter_topic="dlq",
+        spool=Spool(tmp_path / "spool.msgpack"),
+        queue_full_wait_s=kw.pop("queue_full_wait_s", 0.2),
+        **kw,
+    )  # type: ignore[arg-type]
     return pub, producer
 
 
 def _streams() -> list[Stream]:
-    return [Stream(QuoteType.TICK, "TXFK6", "TXFR1", "tick", HEADER_T),
-            Stream(QuoteType.BIDASK, "TXFK6", "TXFR1", "bidask", HEADER_B)]
+    return [
+        Stream(QuoteType.TICK, "TXFK6", "TXFR1", "tick", HEADER_T),
+        Stream(QuoteType.BIDASK, "TXFK6", "TXFR1", "bidask", HEADER_B),
+    ]
 
 
 def _decode(value: bytes, header: bytes, cls: Any) -> Any:
     assert value.startswith(header)
-    return cls.FromString(value[len(header):])
+    return cls.FromString(value[len(header) :])
 
 
 def test_each_stream_numbers_its_messages_from_one(tmp_path: Path) -> None:
@@ -103,7 +111,7 @@ def test_unsubscribed_code_is_dead_lettered(tmp_path: Path) -> None:
     pub, prod = _publisher(tmp_path)
     pub.install(_streams())
     pub.on_bidask(make_bidask(**dict(BIDASK, code="MXFK6")), RECEIVE_NS)
-    (topic, value, _k, _), = prod.records
+    ((topic, value, _k, _),) = prod.records
     assert topic == "dlq" and json.loads(value)["error"]["field"] == "code"
 
 
@@ -130,7 +138,7 @@ def test_queue_full_past_the_bound_spools_the_record_instead_of_dropping_it(tmp_
     pub.install(_streams())
     pub.on_tick(make_tick(**TICK), RECEIVE_NS)
     pub._spool.close()
-    (topic, key, value, reason, _t), = list(read_spool(tmp_path / "spool.msgpack"))
+    ((topic, key, value, reason, _t),) = list(read_spool(tmp_path / "spool.msgpack"))
     assert (topic, key, reason) == ("tick", b"TXFK6", "local queue full")
     assert _decode(value, HEADER_T, Tick).sequence == 1
     assert pub.counters.spooled == 1
@@ -145,7 +153,7 @@ def test_failed_delivery_is_spooled(tmp_path: Path) -> None:
     msg = types.SimpleNamespace(topic=lambda: "tick", key=lambda: key, value=lambda: value)
     on_delivery(err, msg)
     pub._spool.close()
-    (topic, _key, spooled, reason, _t), = list(read_spool(tmp_path / "spool.msgpack"))
+    ((topic, _key, spooled, reason, _t),) = list(read_spool(tmp_path / "spool.msgpack"))
     assert spooled == value and "authorization" in reason and pub.counters.delivery_errors == 1
 
 
@@ -195,7 +203,8 @@ def test_sequence_numbers_stay_canonical_across_varint_widths(tmp_path: Path) ->
         streams[1].sequence = start
         for _ in range(3):
             pub.on_bidask(make_bidask(**BIDASK), RECEIVE_NS)
-    books = [v[len(HEADER_B):] for t, v, _k, _ in prod.records if t == "bidask"]
+    books = [v[len(HEADER_B) :] for t, v, _k, _ in prod.records if t == "bidask"]
     assert [BidAsk.FromString(b).sequence for b in books] == [
-        s + i for s in (16_382, 2**28 - 2, 2**63) for i in (1, 2, 3)]
+        s + i for s in (16_382, 2**28 - 2, 2**63) for i in (1, 2, 3)
+    ]
     assert all(BidAsk.FromString(b).SerializeToString() == b for b in books)  # what upb itself writes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import threading
 import time
 from datetime import datetime
@@ -14,8 +15,7 @@ import msgpack
 import pytest
 
 from txf_producer import sessions as S
-from txf_producer.quotes import TICK_FIELDS, bidask_array, bidask_from_array, tick_array, tick_from_array
-from txf_producer.quotes import TICK
+from txf_producer.quotes import TICK, TICK_FIELDS, bidask_array, bidask_from_array, tick_array, tick_from_array
 from txf_producer.recording import Recorder, RecordingError, open_recording
 from txf_producer.recording.format import MAGIC
 from txf_producer.sessions import TAIPEI
@@ -140,11 +140,11 @@ def test_subscriptions_given_late_go_into_the_header_and_changes_into_records(tm
     path = tmp_path / "late.txfrec"
     qs = quotes(30)
     rec = Recorder(path, header_wait_s=5.0)
-    feed(rec, qs[:10])              # quotes before the subscriptions are known: the writer waits for them
+    feed(rec, qs[:10])  # quotes before the subscriptions are known: the writer waits for them
     rec.set_subscriptions(SUBS)
     feed(rec, qs[10:20])
     rolled = [Subscription("TXFR1", "TXFL6", QuoteType.TICK)]
-    rec.set_subscriptions(rolled)   # after the header: a subscriptions record
+    rec.set_subscriptions(rolled)  # after the header: a subscriptions record
     down_at = time.time_ns()
     rec.on_event(Disconnected(down_at, "session down"))
     feed(rec, qs[20:])
@@ -176,11 +176,11 @@ def test_recorder_callback_never_waits_for_a_slow_disk(tmp_path: Path) -> None:
     qs = quotes(2000)
     rec = Recorder(f, inner, subscriptions=SUBS, compress=False, flush_interval_s=0.01)
     feed(rec, qs[:1])
-    assert writing.wait(5)           # the writer is now stuck in write()
+    assert writing.wait(5)  # the writer is now stuck in write()
     t0 = time.perf_counter()
     feed(rec, qs[1:])
     elapsed = time.perf_counter() - t0
-    assert elapsed < 0.5, elapsed    # ~1 us per call; the disk is blocked the whole time
+    assert elapsed < 0.5, elapsed  # ~1 us per call; the disk is blocked the whole time
     assert len(inner.log) == 2000 and rec.quotes < 2000
     gate.set()
     rec.close()
@@ -235,7 +235,7 @@ def test_corrupt_body_gives_a_clear_error(tmp_path: Path) -> None:
     path = _recording(tmp_path, 200, compress=False)
     data = bytearray(path.read_bytes())
     mid = len(data) // 2
-    data[mid: mid + 40] = b"\xc1" * 40  # 0xc1 is never used in msgpack
+    data[mid : mid + 40] = b"\xc1" * 40  # 0xc1 is never used in msgpack
     path.write_bytes(bytes(data))
     with open_recording(path) as r, pytest.raises(RecordingError, match=r"corrupt") as ei:
         list(r.records())
@@ -293,7 +293,7 @@ def _timed_recording(tmp_path: Path, gaps_ms: list[int]) -> tuple[Path, list[tup
 
 
 def test_paced_replay_keeps_order_and_recorded_gaps(tmp_path: Path) -> None:
-    path, qs = _timed_recording(tmp_path, [10] * 39)   # 40 quotes over 390 ms
+    path, qs = _timed_recording(tmp_path, [10] * 39)  # 40 quotes over 390 ms
     sink = Collect()
     arrivals: list[float] = []
     orig_tick, orig_bidask = sink.on_tick, sink.on_bidask
@@ -309,18 +309,18 @@ def test_paced_replay_keeps_order_and_recorded_gaps(tmp_path: Path) -> None:
     asyncio.run(main())
     assert [a for _, a in sink.arrays()] == [tick_array(q) if k == "tick" else bidask_array(q) for k, q in qs]
     span = arrivals[-1] - arrivals[0]
-    assert 0.17 < span < 1.0, span   # 390 ms recorded at speed 2 = 195 ms
-    assert all(b >= a for a, b in zip(arrivals, arrivals[1:]))
+    assert 0.17 < span < 1.0, span  # 390 ms recorded at speed 2 = 195 ms
+    assert all(b >= a for a, b in itertools.pairwise(arrivals))
 
 
 def test_max_gap_shortens_long_silences_and_stop_is_prompt(tmp_path: Path) -> None:
-    path, _ = _timed_recording(tmp_path, [5, 100_000, 5])   # a 100 s silence
+    path, _ = _timed_recording(tmp_path, [5, 100_000, 5])  # a 100 s silence
     t0 = time.monotonic()
     sink, _, _ = replay(path, speed=1.0, max_gap_s=0.05)
     assert time.monotonic() - t0 < 1.5 and len(sink.arrays()) == 4
 
     sink = Collect()
-    src = ReplaySource(path, speed=1.0)   # without max_gap_s the replay waits 100 s: stop() must cut it short
+    src = ReplaySource(path, speed=1.0)  # without max_gap_s the replay waits 100 s: stop() must cut it short
 
     async def main() -> None:
         await src.start(sink)
@@ -343,7 +343,10 @@ def test_recording_without_subscriptions_names_codes_by_the_exchange_calendar(tm
     with open_recording(path) as r:
         assert r.header.subscriptions == ()
     sink, subs, _ = replay(path, speed=None, max_messages=10)
-    assert set(subs) == {Subscription("TXFR1", "TXFK6", QuoteType.TICK), Subscription("TXFR1", "TXFK6", QuoteType.BIDASK)}
+    assert set(subs) == {
+        Subscription("TXFR1", "TXFK6", QuoteType.TICK),
+        Subscription("TXFR1", "TXFK6", QuoteType.BIDASK),
+    }
     assert len(sink.arrays()) == 10 and sink.events[-1].count == 10 and sink.events[-1].complete
 
 
@@ -352,11 +355,19 @@ def test_legacy_live_recording_replays_with_aliases_from_its_records(tmp_path: P
     carrying Solace codes, and a subscription record the app added later: the record wins."""
     path = tmp_path / "legacy.txfrec"
     qs = quotes(20)
-    header = {"format": 1, "shioaji": "1.7.9", "start_time_ns": time.time_ns(), "source": "shioaji",
-              "subscriptions": [], "tick_fields": list(TICK_FIELDS)}
+    header = {
+        "format": 1,
+        "shioaji": "1.7.9",
+        "start_time_ns": time.time_ns(),
+        "source": "shioaji",
+        "subscriptions": [],
+        "tick_fields": list(TICK_FIELDS),
+    }
     body = [msgpack.packb([3, 1, ["subscribed", "subscribe ok", {"resp_code": 200, "event_code": 16}]])]
-    body += [msgpack.packb([0 if k == "tick" else 1, 2 + i, tick_array(q) if k == "tick" else bidask_array(q)])
-             for i, (k, q) in enumerate(qs)]
+    body += [
+        msgpack.packb([0 if k == "tick" else 1, 2 + i, tick_array(q) if k == "tick" else bidask_array(q)])
+        for i, (k, q) in enumerate(qs)
+    ]
     body.append(msgpack.packb([2, 99, [["TXFR1", "TXFK6", "tick"], ["TXFR1", "TXFK6", "bidask"]]]))
     path.write_bytes(MAGIC + msgpack.packb(header) + b"".join(body))
     sink, subs, _ = replay(path, speed=None)

@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -35,7 +35,7 @@ def test_day_session_boundaries_are_half_open() -> None:
     assert S.in_session(tpe(2026, 11, 16, 13, 45) - 1)
     assert not S.in_session(tpe(2026, 11, 16, 13, 45))
     assert s.duration_ns == 5 * 3600 * NS
-    assert s.open == datetime(2026, 11, 16, 0, 45, tzinfo=timezone.utc)
+    assert s.open == datetime(2026, 11, 16, 0, 45, tzinfo=UTC)
 
 
 def test_night_session_runs_past_midnight_to_five() -> None:
@@ -53,8 +53,14 @@ def test_friday_night_ends_saturday_five_and_weekend_is_closed() -> None:
     assert fri_night is not None and fri_night.date == FRI and fri_night.kind is SessionKind.NIGHT
     assert fri_night.close_ns == tpe(2026, 11, 21, 5, 0)
     assert S.session_at(tpe(2026, 11, 21, 5, 0)) is None
-    for t in (tpe(2026, 11, 21, 9, 0), tpe(2026, 11, 21, 16, 0), tpe(2026, 11, 22, 9, 0), tpe(2026, 11, 22, 23, 0),
-              tpe(2026, 11, 23, 1, 0), tpe(2026, 11, 23, 8, 29)):
+    for t in (
+        tpe(2026, 11, 21, 9, 0),
+        tpe(2026, 11, 21, 16, 0),
+        tpe(2026, 11, 22, 9, 0),
+        tpe(2026, 11, 22, 23, 0),
+        tpe(2026, 11, 23, 1, 0),
+        tpe(2026, 11, 23, 8, 29),
+    ):
         assert S.session_at(t) is None, S.taipei(t)
         assert S.phase_at(t) is Phase.CLOSED
     nxt = S.next_session(tpe(2026, 11, 21, 5, 0))
@@ -87,7 +93,7 @@ def test_preopen_windows() -> None:
     assert S.session_at(tpe(2026, 11, 16, 8, 31)) is None
     pre = S.session_at(tpe(2026, 11, 16, 8, 31), include_preopen=True)
     assert pre is not None and pre.kind is SessionKind.DAY and pre.in_preopen(tpe(2026, 11, 16, 8, 31))
-    assert S.phase_at(tpe(2026, 11, 21, 8, 35)) is Phase.CLOSED   # Saturday
+    assert S.phase_at(tpe(2026, 11, 21, 8, 35)) is Phase.CLOSED  # Saturday
     assert S.phase_at(tpe(2026, 11, 21, 14, 55)) is Phase.CLOSED
 
 
@@ -115,7 +121,7 @@ def test_session_minute() -> None:
 
 def test_time_inputs() -> None:
     t = tpe(2026, 11, 16, 9, 0)
-    assert S.to_ns(datetime(2026, 11, 16, 1, 0, tzinfo=timezone.utc)) == t
+    assert S.to_ns(datetime(2026, 11, 16, 1, 0, tzinfo=UTC)) == t
     assert S.to_ns(datetime(2026, 11, 15, 20, 0, tzinfo=timezone(timedelta(hours=-5)))) == t
     assert S.taipei_naive_to_ns(datetime(2026, 11, 16, 9, 0)) == t
     assert S.taipei(t) == datetime(2026, 11, 16, 9, 0, tzinfo=TAIPEI)
@@ -171,18 +177,37 @@ print(json.dumps(out))
 
 def test_results_do_not_depend_on_host_time_zone() -> None:
     """America/New_York (with DST) must give the same answers as here; run in a child with TZ set."""
-    probes = [tpe(2026, 3, 8, 14, 55), tpe(2026, 11, 1, 15, 0), tpe(2026, 11, 21, 4, 59), tpe(2026, 11, 21, 5, 0),
-              tpe(2026, 11, 16, 8, 30), tpe(2026, 11, 16, 0, 30), tpe(2026, 3, 9, 4, 0)]
+    probes = [
+        tpe(2026, 3, 8, 14, 55),
+        tpe(2026, 11, 1, 15, 0),
+        tpe(2026, 11, 21, 4, 59),
+        tpe(2026, 11, 21, 5, 0),
+        tpe(2026, 11, 16, 8, 30),
+        tpe(2026, 11, 16, 0, 30),
+        tpe(2026, 3, 9, 4, 0),
+    ]
     env = dict(os.environ, TZ="America/New_York")
-    res = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(probes)], env=env, capture_output=True,
-                         text=True, timeout=30, check=True)
+    res = subprocess.run(
+        [sys.executable, "-c", _CHILD, json.dumps(probes)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
     child = json.loads(res.stdout)
     assert child[0][0] in ("EST", "EDT")  # the child really ran in New York time
     here = []
     for t in probes:
         s = S.session_at(t, include_preopen=True)
-        here.append([S.phase_at(t).value, None if s is None else [s.kind.value, str(s.date), s.open_ns],
-                     S.next_session(t).open_ns, S.taipei(t).isoformat()])
+        here.append(
+            [
+                S.phase_at(t).value,
+                None if s is None else [s.kind.value, str(s.date), s.open_ns],
+                S.next_session(t).open_ns,
+                S.taipei(t).isoformat(),
+            ]
+        )
     assert [c[1:] for c in child] == here
 
 
@@ -222,7 +247,12 @@ def test_session_at_agrees_with_the_rules(th: tuple[int, frozenset[date]]) -> No
     assert S.is_trading_day(s.date, hol) and s.date not in hol and s.date.weekday() < 5
     o, c = _local(s.open_ns), _local(s.close_ns)
     if s.kind is SessionKind.DAY:
-        assert (o.date(), o.time().isoformat(), c.date(), c.time().isoformat()) == (s.date, "08:45:00", s.date, "13:45:00")
+        assert (o.date(), o.time().isoformat(), c.date(), c.time().isoformat()) == (
+            s.date,
+            "08:45:00",
+            s.date,
+            "13:45:00",
+        )
     else:
         assert (o.date(), o.time().isoformat()) == (s.date, "15:00:00")
         assert (c.date(), c.time().isoformat()) == (s.date + timedelta(days=1), "05:00:00")

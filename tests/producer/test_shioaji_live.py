@@ -24,8 +24,7 @@ from pydantic import SecretStr
 from txf_producer.quotes import make_bidask, make_tick
 from txf_producer.sources import shioaji_live
 from txf_producer.sources.base import QuoteType, SourceError, Subscription
-from txf_producer.sources.events import (Connected, Disconnected, Reconnected, SourceEvent, SourceFault,
-                                         Subscribed)
+from txf_producer.sources.events import Connected, Disconnected, Reconnected, SourceEvent, SourceFault, Subscribed
 from txf_producer.sources.shioaji_live import (
     EVENT_KINDS,
     LoginRetry,
@@ -91,21 +90,48 @@ class FakeSleep:
 
 def tick(code: str = "TXFK6", close: str = "23456.5"):
     return make_tick(
-        code=code, date="2026-11-24", time="09:00:01.123456", open=Decimal("23400"),
-        underlying_price=Decimal("23410.12"), bid_side_total_vol=100, ask_side_total_vol=120,
-        avg_price=Decimal("23440.5"), close=Decimal(close), high=Decimal("23480"), low=Decimal("23390"),
-        amount=Decimal(close), total_amount=Decimal("1000000"), volume=1, total_volume=1234,
-        tick_type=1, chg_type=2, price_chg=Decimal("56.5"), pct_chg=Decimal("0.24"), simtrade=False,
+        code=code,
+        date="2026-11-24",
+        time="09:00:01.123456",
+        open=Decimal("23400"),
+        underlying_price=Decimal("23410.12"),
+        bid_side_total_vol=100,
+        ask_side_total_vol=120,
+        avg_price=Decimal("23440.5"),
+        close=Decimal(close),
+        high=Decimal("23480"),
+        low=Decimal("23390"),
+        amount=Decimal(close),
+        total_amount=Decimal("1000000"),
+        volume=1,
+        total_volume=1234,
+        tick_type=1,
+        chg_type=2,
+        price_chg=Decimal("56.5"),
+        pct_chg=Decimal("0.24"),
+        simtrade=False,
     )
 
 
 def bidask(code: str = "TXFK6"):
     return make_bidask(
-        code=code, date="2026-11-24", time="09:00:01.223456", bid_total_vol=50, ask_total_vol=60,
-        bid_price=[Decimal(23456 - i) for i in range(5)], bid_volume=[1, 2, 3, 4, 5], diff_bid_vol=[0, 1, -1, 0, 0],
-        ask_price=[Decimal(23457 + i) for i in range(5)], ask_volume=[5, 4, 3, 2, 1], diff_ask_vol=[0, 0, 0, -2, 1],
-        first_derived_bid_price=Decimal("0"), first_derived_ask_price=Decimal("0"),
-        first_derived_bid_vol=0, first_derived_ask_vol=0, underlying_price=Decimal("23410.12"), simtrade=False,
+        code=code,
+        date="2026-11-24",
+        time="09:00:01.223456",
+        bid_total_vol=50,
+        ask_total_vol=60,
+        bid_price=[Decimal(23456 - i) for i in range(5)],
+        bid_volume=[1, 2, 3, 4, 5],
+        diff_bid_vol=[0, 1, -1, 0, 0],
+        ask_price=[Decimal(23457 + i) for i in range(5)],
+        ask_volume=[5, 4, 3, 2, 1],
+        diff_ask_vol=[0, 0, 0, -2, 1],
+        first_derived_bid_price=Decimal("0"),
+        first_derived_ask_price=Decimal("0"),
+        first_derived_bid_vol=0,
+        first_derived_ask_vol=0,
+        underlying_price=Decimal("23410.12"),
+        simtrade=False,
     )
 
 
@@ -158,8 +184,15 @@ def test_start_resolves_aliases_to_target_codes_and_subscribes_v1():
     ]
     # callbacks are registered before login, so the session-up event is not missed
     names = fake.names()
-    assert names.index("login") > max(names.index(n) for n in (
-        "set_on_tick_fop_v1_callback", "set_on_bidask_fop_v1_callback", "set_event_callback", "set_session_down_callback"))
+    assert names.index("login") > max(
+        names.index(n)
+        for n in (
+            "set_on_tick_fop_v1_callback",
+            "set_on_bidask_fop_v1_callback",
+            "set_event_callback",
+            "set_session_down_callback",
+        )
+    )
     assert fake.calls[names.index("login")][1]["subscribe_trade"] is False
     assert ("contracts.futures", "TXF") in fake.calls
     assert fake.count("login") == 1 and sleep.delays == []
@@ -200,6 +233,7 @@ def test_quotes_reach_the_sink_unchanged_from_the_library_thread():
             fake.emit_tick(t1)
             fake.emit_bidask(b1)
             fake.emit_tick(t2)
+
         fake.in_library_thread(library)
 
     run(start_stop(src, sink, body))
@@ -242,7 +276,10 @@ def test_a_failing_sink_never_raises_into_the_library_and_is_counted_and_reporte
     assert fake.escaped == []
     assert src.callback_errors == 4
     errors = [e for e in sink.events if isinstance(e, SourceFault)]
-    assert ["(1 so far)" in errors[0].detail, "(4 so far)" in errors[1].detail] == [True, True]  # throttled: one a second
+    assert ["(1 so far)" in errors[0].detail, "(4 so far)" in errors[1].detail] == [
+        True,
+        True,
+    ]  # throttled: one a second
     assert len(errors) == 2
     assert "tick callback failed (1 so far): ValueError: sink exploded" in errors[0].detail
     assert len(sink.bidasks) == 1
@@ -422,10 +459,17 @@ def test_subscribe_failure_names_the_stream_and_releases_the_session():
 
     fake = FakeShioaji(subscribe_error=refuse_bidask)
     src, _ = make_source(fake)
-    with pytest.raises(SourceError, match=r"subscribe TXFR1 \(TXFK6\) bidask failed: SubscribeError: subscription limit"):
+    with pytest.raises(
+        SourceError, match=r"subscribe TXFR1 \(TXFK6\) bidask failed: SubscribeError: subscription limit"
+    ):
         run(src.start(RecordingSink()))
     # the tick stream that did subscribe is released, then the session
-    assert [n for n in fake.names() if n in ("subscribe", "unsubscribe", "logout")] == ["subscribe", "subscribe", "unsubscribe", "logout"]
+    assert [n for n in fake.names() if n in ("subscribe", "unsubscribe", "logout")] == [
+        "subscribe",
+        "subscribe",
+        "unsubscribe",
+        "logout",
+    ]
 
 
 def test_two_aliases_resolving_to_one_code_are_refused():
@@ -521,9 +565,12 @@ def test_resubscribe_renews_the_same_contracts_off_the_loop():
     renewed = run(scenario())
     pairs = [(n, c.code, qt) for n, (c, qt, v) in renewed]
     assert pairs == [
-        ("unsubscribe", "TXFR1", sj.QuoteType.Tick), ("subscribe", "TXFR1", sj.QuoteType.Tick),
-        ("unsubscribe", "TXFR2", sj.QuoteType.Tick), ("subscribe", "TXFR2", sj.QuoteType.Tick),
-        ("unsubscribe", "TXFR1", sj.QuoteType.BidAsk), ("subscribe", "TXFR1", sj.QuoteType.BidAsk),
+        ("unsubscribe", "TXFR1", sj.QuoteType.Tick),
+        ("subscribe", "TXFR1", sj.QuoteType.Tick),
+        ("unsubscribe", "TXFR2", sj.QuoteType.Tick),
+        ("subscribe", "TXFR2", sj.QuoteType.Tick),
+        ("unsubscribe", "TXFR1", sj.QuoteType.BidAsk),
+        ("subscribe", "TXFR1", sj.QuoteType.BidAsk),
     ]
     assert all(v == sj.QuoteVersion.v1 for _, (_, _, v) in renewed)
     main = threading.current_thread().name
@@ -583,7 +630,7 @@ def test_default_factory_sets_the_log_path_and_simulation(tmp_path, monkeypatch)
     log_path = tmp_path / "logs" / "sj" / "shioaji.log"
     api = default_api_factory(config(simulation=True, log_path=log_path))
     assert isinstance(api, NoNetworkShioaji) and made == [{"simulation": True}]
-    assert shioaji_live.os.environ["SJ_LOG_PATH"] == str(log_path) and log_path.parent.is_dir()
+    assert os.environ["SJ_LOG_PATH"] == str(log_path) and log_path.parent.is_dir()
 
 
 def test_prepare_shioaji_log_defaults_to_env(tmp_path, monkeypatch):
@@ -594,8 +641,10 @@ def test_prepare_shioaji_log_defaults_to_env(tmp_path, monkeypatch):
 
 def test_the_cli_imports_shioaji_only_after_its_log_path_is_set(tmp_path):
     """`import shioaji` opens ./shioaji.log: nothing the CLI imports at start may pull it in."""
-    code = ("import sys, txf_producer.cli, txf_producer.app, txf_producer.settings, txf_producer.wire;"
-            "sys.exit('shioaji' in sys.modules)")
+    code = (
+        "import sys, txf_producer.cli, txf_producer.app, txf_producer.settings, txf_producer.wire;"
+        "sys.exit('shioaji' in sys.modules)"
+    )
     env = {k: v for k, v in os.environ.items() if k != "SJ_LOG_PATH"}
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr or "shioaji was imported"

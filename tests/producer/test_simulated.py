@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import os
 import threading
 import time
@@ -16,9 +17,9 @@ import pytest
 from shioaji import BidAskFOPv1, TickFOPv1
 
 from txf_producer import sessions as S
+from txf_producer.intraday import day_rate, night_rate
 from txf_producer.quotes import bidask_array, tick_array
 from txf_producer.sessions import TAIPEI, Phase
-from txf_producer.intraday import day_rate, night_rate
 from txf_producer.simulation.market import SimMarket
 from txf_producer.sources.base import QuoteType, SourceError, Subscription
 from txf_producer.sources.events import Connected, EndOfFeed, SourceEvent, SourceFault, Subscribed
@@ -101,14 +102,16 @@ def _decimals_ok(v: Decimal) -> bool:
     return v.as_tuple().exponent >= -4  # type: ignore[operator]
 
 
-@pytest.mark.parametrize("start", [MONDAY_OPEN, datetime(2026, 11, 16, 13, 40, tzinfo=TAIPEI)], ids=["open", "close-night"])
+@pytest.mark.parametrize(
+    "start", [MONDAY_OPEN, datetime(2026, 11, 16, 13, 40, tzinfo=TAIPEI)], ids=["open", "close-night"]
+)
 def test_book_and_session_invariants_over_20000_messages(start: datetime) -> None:
     sink, subs = run(SimConfig(seed=3, start=start, max_messages=20_000, intensity=0.5))
     quotes = sink.quotes
     assert len(quotes) == 20_000
     assert {s.code for s in subs} == {"TXFK6", "TXFL6"}
     prev_vol: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([0] * 5, [0] * 5))
-    book: dict[str, tuple[Decimal, Decimal, int]] = {}   # code -> best bid, best ask, ticks since snapshot
+    book: dict[str, tuple[Decimal, Decimal, int]] = {}  # code -> best bid, best ask, ticks since snapshot
     state: dict[str, Any] = {}
     last_t = 0
     phases = Counter()
@@ -130,8 +133,8 @@ def test_book_and_session_invariants_over_20000_messages(start: datetime) -> Non
             assert all(v >= 1 for v in bv + av)
             assert q.bid_total_vol == sum(bv) and q.ask_total_vol == sum(av)
             pb, pa = prev_vol[q.code]
-            assert q.diff_bid_vol == [n - p for n, p in zip(bv, pb)]
-            assert q.diff_ask_vol == [n - p for n, p in zip(av, pa)]
+            assert q.diff_bid_vol == [n - p for n, p in zip(bv, pb, strict=True)]
+            assert q.diff_ask_vol == [n - p for n, p in zip(av, pa, strict=True)]
             prev_vol[q.code] = (bv, av)
             if q.first_derived_bid_vol:
                 assert bp[0] - 2 <= q.first_derived_bid_price <= bp[0]
@@ -155,7 +158,7 @@ def test_book_and_session_invariants_over_20000_messages(start: datetime) -> Non
             assert q.tick_type == 0
             continue
         st = state.get(q.code)
-        if st is None or q.total_volume == q.volume:   # first trade of a session (or of the run)
+        if st is None or q.total_volume == q.volume:  # first trade of a session (or of the run)
             st = state[q.code] = {"tv": 0, "ta": Decimal(0), "ref": ref, "open": q.open}
             assert q.open == q.close
         assert q.total_volume == st["tv"] + q.volume
@@ -166,7 +169,9 @@ def test_book_and_session_invariants_over_20000_messages(start: datetime) -> Non
         assert q.bid_side_total_vol + q.ask_side_total_vol <= q.total_volume
         assert ref == st["ref"]
         st["tv"], st["ta"] = q.total_volume, q.total_amount
-        if q.code in book:  # TXFR1: trades happen at the book's best prices (levels only recede until the next snapshot)
+        if (
+            q.code in book
+        ):  # TXFR1: trades happen at the book's best prices (levels only recede until the next snapshot)
             bb, ba, since = book[q.code]
             if q.tick_type == 1:
                 assert ba <= q.close <= ba + since
@@ -220,8 +225,11 @@ def test_month_code_rolls_after_third_wednesday() -> None:
     # 2026-11-18 is November's third Wednesday: TXFK6 expires at 13:30, the night session trades TXFL6 as near month
     cfg = SimConfig(seed=2, start=datetime(2026, 11, 18, 13, 20, tzinfo=TAIPEI), max_messages=12_000)
     sink, subs = run(cfg)
-    assert subs == [Subscription("TXFR1", "TXFK6", QuoteType.TICK), Subscription("TXFR1", "TXFK6", QuoteType.BIDASK),
-                    Subscription("TXFR2", "TXFL6", QuoteType.TICK)]
+    assert subs == [
+        Subscription("TXFR1", "TXFK6", QuoteType.TICK),
+        Subscription("TXFR1", "TXFK6", QuoteType.BIDASK),
+        Subscription("TXFR2", "TXFL6", QuoteType.TICK),
+    ]
     expiry_close = S.to_ns(datetime(2026, 11, 18, 13, 30, tzinfo=TAIPEI))
     night_pre = S.to_ns(datetime(2026, 11, 18, 14, 50, tzinfo=TAIPEI))
     roll_at = None
@@ -248,8 +256,12 @@ def test_month_code_rolls_after_third_wednesday() -> None:
             assert roll_at is not None and roll_at < i  # the roll is announced before the new codes
     assert before == {"tick": {"TXFK6", "TXFL6"}, "bidask": {"TXFK6"}}
     assert after == {"tick": {"TXFL6", "TXFA7"}, "bidask": {"TXFL6"}}
-    rolls = {(s.alias, s.quote_type.value, s.code) for e in sink.events
-             if isinstance(e, Subscribed) and e.roll for s in e.subscriptions}
+    rolls = {
+        (s.alias, s.quote_type.value, s.code)
+        for e in sink.events
+        if isinstance(e, Subscribed) and e.roll
+        for s in e.subscriptions
+    }
     assert rolls == {("TXFR1", "tick", "TXFL6"), ("TXFR1", "bidask", "TXFL6"), ("TXFR2", "tick", "TXFA7")}
     # the new near month continues at the old next month's price level
     assert last_r1_close is not None and last_r2_close is not None and first_r1_after is not None
@@ -297,7 +309,7 @@ def test_fixed_rate_mode_paces_messages() -> None:
     elapsed = time.monotonic() - t0
     assert 0.3 < elapsed < 2.0, elapsed
     times = [dt(q) for _, q in sink.quotes]
-    gaps = {b - a for a, b in zip(times, times[1:])}
+    gaps = {b - a for a, b in itertools.pairwise(times)}
     assert gaps <= {2_500_000 - 1000, 2_500_000, 2_500_000 + 1000}  # 1/400 s of simulated time each
 
 
@@ -355,8 +367,14 @@ def test_default_start_is_next_day_open_and_config_is_validated() -> None:
 
 def test_bidask_only_stream_and_holiday_calendar() -> None:
     tue = datetime(2026, 11, 17).date()
-    cfg = SimConfig(start=datetime(2026, 11, 16, 13, 44, 50, tzinfo=TAIPEI), streams=(("TXFR1", QuoteType.BIDASK),),
-                    max_messages=1500, holidays=frozenset({tue}), simulate_preopen=False, intensity=0.005)
+    cfg = SimConfig(
+        start=datetime(2026, 11, 16, 13, 44, 50, tzinfo=TAIPEI),
+        streams=(("TXFR1", QuoteType.BIDASK),),
+        max_messages=1500,
+        holidays=frozenset({tue}),
+        simulate_preopen=False,
+        intensity=0.005,
+    )
     sink, subs = run(cfg)
     assert subs == [Subscription("TXFR1", "TXFK6", QuoteType.BIDASK)]
     assert all(k == "bidask" for k, _ in sink.quotes)
@@ -374,8 +392,9 @@ def test_bidask_only_stream_and_holiday_calendar() -> None:
 def test_generator_process_gives_the_same_quotes_and_events_and_ends_by_itself() -> None:
     """The load-test mode: the same market generated in a child process, rolls included."""
     start = datetime(2026, 11, 18, 13, 20, tzinfo=TAIPEI)  # expiry day: TXFK6 rolls to TXFL6 at the night open
-    cfg = SimConfig(seed=9, start=start, max_messages=12_000, streams=(("TXFR1", QuoteType.TICK),
-                                                                     ("TXFR1", QuoteType.BIDASK)))
+    cfg = SimConfig(
+        seed=9, start=start, max_messages=12_000, streams=(("TXFR1", QuoteType.TICK), ("TXFR1", QuoteType.BIDASK))
+    )
     in_thread, subs_a = run(cfg)
     sink = Collect()
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 
 from txf_producer import sessions
-from txf_producer.sources.base import QuoteType
 from txf_producer.simulation.market import SimMarket
+from txf_producer.sources.base import QuoteType
 from txf_producer.sources.simulated import SimConfig
 from txf_producer.stall import Action, FeedState, StallDetector
 
@@ -25,8 +25,10 @@ def t(*args: int) -> int:
 
 def arrivals(start_ns: int, seconds: int) -> list[int]:
     """Simulated quote arrival times (UTC ns) for `seconds` after start (real shape, seeded)."""
-    market = SimMarket(SimConfig(seed=4, streams=(("TXFR1", QuoteType.TICK), ("TXFR1", QuoteType.BIDASK)),
-                                 simulate_preopen=False), start_ns)
+    market = SimMarket(
+        SimConfig(seed=4, streams=(("TXFR1", QuoteType.TICK), ("TXFR1", QuoteType.BIDASK)), simulate_preopen=False),
+        start_ns,
+    )
     out = []
     for _kind, t_us, _arr in market:
         ns = t_us * 1000

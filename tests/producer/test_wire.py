@@ -13,14 +13,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from google.protobuf import descriptor_pb2, descriptor_pool
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_convert import BIDASK, TICK
 
 from txf.v1 import BidAsk, Tick
-from txf_producer import wire
-from google.protobuf import descriptor_pb2, descriptor_pool
-
-from txf_producer import record
+from txf_producer import record, wire
 from txf_producer.convert import build_bidask, build_tick
 from txf_producer.quotes import TICK as SIM_TICK
 from txf_producer.quotes import bidask_from_array, make_bidask, make_tick, tick_from_array
@@ -28,8 +27,6 @@ from txf_producer.record import Kind, Meaning, RecordShapeError
 from txf_producer.simulation.market import SimMarket
 from txf_producer.sources.base import QuoteType
 from txf_producer.sources.simulated import SimConfig
-
-from test_convert import BIDASK, TICK
 
 RUN_ID = 0xDEADBEEF_01234567
 RECV_NS = 1_795_482_000_500_000_123
@@ -55,9 +52,12 @@ def _reference_bytes(quote: Any, sequence: int, receive_ns: int = RECV_NS, run_i
 def test_every_simulated_quote_encodes_exactly_as_upb(seed: int) -> None:
     taipei = dt.timezone(dt.timedelta(hours=8))
     # From 08:30: the pre-open (simtrade) quotes, the open burst, both contracts.
-    market = SimMarket(SimConfig(seed=seed, streams=(("TXFR1", QuoteType.TICK), ("TXFR1", QuoteType.BIDASK),
-                                                  ("TXFR2", QuoteType.TICK))),
-                       int(dt.datetime(2026, 11, 24, 8, 30, tzinfo=taipei).timestamp()) * 10**9)
+    market = SimMarket(
+        SimConfig(
+            seed=seed, streams=(("TXFR1", QuoteType.TICK), ("TXFR1", QuoteType.BIDASK), ("TXFR2", QuoteType.TICK))
+        ),
+        int(dt.datetime(2026, 11, 24, 8, 30, tzinfo=taipei).timestamp()) * 10**9,
+    )
     kinds = {"tick": 0, "bidask": 0, "simtrade": 0}
     for n, (kind, _t, arr) in enumerate(market, start=1):
         q = tick_from_array(arr) if kind == SIM_TICK else bidask_from_array(arr)
@@ -71,9 +71,19 @@ def test_every_simulated_quote_encodes_exactly_as_upb(seed: int) -> None:
 
 
 def test_zero_fields_are_omitted_and_sequence_and_run_id_are_placed_like_upb() -> None:
-    q = make_bidask(**dict(BIDASK, bid_total_vol=0, first_derived_bid_price="0", first_derived_ask_price="0",
-                           first_derived_bid_vol=0, first_derived_ask_vol=0, ask_price=["0"] * 5,
-                           ask_volume=[0] * 5, diff_ask_vol=[0] * 5))
+    q = make_bidask(
+        **dict(
+            BIDASK,
+            bid_total_vol=0,
+            first_derived_bid_price="0",
+            first_derived_ask_price="0",
+            first_derived_bid_vol=0,
+            first_derived_ask_vol=0,
+            ask_price=["0"] * 5,
+            ask_volume=[0] * 5,
+            diff_ask_vol=[0] * 5,
+        )
+    )
     for sequence, run_id in ((1, RUN_ID), (2**14, 1), (2**63 + 5, 2**64 - 1), (0, 0)):
         assert _wire_bytes(q, sequence, run_id=run_id) == _reference_bytes(q, sequence, run_id=run_id)
 
@@ -81,33 +91,66 @@ def test_zero_fields_are_omitted_and_sequence_and_run_id_are_placed_like_upb() -
 @settings(max_examples=300, deadline=None)
 @given(
     close=st.decimals(min_value=Decimal("0.0001"), max_value=10**9, places=4),
-    chg=st.decimals(min_value=-10**6, max_value=10**6, places=4),
+    chg=st.decimals(min_value=-(10**6), max_value=10**6, places=4),
     pct=st.decimals(min_value=-100, max_value=100, places=2),
     amount=st.decimals(min_value=0, max_value=10**14, places=4),
-    vol=st.integers(0, 2**40), total=st.integers(0, 2**63 - 1),
-    side=st.integers(0, 2**20), tick_type=st.sampled_from([0, 1, 2]), chg_type=st.sampled_from([0, 1, 2, 3, 4, 5]),
+    vol=st.integers(0, 2**40),
+    total=st.integers(0, 2**63 - 1),
+    side=st.integers(0, 2**20),
+    tick_type=st.sampled_from([0, 1, 2]),
+    chg_type=st.sampled_from([0, 1, 2, 3, 4, 5]),
     when=st.datetimes(min_value=dt.datetime(1971, 1, 1), max_value=dt.datetime(2200, 1, 1)),
     simtrade=st.booleans(),
 )
-def test_generated_ticks_encode_exactly_as_upb(close: Decimal, chg: Decimal, pct: Decimal, amount: Decimal,
-                                               vol: int, total: int, side: int, tick_type: int, chg_type: int,
-                                               when: dt.datetime, simtrade: bool) -> None:
-    q = make_tick(**dict(TICK, close=close, price_chg=chg, pct_chg=pct, amount=amount, total_amount=amount,
-                         avg_price=close, open=close, volume=vol, total_volume=total, bid_side_total_vol=side,
-                         ask_side_total_vol=0, tick_type=tick_type, chg_type=chg_type, simtrade=simtrade,
-                         date=when.date().isoformat(), time=when.time().isoformat(timespec="microseconds")))
+def test_generated_ticks_encode_exactly_as_upb(
+    close: Decimal,
+    chg: Decimal,
+    pct: Decimal,
+    amount: Decimal,
+    vol: int,
+    total: int,
+    side: int,
+    tick_type: int,
+    chg_type: int,
+    when: dt.datetime,
+    simtrade: bool,
+) -> None:
+    q = make_tick(
+        **dict(
+            TICK,
+            close=close,
+            price_chg=chg,
+            pct_chg=pct,
+            amount=amount,
+            total_amount=amount,
+            avg_price=close,
+            open=close,
+            volume=vol,
+            total_volume=total,
+            bid_side_total_vol=side,
+            ask_side_total_vol=0,
+            tick_type=tick_type,
+            chg_type=chg_type,
+            simtrade=simtrade,
+            date=when.date().isoformat(),
+            time=when.time().isoformat(timespec="microseconds"),
+        )
+    )
     assert _wire_bytes(q, 3) == _reference_bytes(q, 3)
 
 
 @settings(max_examples=100, deadline=None)
-@given(close=st.decimals(min_value=1, max_value=10**6, places=4), und=st.decimals(min_value=0, max_value=10**6, places=2),
-       vol=st.integers(0, 10**6))
+@given(
+    close=st.decimals(min_value=1, max_value=10**6, places=4),
+    und=st.decimals(min_value=0, max_value=10**6, places=2),
+    vol=st.integers(0, 10**6),
+)
 def test_generated_trade_prices_and_volumes_encode_exactly_as_upb(close: Decimal, und: Decimal, vol: int) -> None:
     q = make_tick(**dict(TICK, close=close, underlying_price=und, volume=vol))
     assert _wire_bytes(q, 1) == _reference_bytes(q, 1)
 
 
-@given(st.decimals(min_value=-10**12, max_value=10**12, places=4, allow_nan=False, allow_infinity=False))
+@given(st.decimals(min_value=-(10**12), max_value=10**12, places=4, allow_nan=False, allow_infinity=False))
 def test_price_text_scales_as_decimal_arithmetic_does(d: Decimal) -> None:
     for text in (str(d), f"{d:f}", f"{d:.4f}"):
         assert wire._px(text) == int(Decimal(text).scaleb(4)), text
@@ -124,15 +167,38 @@ prices = st.lists(st.decimals(min_value=0, max_value=10**6, places=2).map(str), 
 
 
 @settings(max_examples=300, deadline=None)
-@given(bid=prices, ask=prices, bid_vol=levels, ask_vol=levels,
-       diff=st.lists(st.integers(-8192, 8191), min_size=5, max_size=5),
-       totals=st.tuples(st.integers(0, 2**31), st.integers(0, 2**31)), fd_vol=st.integers(0, 2**20))
-def test_generated_books_encode_exactly_as_upb(bid: list[str], ask: list[str], bid_vol: list[int],
-                                               ask_vol: list[int], diff: list[int], totals: tuple[int, int],
-                                               fd_vol: int) -> None:
-    q = make_bidask(**dict(BIDASK, bid_price=bid, ask_price=ask, bid_volume=bid_vol, ask_volume=ask_vol,
-                           diff_bid_vol=diff, diff_ask_vol=diff[::-1], bid_total_vol=totals[0],
-                           ask_total_vol=totals[1], first_derived_bid_vol=fd_vol))
+@given(
+    bid=prices,
+    ask=prices,
+    bid_vol=levels,
+    ask_vol=levels,
+    diff=st.lists(st.integers(-8192, 8191), min_size=5, max_size=5),
+    totals=st.tuples(st.integers(0, 2**31), st.integers(0, 2**31)),
+    fd_vol=st.integers(0, 2**20),
+)
+def test_generated_books_encode_exactly_as_upb(
+    bid: list[str],
+    ask: list[str],
+    bid_vol: list[int],
+    ask_vol: list[int],
+    diff: list[int],
+    totals: tuple[int, int],
+    fd_vol: int,
+) -> None:
+    q = make_bidask(
+        **dict(
+            BIDASK,
+            bid_price=bid,
+            ask_price=ask,
+            bid_volume=bid_vol,
+            ask_volume=ask_vol,
+            diff_bid_vol=diff,
+            diff_ask_vol=diff[::-1],
+            bid_total_vol=totals[0],
+            ask_total_vol=totals[1],
+            first_derived_bid_vol=fd_vol,
+        )
+    )
     assert _wire_bytes(q, 9) == _reference_bytes(q, 9)
 
 
@@ -238,8 +304,9 @@ def _tick_descriptor_with(extra: str, number: int, type_: int) -> Any:
         fdp = descriptor_pb2.FileDescriptorProto()
         file.CopyToProto(fdp)
         if file is Tick.DESCRIPTOR.file:
-            fdp.message_type[0].field.add(name=extra, number=number, type=type_,
-                                          label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL)
+            fdp.message_type[0].field.add(
+                name=extra, number=number, type=type_, label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL
+            )
         pool.Add(fdp)
     return pool.FindMessageTypeByName("txf.v1.Tick")
 
@@ -258,8 +325,11 @@ def test_a_meaning_that_does_not_fit_its_field_is_refused() -> None:
     with pytest.raises(RecordShapeError, match="close .* does not fit kind book_prices"):
         record.shape_of(Tick, {**meanings, "close": Meaning(Kind.BOOK_PRICES, "close")})
     with pytest.raises(RecordShapeError, match="reads 'closing'"):
-        record.shape_of(Tick, {**meanings, "close": Meaning(Kind.TRADE_PRICE, "closing")},
-                        sources={m.source for m in meanings.values() if m.source})
+        record.shape_of(
+            Tick,
+            {**meanings, "close": Meaning(Kind.TRADE_PRICE, "closing")},
+            sources={m.source for m in meanings.values() if m.source},
+        )
 
 
 def test_a_kind_the_encoder_cannot_write_fails_loudly() -> None:
@@ -279,6 +349,7 @@ def test_the_encoder_writes_every_field_of_the_contract() -> None:
 
 def test_enum_values_come_from_the_contract() -> None:
     from txf.v1 import ChgType, TickType
+
     assert record.TICK_SHAPE.field("tick_type").enum_values == frozenset(TickType.values())
     assert record.TICK_SHAPE.field("chg_type").enum_values == frozenset(ChgType.values())
 

@@ -23,6 +23,7 @@ subprocess that imports the regenerated `txf.v1` (what `make gen && make registe
 The shared reference subject txf/v1/common.proto is never registered changed: edits of common.proto are
 only `check`ed (check registers nothing).
 """
+
 from __future__ import annotations
 
 import io
@@ -36,10 +37,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -53,17 +54,20 @@ DECLARATION = REPO / "schema-registry" / "txf_registry" / "subjects.toml"
 COMMON = "txf/v1/common.proto"
 VERDICT_LINE = re.compile(
     r"^(?P<subject>\S+)\s+(?P<level>[A-Z_]+)\s+registry: (?P<registry>compatible|INCOMPATIBLE|cannot judge)\s+"
-    r"buf \(FILE\) vs (?P<versions>\S+): (?P<buf>compatible|INCOMPATIBLE|cannot judge)$")
+    r"buf \(FILE\) vs (?P<versions>\S+): (?P<buf>compatible|INCOMPATIBLE|cannot judge)$"
+)
 OK, BAD, NJ = "compatible", "INCOMPATIBLE", "cannot judge"
 
 
 # --- helpers -------------------------------------------------------------------------------------
 
+
 def unique_declaration(directory: Path, prefix: str | None = None, edit=lambda text: text) -> tuple[Path, str]:
     """subjects.toml with every topic name prefixed by a unique prefix; (path, prefix)."""
     prefix = prefix or f"rg{uuid.uuid4().hex[:10]}"
-    text, n = re.subn(r'(?m)^name = "([a-z0-9-]+)"', lambda m: f'name = "{prefix}-{m.group(1)}"',
-                      DECLARATION.read_text("utf-8"))
+    text, n = re.subn(
+        r'(?m)^name = "([a-z0-9-]+)"', lambda m: f'name = "{prefix}-{m.group(1)}"', DECLARATION.read_text("utf-8")
+    )
     assert n == 4, "subjects.toml layout changed: fix the prefixing"
     path = directory / f"{prefix}-{uuid.uuid4().hex[:6]}.toml"
     path.write_text(edit(text), "utf-8")
@@ -88,8 +92,12 @@ def run_cli(stack, decl: Path, *argv: str) -> tuple[int, str, str]:
 
 def verdicts(out: str, prefix: str) -> dict[str, dict[str, str]]:
     """Per subject key (common / tick / r2 / bidask): the CLI's registry and buf verdicts and versions."""
-    keys = {COMMON: "common", f"{prefix}-txf-tick-value": "tick", f"{prefix}-txfr2-tick-value": "r2",
-            f"{prefix}-txf-bidask-value": "bidask"}
+    keys = {
+        COMMON: "common",
+        f"{prefix}-txf-tick-value": "tick",
+        f"{prefix}-txfr2-tick-value": "r2",
+        f"{prefix}-txf-bidask-value": "bidask",
+    }
     found = {}
     for m in map(VERDICT_LINE.match, out.splitlines()):
         if m:
@@ -158,15 +166,16 @@ def package_rename(root: Path) -> None:
 
 # --- the edits -----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Edit:
     id: str
-    kind: str                                # "additive", "harmless" or "breaking"
+    kind: str  # "additive", "harmless" or "breaking"
     apply: Callable[[Path], None]
     # subject key -> (registry verdict, buf verdict), as measured; subjects not named:
     # (cannot judge, compatible) for the Tick subjects, (compatible, compatible) for common and bidask
     expect: dict[str, tuple[str, str]] = field(default_factory=dict)
-    buf_says: str = ""                       # a phrase of buf's report for each subject buf flags
+    buf_says: str = ""  # a phrase of buf's report for each subject buf flags
     messages: tuple[tuple[str, str], ...] = ()  # declaration edits that go with the .proto edit
 
     def verdict(self, key: str) -> tuple[str, str]:
@@ -177,46 +186,119 @@ TICK_BUF_ONLY = {"tick": (NJ, BAD), "r2": (NJ, BAD)}  # registry cannot judge Ti
 
 EDITS = [
     # --- additive and harmless: buf passes every one ----------------------------------------------
-    Edit("tick-new-field", "additive", lambda r: sub(r, "tick", "  bool simtrade = 23;\n}",
-         "  bool simtrade = 23;\n  // Added by the gate test.\n  int64 gate_added = 24;\n}")),
-    Edit("common-new-enum-value", "additive", lambda r: sub(r, "common", "  CHG_TYPE_LIMIT_DOWN = 5;\n}",
-         "  CHG_TYPE_LIMIT_DOWN = 5;\n  // Added by the gate test.\n  CHG_TYPE_HALTED = 6;\n}")),
-    Edit("bidask-new-field", "additive", lambda r: sub(r, "bidask", "  bool simtrade = 20;\n}",
-         "  bool simtrade = 20;\n  // Added by the gate test.\n  int64 gate_added = 21;\n}")),
+    Edit(
+        "tick-new-field",
+        "additive",
+        lambda r: sub(
+            r,
+            "tick",
+            "  bool simtrade = 23;\n}",
+            "  bool simtrade = 23;\n  // Added by the gate test.\n  int64 gate_added = 24;\n}",
+        ),
+    ),
+    Edit(
+        "common-new-enum-value",
+        "additive",
+        lambda r: sub(
+            r,
+            "common",
+            "  CHG_TYPE_LIMIT_DOWN = 5;\n}",
+            "  CHG_TYPE_LIMIT_DOWN = 5;\n  // Added by the gate test.\n  CHG_TYPE_HALTED = 6;\n}",
+        ),
+    ),
+    Edit(
+        "bidask-new-field",
+        "additive",
+        lambda r: sub(
+            r,
+            "bidask",
+            "  bool simtrade = 20;\n}",
+            "  bool simtrade = 20;\n  // Added by the gate test.\n  int64 gate_added = 21;\n}",
+        ),
+    ),
     Edit("comment-only", "harmless", comment_only),
     Edit("reformatting", "harmless", reformat),
     # --- breaking: exit 1, the subject named, buf's reason under it --------------------------------
-    Edit("tick-field-type-int64-to-string", "breaking",
-         lambda r: sub(r, "tick", "int64 volume = 4;", "string volume = 4;"),
-         TICK_BUF_ONLY, 'changed type from "int64" to "string"'),
-    Edit("bidask-field-type-int64-to-string", "breaking",
-         lambda r: sub(r, "bidask", "int64 bid_total_vol = 3;", "string bid_total_vol = 3;"),
-         {"bidask": (BAD, BAD)}, 'changed type from "int64" to "string"'),
-    Edit("bidask-removed-field", "breaking", lambda r: sub(r, "bidask", "  int64 underlying_price = 15;\n", ""),
-         {"bidask": (BAD, BAD)}, 'field "15" with name "underlying_price" on message "BidAsk" was deleted'),
-    Edit("tick-renumbered-field", "breaking", lambda r: sub(r, "tick", "int64 open = 12;", "int64 open = 24;"),
-         TICK_BUF_ONLY, 'field "12" with name "open" on message "Tick" was deleted'),
-    Edit("bidask-renumbered-field", "breaking",
-         lambda r: sub(r, "bidask", "int64 underlying_price = 15;", "int64 underlying_price = 21;"),
-         {"bidask": (BAD, BAD)}, 'field "15" with name "underlying_price" on message "BidAsk" was deleted'),
-    Edit("bidask-renamed-message", "breaking",
-         lambda r: sub(r, "bidask", "message BidAsk {", "message BookSnapshot {"),
-         {"bidask": (BAD, BAD)}, 'message "BidAsk" was deleted', messages=(("txf.v1.BidAsk", "txf.v1.BookSnapshot"),)),
-    Edit("common-removed-enum-value", "breaking", lambda r: sub(r, "common", "  CHG_TYPE_LIMIT_DOWN = 5;\n", ""),
-         {"common": (BAD, BAD), **TICK_BUF_ONLY}, 'Previously present enum value "5" on enum "ChgType" was deleted'),
-    Edit("bidask-repeated-to-singular", "breaking",
-         lambda r: sub(r, "bidask", "repeated int64 bid_price = 5;", "int64 bid_price = 5;"),
-         {"bidask": (BAD, BAD)}, 'changed cardinality from "repeated"'),
-    Edit("tick-int64-to-sint64", "breaking", lambda r: sub(r, "tick", "int64 close = 3;", "sint64 close = 3;"),
-         TICK_BUF_ONLY, 'changed type from "int64" to "sint64"'),
-    Edit("bidask-int64-to-sint64", "breaking",
-         lambda r: sub(r, "bidask", "int64 timestamp_ms = 2;", "sint64 timestamp_ms = 2;"),
-         {"bidask": (BAD, BAD)}, 'changed type from "int64" to "sint64"'),
+    Edit(
+        "tick-field-type-int64-to-string",
+        "breaking",
+        lambda r: sub(r, "tick", "int64 volume = 4;", "string volume = 4;"),
+        TICK_BUF_ONLY,
+        'changed type from "int64" to "string"',
+    ),
+    Edit(
+        "bidask-field-type-int64-to-string",
+        "breaking",
+        lambda r: sub(r, "bidask", "int64 bid_total_vol = 3;", "string bid_total_vol = 3;"),
+        {"bidask": (BAD, BAD)},
+        'changed type from "int64" to "string"',
+    ),
+    Edit(
+        "bidask-removed-field",
+        "breaking",
+        lambda r: sub(r, "bidask", "  int64 underlying_price = 15;\n", ""),
+        {"bidask": (BAD, BAD)},
+        'field "15" with name "underlying_price" on message "BidAsk" was deleted',
+    ),
+    Edit(
+        "tick-renumbered-field",
+        "breaking",
+        lambda r: sub(r, "tick", "int64 open = 12;", "int64 open = 24;"),
+        TICK_BUF_ONLY,
+        'field "12" with name "open" on message "Tick" was deleted',
+    ),
+    Edit(
+        "bidask-renumbered-field",
+        "breaking",
+        lambda r: sub(r, "bidask", "int64 underlying_price = 15;", "int64 underlying_price = 21;"),
+        {"bidask": (BAD, BAD)},
+        'field "15" with name "underlying_price" on message "BidAsk" was deleted',
+    ),
+    Edit(
+        "bidask-renamed-message",
+        "breaking",
+        lambda r: sub(r, "bidask", "message BidAsk {", "message BookSnapshot {"),
+        {"bidask": (BAD, BAD)},
+        'message "BidAsk" was deleted',
+        messages=(("txf.v1.BidAsk", "txf.v1.BookSnapshot"),),
+    ),
+    Edit(
+        "common-removed-enum-value",
+        "breaking",
+        lambda r: sub(r, "common", "  CHG_TYPE_LIMIT_DOWN = 5;\n", ""),
+        {"common": (BAD, BAD), **TICK_BUF_ONLY},
+        'Previously present enum value "5" on enum "ChgType" was deleted',
+    ),
+    Edit(
+        "bidask-repeated-to-singular",
+        "breaking",
+        lambda r: sub(r, "bidask", "repeated int64 bid_price = 5;", "int64 bid_price = 5;"),
+        {"bidask": (BAD, BAD)},
+        'changed cardinality from "repeated"',
+    ),
+    Edit(
+        "tick-int64-to-sint64",
+        "breaking",
+        lambda r: sub(r, "tick", "int64 close = 3;", "sint64 close = 3;"),
+        TICK_BUF_ONLY,
+        'changed type from "int64" to "sint64"',
+    ),
+    Edit(
+        "bidask-int64-to-sint64",
+        "breaking",
+        lambda r: sub(r, "bidask", "int64 timestamp_ms = 2;", "sint64 timestamp_ms = 2;"),
+        {"bidask": (BAD, BAD)},
+        'changed type from "int64" to "sint64"',
+    ),
     # Apicurio ignores the package: only buf catches a package rename
-    Edit("package-rename-v1-to-v2", "breaking", package_rename,
-         {"common": (OK, BAD), "tick": (NJ, BAD), "r2": (NJ, BAD), "bidask": (OK, BAD)},
-         'File package changed from "txf.v1" to "txf.v2"',
-         messages=(("txf.v1.Tick", "txf.v2.Tick"), ("txf.v1.BidAsk", "txf.v2.BidAsk"))),
+    Edit(
+        "package-rename-v1-to-v2",
+        "breaking",
+        package_rename,
+        {"common": (OK, BAD), "tick": (NJ, BAD), "r2": (NJ, BAD), "bidask": (OK, BAD)},
+        'File package changed from "txf.v1" to "txf.v2"',
+        messages=(("txf.v1.Tick", "txf.v2.Tick"), ("txf.v1.BidAsk", "txf.v2.BidAsk")),
+    ),
 ]
 assert sum(e.kind == "breaking" for e in EDITS) >= 8
 
@@ -247,8 +329,12 @@ def test_check_judges_the_edit(stack, v1, tmp_path, edit):
 
     rc, out, err = run_cli(stack, decl_path, "check", "--proto-root", str(root))
     found = verdicts(out, prefix)
-    print(f"\nTABLE {edit.id:<36} exit {rc}  " + "  ".join(
-        f"{k}: registry {found[k]['registry']} / buf {found[k]['buf']}" for k in ("common", "tick", "r2", "bidask")))
+    print(
+        f"\nTABLE {edit.id:<36} exit {rc}  "
+        + "  ".join(
+            f"{k}: registry {found[k]['registry']} / buf {found[k]['buf']}" for k in ("common", "tick", "r2", "bidask")
+        )
+    )
     assert set(found) == {"common", "tick", "r2", "bidask"}, out + err
     for key, v in found.items():
         assert v["versions"] == "v1" or key == "common", v  # our subjects: one version (common.proto is shared)
@@ -281,20 +367,25 @@ def test_check_names_the_subject_when_a_message_vanishes_without_declaration_cha
     rc, out, err = run_cli(stack, decl_path, "check", "--proto-root", str(root))
     print(f"\nTABLE {'tick-renamed-message (decl unchanged)':<36} exit {rc}  {err.strip()}")
     assert rc == 1 and out == ""
-    assert err.strip() == (f"txf-registry check: topic {prefix}-txf-tick (subject {prefix}-txf-tick-value): "
-                           "message 'txf.v1.Tick' is not in the contract")
+    assert err.strip() == (
+        f"txf-registry check: topic {prefix}-txf-tick (subject {prefix}-txf-tick-value): "
+        "message 'txf.v1.Tick' is not in the contract"
+    )
 
 
 # --- real registration of a changed contract -------------------------------------------------------
+
 
 def regenerate(root: Path, out_dir: Path) -> Path:
     """`buf generate` python modules for a proto tree into out_dir, as an importable `txf.v1` package."""
     buf = Path(sys.prefix) / "bin" / "buf"
     protoc = Path(sys.prefix) / "bin" / "protoc"
-    template = json.dumps({"version": "v2", "plugins": [
-        {"protoc_builtin": "python", "protoc_path": str(protoc), "out": str(out_dir)}]})
-    subprocess.run([str(buf), "generate", str(root), "--template", template], check=True, timeout=60,
-                   capture_output=True)
+    template = json.dumps(
+        {"version": "v2", "plugins": [{"protoc_builtin": "python", "protoc_path": str(protoc), "out": str(out_dir)}]}
+    )
+    subprocess.run(
+        [str(buf), "generate", str(root), "--template", template], check=True, timeout=60, capture_output=True
+    )
     (out_dir / "txf" / "__init__.py").write_text("")
     (out_dir / "txf" / "v1" / "__init__.py").write_text("from . import bidask_pb2, common_pb2, tick_pb2  # noqa\n")
     return out_dir
@@ -305,16 +396,26 @@ def register_generated(stack, decl: Path, gen_dir: Path) -> subprocess.Completed
     script = Path(sys.prefix) / "bin" / "txf-registry"
     cmd = [str(script)] if script.exists() else [sys.executable, "-m", "txf_registry.cli"]
     env = {**os.environ, **env_of(stack), "PYTHONPATH": str(gen_dir)}
-    return subprocess.run([*cmd, "--declaration", str(decl), "register"], capture_output=True, text=True,
-                          timeout=60, env=env, cwd=decl.parent)
+    return subprocess.run(
+        [*cmd, "--declaration", str(decl), "register"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=decl.parent,
+    )
 
 
-@pytest.mark.parametrize("name, old, new, subject, judge", [
-    # BidAsk has no references: `check` had both judges flag this edit; registration is refused (409)
-    ("bidask", "int64 bid_total_vol = 3;", "string bid_total_vol = 3;", "txf-bidask-value", "registry (409)"),
-    # Tick has references: the check endpoint cannot judge it (422), but registration is still refused (409)
-    ("tick", "int64 volume = 4;", "string volume = 4;", "txf-tick-value", "registry (409)"),
-], ids=["bidask", "tick"])
+@pytest.mark.parametrize(
+    "name, old, new, subject, judge",
+    [
+        # BidAsk has no references: `check` had both judges flag this edit; registration is refused (409)
+        ("bidask", "int64 bid_total_vol = 3;", "string bid_total_vol = 3;", "txf-bidask-value", "registry (409)"),
+        # Tick has references: the check endpoint cannot judge it (422), but registration is still refused (409)
+        ("tick", "int64 volume = 4;", "string volume = 4;", "txf-tick-value", "registry (409)"),
+    ],
+    ids=["bidask", "tick"],
+)
 def test_registry_refuses_a_breaking_v2(stack, tmp_path, name, old, new, subject, judge):
     """Under the declared BACKWARD_TRANSITIVE, the registry itself refuses a breaking v2 (409)."""
     decl_path, prefix = unique_declaration(tmp_path)
@@ -328,18 +429,23 @@ def test_registry_refuses_a_breaking_v2(stack, tmp_path, name, old, new, subject
     assert result.stdout == ""
     assert result.stderr.strip() == (
         f"txf-registry register: {prefix}-{subject}: the registry rejects the local contract as incompatible "
-        "under BACKWARD_TRANSITIVE (HTTP 409); run `make check-registry` for the reasons")
+        "under BACKWARD_TRANSITIVE (HTTP 409); run `make check-registry` for the reasons"
+    )
     assert http_get(f"{stack.registry_url}/subjects/{q(f'{prefix}-{subject}')}/versions") == (200, [1])
-    assert http_get(f"{stack.registry_url}/subjects/{q(COMMON)}/versions/latest")[1]["schema"] == \
-        http_get(f"{stack.registry_url}/subjects/{q(COMMON)}/versions/1")[1]["schema"]  # common.proto untouched
+    assert (
+        http_get(f"{stack.registry_url}/subjects/{q(COMMON)}/versions/latest")[1]["schema"]
+        == http_get(f"{stack.registry_url}/subjects/{q(COMMON)}/versions/1")[1]["schema"]
+    )  # common.proto untouched
 
 
 def topic_levels(level: str):
     """A declaration edit: every topic's compatibility -> level (the shared reference keeps its own)."""
+
     def edit(text: str) -> str:
         head, sep, tail = text.partition("[[topics]]")
         assert tail.count('compatibility = "BACKWARD_TRANSITIVE"') == 3
         return head + sep + tail.replace('compatibility = "BACKWARD_TRANSITIVE"', f'compatibility = "{level}"')
+
     return edit
 
 
@@ -351,8 +457,12 @@ def test_full_transitive_refuses_additions_on_apicurio(stack, tmp_path):
     assert rc == 0, err
     tick = f"{prefix}-txf-tick-value"
     added = copy_proto(tmp_path / "v2")
-    sub(added, "tick", "  bool simtrade = 23;\n}",
-        "  bool simtrade = 23;\n  // Added in v2.\n  int64 gate_added = 24;\n}")
+    sub(
+        added,
+        "tick",
+        "  bool simtrade = 23;\n}",
+        "  bool simtrade = 23;\n  // Added in v2.\n  int64 gate_added = 24;\n}",
+    )
     result = register_generated(stack, full, regenerate(added, tmp_path / "gen-v2"))
     assert result.returncode == 1 and f"{tick}: the registry rejects" in result.stderr and "409" in result.stderr
     assert http_get(f"{stack.registry_url}/subjects/{q(tick)}/versions") == (200, [1])
@@ -364,8 +474,12 @@ def test_transitive_checks_every_registered_version(stack, tmp_path):
     assert rc == 0, err
     tick, r2, bidask = (f"{prefix}-{t}-value" for t in ("txf-tick", "txfr2-tick", "txf-bidask"))
     added = copy_proto(tmp_path / "v2")
-    sub(added, "tick", "  bool simtrade = 23;\n}",
-        "  bool simtrade = 23;\n  // Added in v2.\n  int64 gate_added = 24;\n}")
+    sub(
+        added,
+        "tick",
+        "  bool simtrade = 23;\n}",
+        "  bool simtrade = 23;\n  // Added in v2.\n  int64 gate_added = 24;\n}",
+    )
     added_gen = regenerate(added, tmp_path / "gen-v2")
 
     # the addition passes the gate and registers as v2 under the declared BACKWARD_TRANSITIVE
@@ -397,8 +511,12 @@ def test_transitive_checks_every_registered_version(stack, tmp_path):
     assert rc == 0, out + err
     assert found["tick"]["versions"] == found["r2"]["versions"] == "v1,2"
     assert found["bidask"]["versions"] == "v1"
-    assert re.search(rf"^{re.escape(tick)}\s+BACKWARD_TRANSITIVE\s+registry: cannot judge\s+buf \(FILE\) vs v1,2: "
-                     r"compatible$", out, re.M), out
+    assert re.search(
+        rf"^{re.escape(tick)}\s+BACKWARD_TRANSITIVE\s+registry: cannot judge\s+buf \(FILE\) vs v1,2: "
+        r"compatible$",
+        out,
+        re.M,
+    ), out
 
     # the v1 tree drops v2's field: fine against v1, breaking against v2 only
     rc, out, err = run_cli(stack, full, "check", "--proto-root", str(PROTO))

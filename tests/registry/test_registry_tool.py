@@ -5,6 +5,7 @@ subjects (`<prefix>-txf-tick-value` ...) and topics are this test's own. The one
 reference `txf/v1/common.proto` (named by import path, exactly as the serializer names it); it is only
 ever registered unchanged here, so other tests on the same registry see the same schema.
 """
+
 from __future__ import annotations
 
 import io
@@ -34,17 +35,21 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 DECLARATION = REPO / "schema-registry" / "txf_registry" / "subjects.toml"
 COMMON = "txf/v1/common.proto"
-REGISTER_LINE = re.compile(r"^(?P<subject>\S+)\s+version (?P<version>\d+)\s+id (?P<id>\d+)\s+(?P<level>[A-Z_]+)\s+"
-                           r"(?P<state>registered|unchanged)$")
+REGISTER_LINE = re.compile(
+    r"^(?P<subject>\S+)\s+version (?P<version>\d+)\s+id (?P<id>\d+)\s+(?P<level>[A-Z_]+)\s+"
+    r"(?P<state>registered|unchanged)$"
+)
 
 
 # --- helpers -------------------------------------------------------------------------------------
 
+
 def unique_declaration(directory: Path, edit=lambda text: text) -> tuple[Path, str]:
     """subjects.toml with every topic name prefixed by a fresh unique prefix; (path, prefix)."""
     prefix = f"rt{uuid.uuid4().hex[:10]}"
-    text, n = re.subn(r'(?m)^name = "([a-z0-9-]+)"', lambda m: f'name = "{prefix}-{m.group(1)}"',
-                      DECLARATION.read_text("utf-8"))
+    text, n = re.subn(
+        r'(?m)^name = "([a-z0-9-]+)"', lambda m: f'name = "{prefix}-{m.group(1)}"', DECLARATION.read_text("utf-8")
+    )
     assert n == len(declaration.load(DECLARATION).topics), "subjects.toml layout changed: fix the prefixing"
     path = directory / f"{prefix}.toml"
     path.write_text(edit(text), "utf-8")
@@ -89,6 +94,7 @@ def closed_port() -> int:
 
 # --- register ------------------------------------------------------------------------------------
 
+
 def test_register_references_first_then_subjects_idempotent_with_declared_levels(stack, tmp_path):
     decl_path, prefix = unique_declaration(tmp_path)
     decl = declaration.load(decl_path)
@@ -110,8 +116,9 @@ def test_register_references_first_then_subjects_idempotent_with_declared_levels
     assert rc == 0, err
     second = parse_register(out)
     assert [r["state"] for r in second] == ["unchanged"] * 4
-    assert [(r["subject"], r["version"], r["id"]) for r in second] == \
-        [(r["subject"], r["version"], r["id"]) for r in first]
+    assert [(r["subject"], r["version"], r["id"]) for r in second] == [
+        (r["subject"], r["version"], r["id"]) for r in first
+    ]
 
     url = stack.registry_url
     for s in decl.subjects:  # the declared level, per subject, read back
@@ -136,8 +143,9 @@ def test_registered_form_is_what_the_serializer_looks_up(stack, tmp_path, cls):
     registered = {r["subject"]: int(r["id"]) for r in parse_register(out)}
 
     client = SchemaRegistryClient({"url": stack.registry_url, "timeout": 10})
-    serializer = ProtobufSerializer(cls, client, {"auto.register.schemas": False,
-                                                  "subject.name.strategy.type": "TOPIC"})
+    serializer = ProtobufSerializer(
+        cls, client, {"auto.register.schemas": False, "subject.name.strategy.type": "TOPIC"}
+    )
     msg = cls(code="TXFK6", timestamp_ms=1_767_225_600_000, sequence=7, producer_run_id=2**63 + 5)
     if cls is Tick:
         msg.close, msg.tick_type, msg.price_chg = 234_565_000, TickType.TICK_TYPE_SELL, -12_500
@@ -146,8 +154,12 @@ def test_registered_form_is_what_the_serializer_looks_up(stack, tmp_path, cls):
     data = serializer(msg, SerializationContext(topic, MessageField.VALUE))  # a lookup: POST /subjects/{s}
     assert data[0] == 0
     assert int.from_bytes(data[1:5], "big") == registered[f"{topic}-value"]
-    assert ProtobufDeserializer(cls, {"use.deprecated.format": False})(
-        data, SerializationContext(topic, MessageField.VALUE)) == msg
+    assert (
+        ProtobufDeserializer(cls, {"use.deprecated.format": False})(
+            data, SerializationContext(topic, MessageField.VALUE)
+        )
+        == msg
+    )
 
     # control: the same lookup for a topic nobody registered fails (no auto-registration sneaks in)
     with pytest.raises(SchemaRegistryError):
@@ -155,6 +167,7 @@ def test_registered_form_is_what_the_serializer_looks_up(stack, tmp_path, cls):
 
 
 # --- status ----------------------------------------------------------------------------------------
+
 
 def test_status_missing_before_register_and_in_sync_after(stack, tmp_path):
     decl_path, prefix = unique_declaration(tmp_path)
@@ -173,8 +186,13 @@ def test_status_missing_before_register_and_in_sync_after(stack, tmp_path):
     rows = {r["subject"]: r for r in json.loads(out)}
     assert set(rows) == {COMMON, *own}
     for subject in own:
-        assert rows[subject] == {"subject": subject, "versions": [1], "level": "BACKWARD_TRANSITIVE",
-                                 "declared_level": "BACKWARD_TRANSITIVE", "state": "in sync"}
+        assert rows[subject] == {
+            "subject": subject,
+            "versions": [1],
+            "level": "BACKWARD_TRANSITIVE",
+            "declared_level": "BACKWARD_TRANSITIVE",
+            "state": "in sync",
+        }
     rc, out, _ = run_cli(stack, decl_path, "status")  # the human form says the same
     assert rc == 0
     for subject in own:
@@ -183,12 +201,18 @@ def test_status_missing_before_register_and_in_sync_after(stack, tmp_path):
 
 # --- topics ----------------------------------------------------------------------------------------
 
+
 def _wait_for_leaders(admin: AdminClient, names: list[str], timeout: float = 30.0) -> dict:
     deadline = time.monotonic() + timeout
     while True:
         topics = admin.list_topics(timeout=5).topics
-        if all(n in topics and topics[n].error is None and topics[n].partitions
-               and all(p.leader >= 0 for p in topics[n].partitions.values()) for n in names):
+        if all(
+            n in topics
+            and topics[n].error is None
+            and topics[n].partitions
+            and all(p.leader >= 0 for p in topics[n].partitions.values())
+            for n in names
+        ):
             return topics
         if time.monotonic() > deadline:
             raise AssertionError(f"topics {names} have no leaders after {timeout} s")
@@ -220,8 +244,11 @@ def test_topics_created_with_declared_config_then_exist_and_drift_is_reported(st
     assert out.splitlines() == [f"topic {n:<14} exists" for n in names]
 
     # a topic changed behind the declaration's back is reported, not silently "exists"
-    res = ConfigResource(ConfigResource.Type.TOPIC, f"{prefix}-txf-dlq", incremental_configs=[
-        ConfigEntry("retention.ms", "86400000", incremental_operation=AlterConfigOpType.SET)])
+    res = ConfigResource(
+        ConfigResource.Type.TOPIC,
+        f"{prefix}-txf-dlq",
+        incremental_configs=[ConfigEntry("retention.ms", "86400000", incremental_operation=AlterConfigOpType.SET)],
+    )
     admin.incremental_alter_configs([res])[res].result(15)
     rc, out, err = run_cli(stack, decl_path, "topics")
     assert rc == 0, err
@@ -229,6 +256,7 @@ def test_topics_created_with_declared_config_then_exist_and_drift_is_reported(st
 
 
 # --- failures ----------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("command", ["register", "status", "check"])
 def test_unreachable_registry_is_one_line_naming_url_and_fix(stack, tmp_path, command):
@@ -246,20 +274,31 @@ def test_unreachable_registry_is_one_line_naming_url_and_fix(stack, tmp_path, co
     assert http_get(f"{stack.registry_url}/subjects/{q(prefix + '-txf-tick-value')}/versions")[0] == 404
 
 
-@pytest.mark.parametrize("edit, names", [
-    pytest.param(lambda t: t.replace('message = "txf.v1.BidAsk"', 'message = "txf.v1.NoSuchMessage"'),
-                 ["'txf.v1.NoSuchMessage'", "is not in the contract", "-txf-bidask (subject ", "-txf-bidask-value)"],
-                 id="unknown-message"),
-    pytest.param(lambda t: t.replace('references = ["txf/v1/common.proto"]', "references = []", 1),
-                 ["-txf-tick: references [] differ from the imports of txf/v1/tick.proto: ['txf/v1/common.proto']"],
-                 id="missing-reference"),
-    pytest.param(lambda t: t.replace('references = []', 'references = ["txf/v1/common.proto"]', 1),
-                 ["-txf-bidask: references ['txf/v1/common.proto'] differ from the imports of txf/v1/bidask.proto: []"],
-                 id="extra-reference"),
-    pytest.param(lambda t: t.replace('[references."txf/v1/common.proto"]', '[references."txf/v1/other.proto"]'),
-                 ["txf/v1/common.proto is imported but has no [references.\"txf/v1/common.proto\"] entry"],
-                 id="undeclared-reference"),
-])
+@pytest.mark.parametrize(
+    "edit, names",
+    [
+        pytest.param(
+            lambda t: t.replace('message = "txf.v1.BidAsk"', 'message = "txf.v1.NoSuchMessage"'),
+            ["'txf.v1.NoSuchMessage'", "is not in the contract", "-txf-bidask (subject ", "-txf-bidask-value)"],
+            id="unknown-message",
+        ),
+        pytest.param(
+            lambda t: t.replace('references = ["txf/v1/common.proto"]', "references = []", 1),
+            ["-txf-tick: references [] differ from the imports of txf/v1/tick.proto: ['txf/v1/common.proto']"],
+            id="missing-reference",
+        ),
+        pytest.param(
+            lambda t: t.replace("references = []", 'references = ["txf/v1/common.proto"]', 1),
+            ["-txf-bidask: references ['txf/v1/common.proto'] differ from the imports of txf/v1/bidask.proto: []"],
+            id="extra-reference",
+        ),
+        pytest.param(
+            lambda t: t.replace('[references."txf/v1/common.proto"]', '[references."txf/v1/other.proto"]'),
+            ['txf/v1/common.proto is imported but has no [references."txf/v1/common.proto"] entry'],
+            id="undeclared-reference",
+        ),
+    ],
+)
 def test_bad_declaration_fails_before_registering_and_names_the_problem(stack, tmp_path, edit, names):
     decl_path, prefix = unique_declaration(tmp_path, edit)
     assert decl_path.read_text() != DECLARATION.read_text().replace('name = "', f'name = "{prefix}-')  # edit applied

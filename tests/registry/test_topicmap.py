@@ -15,8 +15,10 @@ def test_the_producer_routes_every_quote_topic_of_the_map() -> None:
     entries = load_topic_map()
     data = [(e.message, e.contract, e.name) for e in entries if e.role == "data"]
     settings = load_settings(subscribe_txfr2_tick=True)
-    routes = [({QuoteType.TICK: "txf.v1.Tick", QuoteType.BIDASK: "txf.v1.BidAsk"}[q], alias, topic)
-              for q, alias, topic in settings.routes()]
+    routes = [
+        ({QuoteType.TICK: "txf.v1.Tick", QuoteType.BIDASK: "txf.v1.BidAsk"}[q], alias, topic)
+        for q, alias, topic in settings.routes()
+    ]
     assert sorted(routes) == sorted(data)
     assert settings.dead_letter_topic == next(e.name for e in entries if e.role == "dead_letter")
 
@@ -39,7 +41,7 @@ def test_a_broken_map_names_the_problem(tmp_path: Path) -> None:
     with pytest.raises(TopicMapError, match="topic txf-dlq: a data topic needs a message and a contract alias"):
         load_topic_map(bad)
     text = DEFAULT_PATH.read_text("utf-8")
-    bad.write_text(text + text[text.rindex("[[topics]]"):].replace('name = "txf-dlq"', 'name = "txf-dlq2"'))
+    bad.write_text(text + text[text.rindex("[[topics]]") :].replace('name = "txf-dlq"', 'name = "txf-dlq2"'))
     with pytest.raises(TopicMapError, match='exactly one topic with role = "dead_letter" \\(found 2\\)'):
         load_topic_map(bad)
 
@@ -47,6 +49,7 @@ def test_a_broken_map_names_the_problem(tmp_path: Path) -> None:
 def test_the_map_is_packaged_with_the_registry_tool() -> None:
     """A non-editable install (deploy/install.sh) carries the map the producer reads at start."""
     import tomllib
+
     pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text("utf-8"))
     assert "subjects.toml" in pyproject["tool"]["setuptools"]["package-data"]["txf_registry"]
     assert DEFAULT_PATH.parent.name == "txf_registry"

@@ -14,14 +14,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from ciclone import ci_clone
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "consumer"))
 from consumerkit import SerializingSender, tick  # noqa: E402
 
-PRODUCER_ONLY = {"shioaji", "uvloop", "pydantic", "pydantic-settings", "pydantic-core", "msgpack",
-                 "prometheus-client", "httpx", "authlib", "cryptography", "txfstream"}
+PRODUCER_ONLY = {
+    "shioaji",
+    "uvloop",
+    "pydantic",
+    "pydantic-settings",
+    "pydantic-core",
+    "msgpack",
+    "prometheus-client",
+    "httpx",
+    "authlib",
+    "cryptography",
+    "txfstream",
+}
 ALLOWED = {"txf-consumer", "txf-contracts", "confluent-kafka", "protobuf", "pip", "setuptools"}
 
 
@@ -38,18 +48,38 @@ def consumer_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     clone = ci_clone(base / "clone")
     wheels = base / "wheels"
     for pkg in ("gen/python", "consumers/python"):
-        _run([str(clone.path / ".venv/bin/python"), "-m", "build", "--no-isolation", "--wheel", "--outdir",
-              str(wheels), str(clone.path / pkg)])
+        _run(
+            [
+                str(clone.path / ".venv/bin/python"),
+                "-m",
+                "build",
+                "--no-isolation",
+                "--wheel",
+                "--outdir",
+                str(wheels),
+                str(clone.path / pkg),
+            ]
+        )
     venv = base / "venv"
     _run([sys.executable, "-m", "venv", str(venv)])
-    _run([str(venv / "bin/python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-          *map(str, sorted(wheels.glob("*.whl")))])
+    _run(
+        [
+            str(venv / "bin/python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            *map(str, sorted(wheels.glob("*.whl"))),
+        ]
+    )
     return venv
 
 
 def test_only_what_a_consumer_needs_is_installed(consumer_venv: Path) -> None:
-    listing = _run([str(consumer_venv / "bin/python"), "-m", "pip", "list", "--format=json",
-                    "--disable-pip-version-check"]).stdout
+    listing = _run(
+        [str(consumer_venv / "bin/python"), "-m", "pip", "list", "--format=json", "--disable-pip-version-check"]
+    ).stdout
     installed = {p["name"].lower().replace("_", "-") for p in json.loads(listing)}
     assert not installed & PRODUCER_ONLY, f"producer dependencies in a consumer venv: {installed & PRODUCER_ONLY}"
     assert installed <= ALLOWED, f"unexpected packages: {installed - ALLOWED}"
@@ -59,15 +89,35 @@ def test_only_what_a_consumer_needs_is_installed(consumer_venv: Path) -> None:
 
 
 def test_txf_consume_runs_from_the_lean_venv_against_the_real_stack(
-        consumer_venv: Path, stack: Any, new_topic: Any) -> None:
+    consumer_venv: Path, stack: Any, new_topic: Any
+) -> None:
     topic = new_topic("lean")
     sender = SerializingSender(stack)
     sender.send(topic, [tick(seq) for seq in range(1, 21)])
     sender.flush()
-    done = _run([str(consumer_venv / "bin/txf-consume"), "--bootstrap", stack.bootstrap_servers,
-                 "--registry", stack.registry_url, "--topics", topic, "--type", f"{topic}=txf.v1.Tick",
-                 "--group", f"lean-{topic}", "--from-beginning", "--output", "jsonl", "--max-messages", "20",
-                 "--connect-timeout-s", "30"], cwd=consumer_venv)
+    done = _run(
+        [
+            str(consumer_venv / "bin/txf-consume"),
+            "--bootstrap",
+            stack.bootstrap_servers,
+            "--registry",
+            stack.registry_url,
+            "--topics",
+            topic,
+            "--type",
+            f"{topic}=txf.v1.Tick",
+            "--group",
+            f"lean-{topic}",
+            "--from-beginning",
+            "--output",
+            "jsonl",
+            "--max-messages",
+            "20",
+            "--connect-timeout-s",
+            "30",
+        ],
+        cwd=consumer_venv,
+    )
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert [int(line["message"]["sequence"]) for line in lines] == list(range(1, 21))
     assert {line["schemaId"] for line in lines} == {sender.schema_ids[topic]}

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from ciclone import ROOT, Clone, ci_clone, git
 
 VERSION = "1.1.0"
@@ -40,9 +39,12 @@ class Released:
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 600) -> str:
-    done = subprocess.run(cmd, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True,
-                          timeout=timeout)
-    assert done.returncode == 0, f"{' '.join(cmd)} exited {done.returncode}:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    done = subprocess.run(
+        cmd, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout
+    )
+    assert done.returncode == 0, (
+        f"{' '.join(cmd)} exited {done.returncode}:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    )
     return done.stdout
 
 
@@ -74,8 +76,9 @@ def test_release_is_recorded_committed_and_tagged(released: Released) -> None:
         assert tomllib.loads((repo / manifest).read_text("utf-8"))["project"]["version"] == VERSION
     assert json.loads((repo / "gen/ts/package.json").read_text("utf-8"))["version"] == VERSION
     assert f"<version>{VERSION}</version>" in (repo / "gen/java/pom.xml").read_text("utf-8")
-    assert f"<txf-contracts.version>{VERSION}</txf-contracts.version>" in (
-        repo / "consumers/java/pom.xml").read_text("utf-8")
+    assert f"<txf-contracts.version>{VERSION}</txf-contracts.version>" in (repo / "consumers/java/pom.xml").read_text(
+        "utf-8"
+    )
     # the new release is a baseline now
     gate = released.clone.gate()
     assert gate.returncode == 0 and f"release v{VERSION}: compatible" in gate.stdout
@@ -84,14 +87,16 @@ def test_release_is_recorded_committed_and_tagged(released: Released) -> None:
 def test_dist_holds_every_artifact_with_checksums(released: Released) -> None:
     dist = released.dist
     expected = [
-        f"python/txf_contracts-{VERSION}-py3-none-any.whl", f"python/txf_contracts-{VERSION}.tar.gz",
+        f"python/txf_contracts-{VERSION}-py3-none-any.whl",
+        f"python/txf_contracts-{VERSION}.tar.gz",
         f"python/txf_contracts_betterproto-{VERSION}-py3-none-any.whl",
         f"python/txf_contracts_betterproto-{VERSION}.tar.gz",
         f"npm/txfstream-txf-contracts-{VERSION}.tgz",
         f"maven/io/github/txfstream/txf-contracts/{VERSION}/txf-contracts-{VERSION}.jar",
         f"maven/io/github/txfstream/txf-contracts/{VERSION}/txf-contracts-{VERSION}-sources.jar",
         f"maven/io/github/txfstream/txf-contracts/{VERSION}/txf-contracts-{VERSION}.pom",
-        f"goproxy/{GO_MODULE}/@v/v{VERSION}.zip", f"goproxy/{GO_MODULE}/@v/v{VERSION}.mod",
+        f"goproxy/{GO_MODULE}/@v/v{VERSION}.zip",
+        f"goproxy/{GO_MODULE}/@v/v{VERSION}.mod",
         f"goproxy/{GO_MODULE}/@v/v{VERSION}.info",
     ]
     missing = [p for p in expected if not (dist / p).is_file()]
@@ -108,8 +113,10 @@ def _fresh_venv(path: Path) -> Path:
 
 def test_python_wheels_install_into_a_fresh_venv_and_decode(released: Released, tmp_path: Path) -> None:
     py = _fresh_venv(tmp_path / "venv")
-    wheels = [str(next((released.dist / "python").glob(f"{name}-{VERSION}-*.whl")))
-              for name in ("txf_contracts", "txf_contracts_betterproto")]
+    wheels = [
+        str(next((released.dist / "python").glob(f"{name}-{VERSION}-*.whl")))
+        for name in ("txf_contracts", "txf_contracts_betterproto")
+    ]
     run([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", *wheels, "pytest==9.2.0"], tmp_path)
     # the in-repo vector test, unchanged, against the installed packages only
     scratch = tmp_path / "scratch"
@@ -117,12 +124,23 @@ def test_python_wheels_install_into_a_fresh_venv_and_decode(released: Released, 
     (scratch / "vectors").mkdir()
     shutil.copy(ROOT / "tests/contract/test_vectors_python.py", scratch / "contract")
     shutil.copy(VECTORS, scratch / "vectors")
-    out = run([str(py), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(scratch),
-               str(scratch / "contract")], scratch, env={"PYTHONPATH": ""})
+    out = run(
+        [str(py), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(scratch), str(scratch / "contract")],
+        scratch,
+        env={"PYTHONPATH": ""},
+    )
     assert " passed" in out and "failed" not in out
-    probe = run([str(py), "-c", "import importlib.metadata as m, json, txf.v1, txf_betterproto.v1 as b; "
-                 "print(json.dumps([m.version('txf-contracts'), m.version('txf-contracts-betterproto'), "
-                 "list(txf.v1.Tick.DESCRIPTOR.fields_by_name), txf.v1.__file__]))"], scratch, env={"PYTHONPATH": ""})
+    probe = run(
+        [
+            str(py),
+            "-c",
+            "import importlib.metadata as m, json, txf.v1, txf_betterproto.v1 as b; "
+            "print(json.dumps([m.version('txf-contracts'), m.version('txf-contracts-betterproto'), "
+            "list(txf.v1.Tick.DESCRIPTOR.fields_by_name), txf.v1.__file__]))",
+        ],
+        scratch,
+        env={"PYTHONPATH": ""},
+    )
     version, better_version, fields, location = json.loads(probe)
     assert (version, better_version) == (VERSION, VERSION)
     assert NEW_FIELD in fields
@@ -151,7 +169,8 @@ def m2_cleanup() -> object:
 
 
 def test_maven_artifact_resolves_from_the_release_repository_and_decodes(
-        released: Released, tmp_path: Path, m2_cleanup: object) -> None:
+    released: Released, tmp_path: Path, m2_cleanup: object
+) -> None:
     shutil.copy(INSTALLCHECK / "java/pom.xml", tmp_path)
     tests = tmp_path / "src/test/java/io/github/txfstream/txf/v1"
     tests.mkdir(parents=True)
@@ -160,24 +179,45 @@ def test_maven_artifact_resolves_from_the_release_repository_and_decodes(
         "package io.github.txfstream.txf.v1;\n"
         "class ReleasedFieldTest {\n"
         "  @org.junit.jupiter.api.Test void newFieldIsInTheJar() {\n"
-        f"    org.junit.jupiter.api.Assertions.assertNotNull(Tick.getDescriptor().findFieldByName(\"{NEW_FIELD}\"));\n"
-        "  }\n}\n")
-    run(["mvn", "-B", "-q", "-Dstyle.color=never", "test", f"-Dtxf.version={VERSION}",
-         f"-Ddist.repo={(released.dist / 'maven').as_uri()}", f"-Dtxf.vectors={VECTORS}"], tmp_path)
+        f'    org.junit.jupiter.api.Assertions.assertNotNull(Tick.getDescriptor().findFieldByName("{NEW_FIELD}"));\n'
+        "  }\n}\n"
+    )
+    run(
+        [
+            "mvn",
+            "-B",
+            "-q",
+            "-Dstyle.color=never",
+            "test",
+            f"-Dtxf.version={VERSION}",
+            f"-Ddist.repo={(released.dist / 'maven').as_uri()}",
+            f"-Dtxf.vectors={VECTORS}",
+        ],
+        tmp_path,
+    )
     reports = "".join(p.read_text() for p in (tmp_path / "target/surefire-reports").glob("*.txt"))
     assert "GoldenVectorsTest" in reports and "ReleasedFieldTest" in reports
     assert "FAILURE" not in reports
     jar = Path.home() / f".m2/repository/io/github/txfstream/txf-contracts/{VERSION}/txf-contracts-{VERSION}.jar"
-    assert jar.read_bytes() == (released.dist / f"maven/io/github/txfstream/txf-contracts/{VERSION}/"
-                                                f"txf-contracts-{VERSION}.jar").read_bytes()
+    assert (
+        jar.read_bytes()
+        == (
+            released.dist / f"maven/io/github/txfstream/txf-contracts/{VERSION}/txf-contracts-{VERSION}.jar"
+        ).read_bytes()
+    )
 
 
 def test_go_module_version_resolves_from_the_release_proxy_and_decodes(released: Released, tmp_path: Path) -> None:
     (tmp_path / "go.mod").write_text("module example.com/installcheck\n\ngo 1.23\n")
     shutil.copy(ROOT / "gen/go/vectors_test.go", tmp_path)  # the binding's own vector test, as a user's test
-    env = {"GOPROXY": f"{(released.dist / 'goproxy').as_uri()},https://proxy.golang.org",
-           "GONOSUMDB": GO_MODULE, "GOFLAGS": "-modcacherw", "GOMODCACHE": str(tmp_path / "modcache"),
-           "TXF_VECTORS": str(VECTORS), "GOWORK": "off"}
+    env = {
+        "GOPROXY": f"{(released.dist / 'goproxy').as_uri()},https://proxy.golang.org",
+        "GONOSUMDB": GO_MODULE,
+        "GOFLAGS": "-modcacherw",
+        "GOMODCACHE": str(tmp_path / "modcache"),
+        "TXF_VECTORS": str(VECTORS),
+        "GOWORK": "off",
+    }
     run(["go", "get", f"{GO_MODULE}@v{VERSION}"], tmp_path, env)
     run(["go", "mod", "tidy"], tmp_path, env)
     assert f"{GO_MODULE} v{VERSION}" in (tmp_path / "go.mod").read_text()
@@ -189,6 +229,7 @@ def test_go_module_version_resolves_from_the_release_proxy_and_decodes(released:
 
 # --- refusals: nothing is written ------------------------------------------------------------------
 
+
 def _release(clone: Clone, version: str) -> subprocess.CompletedProcess[str]:
     return clone.run(".venv/bin/python", "-m", "tools.contract", "release", version)
 
@@ -199,12 +240,15 @@ def _assert_nothing_written(clone: Clone, head: str) -> None:
     assert not (clone.path / "dist").exists()
 
 
-@pytest.mark.parametrize("version, reason", [
-    ("1.0.0", "must be greater than the last release 1.0.0"),
-    ("v1.1.0", "is not MAJOR.MINOR.PATCH"),
-    ("2.0.0", "the major must be 1"),
-    ("1.0.1", "nothing to release: proto/ is unchanged since v1.0.0"),
-])
+@pytest.mark.parametrize(
+    "version, reason",
+    [
+        ("1.0.0", "must be greater than the last release 1.0.0"),
+        ("v1.1.0", "is not MAJOR.MINOR.PATCH"),
+        ("2.0.0", "the major must be 1"),
+        ("1.0.1", "nothing to release: proto/ is unchanged since v1.0.0"),
+    ],
+)
 def test_release_refuses_a_wrong_version_or_nothing_new(tmp_path: Path, version: str, reason: str) -> None:
     clone = ci_clone(tmp_path / "clone")
     head = git(clone.path, "rev-parse", "HEAD").strip()

@@ -28,8 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tools.contract", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     b = sub.add_parser("breaking", help="judge proto/ against every release and committed state (exit 100: breaking)")
-    b.add_argument("--lock-only", action="store_true",
-                   help="judge against the releases in the lock only (outside a git checkout); says so")
+    b.add_argument(
+        "--lock-only",
+        action="store_true",
+        help="judge against the releases in the lock only (outside a git checkout); says so",
+    )
     r = sub.add_parser("release", help="record a release and build its artifacts (run the gates first: make)")
     r.add_argument("version", help="MAJOR.MINOR.PATCH, greater than the last release")
     r.add_argument("--out", type=Path, default=ROOT / "dist")
@@ -61,8 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     bad = versions.mismatches(ROOT, latest) if latest else []
     if bad:
-        print(f"versions: manifests disagree with the released contract v{latest} (contracts/releases.toml): "
-              f"{'; '.join(bad)}. The release stamps them: never edit a version by hand.", file=sys.stderr)
+        print(
+            f"versions: manifests disagree with the released contract v{latest} (contracts/releases.toml): "
+            f"{'; '.join(bad)}. The release stamps them: never edit a version by hand.",
+            file=sys.stderr,
+        )
         return 1
     print(f"versions: every manifest carries the released contract version {latest}")
     return 0

@@ -15,15 +15,17 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from tools.contract import history, lock
 
 EXIT_OK, EXIT_TOOL, EXIT_BREAKING = 0, 1, 100
-FIX = ("Keep every released and committed field readable: revert the edit, add a new field or message "
-       "instead, or put the new shape in a new package (txf.v2) beside txf.v1.")
+FIX = (
+    "Keep every released and committed field readable: revert the edit, add a new field or message "
+    "instead, or put the new shape in a new package (txf.v2) beside txf.v1."
+)
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,10 @@ def collect(root: Path, workdir: Path, *, use_history: bool, say: Callable[[str]
         say("history NOT judged (--lock-only): only the releases in the lock are baselines")
         return baselines
     if not history.is_git_checkout(root):
-        raise history.HistoryError(f"{root} is not a git checkout: the gate judges every committed state of "
-                                   "proto/; run it in a clone (or pass --lock-only to judge the releases alone)")
+        raise history.HistoryError(
+            f"{root} is not a git checkout: the gate judges every committed state of "
+            "proto/; run it in a clone (or pass --lock-only to judge the releases alone)"
+        )
     history.ensure_full_history(root, say)
     released_trees = {r.proto_tree for r in releases}
     for state in history.proto_states(root):
@@ -62,13 +66,20 @@ def collect(root: Path, workdir: Path, *, use_history: bool, say: Callable[[str]
 
 
 def judge_one(root: Path, buf: str, baseline: Baseline) -> Verdict:
-    done = subprocess.run([buf, "breaking", "proto", "--against", str(baseline.against)],
-                          cwd=root, capture_output=True, text=True)
+    done = subprocess.run(
+        [buf, "breaking", "proto", "--against", str(baseline.against)], cwd=root, capture_output=True, text=True
+    )
     return Verdict(baseline, done.returncode, (done.stdout + done.stderr).strip())
 
 
-def run(root: Path, buf: str, *, use_history: bool = True, out: Callable[[str], None] = print,
-        err: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> int:
+def run(
+    root: Path,
+    buf: str,
+    *,
+    use_history: bool = True,
+    out: Callable[[str], None] = print,
+    err: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
+) -> int:
     """Judge proto/ against every baseline; print the verdicts; return the exit code."""
     say = lambda m: out(f"breaking: {m}")  # noqa: E731
     with tempfile.TemporaryDirectory(prefix="txf-breaking-") as tmp:
@@ -78,8 +89,10 @@ def run(root: Path, buf: str, *, use_history: bool = True, out: Callable[[str], 
             err(f"breaking: cannot judge: {exc}")
             return EXIT_TOOL
         if not baselines:
-            err("breaking: cannot judge: no release in contracts/releases.toml and no committed proto/; "
-                "record the first release with `make release-contract VERSION=1.0.0`")
+            err(
+                "breaking: cannot judge: no release in contracts/releases.toml and no committed proto/; "
+                "record the first release with `make release-contract VERSION=1.0.0`"
+            )
             return EXIT_TOOL
         say(f"judging proto/ against {len(baselines)} earlier contract(s) (FILE rules, transitive)")
         verdicts = [judge_one(root, buf, b) for b in baselines]

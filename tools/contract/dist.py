@@ -19,8 +19,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from tools.contract import history, lock, versions
 
@@ -52,10 +52,14 @@ def check_released(root: Path) -> lock.Release:
     if not releases:
         raise DistError("no release in contracts/releases.toml: record one with `make release-contract VERSION=...`")
     latest = releases[-1]
-    if history.git(root, "status", "--porcelain", "--", "proto").strip() or \
-            history.head_proto_tree(root) != latest.proto_tree:
-        raise DistError(f"proto/ differs from release v{latest.version}: artifacts are built only from a released "
-                        "contract; record it first with `make release-contract VERSION=x.y.z`")
+    if (
+        history.git(root, "status", "--porcelain", "--", "proto").strip()
+        or history.head_proto_tree(root) != latest.proto_tree
+    ):
+        raise DistError(
+            f"proto/ differs from release v{latest.version}: artifacts are built only from a released "
+            "contract; record it first with `make release-contract VERSION=x.y.z`"
+        )
     bad = versions.mismatches(root, latest.version)
     if bad:
         raise DistError(f"manifests disagree with release v{latest.version}: {'; '.join(bad)}")
@@ -79,22 +83,57 @@ def build(root: Path, out: Path, say: Callable[[str], None] = print) -> list[Pat
 
     for pkg in PYTHON_PACKAGES:
         say(f"dist: python {pkg}")
-        _run(f"python package {pkg}", [sys.executable, "-m", "build", "--no-isolation", "--outdir",
-                                       str(out / "python"), str(root / pkg)], root, env)
+        _run(
+            f"python package {pkg}",
+            [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out / "python"), str(root / pkg)],
+            root,
+            env,
+        )
     say("dist: npm gen/ts")
-    _run("npm package gen/ts", ["npm", "pack", "--ignore-scripts", "--silent", "--pack-destination",
-                                str(out / "npm")], root / "gen/ts", env)
+    _run(
+        "npm package gen/ts",
+        ["npm", "pack", "--ignore-scripts", "--silent", "--pack-destination", str(out / "npm")],
+        root / "gen/ts",
+        env,
+    )
     say("dist: maven gen/java (jar, sources, pom; golden vectors tested)")
-    _run("maven artifact gen/java", ["mvn", "-B", "-q", "-Dstyle.color=never", "-f", str(root / "gen/java/pom.xml"),
-                                     "deploy", f"-DaltDeploymentRepository=txf-dist::{(out / 'maven').as_uri()}"],
-         root, env)
+    _run(
+        "maven artifact gen/java",
+        [
+            "mvn",
+            "-B",
+            "-q",
+            "-Dstyle.color=never",
+            "-f",
+            str(root / "gen/java/pom.xml"),
+            "deploy",
+            f"-DaltDeploymentRepository=txf-dist::{(out / 'maven').as_uri()}",
+        ],
+        root,
+        env,
+    )
     say("dist: go module gen/go")
     gomodzip = root / ".tools/bin/gomodzip"
     if not gomodzip.is_file():
         raise DistError(f"{gomodzip} is missing: run `make bootstrap`")
-    _run("go module gen/go", [str(gomodzip), "-dir", str(root / GO_MODULE_DIR), "-module", go_module_path(root),
-                              "-version", f"v{version}", "-time", commit_time, "-out", str(out / "goproxy")],
-         root, env)
+    _run(
+        "go module gen/go",
+        [
+            str(gomodzip),
+            "-dir",
+            str(root / GO_MODULE_DIR),
+            "-module",
+            go_module_path(root),
+            "-version",
+            f"v{version}",
+            "-time",
+            commit_time,
+            "-out",
+            str(out / "goproxy"),
+        ],
+        root,
+        env,
+    )
 
     files = sorted(p for p in out.rglob("*") if p.is_file() and not p.name.startswith("maven-metadata"))
     sums = "".join(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(out)}\n" for p in files)

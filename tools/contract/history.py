@@ -14,9 +14,9 @@ from __future__ import annotations
 import io
 import subprocess
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 PROTO = "proto"
 
@@ -72,7 +72,8 @@ def ensure_full_history(root: Path, say: Callable[[str], None]) -> None:
         "this clone is shallow and its history cannot be fetched"
         + (f" (remotes tried: {', '.join(remotes)})" if remotes else " (no remote configured)")
         + ": the gate must see every committed state of proto/. Clone without --depth, run "
-          "`git fetch --unshallow`, or set `fetch-depth: 0` on actions/checkout")
+        "`git fetch --unshallow`, or set `fetch-depth: 0` on actions/checkout"
+    )
 
 
 def proto_states(root: Path) -> list[ProtoState]:
@@ -103,8 +104,9 @@ def head_proto_tree(root: Path) -> str | None:
 
 def export(root: Path, commit: str, dest: Path) -> Path:
     """Write proto/ as committed at `commit` under dest; returns dest/proto."""
-    data = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", commit, PROTO],
-                          capture_output=True, check=False)
+    data = subprocess.run(
+        ["git", "-C", str(root), "archive", "--format=tar", commit, PROTO], capture_output=True, check=False
+    )
     if data.returncode != 0:
         raise HistoryError(f"git archive {commit[:9]} {PROTO}: {data.stderr.decode(errors='replace').strip()}")
     with tarfile.open(fileobj=io.BytesIO(data.stdout)) as tar:

@@ -45,17 +45,19 @@ class Release:
     """One released version of the contract."""
 
     version: str
-    date: str          # YYYY-MM-DD (UTC) the release was recorded
-    proto_tree: str    # git tree hash of proto/ the image was built from
-    image: str         # file name under contracts/
+    date: str  # YYYY-MM-DD (UTC) the release was recorded
+    proto_tree: str  # git tree hash of proto/ the image was built from
+    image: str  # file name under contracts/
     sha256: str
 
     def image_path(self, root: Path) -> Path:
         return root / LOCK_DIR / self.image
 
     def to_toml(self) -> str:
-        return (f'[[release]]\nversion = "{self.version}"\ndate = "{self.date}"\n'
-                f'proto_tree = "{self.proto_tree}"\nimage = "{self.image}"\nsha256 = "{self.sha256}"\n')
+        return (
+            f'[[release]]\nversion = "{self.version}"\ndate = "{self.date}"\n'
+            f'proto_tree = "{self.proto_tree}"\nimage = "{self.image}"\nsha256 = "{self.sha256}"\n'
+        )
 
 
 def sha256_of(path: Path) -> str:
@@ -88,9 +90,11 @@ def load(root: Path) -> list[Release]:
             raise LockError(f"{image} (release {rel.version}) is missing; restore it from git")
         actual = sha256_of(image)
         if actual != rel.sha256:
-            raise LockError(f"{image} does not match the sha256 recorded for release {rel.version} "
-                            f"({actual[:12]}... != {rel.sha256[:12]}...): a released image was altered; "
-                            "restore it from git (releases are append-only)")
+            raise LockError(
+                f"{image} does not match the sha256 recorded for release {rel.version} "
+                f"({actual[:12]}... != {rel.sha256[:12]}...): a released image was altered; "
+                "restore it from git (releases are append-only)"
+            )
         releases.append(rel)
     return releases
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from tools.contract import breaking, dist, history, lock, versions
 
@@ -40,8 +40,10 @@ def check_can_release(root: Path, version: str) -> list[lock.Release]:
         raise ReleaseError(f"VERSION={version} must be greater than the last release {releases[-1].version}")
     major = contract_major(root)
     if parsed[0] != major:
-        raise ReleaseError(f"VERSION={version}: the major must be {major}, the newest contract package "
-                           f"(txf.v{major}); a breaking shape goes into a new package txf.v{major + 1}")
+        raise ReleaseError(
+            f"VERSION={version}: the major must be {major}, the newest contract package "
+            f"(txf.v{major}); a breaking shape goes into a new package txf.v{major + 1}"
+        )
     dirty = history.git(root, "status", "--porcelain").strip()
     if dirty:
         raise ReleaseError("the working tree has uncommitted changes; a release is cut from a commit:\n" + dirty)
@@ -62,18 +64,32 @@ def record(root: Path, buf: str, version: str, say: Callable[[str], None]) -> lo
     assert tree is not None
     image = root / lock.LOCK_DIR / lock.image_name(version)
     subprocess.run([buf, "build", "proto", "--exclude-source-info", "-o", str(image)], cwd=root, check=True)
-    release = lock.Release(version=version, date=dt.datetime.now(dt.timezone.utc).date().isoformat(),
-                           proto_tree=tree, image=image.name, sha256=lock.sha256_of(image))
+    release = lock.Release(
+        version=version,
+        date=dt.datetime.now(dt.UTC).date().isoformat(),
+        proto_tree=tree,
+        image=image.name,
+        sha256=lock.sha256_of(image),
+    )
     lock.append(root, release)
     written = versions.stamp(root, version)
     history.git(root, "add", "--", f"{lock.LOCK_DIR}/{lock.LOCK_FILE}", f"{lock.LOCK_DIR}/{image.name}", *written)
-    history.git(root, "commit", "--quiet", "-m", f"contracts: release txf contract v{version}",
-                "-m", f"proto/ tree {tree}; image {image.name} sha256 {release.sha256}")
+    history.git(
+        root,
+        "commit",
+        "--quiet",
+        "-m",
+        f"contracts: release txf contract v{version}",
+        "-m",
+        f"proto/ tree {tree}; image {image.name} sha256 {release.sha256}",
+    )
     history.git(root, "tag", "-a", f"contracts/v{version}", "-m", f"txf contract v{version}")
     history.git(root, "tag", f"gen/go/v{version}")
-    say(f"recorded v{version}: {lock.LOCK_DIR}/{image.name}, lock entry, {len(written)} manifests, "
+    say(
+        f"recorded v{version}: {lock.LOCK_DIR}/{image.name}, lock entry, {len(written)} manifests, "
         f"commit {history.git(root, 'rev-parse', '--short', 'HEAD').strip()}, "
-        f"tags contracts/v{version} gen/go/v{version}")
+        f"tags contracts/v{version} gen/go/v{version}"
+    )
     return release
 
 
@@ -92,9 +108,13 @@ def run(root: Path, buf: str, version: str, out_dir: Path, say: Callable[[str], 
     try:
         artifacts = dist.build(root, out_dir, say=lambda m: say(f"release: {m}"))
     except dist.DistError as exc:
-        say(f"release: recorded, but building the artifacts failed: {exc}\n"
-            "release: fix it and run `make dist` (the release commit and tags stay)")
+        say(
+            f"release: recorded, but building the artifacts failed: {exc}\n"
+            "release: fix it and run `make dist` (the release commit and tags stay)"
+        )
         return 1
-    say(f"release: v{version} done: {len(artifacts)} artifacts in {out_dir} (see SHA256SUMS); "
-        f"publish by pushing the commit and the tags contracts/v{version} gen/go/v{version}")
+    say(
+        f"release: v{version} done: {len(artifacts)} artifacts in {out_dir} (see SHA256SUMS); "
+        f"publish by pushing the commit and the tags contracts/v{version} gen/go/v{version}"
+    )
     return 0

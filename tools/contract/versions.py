@@ -12,9 +12,9 @@ import json
 import re
 import tomllib
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 POM_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 
@@ -35,7 +35,7 @@ def _read_pyproject(path: Path) -> str:
 def _write_pyproject(path: Path, version: str) -> None:
     text, n = re.subn(r'(?m)^version = "[^"]*"$', f'version = "{version}"', path.read_text("utf-8"), count=1)
     if n != 1:
-        raise ValueError(f"{path}: no `version = \"...\"` line in [project]")
+        raise ValueError(f'{path}: no `version = "..."` line in [project]')
     path.write_text(text, "utf-8")
 
 
@@ -59,16 +59,19 @@ def _pom_read(xpath: str) -> Callable[[Path], str]:
         if node is None or not node.text:
             raise ValueError(f"{path}: no {xpath}")
         return node.text.strip()
+
     return read
 
 
 def _pom_write(pattern: str) -> Callable[[Path, str], None]:
     """Replace the one element `pattern` matches (group 1 = up to the value, group 2 = after it)."""
+
     def write(path: Path, version: str) -> None:
         text, n = re.subn(pattern, lambda m: f"{m[1]}{version}{m[2]}", path.read_text("utf-8"), count=1)
         if n != 1:
             raise ValueError(f"{path}: version element not found")
         path.write_text(text, "utf-8")
+
     return write
 
 
@@ -76,11 +79,17 @@ MANIFESTS: tuple[Manifest, ...] = (
     Manifest("gen/python/pyproject.toml", _read_pyproject, _write_pyproject),
     Manifest("gen/betterproto/pyproject.toml", _read_pyproject, _write_pyproject),
     Manifest("gen/ts/package.json", _read_package_json, _write_npm),
-    Manifest("gen/java/pom.xml", _pom_read("m:version"),
-             _pom_write(r"(<artifactId>txf-contracts</artifactId>\s*<version>)[^<]*(</version>)")),
+    Manifest(
+        "gen/java/pom.xml",
+        _pom_read("m:version"),
+        _pom_write(r"(<artifactId>txf-contracts</artifactId>\s*<version>)[^<]*(</version>)"),
+    ),
     # the Java consumer builds against the release it names
-    Manifest("consumers/java/pom.xml", _pom_read("m:properties/m:txf-contracts.version"),
-             _pom_write(r"(<txf-contracts\.version>)[^<]*(</txf-contracts\.version>)")),
+    Manifest(
+        "consumers/java/pom.xml",
+        _pom_read("m:properties/m:txf-contracts.version"),
+        _pom_write(r"(<txf-contracts\.version>)[^<]*(</txf-contracts\.version>)"),
+    ),
 )
 
 

@@ -20,13 +20,23 @@ without subscriptions (the live source did not report them): readers accept both
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any, Iterable
+from typing import Any
 
 from txf_producer.quotes import BIDASK, TICK
 from txf_producer.sources.base import QuoteType, SourceError, Subscription
-from txf_producer.sources.events import EVENT_TYPES, SourceEvent, Subscribed
+from txf_producer.sources.events import (
+    EVENT_TYPES,
+    Connected,
+    Disconnected,
+    EndOfFeed,
+    Reconnected,
+    SourceEvent,
+    SourceFault,
+    Subscribed,
+)
 
 MAGIC = b"TXFQREC\n"
 FORMAT_VERSION = 1
@@ -78,6 +88,8 @@ def event_to_wire(event: SourceEvent) -> list[Any]:
     data: dict[str, Any] = {}
     if isinstance(event, Subscribed):
         data = {"subscriptions": subs_to_wire(event.subscriptions), "roll": event.roll}
+    elif isinstance(event, EndOfFeed):
+        data = {"count": event.count, "complete": event.complete}
     return [event.kind, event.detail, data]
 
 
@@ -88,16 +100,16 @@ def event_from_wire(payload: list[Any], time_ns: int) -> SourceEvent | None:
     subscriptions (the live source wrote none) comes back with none.
     """
     kind, detail, data = payload
+    detail, data = str(detail), data if isinstance(data, dict) else {}
     cls = EVENT_TYPES.get(str(kind))
-    if cls is None:
-        return None
     if cls is Subscribed:
         try:
-            subs = subs_from_wire(data.get("subscriptions", [])) if isinstance(data, dict) else ()
+            subs = subs_from_wire(data.get("subscriptions", []))
         except ValueError:
             subs = ()
-        return Subscribed(time_ns, subs, roll=bool(isinstance(data, dict) and data.get("roll")), detail=str(detail))
-    if cls.kind == "end_of_feed":
-        count = data.get("count", 0) if isinstance(data, dict) else 0
-        return cls(time_ns, int(count), detail=str(detail))  # type: ignore[call-arg]
-    return cls(time_ns, detail=str(detail))  # type: ignore[call-arg]
+        return Subscribed(time_ns, subs, roll=bool(data.get("roll")), detail=detail)
+    if cls is EndOfFeed:
+        return EndOfFeed(time_ns, int(data.get("count", 0)), complete=bool(data.get("complete", True)), detail=detail)
+    if cls in (Connected, Disconnected, Reconnected, SourceFault):
+        return cls(time_ns, detail)
+    return None

@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any
 
 import msgpack
 
 from txf_producer.quotes import BIDASK_FIELDS, TICK_FIELDS
-from txf_producer.recording.format import (FORMAT_VERSION, GZIP_MAGIC, KIND_BIDASK, KIND_EVENT, KIND_SUBSCRIPTIONS,
-                                           KIND_TICK, MAGIC, RecordingError, RecordingHeader, shioaji_version,
-                                           subs_from_wire)
+from txf_producer.recording.format import (
+    FORMAT_VERSION,
+    GZIP_MAGIC,
+    KIND_BIDASK,
+    KIND_EVENT,
+    KIND_SUBSCRIPTIONS,
+    KIND_TICK,
+    MAGIC,
+    RecordingError,
+    RecordingHeader,
+    shioaji_version,
+    subs_from_wire,
+)
 
 _CHUNK = 1 << 16
+
 
 class RecordingReader:
     """Reads a recording: `header` on open, then `records()` yields ``(kind, time_ns, payload)``.
@@ -30,14 +43,16 @@ class RecordingReader:
         self._fed = 0
         self._unpacker = msgpack.Unpacker(raw=False, strict_map_key=False)
         try:
-            self._raw: BinaryIO = open(self.path, "rb")  # noqa: SIM115
+            self._raw: io.BufferedReader = open(self.path, "rb")  # noqa: SIM115
         except OSError as e:
             raise RecordingError(f"recording {self.path}: cannot open: {e.strerror or e}") from e
         try:
             head = self._raw.read(2)
             self._raw.seek(0)
             self.compressed = head == GZIP_MAGIC
-            self._in: BinaryIO = gzip.GzipFile(fileobj=self._raw, mode="rb") if self.compressed else self._raw
+            self._in: gzip.GzipFile | io.BufferedReader = (
+                gzip.GzipFile(fileobj=self._raw, mode="rb") if self.compressed else self._raw
+            )
             self.header = self._read_header()
         except BaseException:
             self.close()
@@ -76,8 +91,13 @@ class RecordingReader:
             )
         try:
             subs = subs_from_wire(header.get("subscriptions", []))
-            return RecordingHeader(int(fmt), str(header.get("shioaji", "")), int(header.get("start_time_ns", 0)),
-                                   str(header.get("source", "")), subs)
+            return RecordingHeader(
+                int(fmt),
+                str(header.get("shioaji", "")),
+                int(header.get("start_time_ns", 0)),
+                str(header.get("source", "")),
+                subs,
+            )
         except (TypeError, ValueError) as e:
             raise self._err(f"corrupt header: {e}") from e
 
@@ -107,7 +127,8 @@ class RecordingReader:
             self._fed += len(chunk)
 
     def _fed_pos(self) -> int:
-        return len(MAGIC) + self._unpacker.tell()
+        position: int = self._unpacker.tell()
+        return len(MAGIC) + position
 
     def records(self) -> Iterator[tuple[int, int, Any]]:
         """Validated records ``(kind, time_ns, payload)`` in file order; RecordingError on a bad one."""
@@ -139,7 +160,7 @@ class RecordingReader:
                 except Exception:  # noqa: BLE001
                     pass
 
-    def __enter__(self) -> "RecordingReader":
+    def __enter__(self) -> RecordingReader:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -149,4 +170,3 @@ class RecordingReader:
 def open_recording(path: str | os.PathLike[str]) -> RecordingReader:
     """Open a recording and read its header (RecordingError if it is not a readable recording)."""
     return RecordingReader(path)
-

@@ -21,13 +21,24 @@ import os
 import queue
 import threading
 import time
-from typing import Any, BinaryIO, Callable, Sequence, Union
+from collections.abc import Callable, Sequence
+from typing import Any, BinaryIO, Union
 
 import msgpack
 
 from txf_producer.quotes import BIDASK_FIELDS, TICK_FIELDS, bidask_array, tick_array
-from txf_producer.recording.format import (FORMAT_VERSION, KIND_BIDASK, KIND_EVENT, KIND_SUBSCRIPTIONS, KIND_TICK,
-                                           MAGIC, RecordingError, event_to_wire, shioaji_version, subs_to_wire)
+from txf_producer.recording.format import (
+    FORMAT_VERSION,
+    KIND_BIDASK,
+    KIND_EVENT,
+    KIND_SUBSCRIPTIONS,
+    KIND_TICK,
+    MAGIC,
+    RecordingError,
+    event_to_wire,
+    shioaji_version,
+    subs_to_wire,
+)
 from txf_producer.sources.base import QuoteSink, Subscription
 from txf_producer.sources.events import SourceEvent, Subscribed
 
@@ -75,10 +86,10 @@ class Recorder:
         self.max_pending = max_pending
         self.clock = clock
         self.start_time_ns = time.time_ns()
-        self.recorded = 0          # records written (quotes and others)
-        self.quotes = 0            # quote records written
-        self.dropped = 0           # records not written (queue full, after close, writer failed)
-        self.bytes_written = 0     # bytes before compression, header included
+        self.recorded = 0  # records written (quotes and others)
+        self.quotes = 0  # quote records written
+        self.dropped = 0  # records not written (queue full, after close, writer failed)
+        self.bytes_written = 0  # bytes before compression, header included
         self.error: BaseException | None = None
         self.header_subscriptions: tuple[Subscription, ...] = ()
 
@@ -137,14 +148,14 @@ class Recorder:
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
 
-    def __enter__(self) -> "Recorder":
+    def __enter__(self) -> Recorder:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     # ------------------------------------------------------------------ the writer thread
-    def _open(self, compress: bool, level: int) -> tuple[BinaryIO, BinaryIO, bool]:
+    def _open(self, compress: bool, level: int) -> tuple[BinaryIO, gzip.GzipFile | BinaryIO, bool]:
         """The raw file and the stream written to (gzip over it, or itself); errors as RecordingError."""
         try:
             if isinstance(self.path, (str, os.PathLike)):
@@ -152,8 +163,9 @@ class Recorder:
                 owns = True
             else:
                 raw, owns = self.path, False
-            out: BinaryIO = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=level, filename="",
-                                          mtime=0) if compress else raw  # type: ignore[assignment]
+            out: gzip.GzipFile | BinaryIO = (
+                gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=level, filename="", mtime=0) if compress else raw
+            )
         except OSError as e:
             raise RecordingError(f"recorder: cannot open {self.name}: {e}") from e
         return raw, out, owns
@@ -168,10 +180,18 @@ class Recorder:
 
     def _header(self) -> bytes:
         self.header_subscriptions = self._subscriptions_now()
-        return MAGIC + msgpack.packb({
-            "format": FORMAT_VERSION, "shioaji": shioaji_version(), "start_time_ns": self.start_time_ns,
-            "source": self.source, "subscriptions": subs_to_wire(self.header_subscriptions),
-            "tick_fields": list(TICK_FIELDS), "bidask_fields": list(BIDASK_FIELDS)})
+        header: bytes = msgpack.packb(
+            {
+                "format": FORMAT_VERSION,
+                "shioaji": shioaji_version(),
+                "start_time_ns": self.start_time_ns,
+                "source": self.source,
+                "subscriptions": subs_to_wire(self.header_subscriptions),
+                "tick_fields": list(TICK_FIELDS),
+                "bidask_fields": list(BIDASK_FIELDS),
+            }
+        )
+        return MAGIC + header
 
     def _run(self) -> None:
         writer = _Writer(self)

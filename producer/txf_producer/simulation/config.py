@@ -9,7 +9,9 @@ from txf_producer.sources.base import QuoteType
 
 ALIASES = ("TXFR1", "TXFR2")
 DEFAULT_STREAMS: tuple[tuple[str, QuoteType], ...] = (
-    ("TXFR1", QuoteType.TICK), ("TXFR1", QuoteType.BIDASK), ("TXFR2", QuoteType.TICK),
+    ("TXFR1", QuoteType.TICK),
+    ("TXFR1", QuoteType.BIDASK),
+    ("TXFR2", QuoteType.TICK),
 )
 
 

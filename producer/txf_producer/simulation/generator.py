@@ -11,7 +11,8 @@ PID (`close`).
 from __future__ import annotations
 
 import multiprocessing
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import msgpack
 
@@ -57,8 +58,9 @@ class GeneratorProcess:
     def __init__(self, config: SimConfig, start_ns: int, limit: int | None) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._receiver, sender = ctx.Pipe(duplex=False)
-        self._proc: Any = ctx.Process(target=generate, args=(config, start_ns, limit, sender),
-                                      name="txf-sim-generator", daemon=True)
+        self._proc: Any = ctx.Process(
+            target=generate, args=(config, start_ns, limit, sender), name="txf-sim-generator", daemon=True
+        )
         self._proc.start()
         self._exitcode: int | None = None
         sender.close()

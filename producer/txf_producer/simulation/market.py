@@ -50,24 +50,24 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterator
 from datetime import date
-from typing import Any, Iterator
+from typing import Any
 
 from txf_producer import sessions
 from txf_producer.intraday import day_rate, night_rate
+from txf_producer.quotes import BIDASK, TICK
 from txf_producer.sessions import Session, SessionKind
 from txf_producer.simulation.config import ALIASES, SimConfig
 from txf_producer.sources.base import QuoteType
-from txf_producer.quotes import BIDASK, TICK
 
 __all__ = ["SimMarket", "default_start_ns", "TICK", "BIDASK"]
 
 _US = 1_000_000
 _DAY_US = 86_400 * _US
 _OFFSET_US = 8 * 3600 * _US
-_CASH_OPEN_US = 9 * 3600 * _US          # TAIEX trades 09:00-13:30 Taipei
+_CASH_OPEN_US = 9 * 3600 * _US  # TAIEX trades 09:00-13:30 Taipei
 _CASH_CLOSE_US = (13 * 3600 + 1800) * _US
-
 
 
 def _fmt2(x100: int) -> str:
@@ -90,9 +90,30 @@ class _Contract:
     """Book and session statistics of one contract (TXFR1 or TXFR2)."""
 
     __slots__ = (
-        "alias", "code", "bb", "spread", "bv", "av", "pbv", "pav", "dbo", "dbv", "dao", "dav",
-        "open", "high", "low", "last", "tot_vol", "tot_amt", "buy_vol", "sell_vol", "ref", "settle",
-        "ind_vol", "traded",
+        "alias",
+        "code",
+        "bb",
+        "spread",
+        "bv",
+        "av",
+        "pbv",
+        "pav",
+        "dbo",
+        "dbv",
+        "dao",
+        "dav",
+        "open",
+        "high",
+        "low",
+        "last",
+        "tot_vol",
+        "tot_amt",
+        "buy_vol",
+        "sell_vol",
+        "ref",
+        "settle",
+        "ind_vol",
+        "traded",
     )
 
     def __init__(self, alias: str, code: str, price: int, rng: random.Random) -> None:
@@ -166,7 +187,7 @@ class SimMarket:
             if chosen and sum(weights) == 0:
                 weights = [1.0] * len(chosen)
             total, acc, out = sum(weights), 0.0, []
-            for c, w in zip(chosen, weights):
+            for c, w in zip(chosen, weights, strict=True):
                 acc += w / total if total else 0.0
                 out.append((acc, c))
             if out:
@@ -254,7 +275,7 @@ class SimMarket:
         return ds, f"{h:02d}:{m:02d}:{s:02d}.{us:06d}"
 
     # ------------------------------------------------------------------ messages
-    def __iter__(self) -> "SimMarket":
+    def __iter__(self) -> SimMarket:
         return self
 
     def __next__(self) -> tuple[int, int, list[Any]]:
@@ -374,12 +395,23 @@ class SimMarket:
         c.pbv, c.pav = bv, av
         ds, ts = self._strings(t)
         return [
-            c.code, ds, ts, bv[0] + bv[1] + bv[2] + bv[3] + bv[4], av[0] + av[1] + av[2] + av[3] + av[4],
-            [str(bb), str(bb - 1), str(bb - 2), str(bb - 3), str(bb - 4)], bv, dbid,
-            [str(ba), str(ba + 1), str(ba + 2), str(ba + 3), str(ba + 4)], av, dask,
-            str(bb - c.dbo) if c.dbo >= 0 else "0", str(ba + c.dao) if c.dao >= 0 else "0",
-            c.dbv if c.dbo >= 0 else 0, c.dav if c.dao >= 0 else 0,
-            self._und_s, self._simtrade,
+            c.code,
+            ds,
+            ts,
+            bv[0] + bv[1] + bv[2] + bv[3] + bv[4],
+            av[0] + av[1] + av[2] + av[3] + av[4],
+            [str(bb), str(bb - 1), str(bb - 2), str(bb - 3), str(bb - 4)],
+            bv,
+            dbid,
+            [str(ba), str(ba + 1), str(ba + 2), str(ba + 3), str(ba + 4)],
+            av,
+            dask,
+            str(bb - c.dbo) if c.dbo >= 0 else "0",
+            str(ba + c.dao) if c.dao >= 0 else "0",
+            c.dbv if c.dbo >= 0 else 0,
+            c.dav if c.dao >= 0 else 0,
+            self._und_s,
+            self._simtrade,
         ]
 
     def _tick(self, c: _Contract, t: int) -> list[Any]:
@@ -395,8 +427,26 @@ class SimMarket:
             s = str(price)
             chg = price - c.ref
             return [
-                c.code, ds, ts, s, self._und_s, 0, 0, s + ".00", s, s, s, str(price * v), str(price * v),
-                v, tot, 0, self._chg_type(c, price), str(chg), _fmt2(_div_round(chg * 10_000, c.ref)), True,
+                c.code,
+                ds,
+                ts,
+                s,
+                self._und_s,
+                0,
+                0,
+                s + ".00",
+                s,
+                s,
+                s,
+                str(price * v),
+                str(price * v),
+                v,
+                tot,
+                0,
+                self._chg_type(c, price),
+                str(chg),
+                _fmt2(_div_round(chg * 10_000, c.ref)),
+                True,
             ]
         v = int(rng.paretovariate(1.6))
         if u < 0.03 and c.traded:
@@ -436,10 +486,26 @@ class SimMarket:
             c.sell_vol += v
         chg = price - c.ref
         return [
-            c.code, ds, ts, str(c.open), self._und_s, c.buy_vol, c.sell_vol,
-            _fmt2(_div_round(c.tot_amt * 100, c.tot_vol)), str(price), str(c.high), str(c.low),
-            str(amount), str(c.tot_amt), v, c.tot_vol, tt, self._chg_type(c, price), str(chg),
-            _fmt2(_div_round(chg * 10_000, c.ref)), False,
+            c.code,
+            ds,
+            ts,
+            str(c.open),
+            self._und_s,
+            c.buy_vol,
+            c.sell_vol,
+            _fmt2(_div_round(c.tot_amt * 100, c.tot_vol)),
+            str(price),
+            str(c.high),
+            str(c.low),
+            str(amount),
+            str(c.tot_amt),
+            v,
+            c.tot_vol,
+            tt,
+            self._chg_type(c, price),
+            str(chg),
+            _fmt2(_div_round(chg * 10_000, c.ref)),
+            False,
         ]
 
     @staticmethod

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from txf_producer.sources.events import SourceEvent
 
 
-class QuoteType(str, enum.Enum):
+class QuoteType(enum.StrEnum):
     """Quote stream kinds, named as Shioaji's QuoteType."""
 
     TICK = "tick"
@@ -51,7 +52,7 @@ class QuoteSink(Protocol):
     def on_bidask(self, quote: Any, receive_ns: int) -> None:
         """A BidAskFOPv1 (or an object with the same attributes)."""
 
-    def on_event(self, event: "SourceEvent") -> None:
+    def on_event(self, event: SourceEvent) -> None:
         """A connection or feed event (sources/events.py)."""
 
 
@@ -81,7 +82,7 @@ class Source(ABC):
     async def stop(self) -> None:
         """Stop delivering, release the connection (log out), join the thread."""
 
-    async def resubscribe(self) -> None:
+    async def resubscribe(self) -> None:  # noqa: B027 - a default, not abstract: most sources have no session
         """Renew the subscriptions after a silent stall; sources without a session ignore it."""
 
 

@@ -12,7 +12,7 @@ Model: tardis-node's `src/types.ts` (one typed vocabulary at the boundaries).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Union
+from typing import ClassVar
 
 from txf_producer.sources.base import Subscription
 
@@ -75,9 +75,10 @@ class EndOfFeed:
     kind: ClassVar[str] = "end_of_feed"
 
 
-SourceEvent = Union[Connected, Subscribed, Disconnected, Reconnected, SourceFault, EndOfFeed]
-EVENT_TYPES: dict[str, type[SourceEvent]] = {  # type: ignore[valid-type]
-    cls.kind: cls for cls in (Connected, Subscribed, Disconnected, Reconnected, SourceFault, EndOfFeed)}
+SourceEvent = Connected | Subscribed | Disconnected | Reconnected | SourceFault | EndOfFeed
+EVENT_TYPES: dict[str, type[SourceEvent]] = {
+    cls.kind: cls for cls in (Connected, Subscribed, Disconnected, Reconnected, SourceFault, EndOfFeed)
+}
 
 
 def describe(event: SourceEvent) -> str:

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from shioaji import BidAskFOPv1, TickFOPv1
 
@@ -38,8 +39,7 @@ class Pacer:
     periods), which is never waited for.
     """
 
-    def __init__(self, speed: float, max_gap_ns: int | None = None,
-                 skipped_ns: Callable[[], int] = lambda: 0) -> None:
+    def __init__(self, speed: float, max_gap_ns: int | None = None, skipped_ns: Callable[[], int] = lambda: 0) -> None:
         self.speed = speed
         self.max_gap_ns = max_gap_ns
         self._skipped_ns = skipped_ns
@@ -67,11 +67,18 @@ class FeedResult:
     ended: bool
 
 
-def deliver(items: Iterable[Item], sink: QuoteSink, *, stop: threading.Event, limit: int | None = None,
-            pacer: Pacer | None = None, recorded_receive: bool = False,
-            on_sink_error: Callable[[Exception], None],
-            on_bad_quote: Callable[[int, Exception], None],
-            progress: Callable[[int], None] = lambda n: None) -> FeedResult:
+def deliver(
+    items: Iterable[Item],
+    sink: QuoteSink,
+    *,
+    stop: threading.Event,
+    limit: int | None = None,
+    pacer: Pacer | None = None,
+    recorded_receive: bool = False,
+    on_sink_error: Callable[[Exception], None],
+    on_bad_quote: Callable[[int, Exception], None],
+    progress: Callable[[int], None] = lambda n: None,
+) -> FeedResult:
     """Deliver `items` until they run out, `limit` quotes were delivered, or `stop` is set.
 
     A quote's receive time is now (`time.time_ns()`, as a live callback's arrival) or, with

@@ -25,19 +25,34 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
 
 import msgpack
 
 from txf_producer import sessions
-from txf_producer.recording.format import (KIND_BIDASK, KIND_EVENT, KIND_SUBSCRIPTIONS, KIND_TICK, RecordingError,
-                                           RecordingHeader, event_from_wire, subs_from_wire)
+from txf_producer.recording.format import (
+    KIND_BIDASK,
+    KIND_EVENT,
+    KIND_SUBSCRIPTIONS,
+    KIND_TICK,
+    RecordingError,
+    RecordingHeader,
+    event_from_wire,
+    subs_from_wire,
+)
 from txf_producer.recording.reader import RecordingReader
 from txf_producer.sources.base import QuoteSink, QuoteType, Source, SourceError, Subscription
-from txf_producer.sources.events import (Connected, Disconnected, EndOfFeed, Reconnected, SourceEvent, SourceFault,
-                                         Subscribed)
+from txf_producer.sources.events import (
+    Connected,
+    Disconnected,
+    EndOfFeed,
+    Reconnected,
+    SourceEvent,
+    SourceFault,
+    Subscribed,
+)
 from txf_producer.sources.feed import EVENT, Item, Pacer, deliver
 
 log = logging.getLogger(__name__)
@@ -109,9 +124,9 @@ class ReplaySource(Source):
         self.max_messages = max_messages
         self.replay_events = replay_events
         self.header: RecordingHeader | None = None
-        self.sent = 0                          # quotes delivered
+        self.sent = 0  # quotes delivered
         self.error: RecordingError | None = None
-        self.done = threading.Event()          # set when the feed thread has ended
+        self.done = threading.Event()  # set when the feed thread has ended
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._reader: RecordingReader | None = None
@@ -190,19 +205,30 @@ class ReplaySource(Source):
             self.sent = n
 
         def bad_quote(_n: int, exc: Exception) -> None:
-            raise RecordingError(f"recording {self.path}: record #{reader.records_read} is not a valid quote: "
-                                 f"{exc}") from exc
+            raise RecordingError(
+                f"recording {self.path}: record #{reader.records_read} is not a valid quote: {exc}"
+            ) from exc
 
         try:
-            result = deliver(self._items(reader, set(subs)), sink, stop=self._stop, limit=self.max_messages,
-                             pacer=pacer, recorded_receive=True, progress=progress, on_bad_quote=bad_quote,
-                             on_sink_error=lambda exc: log.error("replay: sink raised %r", exc))
+            result = deliver(
+                self._items(reader, set(subs)),
+                sink,
+                stop=self._stop,
+                limit=self.max_messages,
+                pacer=pacer,
+                recorded_receive=True,
+                progress=progress,
+                on_bad_quote=bad_quote,
+                on_sink_error=lambda exc: log.error("replay: sink raised %r", exc),
+            )
         except RecordingError as e:
             self.error = e
             log.error("%s", e)
             self._event(sink, SourceFault(time.time_ns(), str(e)))
-            self._event(sink, EndOfFeed(time.time_ns(), self.sent, complete=False,
-                                        detail=f"recording {self.path} ends early: {e}"))
+            self._event(
+                sink,
+                EndOfFeed(time.time_ns(), self.sent, complete=False, detail=f"recording {self.path} ends early: {e}"),
+            )
             return
         if result.ended and (self.max_messages is None or result.delivered < self.max_messages):
             self._event(sink, EndOfFeed(time.time_ns(), result.delivered, detail=f"end of recording {self.path}"))

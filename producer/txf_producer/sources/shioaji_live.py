@@ -32,19 +32,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import sys
 import threading
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Awaitable, Callable, TypeVar
-
-from pydantic import SecretStr
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from txf_producer.sources.base import QuoteSink, QuoteType, Source, SourceConfigError, SourceError, Subscription
-from txf_producer.sources.events import (Connected, Disconnected, Reconnected, SourceEvent, SourceFault,
-                                         Subscribed)
+from txf_producer.sources.events import Connected, Disconnected, Reconnected, SourceEvent, SourceFault, Subscribed
+from txf_producer.sources.shioaji_client import (
+    CallTimedOut,
+    default_api_factory,
+    in_thread,
+    is_permanent_login_error,
+    prepare_shioaji_log,
+    shioaji_constants,
+)
+from txf_producer.sources.shioaji_config import MAX_LOGIN_ATTEMPTS, MIN_LOGIN_BACKOFF_S, LoginRetry, ShioajiConfig
 
 __all__ = [
     "LoginRetry",
@@ -59,16 +62,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
-#: Never retry a login faster than this (broker bans clients that hammer login).
-MIN_LOGIN_BACKOFF_S = 5.0
-#: Never try more logins than this per start (5 concurrent connections, 1000 logins a day).
-MAX_LOGIN_ATTEMPTS = 5
-
 #: Solace session event codes -> (the typed event it becomes, what it means). "subscribe ok" (16) is
 #: only logged: the source reports a `Subscribed` with the resolved streams itself, once subscribe returns.
-EVENT_KINDS: dict[int, tuple[type[Connected] | type[Disconnected] | type[Reconnected] | type[SourceFault] | None, str]] = {
+SessionEventType = type[Connected] | type[Disconnected] | type[Reconnected] | type[SourceFault]
+EVENT_KINDS: dict[int, tuple[SessionEventType | None, str]] = {
     0: (Connected, "session up"),
     1: (Disconnected, "session down"),
     2: (SourceFault, "connect failed"),
@@ -78,198 +75,8 @@ EVENT_KINDS: dict[int, tuple[type[Connected] | type[Disconnected] | type[Reconne
     16: (None, "subscribe ok"),
 }
 
-_DEFAULT_LOG_PATH = Path("~/.local/state/txfstream/shioaji.log")
 _CREDENTIALS_HINT = "set SHIOAJI_API_KEY and SHIOAJI_SECRET_KEY"
 _MAX_REASON_CHARS = 300
-
-
-# --------------------------------------------------------------------------- config
-
-
-@dataclass(frozen=True)
-class LoginRetry:
-    """How often to try login: `max_attempts` tries, pausing `backoff_s[i]` after failure i+1.
-
-    The last backoff repeats if there are more attempts than backoffs. The
-    defaults (3 attempts, 20 s then 60 s) stay far inside the broker's limits.
-    """
-
-    max_attempts: int = 3
-    backoff_s: tuple[float, ...] = (20.0, 60.0)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "backoff_s", tuple(float(b) for b in self.backoff_s))
-        if not 1 <= self.max_attempts <= MAX_LOGIN_ATTEMPTS:
-            raise ValueError(f"LoginRetry.max_attempts must be 1..{MAX_LOGIN_ATTEMPTS}, got {self.max_attempts}")
-        if self.max_attempts > 1 and not self.backoff_s:
-            raise ValueError("LoginRetry.backoff_s is empty but more than one attempt is allowed")
-        if any(b < MIN_LOGIN_BACKOFF_S for b in self.backoff_s):
-            raise ValueError(
-                f"LoginRetry.backoff_s must be >= {MIN_LOGIN_BACKOFF_S} s each "
-                f"(the broker bans clients that log in too often), got {self.backoff_s}"
-            )
-
-    def delay_after(self, failed_attempt: int) -> float:
-        """Pause after the `failed_attempt`-th (1-based) failed login."""
-        return self.backoff_s[min(failed_attempt, len(self.backoff_s)) - 1]
-
-
-def _secret(value: Any) -> SecretStr:
-    if isinstance(value, SecretStr):
-        return value
-    return SecretStr("" if value is None else str(value))
-
-
-def _aliases(value: Any, what: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = (value,)
-    out = tuple(str(v).strip() for v in value)
-    if not out or any(not v for v in out):
-        raise ValueError(f"ShioajiConfig.{what} must be a non-empty list of contract codes, got {value!r}")
-    if len(set(out)) != len(out):
-        raise ValueError(f"ShioajiConfig.{what} has duplicates: {out}")
-    return out
-
-
-@dataclass(frozen=True)
-class ShioajiConfig:
-    """Everything the live source needs. Secrets are `SecretStr`: repr/str show '**********'.
-
-    Plain strings are accepted for `api_key`/`secret_key` and wrapped. Empty
-    credentials are allowed here (so a config can be built and inspected) and
-    rejected by `ShioajiSource.start` with a `SourceError`.
-    """
-
-    api_key: SecretStr = field(default_factory=lambda: SecretStr(""))
-    secret_key: SecretStr = field(default_factory=lambda: SecretStr(""))
-    simulation: bool = False
-    product: str = "TXF"
-    tick_aliases: tuple[str, ...] = ("TXFR1",)
-    bidask_aliases: tuple[str, ...] = ("TXFR1",)
-    login_retry: LoginRetry = field(default_factory=LoginRetry)
-    #: Bound on one blocking broker call (client creation, one login, contract list).
-    login_timeout_s: float = 60.0
-    #: Bound on one subscribe/unsubscribe call.
-    subscribe_timeout_s: float = 15.0
-    #: Bound on logout in `stop()` (systemd gives the whole stop 30 s).
-    logout_timeout_s: float = 10.0
-    #: Shioaji's own log file; None means $SJ_LOG_PATH if set, else ~/.local/state/txfstream/shioaji.log.
-    log_path: Path | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "api_key", _secret(self.api_key))
-        object.__setattr__(self, "secret_key", _secret(self.secret_key))
-        object.__setattr__(self, "product", str(self.product).strip())
-        if not self.product:
-            raise ValueError("ShioajiConfig.product must be a futures root such as 'TXF'")
-        object.__setattr__(self, "tick_aliases", _aliases(self.tick_aliases, "tick_aliases"))
-        object.__setattr__(self, "bidask_aliases", _aliases(self.bidask_aliases, "bidask_aliases"))
-        for name in ("login_timeout_s", "subscribe_timeout_s", "logout_timeout_s"):
-            if not float(getattr(self, name)) > 0:
-                raise ValueError(f"ShioajiConfig.{name} must be > 0")
-        if self.log_path is not None:
-            object.__setattr__(self, "log_path", Path(self.log_path))
-
-    @property
-    def has_credentials(self) -> bool:
-        return bool(self.api_key.get_secret_value().strip()) and bool(self.secret_key.get_secret_value().strip())
-
-    def wanted(self) -> list[tuple[str, QuoteType]]:
-        """(alias, quote type) pairs to subscribe, in order."""
-        return [(a, QuoteType.TICK) for a in self.tick_aliases] + [(a, QuoteType.BIDASK) for a in self.bidask_aliases]
-
-
-# --------------------------------------------------------------------------- shioaji client
-
-
-def prepare_shioaji_log(path: Path | str | None = None) -> Path:
-    """Point shioaji's log at `path` (creating its directory) via SJ_LOG_PATH; returns the path.
-
-    Must run before the first `import shioaji` anywhere in the process: the
-    library opens the file at import. If shioaji is already imported with a
-    different SJ_LOG_PATH, this only warns.
-    """
-    if path is None:
-        env = os.environ.get("SJ_LOG_PATH")
-        path = Path(env) if env else _DEFAULT_LOG_PATH
-    path = Path(path).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    current = os.environ.get("SJ_LOG_PATH")
-    if "shioaji" in sys.modules and current != str(path):
-        log.warning(
-            "shioaji was imported before its log path was set; its log stays at %s, not %s "
-            "(call prepare_shioaji_log() before importing txf_producer.quotes)",
-            current or "./shioaji.log", path,
-        )
-    os.environ["SJ_LOG_PATH"] = str(path)
-    return path
-
-
-def default_api_factory(config: ShioajiConfig) -> Any:
-    """The real client: sets SJ_LOG_PATH, imports shioaji lazily, `sj.Shioaji(simulation=...)`.
-
-    Makes network calls: never use it in unit tests (pass a fake factory).
-    """
-    prepare_shioaji_log(config.log_path)
-    import shioaji as sj
-
-    return sj.Shioaji(simulation=config.simulation)
-
-
-def _shioaji_constants() -> tuple[dict[QuoteType, Any], Any]:
-    import shioaji as sj
-
-    return {QuoteType.TICK: sj.QuoteType.Tick, QuoteType.BIDASK: sj.QuoteType.BidAsk}, sj.QuoteVersion.v1
-
-
-def _is_permanent_login_error(exc: BaseException) -> bool:
-    """A rejected key or permission: retrying only burns the daily login budget."""
-    try:
-        import shioaji as sj
-    except Exception:  # pragma: no cover - shioaji is a dependency
-        return False
-    if isinstance(exc, sj.TokenError):
-        return False
-    return isinstance(exc, (sj.AuthError, sj.ShioajiPermissionError))
-
-
-class _CallTimedOut(Exception):
-    """A broker call outlived its bound (distinct from the broker's own timeout errors)."""
-
-
-async def _in_thread(fn: Callable[[], T], timeout_s: float, what: str) -> T:
-    """Run a blocking broker call in a daemon thread, waiting at most `timeout_s`.
-
-    Like asyncio.to_thread, but the thread is a daemon: a broker call that
-    hangs past its bound can neither block the loop nor keep the process
-    from exiting (the default executor is joined at interpreter shutdown).
-    """
-    loop = asyncio.get_running_loop()
-    fut: asyncio.Future[T] = loop.create_future()
-
-    def settle(ok: bool, value: Any) -> None:
-        if not fut.done():
-            (fut.set_result if ok else fut.set_exception)(value)
-
-    def run() -> None:
-        try:
-            result = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
-            outcome = (False, exc)
-        else:
-            outcome = (True, result)
-        try:
-            loop.call_soon_threadsafe(settle, *outcome)
-        except RuntimeError:  # loop already closed: nobody waits any more
-            pass
-
-    threading.Thread(target=run, name=f"shioaji-{what}", daemon=True).start()
-    try:
-        return await asyncio.wait_for(fut, timeout_s)
-    except TimeoutError:
-        if not fut.cancelled():  # the call itself raised a TimeoutError: not ours
-            raise
-    raise _CallTimedOut(f"{what} took longer than {timeout_s:g}s")
 
 
 # --------------------------------------------------------------------------- the source
@@ -314,7 +121,8 @@ class ShioajiSource(Source):
         self.login_attempts = 0
 
     def __repr__(self) -> str:
-        return f"ShioajiSource(product={self.config.product!r}, simulation={self.config.simulation}, subscriptions={len(self._subs)})"
+        cfg = self.config
+        return f"ShioajiSource(product={cfg.product!r}, simulation={cfg.simulation}, subscriptions={len(self._subs)})"
 
     @property
     def subscriptions(self) -> list[Subscription]:
@@ -327,20 +135,24 @@ class ShioajiSource(Source):
             raise SourceError("ShioajiSource.start called twice: create a new source to start again")
         if not self.config.has_credentials:
             raise SourceConfigError(
-                f"Shioaji credentials missing: api_key and secret_key must be non-empty ({_CREDENTIALS_HINT})")
+                f"Shioaji credentials missing: api_key and secret_key must be non-empty ({_CREDENTIALS_HINT})"
+            )
         self._started = True
         self._sink = sink
         cfg = self.config
 
         error: str | None = None
         try:
-            self._api = await _in_thread(lambda: self._factory(cfg), cfg.login_timeout_s, "create")
+            self._api = await in_thread(lambda: self._factory(cfg), cfg.login_timeout_s, "create")
         except Exception as exc:
-            error = f"Shioaji client could not be created: {self._reason(exc)} - check the shioaji install and network access"
+            error = (
+                f"Shioaji client could not be created: {self._reason(exc)} - check the shioaji install "
+                "and network access"
+            )
         if error:
             raise SourceError(error)
         api = self._api
-        self._sj_types, self._sj_version = _shioaji_constants()
+        self._sj_types, self._sj_version = shioaji_constants()
 
         # Callbacks before login, so the session-up event and an early drop are seen.
         self._tick_target = sink.on_tick
@@ -376,19 +188,19 @@ class ShioajiSource(Source):
             error: str | None = None
             permanent = False
             try:
-                await _in_thread(
+                await in_thread(
                     lambda: api.login(api_key=key, secret_key=secret, subscribe_trade=False),
                     cfg.login_timeout_s,
                     "login",
                 )
-            except _CallTimedOut:
+            except CallTimedOut:
                 error = (
                     f"Shioaji login timed out after {cfg.login_timeout_s:g}s and was not retried "
                     "(a hung login may still open a session) - check network access to Sinopac, then restart"
                 )
             except Exception as exc:
                 last = self._reason(exc)
-                permanent = _is_permanent_login_error(exc)
+                permanent = is_permanent_login_error(exc)
                 log.warning("shioaji: login attempt %d/%d failed: %s", attempt, retry.max_attempts, last)
             else:
                 self._logged_in = True
@@ -398,7 +210,8 @@ class ShioajiSource(Source):
                 raise SourceError(error)
             if permanent:
                 raise SourceConfigError(
-                    f"Shioaji login rejected: {last} - check api_key/secret_key ({_CREDENTIALS_HINT}); not retried")
+                    f"Shioaji login rejected: {last} - check api_key/secret_key ({_CREDENTIALS_HINT}); not retried"
+                )
             if attempt < retry.max_attempts:
                 delay = retry.delay_after(attempt)
                 log.info("shioaji: next login attempt in %.0f s", delay)
@@ -413,10 +226,13 @@ class ShioajiSource(Source):
         error: str | None = None
         by_code: dict[str, Any] = {}
         try:
-            listed = await _in_thread(lambda: list(api.contracts.futures(cfg.product)), cfg.login_timeout_s, "contracts")
+            listed = await in_thread(lambda: list(api.contracts.futures(cfg.product)), cfg.login_timeout_s, "contracts")
             by_code = {c.code: c for c in listed}
         except Exception as exc:
-            error = f"Shioaji contract list for {cfg.product!r} failed: {self._reason(exc)} - check the product root and retry"
+            error = (
+                f"Shioaji contract list for {cfg.product!r} failed: {self._reason(exc)} - check the product "
+                "root and retry"
+            )
         if error:
             raise SourceError(error)
         missing = [a for a in dict.fromkeys((*cfg.tick_aliases, *cfg.bidask_aliases)) if a not in by_code]
@@ -444,17 +260,21 @@ class ShioajiSource(Source):
         for sub, contract in subs:
             await self._subscribe(sub, contract)
             self._subs.append((sub, contract))
-            self._announce(Subscribed(self._clock(), (sub,), detail=f"{sub.alias} {sub.quote_type.value} -> {sub.code}"))
+            self._announce(
+                Subscribed(self._clock(), (sub,), detail=f"{sub.alias} {sub.quote_type.value} -> {sub.code}")
+            )
 
     async def _subscribe(self, sub: Subscription, contract: Any) -> None:
         error: str | None = None
         try:
-            await _in_thread(
-                lambda: self._api.subscribe(contract, quote_type=self._sj_types[sub.quote_type], version=self._sj_version),
+            await in_thread(
+                lambda: self._api.subscribe(
+                    contract, quote_type=self._sj_types[sub.quote_type], version=self._sj_version
+                ),
                 self.config.subscribe_timeout_s,
                 "subscribe",
             )
-        except _CallTimedOut:
+        except CallTimedOut:
             error = f"timed out after {self.config.subscribe_timeout_s:g}s"
         except Exception as exc:
             error = self._reason(exc)
@@ -467,12 +287,14 @@ class ShioajiSource(Source):
     async def _unsubscribe(self, sub: Subscription, contract: Any) -> None:
         """Best effort: logs and returns on failure."""
         try:
-            await _in_thread(
-                lambda: self._api.unsubscribe(contract, quote_type=self._sj_types[sub.quote_type], version=self._sj_version),
+            await in_thread(
+                lambda: self._api.unsubscribe(
+                    contract, quote_type=self._sj_types[sub.quote_type], version=self._sj_version
+                ),
                 self.config.subscribe_timeout_s,
                 "unsubscribe",
             )
-        except _CallTimedOut:
+        except CallTimedOut:
             log.warning("shioaji: unsubscribe %s %s timed out", sub.alias, sub.quote_type.value)
         except Exception as exc:
             log.warning("shioaji: unsubscribe %s %s failed: %s", sub.alias, sub.quote_type.value, self._reason(exc))
@@ -509,10 +331,13 @@ class ShioajiSource(Source):
         self._logged_in = False  # logout is tried once, whatever happens
         api = self._api
         try:
-            await _in_thread(api.logout, self.config.logout_timeout_s, "logout")
+            await in_thread(api.logout, self.config.logout_timeout_s, "logout")
             log.info("shioaji: logged out")
-        except _CallTimedOut:
-            log.warning("shioaji: logout timed out after %gs; the process exit will close the session", self.config.logout_timeout_s)
+        except CallTimedOut:
+            log.warning(
+                "shioaji: logout timed out after %gs; the process exit will close the session",
+                self.config.logout_timeout_s,
+            )
         except Exception as exc:
             log.warning("shioaji: logout failed: %s", self._reason(exc))
 
@@ -549,6 +374,7 @@ class ShioajiSource(Source):
         try:
             info_s, event_s = self._scrub(str(info)), self._scrub(str(event))
             known = EVENT_KINDS.get(event_code)
+            kind: SessionEventType | None
             if known is None:
                 level = logging.WARNING if resp_code else logging.INFO
                 log.log(level, "shioaji event %s (resp %s): %s %s", event_code, resp_code, info_s, event_s)
@@ -557,12 +383,21 @@ class ShioajiSource(Source):
                 kind, meaning = SourceFault, f"event {event_code}"
             else:
                 kind, meaning = known
-                quiet = kind in (Connected, Reconnected, None)
-                log.log(logging.INFO if quiet else logging.WARNING, "shioaji event %s %s (resp %s): %s %s",
-                        event_code, meaning, resp_code, info_s, event_s)
+                quiet = kind is None or kind is Connected or kind is Reconnected
+                log.log(
+                    logging.INFO if quiet else logging.WARNING,
+                    "shioaji event %s %s (resp %s): %s %s",
+                    event_code,
+                    meaning,
+                    resp_code,
+                    info_s,
+                    event_s,
+                )
                 if kind is None:
                     return
-            self._send(kind(self._clock(), f"{meaning} (event {event_code}, resp {resp_code}): {info_s} {event_s}".strip()))
+            self._send(
+                kind(self._clock(), f"{meaning} (event {event_code}, resp {resp_code}): {info_s} {event_s}".strip())
+            )
         except Exception as exc:
             self._callback_failed("event", exc)
 
@@ -626,4 +461,3 @@ class ShioajiSource(Source):
 
 def _drop(quote: Any, receive_ns: int) -> None:
     """Quote target before start and after stop."""
-

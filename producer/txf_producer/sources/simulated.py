@@ -16,7 +16,7 @@ import asyncio
 import logging
 import threading
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
 
 import msgpack
 
@@ -44,8 +44,8 @@ class SimulatedSource(Source):
         self.config = config or SimConfig()
         start = self.config.start
         self.start_ns = default_start_ns(self.config.holidays) if start is None else sessions.to_ns(start)
-        self.sent = 0                        # quotes delivered so far
-        self.done = threading.Event()        # set when the feed thread has ended
+        self.sent = 0  # quotes delivered so far
+        self.done = threading.Event()  # set when the feed thread has ended
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._market: SimMarket | None = None
@@ -123,8 +123,9 @@ class SimulatedSource(Source):
             else:
                 yield kind, first * _US, second
         if not self._stop.is_set() and (self.config.max_messages is None or self.sent < self.config.max_messages):
-            raise RuntimeError(f"the generator process ended early (exit code {generator.exitcode}) "
-                               f"after {self.sent} quotes")
+            raise RuntimeError(
+                f"the generator process ended early (exit code {generator.exitcode}) after {self.sent} quotes"
+            )
 
     def _run(self, sink: QuoteSink, subs: list[Subscription]) -> None:
         try:
@@ -158,6 +159,13 @@ class SimulatedSource(Source):
         def bad_quote(_n: int, exc: Exception) -> None:  # the model wrote an array the library refuses: a bug
             raise RuntimeError(f"the simulator built a quote shioaji refuses: {exc!r}") from exc
 
-        deliver(items, sink, stop=self._stop, limit=cfg.max_messages, pacer=pacer,
-                on_sink_error=lambda exc: self._sink_error(sink, exc), on_bad_quote=bad_quote, progress=progress)
-
+        deliver(
+            items,
+            sink,
+            stop=self._stop,
+            limit=cfg.max_messages,
+            pacer=pacer,
+            on_sink_error=lambda exc: self._sink_error(sink, exc),
+            on_bad_quote=bad_quote,
+            progress=progress,
+        )
