@@ -93,7 +93,7 @@ def build(shape: RecordShape, q: Any, receive_time_ns: int, run_id: int) -> Mess
     exchange_us: int | None = None
     for f in shape.fields:
         k = f.kind
-        if k is Kind.SEQUENCE:
+        if k is Kind.SEQUENCE or k is Kind.ANNOTATION:
             continue
         if k is Kind.RECEIVE_NS:
             values[f.name] = receive_time_ns

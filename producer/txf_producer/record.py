@@ -47,6 +47,7 @@ class Kind(enum.Enum):
     BOOK_PRICES = "book_prices"  # BOOK_DEPTH decimal prices x10000, packed
     BOOK_VOLUMES = "book_volumes"  # BOOK_DEPTH integers >= 0, packed
     BOOK_CHANGES = "book_changes"  # BOOK_DEPTH signed integers (sint64), packed
+    ANNOTATION = "annotation"  # set downstream by the arbiter (flags, gap start); a producer writes 0
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,8 @@ TICK_MEANINGS: dict[str, Meaning] = {
     "price_chg": Meaning(_PRICE, "price_chg"),
     "pct_chg": Meaning(_PRICE, "pct_chg"),
     "simtrade": Meaning(Kind.FLAG, "simtrade"),
+    "flags": Meaning(Kind.ANNOTATION),
+    "gap_start_ns": Meaning(Kind.ANNOTATION),
 }
 
 BIDASK_MEANINGS: dict[str, Meaning] = {
@@ -107,6 +110,8 @@ BIDASK_MEANINGS: dict[str, Meaning] = {
     "first_derived_bid_vol": Meaning(Kind.COUNT, "first_derived_bid_vol"),
     "first_derived_ask_vol": Meaning(Kind.COUNT, "first_derived_ask_vol"),
     "simtrade": Meaning(Kind.FLAG, "simtrade"),
+    "flags": Meaning(Kind.ANNOTATION),
+    "gap_start_ns": Meaning(Kind.ANNOTATION),
 }
 
 _T = FieldDescriptor
@@ -128,10 +133,13 @@ _FITS: dict[Kind, tuple[set[int], bool]] = {
     Kind.BOOK_PRICES: (_SIGNED, True),
     Kind.BOOK_VOLUMES: (_SIGNED, True),
     Kind.BOOK_CHANGES: ({_T.TYPE_SINT64}, True),
+    Kind.ANNOTATION: ({_T.TYPE_UINT32, _T.TYPE_INT64}, False),
 }
 _WIRE_TYPE = {_T.TYPE_STRING: 2, _T.TYPE_FIXED64: 1}  # the rest are varints (0); packed repeated are 2
 # Where each kind's value comes from: a quote key, the producer, or nowhere (set by the publisher).
-_NEEDS_SOURCE = {k for k in Kind} - {Kind.RECEIVE_NS, Kind.SEQUENCE, Kind.RUN_ID}
+_NEEDS_SOURCE = {k for k in Kind} - {Kind.RECEIVE_NS, Kind.SEQUENCE, Kind.RUN_ID, Kind.ANNOTATION}
+#: Fields a producer or the arbiter sets for its run, not the exchange: a quote's identity leaves them out.
+RUN_KINDS = frozenset({Kind.RECEIVE_NS, Kind.SEQUENCE, Kind.RUN_ID, Kind.ANNOTATION})
 # The keys `to_dict(raw=True)` delivers (the msgpack fields, with `datetime` made of date and time).
 _SOURCES = {
     Tick: (set(TICK_FIELDS) - {"date", "time"}) | {"datetime"},

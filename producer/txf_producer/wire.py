@@ -339,6 +339,8 @@ def _generate(shape: RecordShape) -> Encoder:
             v = _TIME_VAR[k]
             uses_time = uses_time or k is not Kind.RECEIVE_NS
             items += [key, f"_C14[{v} & 16383]", f"_C14[({v} >> 14) & 16383]", f"_HIGH[{v} >> 28]"]
+        elif k is Kind.ANNOTATION:
+            continue  # zero from a producer: proto3 writes nothing
         elif k is Kind.SEQUENCE:
             sequence_slot, sequence_key = len(items), f.key
             items.append('b""')

@@ -81,7 +81,8 @@ BREAKING_EDITS = {
     ),
     "go_package_changed": (TICK, 'gen/go/txf/v1;txfv1"', 'gen/go/txf/tick;txfv1"', 'File option "go_package" changed'),
 }
-ADDED_FIELD = "  bool simtrade = 23;\n  // Exchange name (test-only addition).\n  string venue = 24;\n"
+LAST_TICK_FIELD = "  int64 gap_start_ns = 25;\n"  # where a test adds a field: after the contract's last one
+ADDED_FIELD = LAST_TICK_FIELD + "  // Exchange name (test-only addition).\n  string venue = 26;\n"
 
 
 @pytest.fixture
@@ -117,7 +118,7 @@ def test_unchanged_main_passes(clone: Clone) -> None:
 
 
 def test_additive_commit_passes(clone: Clone) -> None:
-    clone.edit(TICK, "  bool simtrade = 23;\n", ADDED_FIELD)
+    clone.edit(TICK, LAST_TICK_FIELD, ADDED_FIELD)
     clone.edit(
         COMMON, "  CHG_TYPE_LIMIT_DOWN = 5;\n", "  CHG_TYPE_LIMIT_DOWN = 5;\n  // New.\n  CHG_TYPE_HALTED = 6;\n"
     )
@@ -150,10 +151,10 @@ def test_new_major_package_beside_v1_passes(clone: Clone) -> None:
 
 def test_a_field_committed_on_main_stays_even_unreleased(clone: Clone) -> None:
     """History is a baseline: a field that reached main may be in Kafka already, release or not."""
-    clone.edit(TICK, "  bool simtrade = 23;\n", ADDED_FIELD)
+    clone.edit(TICK, LAST_TICK_FIELD, ADDED_FIELD)
     added = clone.commit("add venue")
     assert clone.gate().returncode == 0
-    clone.edit(TICK, "  // Exchange name (test-only addition).\n  string venue = 24;\n", "")
+    clone.edit(TICK, "  // Exchange name (test-only addition).\n  string venue = 26;\n", "")
     clone.commit("drop venue again")
     result = clone.gate()
     assert result.returncode == 100, result.stdout + result.stderr
@@ -165,7 +166,7 @@ def test_every_earlier_state_is_judged_not_only_the_previous(clone: Clone) -> No
     """Transitive: a break that slipped into history does not become the new normal."""
     clone.edit(TICK, "int64 close = 3;", "string close = 3;")
     clone.commit("break (committed without the gate)")
-    clone.edit(TICK, "  int64 volume = 4;", "  int64 volume = 4;\n  // Added.\n  int64 extra = 24;")
+    clone.edit(TICK, LAST_TICK_FIELD, LAST_TICK_FIELD + "  // Added.\n  int64 extra = 26;\n")
     clone.commit("additive on top of the break")
     result = clone.gate()
     assert result.returncode == 100, result.stdout + result.stderr

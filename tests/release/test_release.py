@@ -22,10 +22,13 @@ from pathlib import Path
 import pytest
 from ciclone import ROOT, Clone, ci_clone, git
 
-VERSION = "1.1.0"
 TICK = "proto/txf/v1/tick.proto"
 NEW_FIELD = "venue"
-ADDED = "  bool simtrade = 23;\n  // Exchange name (a field added for the release test).\n  string venue = 24;\n"
+LAST_TICK_FIELD = "  int64 gap_start_ns = 25;\n"
+ADDED = LAST_TICK_FIELD + "  // Exchange name (a field added for the release test).\n  string venue = 26;\n"
+RELEASED = [r["version"] for r in tomllib.loads((ROOT / "contracts/releases.toml").read_text("utf-8"))["release"]]
+LATEST = tuple(int(x) for x in RELEASED[-1].split("."))
+VERSION = f"{LATEST[0]}.{LATEST[1] + 1}.0"  # the next minor release
 VECTORS = ROOT / "tests/vectors/txf_v1.json"
 INSTALLCHECK = Path(__file__).resolve().parent / "installcheck"
 GO_MODULE = "github.com/txfstream/txfstream/gen/go"
@@ -51,7 +54,7 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: f
 @pytest.fixture(scope="module")
 def released(tmp_path_factory: pytest.TempPathFactory) -> Released:
     clone = ci_clone(tmp_path_factory.mktemp("release") / "clone")
-    clone.edit(TICK, "  bool simtrade = 23;\n", ADDED)
+    clone.edit(TICK, LAST_TICK_FIELD, ADDED)
     gen = clone.make("gen")
     assert gen.returncode == 0, gen.stdout + gen.stderr
     clone.commit("Tick gains venue")
@@ -63,7 +66,7 @@ def released(tmp_path_factory: pytest.TempPathFactory) -> Released:
 def test_release_is_recorded_committed_and_tagged(released: Released) -> None:
     repo = released.clone.path
     lock = tomllib.loads((repo / "contracts/releases.toml").read_text("utf-8"))["release"]
-    assert [r["version"] for r in lock] == ["1.0.0", VERSION]
+    assert [r["version"] for r in lock] == [*RELEASED, VERSION]
     image = repo / "contracts" / lock[-1]["image"]
     assert hashlib.sha256(image.read_bytes()).hexdigest() == lock[-1]["sha256"]
     assert lock[-1]["proto_tree"] == git(repo, "rev-parse", "HEAD:proto").strip()
@@ -224,7 +227,7 @@ def test_go_module_version_resolves_from_the_release_proxy_and_decodes(released:
     out = run(["go", "test", "-count=1", "-v", "./..."], tmp_path, env)
     assert "--- PASS: TestGoldenVectors" in out
     source = tmp_path / f"modcache/{GO_MODULE}@v{VERSION}/txf/v1/tick.pb.go"
-    assert f'protobuf:"bytes,24,opt,name={NEW_FIELD}' in source.read_text()
+    assert f'protobuf:"bytes,26,opt,name={NEW_FIELD}' in source.read_text()
 
 
 # --- refusals: nothing is written ------------------------------------------------------------------
@@ -243,14 +246,20 @@ def _assert_nothing_written(clone: Clone, head: str) -> None:
 @pytest.mark.parametrize(
     "version, reason",
     [
-        ("1.0.0", "must be greater than the last release 1.0.0"),
-        ("v1.1.0", "is not MAJOR.MINOR.PATCH"),
-        ("2.0.0", "the major must be 1"),
-        ("1.0.1", "nothing to release: proto/ is unchanged since v1.0.0"),
+        (RELEASED[-1], f"must be greater than the last release {RELEASED[-1]}"),
+        (f"v{VERSION}", "is not MAJOR.MINOR.PATCH"),
+        (f"{LATEST[0] + 1}.0.0", f"the major must be {LATEST[0]}"),
+        (f"{LATEST[0]}.{LATEST[1]}.{LATEST[2] + 1}", f"nothing to release: proto/ is unchanged since v{RELEASED[-1]}"),
     ],
 )
 def test_release_refuses_a_wrong_version_or_nothing_new(tmp_path: Path, version: str, reason: str) -> None:
     clone = ci_clone(tmp_path / "clone")
+    if reason.startswith("nothing to release"):  # main may carry unreleased changes: go back to the release
+        tree = tomllib.loads((clone.path / "contracts/releases.toml").read_text("utf-8"))["release"][-1]["proto_tree"]
+        git(clone.path, "rm", "-rq", "proto")
+        git(clone.path, "read-tree", "--prefix=proto/", tree)
+        git(clone.path, "checkout", "--", "proto")
+        clone.commit("proto/ as released")
     head = git(clone.path, "rev-parse", "HEAD").strip()
     result = _release(clone, version)
     assert result.returncode == 1 and reason in result.stdout, result.stdout + result.stderr
@@ -260,7 +269,7 @@ def test_release_refuses_a_wrong_version_or_nothing_new(tmp_path: Path, version:
 def test_release_refuses_uncommitted_changes(tmp_path: Path) -> None:
     clone = ci_clone(tmp_path / "clone")
     head = git(clone.path, "rev-parse", "HEAD").strip()
-    clone.edit(TICK, "  bool simtrade = 23;\n", ADDED)
+    clone.edit(TICK, LAST_TICK_FIELD, ADDED)
     result = _release(clone, VERSION)
     assert result.returncode == 1 and "uncommitted changes" in result.stdout
     _assert_nothing_written(clone, head)
@@ -272,5 +281,5 @@ def test_release_refuses_a_breaking_contract(tmp_path: Path) -> None:
     head = clone.commit("break")
     result = _release(clone, VERSION)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "release v1.0.0: BREAKING" in result.stdout and "breaking-change gate failed" in result.stdout
+    assert f"release v{RELEASED[-1]}: BREAKING" in result.stdout and "breaking-change gate failed" in result.stdout
     _assert_nothing_written(clone, head)

@@ -67,7 +67,12 @@ type BidAsk struct {
 	// First derived ask volume, contracts.
 	FirstDerivedAskVol int64 `protobuf:"varint,19,opt,name=first_derived_ask_vol,json=firstDerivedAskVol,proto3" json:"first_derived_ask_vol,omitempty"`
 	// True for a trial-match book in the pre-open auction.
-	Simtrade      bool `protobuf:"varint,20,opt,name=simtrade,proto3" json:"simtrade,omitempty"`
+	Simtrade bool `protobuf:"varint,20,opt,name=simtrade,proto3" json:"simtrade,omitempty"`
+	// RecordFlag bits set by the arbiter (0 from a single producer).
+	Flags uint32 `protobuf:"varint,21,opt,name=flags,proto3" json:"flags,omitempty"`
+	// With RECORD_FLAG_GAP_BEFORE: exchange time, UTC epoch nanoseconds, of the
+	// last quote captured before the hole.
+	GapStartNs    int64 `protobuf:"varint,22,opt,name=gap_start_ns,json=gapStartNs,proto3" json:"gap_start_ns,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -242,11 +247,25 @@ func (x *BidAsk) GetSimtrade() bool {
 	return false
 }
 
+func (x *BidAsk) GetFlags() uint32 {
+	if x != nil {
+		return x.Flags
+	}
+	return 0
+}
+
+func (x *BidAsk) GetGapStartNs() int64 {
+	if x != nil {
+		return x.GapStartNs
+	}
+	return 0
+}
+
 var File_txf_v1_bidask_proto protoreflect.FileDescriptor
 
 const file_txf_v1_bidask_proto_rawDesc = "" +
 	"\n" +
-	"\x13txf/v1/bidask.proto\x12\x06txf.v1\"\xf4\x05\n" +
+	"\x13txf/v1/bidask.proto\x12\x06txf.v1\"\xac\x06\n" +
 	"\x06BidAsk\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12!\n" +
 	"\ftimestamp_ms\x18\x02 \x01(\x03R\vtimestampMs\x12\"\n" +
@@ -272,7 +291,10 @@ const file_txf_v1_bidask_proto_rawDesc = "" +
 	"\x17first_derived_ask_price\x18\x11 \x01(\x03R\x14firstDerivedAskPrice\x121\n" +
 	"\x15first_derived_bid_vol\x18\x12 \x01(\x03R\x12firstDerivedBidVol\x121\n" +
 	"\x15first_derived_ask_vol\x18\x13 \x01(\x03R\x12firstDerivedAskVol\x12\x1a\n" +
-	"\bsimtrade\x18\x14 \x01(\bR\bsimtradeB_\n" +
+	"\bsimtrade\x18\x14 \x01(\bR\bsimtrade\x12\x14\n" +
+	"\x05flags\x18\x15 \x01(\rR\x05flags\x12 \n" +
+	"\fgap_start_ns\x18\x16 \x01(\x03R\n" +
+	"gapStartNsB_\n" +
 	"\x1aio.github.txfstream.txf.v1B\vBidaskProtoP\x01Z2github.com/txfstream/txfstream/gen/go/txf/v1;txfv1b\x06proto3"
 
 var (

@@ -72,7 +72,12 @@ type Tick struct {
 	// Change against the reference price in percent, x10000 (1.25% is 12500).
 	PctChg int64 `protobuf:"zigzag64,22,opt,name=pct_chg,json=pctChg,proto3" json:"pct_chg,omitempty"`
 	// True for a trial match in the pre-open auction, not a real trade.
-	Simtrade      bool `protobuf:"varint,23,opt,name=simtrade,proto3" json:"simtrade,omitempty"`
+	Simtrade bool `protobuf:"varint,23,opt,name=simtrade,proto3" json:"simtrade,omitempty"`
+	// RecordFlag bits set by the arbiter (0 from a single producer).
+	Flags uint32 `protobuf:"varint,24,opt,name=flags,proto3" json:"flags,omitempty"`
+	// With RECORD_FLAG_GAP_BEFORE: exchange time, UTC epoch nanoseconds, of the
+	// last quote captured before the hole.
+	GapStartNs    int64 `protobuf:"varint,25,opt,name=gap_start_ns,json=gapStartNs,proto3" json:"gap_start_ns,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -268,11 +273,25 @@ func (x *Tick) GetSimtrade() bool {
 	return false
 }
 
+func (x *Tick) GetFlags() uint32 {
+	if x != nil {
+		return x.Flags
+	}
+	return 0
+}
+
+func (x *Tick) GetGapStartNs() int64 {
+	if x != nil {
+		return x.GapStartNs
+	}
+	return 0
+}
+
 var File_txf_v1_tick_proto protoreflect.FileDescriptor
 
 const file_txf_v1_tick_proto_rawDesc = "" +
 	"\n" +
-	"\x11txf/v1/tick.proto\x12\x06txf.v1\x1a\x13txf/v1/common.proto\"\xe8\x05\n" +
+	"\x11txf/v1/tick.proto\x12\x06txf.v1\x1a\x13txf/v1/common.proto\"\xa0\x06\n" +
 	"\x04Tick\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12!\n" +
 	"\ftimestamp_ms\x18\x02 \x01(\x03R\vtimestampMs\x12\x14\n" +
@@ -297,7 +316,10 @@ const file_txf_v1_tick_proto_rawDesc = "" +
 	"\bchg_type\x18\x14 \x01(\x0e2\x0f.txf.v1.ChgTypeR\achgType\x12\x1b\n" +
 	"\tprice_chg\x18\x15 \x01(\x12R\bpriceChg\x12\x17\n" +
 	"\apct_chg\x18\x16 \x01(\x12R\x06pctChg\x12\x1a\n" +
-	"\bsimtrade\x18\x17 \x01(\bR\bsimtradeB]\n" +
+	"\bsimtrade\x18\x17 \x01(\bR\bsimtrade\x12\x14\n" +
+	"\x05flags\x18\x18 \x01(\rR\x05flags\x12 \n" +
+	"\fgap_start_ns\x18\x19 \x01(\x03R\n" +
+	"gapStartNsB]\n" +
 	"\x1aio.github.txfstream.txf.v1B\tTickProtoP\x01Z2github.com/txfstream/txfstream/gen/go/txf/v1;txfv1b\x06proto3"
 
 var (

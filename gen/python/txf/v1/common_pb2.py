@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13txf/v1/common.proto\x12\x06txf.v1*L\n\x08TickType\x12\x19\n\x15TICK_TYPE_UNSPECIFIED\x10\x00\x12\x11\n\rTICK_TYPE_BUY\x10\x01\x12\x12\n\x0eTICK_TYPE_SELL\x10\x02*\x8f\x01\n\x07\x43hgType\x12\x18\n\x14\x43HG_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x43HG_TYPE_LIMIT_UP\x10\x01\x12\x0f\n\x0b\x43HG_TYPE_UP\x10\x02\x12\x16\n\x12\x43HG_TYPE_UNCHANGED\x10\x03\x12\x11\n\rCHG_TYPE_DOWN\x10\x04\x12\x17\n\x13\x43HG_TYPE_LIMIT_DOWN\x10\x05\x42_\n\x1aio.github.txfstream.txf.v1B\x0b\x43ommonProtoP\x01Z2github.com/txfstream/txfstream/gen/go/txf/v1;txfv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13txf/v1/common.proto\x12\x06txf.v1*L\n\x08TickType\x12\x19\n\x15TICK_TYPE_UNSPECIFIED\x10\x00\x12\x11\n\rTICK_TYPE_BUY\x10\x01\x12\x12\n\x0eTICK_TYPE_SELL\x10\x02*\x8f\x01\n\x07\x43hgType\x12\x18\n\x14\x43HG_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x43HG_TYPE_LIMIT_UP\x10\x01\x12\x0f\n\x0b\x43HG_TYPE_UP\x10\x02\x12\x16\n\x12\x43HG_TYPE_UNCHANGED\x10\x03\x12\x11\n\rCHG_TYPE_DOWN\x10\x04\x12\x17\n\x13\x43HG_TYPE_LIMIT_DOWN\x10\x05*[\n\nRecordFlag\x12\x1b\n\x17RECORD_FLAG_UNSPECIFIED\x10\x00\x12\x1a\n\x16RECORD_FLAG_GAP_BEFORE\x10\x01\x12\x14\n\x10RECORD_FLAG_LATE\x10\x02\x42_\n\x1aio.github.txfstream.txf.v1B\x0b\x43ommonProtoP\x01Z2github.com/txfstream/txfstream/gen/go/txf/v1;txfv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,4 +36,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TICKTYPE']._serialized_end=107
   _globals['_CHGTYPE']._serialized_start=110
   _globals['_CHGTYPE']._serialized_end=253
+  _globals['_RECORDFLAG']._serialized_start=255
+  _globals['_RECORDFLAG']._serialized_end=346
 # @@protoc_insertion_point(module_scope)

@@ -18,6 +18,12 @@ class ChgType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CHG_TYPE_UNCHANGED: _ClassVar[ChgType]
     CHG_TYPE_DOWN: _ClassVar[ChgType]
     CHG_TYPE_LIMIT_DOWN: _ClassVar[ChgType]
+
+class RecordFlag(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RECORD_FLAG_UNSPECIFIED: _ClassVar[RecordFlag]
+    RECORD_FLAG_GAP_BEFORE: _ClassVar[RecordFlag]
+    RECORD_FLAG_LATE: _ClassVar[RecordFlag]
 TICK_TYPE_UNSPECIFIED: TickType
 TICK_TYPE_BUY: TickType
 TICK_TYPE_SELL: TickType
@@ -27,3 +33,6 @@ CHG_TYPE_UP: ChgType
 CHG_TYPE_UNCHANGED: ChgType
 CHG_TYPE_DOWN: ChgType
 CHG_TYPE_LIMIT_DOWN: ChgType
+RECORD_FLAG_UNSPECIFIED: RecordFlag
+RECORD_FLAG_GAP_BEFORE: RecordFlag
+RECORD_FLAG_LATE: RecordFlag

@@ -6,7 +6,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Tick(_message.Message):
-    __slots__ = ("code", "timestamp_ms", "close", "volume", "tick_type", "total_volume", "underlying_price", "exchange_time_us", "receive_time_ns", "sequence", "producer_run_id", "open", "high", "low", "avg_price", "amount", "total_amount", "bid_side_total_vol", "ask_side_total_vol", "chg_type", "price_chg", "pct_chg", "simtrade")
+    __slots__ = ("code", "timestamp_ms", "close", "volume", "tick_type", "total_volume", "underlying_price", "exchange_time_us", "receive_time_ns", "sequence", "producer_run_id", "open", "high", "low", "avg_price", "amount", "total_amount", "bid_side_total_vol", "ask_side_total_vol", "chg_type", "price_chg", "pct_chg", "simtrade", "flags", "gap_start_ns")
     CODE_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
     CLOSE_FIELD_NUMBER: _ClassVar[int]
@@ -30,6 +30,8 @@ class Tick(_message.Message):
     PRICE_CHG_FIELD_NUMBER: _ClassVar[int]
     PCT_CHG_FIELD_NUMBER: _ClassVar[int]
     SIMTRADE_FIELD_NUMBER: _ClassVar[int]
+    FLAGS_FIELD_NUMBER: _ClassVar[int]
+    GAP_START_NS_FIELD_NUMBER: _ClassVar[int]
     code: str
     timestamp_ms: int
     close: int
@@ -53,4 +55,6 @@ class Tick(_message.Message):
     price_chg: int
     pct_chg: int
     simtrade: bool
-    def __init__(self, code: _Optional[str] = ..., timestamp_ms: _Optional[int] = ..., close: _Optional[int] = ..., volume: _Optional[int] = ..., tick_type: _Optional[_Union[_common_pb2.TickType, str]] = ..., total_volume: _Optional[int] = ..., underlying_price: _Optional[int] = ..., exchange_time_us: _Optional[int] = ..., receive_time_ns: _Optional[int] = ..., sequence: _Optional[int] = ..., producer_run_id: _Optional[int] = ..., open: _Optional[int] = ..., high: _Optional[int] = ..., low: _Optional[int] = ..., avg_price: _Optional[int] = ..., amount: _Optional[int] = ..., total_amount: _Optional[int] = ..., bid_side_total_vol: _Optional[int] = ..., ask_side_total_vol: _Optional[int] = ..., chg_type: _Optional[_Union[_common_pb2.ChgType, str]] = ..., price_chg: _Optional[int] = ..., pct_chg: _Optional[int] = ..., simtrade: _Optional[bool] = ...) -> None: ...
+    flags: int
+    gap_start_ns: int
+    def __init__(self, code: _Optional[str] = ..., timestamp_ms: _Optional[int] = ..., close: _Optional[int] = ..., volume: _Optional[int] = ..., tick_type: _Optional[_Union[_common_pb2.TickType, str]] = ..., total_volume: _Optional[int] = ..., underlying_price: _Optional[int] = ..., exchange_time_us: _Optional[int] = ..., receive_time_ns: _Optional[int] = ..., sequence: _Optional[int] = ..., producer_run_id: _Optional[int] = ..., open: _Optional[int] = ..., high: _Optional[int] = ..., low: _Optional[int] = ..., avg_price: _Optional[int] = ..., amount: _Optional[int] = ..., total_amount: _Optional[int] = ..., bid_side_total_vol: _Optional[int] = ..., ask_side_total_vol: _Optional[int] = ..., chg_type: _Optional[_Union[_common_pb2.ChgType, str]] = ..., price_chg: _Optional[int] = ..., pct_chg: _Optional[int] = ..., simtrade: _Optional[bool] = ..., flags: _Optional[int] = ..., gap_start_ns: _Optional[int] = ...) -> None: ...

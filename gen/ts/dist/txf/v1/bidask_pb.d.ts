@@ -132,6 +132,19 @@ export type BidAsk = Message<"txf.v1.BidAsk"> & {
      * @generated from field: bool simtrade = 20;
      */
     simtrade: boolean;
+    /**
+     * RecordFlag bits set by the arbiter (0 from a single producer).
+     *
+     * @generated from field: uint32 flags = 21;
+     */
+    flags: number;
+    /**
+     * With RECORD_FLAG_GAP_BEFORE: exchange time, UTC epoch nanoseconds, of the
+     * last quote captured before the hole.
+     *
+     * @generated from field: int64 gap_start_ns = 22;
+     */
+    gapStartNs: bigint;
 };
 /**
  * Describes the message txf.v1.BidAsk.

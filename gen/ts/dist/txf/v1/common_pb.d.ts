@@ -80,3 +80,34 @@ export declare enum ChgType {
  * Describes the enum txf.v1.ChgType.
  */
 export declare const ChgTypeSchema: GenEnum<ChgType>;
+/**
+ * Bits of a record's `flags` (a bitmask: the values are bit values, not ordinals).
+ *
+ * @generated from enum txf.v1.RecordFlag
+ */
+export declare enum RecordFlag {
+    /**
+     * No flag.
+     *
+     * @generated from enum value: RECORD_FLAG_UNSPECIFIED = 0;
+     */
+    UNSPECIFIED = 0,
+    /**
+     * A capture hole precedes this record: no leg delivered any quote between
+     * gap_start_ns and this record (see txf.v1.Gap on the ledger topic).
+     *
+     * @generated from enum value: RECORD_FLAG_GAP_BEFORE = 1;
+     */
+    GAP_BEFORE = 1,
+    /**
+     * Only a slower leg delivered this quote, after a later one of its stream:
+     * it follows a record with a later exchange time.
+     *
+     * @generated from enum value: RECORD_FLAG_LATE = 2;
+     */
+    LATE = 2
+}
+/**
+ * Describes the enum txf.v1.RecordFlag.
+ */
+export declare const RecordFlagSchema: GenEnum<RecordFlag>;

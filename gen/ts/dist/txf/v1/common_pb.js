@@ -10,11 +10,16 @@
 //   stream is one (message type, contract code) of one producer run; sequence
 //   starts at 1 and grows by exactly 1 per published message, so a gap is a
 //   loss and a repeat is a duplicate.
+// - flags (RecordFlag bits) and gap_start_ns are set by the arbiter on the
+//   canonical topics when capture was redundant (several producer legs); a
+//   single producer leaves them 0. RECORD_FLAG_GAP_BEFORE on a record means no
+//   leg captured anything from gap_start_ns until this record: quotes of that
+//   stretch are lost for good (see txf.v1.Gap on the ledger topic).
 import { enumDesc, fileDesc } from "@bufbuild/protobuf/codegenv2";
 /**
  * Describes the file txf/v1/common.proto.
  */
-export const file_txf_v1_common = /*@__PURE__*/ fileDesc("ChN0eGYvdjEvY29tbW9uLnByb3RvEgZ0eGYudjEqTAoIVGlja1R5cGUSGQoVVElDS19UWVBFX1VOU1BFQ0lGSUVEEAASEQoNVElDS19UWVBFX0JVWRABEhIKDlRJQ0tfVFlQRV9TRUxMEAIqjwEKB0NoZ1R5cGUSGAoUQ0hHX1RZUEVfVU5TUEVDSUZJRUQQABIVChFDSEdfVFlQRV9MSU1JVF9VUBABEg8KC0NIR19UWVBFX1VQEAISFgoSQ0hHX1RZUEVfVU5DSEFOR0VEEAMSEQoNQ0hHX1RZUEVfRE9XThAEEhcKE0NIR19UWVBFX0xJTUlUX0RPV04QBUJfChppby5naXRodWIudHhmc3RyZWFtLnR4Zi52MUILQ29tbW9uUHJvdG9QAVoyZ2l0aHViLmNvbS90eGZzdHJlYW0vdHhmc3RyZWFtL2dlbi9nby90eGYvdjE7dHhmdjFiBnByb3RvMw");
+export const file_txf_v1_common = /*@__PURE__*/ fileDesc("ChN0eGYvdjEvY29tbW9uLnByb3RvEgZ0eGYudjEqTAoIVGlja1R5cGUSGQoVVElDS19UWVBFX1VOU1BFQ0lGSUVEEAASEQoNVElDS19UWVBFX0JVWRABEhIKDlRJQ0tfVFlQRV9TRUxMEAIqjwEKB0NoZ1R5cGUSGAoUQ0hHX1RZUEVfVU5TUEVDSUZJRUQQABIVChFDSEdfVFlQRV9MSU1JVF9VUBABEg8KC0NIR19UWVBFX1VQEAISFgoSQ0hHX1RZUEVfVU5DSEFOR0VEEAMSEQoNQ0hHX1RZUEVfRE9XThAEEhcKE0NIR19UWVBFX0xJTUlUX0RPV04QBSpbCgpSZWNvcmRGbGFnEhsKF1JFQ09SRF9GTEFHX1VOU1BFQ0lGSUVEEAASGgoWUkVDT1JEX0ZMQUdfR0FQX0JFRk9SRRABEhQKEFJFQ09SRF9GTEFHX0xBVEUQAkJfChppby5naXRodWIudHhmc3RyZWFtLnR4Zi52MUILQ29tbW9uUHJvdG9QAVoyZ2l0aHViLmNvbS90eGZzdHJlYW0vdHhmc3RyZWFtL2dlbi9nby90eGYvdjE7dHhmdjFiBnByb3RvMw");
 /**
  * Who started a trade, as Shioaji's `tick_type` (numbers equal Shioaji's).
  *
@@ -94,3 +99,35 @@ export var ChgType;
  * Describes the enum txf.v1.ChgType.
  */
 export const ChgTypeSchema = /*@__PURE__*/ enumDesc(file_txf_v1_common, 1);
+/**
+ * Bits of a record's `flags` (a bitmask: the values are bit values, not ordinals).
+ *
+ * @generated from enum txf.v1.RecordFlag
+ */
+export var RecordFlag;
+(function (RecordFlag) {
+    /**
+     * No flag.
+     *
+     * @generated from enum value: RECORD_FLAG_UNSPECIFIED = 0;
+     */
+    RecordFlag[RecordFlag["UNSPECIFIED"] = 0] = "UNSPECIFIED";
+    /**
+     * A capture hole precedes this record: no leg delivered any quote between
+     * gap_start_ns and this record (see txf.v1.Gap on the ledger topic).
+     *
+     * @generated from enum value: RECORD_FLAG_GAP_BEFORE = 1;
+     */
+    RecordFlag[RecordFlag["GAP_BEFORE"] = 1] = "GAP_BEFORE";
+    /**
+     * Only a slower leg delivered this quote, after a later one of its stream:
+     * it follows a record with a later exchange time.
+     *
+     * @generated from enum value: RECORD_FLAG_LATE = 2;
+     */
+    RecordFlag[RecordFlag["LATE"] = 2] = "LATE";
+})(RecordFlag || (RecordFlag = {}));
+/**
+ * Describes the enum txf.v1.RecordFlag.
+ */
+export const RecordFlagSchema = /*@__PURE__*/ enumDesc(file_txf_v1_common, 2);

@@ -150,6 +150,19 @@ export type Tick = Message<"txf.v1.Tick"> & {
      * @generated from field: bool simtrade = 23;
      */
     simtrade: boolean;
+    /**
+     * RecordFlag bits set by the arbiter (0 from a single producer).
+     *
+     * @generated from field: uint32 flags = 24;
+     */
+    flags: number;
+    /**
+     * With RECORD_FLAG_GAP_BEFORE: exchange time, UTC epoch nanoseconds, of the
+     * last quote captured before the hole.
+     *
+     * @generated from field: int64 gap_start_ns = 25;
+     */
+    gapStartNs: bigint;
 };
 /**
  * Describes the message txf.v1.Tick.

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file txf/v1/bidask.proto.
  */
 export const file_txf_v1_bidask: GenFile = /*@__PURE__*/
-  fileDesc("ChN0eGYvdjEvYmlkYXNrLnByb3RvEgZ0eGYudjEi3gMKBkJpZEFzaxIMCgRjb2RlGAEgASgJEhQKDHRpbWVzdGFtcF9tcxgCIAEoAxIVCg1iaWRfdG90YWxfdm9sGAMgASgDEhUKDWFza190b3RhbF92b2wYBCABKAMSEQoJYmlkX3ByaWNlGAUgAygDEhIKCmJpZF92b2x1bWUYBiADKAMSFAoMZGlmZl9iaWRfdm9sGAcgAygSEhEKCWFza19wcmljZRgIIAMoAxISCgphc2tfdm9sdW1lGAkgAygDEhQKDGRpZmZfYXNrX3ZvbBgKIAMoEhIYChBleGNoYW5nZV90aW1lX3VzGAsgASgDEhcKD3JlY2VpdmVfdGltZV9ucxgMIAEoAxIQCghzZXF1ZW5jZRgNIAEoBBIXCg9wcm9kdWNlcl9ydW5faWQYDiABKAYSGAoQdW5kZXJseWluZ19wcmljZRgPIAEoAxIfChdmaXJzdF9kZXJpdmVkX2JpZF9wcmljZRgQIAEoAxIfChdmaXJzdF9kZXJpdmVkX2Fza19wcmljZRgRIAEoAxIdChVmaXJzdF9kZXJpdmVkX2JpZF92b2wYEiABKAMSHQoVZmlyc3RfZGVyaXZlZF9hc2tfdm9sGBMgASgDEhAKCHNpbXRyYWRlGBQgASgIQl8KGmlvLmdpdGh1Yi50eGZzdHJlYW0udHhmLnYxQgtCaWRhc2tQcm90b1ABWjJnaXRodWIuY29tL3R4ZnN0cmVhbS90eGZzdHJlYW0vZ2VuL2dvL3R4Zi92MTt0eGZ2MWIGcHJvdG8z");
+  fileDesc("ChN0eGYvdjEvYmlkYXNrLnByb3RvEgZ0eGYudjEigwQKBkJpZEFzaxIMCgRjb2RlGAEgASgJEhQKDHRpbWVzdGFtcF9tcxgCIAEoAxIVCg1iaWRfdG90YWxfdm9sGAMgASgDEhUKDWFza190b3RhbF92b2wYBCABKAMSEQoJYmlkX3ByaWNlGAUgAygDEhIKCmJpZF92b2x1bWUYBiADKAMSFAoMZGlmZl9iaWRfdm9sGAcgAygSEhEKCWFza19wcmljZRgIIAMoAxISCgphc2tfdm9sdW1lGAkgAygDEhQKDGRpZmZfYXNrX3ZvbBgKIAMoEhIYChBleGNoYW5nZV90aW1lX3VzGAsgASgDEhcKD3JlY2VpdmVfdGltZV9ucxgMIAEoAxIQCghzZXF1ZW5jZRgNIAEoBBIXCg9wcm9kdWNlcl9ydW5faWQYDiABKAYSGAoQdW5kZXJseWluZ19wcmljZRgPIAEoAxIfChdmaXJzdF9kZXJpdmVkX2JpZF9wcmljZRgQIAEoAxIfChdmaXJzdF9kZXJpdmVkX2Fza19wcmljZRgRIAEoAxIdChVmaXJzdF9kZXJpdmVkX2JpZF92b2wYEiABKAMSHQoVZmlyc3RfZGVyaXZlZF9hc2tfdm9sGBMgASgDEhAKCHNpbXRyYWRlGBQgASgIEg0KBWZsYWdzGBUgASgNEhQKDGdhcF9zdGFydF9ucxgWIAEoA0JfChppby5naXRodWIudHhmc3RyZWFtLnR4Zi52MUILQmlkYXNrUHJvdG9QAVoyZ2l0aHViLmNvbS90eGZzdHJlYW0vdHhmc3RyZWFtL2dlbi9nby90eGYvdjE7dHhmdjFiBnByb3RvMw");
 
 /**
  * Best five bid and ask levels of a TXF contract. Level lists are ordered
@@ -161,6 +161,21 @@ export type BidAsk = Message<"txf.v1.BidAsk"> & {
    * @generated from field: bool simtrade = 20;
    */
   simtrade: boolean;
+
+  /**
+   * RecordFlag bits set by the arbiter (0 from a single producer).
+   *
+   * @generated from field: uint32 flags = 21;
+   */
+  flags: number;
+
+  /**
+   * With RECORD_FLAG_GAP_BEFORE: exchange time, UTC epoch nanoseconds, of the
+   * last quote captured before the hole.
+   *
+   * @generated from field: int64 gap_start_ns = 22;
+   */
+  gapStartNs: bigint;
 };
 
 /**

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file txf/v1/tick.proto.
  */
 export const file_txf_v1_tick: GenFile = /*@__PURE__*/
-  fileDesc("ChF0eGYvdjEvdGljay5wcm90bxIGdHhmLnYxIu8DCgRUaWNrEgwKBGNvZGUYASABKAkSFAoMdGltZXN0YW1wX21zGAIgASgDEg0KBWNsb3NlGAMgASgDEg4KBnZvbHVtZRgEIAEoAxIjCgl0aWNrX3R5cGUYBSABKA4yEC50eGYudjEuVGlja1R5cGUSFAoMdG90YWxfdm9sdW1lGAYgASgDEhgKEHVuZGVybHlpbmdfcHJpY2UYByABKAMSGAoQZXhjaGFuZ2VfdGltZV91cxgIIAEoAxIXCg9yZWNlaXZlX3RpbWVfbnMYCSABKAMSEAoIc2VxdWVuY2UYCiABKAQSFwoPcHJvZHVjZXJfcnVuX2lkGAsgASgGEgwKBG9wZW4YDCABKAMSDAoEaGlnaBgNIAEoAxILCgNsb3cYDiABKAMSEQoJYXZnX3ByaWNlGA8gASgDEg4KBmFtb3VudBgQIAEoAxIUCgx0b3RhbF9hbW91bnQYESABKAMSGgoSYmlkX3NpZGVfdG90YWxfdm9sGBIgASgDEhoKEmFza19zaWRlX3RvdGFsX3ZvbBgTIAEoAxIhCghjaGdfdHlwZRgUIAEoDjIPLnR4Zi52MS5DaGdUeXBlEhEKCXByaWNlX2NoZxgVIAEoEhIPCgdwY3RfY2hnGBYgASgSEhAKCHNpbXRyYWRlGBcgASgIQl0KGmlvLmdpdGh1Yi50eGZzdHJlYW0udHhmLnYxQglUaWNrUHJvdG9QAVoyZ2l0aHViLmNvbS90eGZzdHJlYW0vdHhmc3RyZWFtL2dlbi9nby90eGYvdjE7dHhmdjFiBnByb3RvMw", [file_txf_v1_common]);
+  fileDesc("ChF0eGYvdjEvdGljay5wcm90bxIGdHhmLnYxIpQECgRUaWNrEgwKBGNvZGUYASABKAkSFAoMdGltZXN0YW1wX21zGAIgASgDEg0KBWNsb3NlGAMgASgDEg4KBnZvbHVtZRgEIAEoAxIjCgl0aWNrX3R5cGUYBSABKA4yEC50eGYudjEuVGlja1R5cGUSFAoMdG90YWxfdm9sdW1lGAYgASgDEhgKEHVuZGVybHlpbmdfcHJpY2UYByABKAMSGAoQZXhjaGFuZ2VfdGltZV91cxgIIAEoAxIXCg9yZWNlaXZlX3RpbWVfbnMYCSABKAMSEAoIc2VxdWVuY2UYCiABKAQSFwoPcHJvZHVjZXJfcnVuX2lkGAsgASgGEgwKBG9wZW4YDCABKAMSDAoEaGlnaBgNIAEoAxILCgNsb3cYDiABKAMSEQoJYXZnX3ByaWNlGA8gASgDEg4KBmFtb3VudBgQIAEoAxIUCgx0b3RhbF9hbW91bnQYESABKAMSGgoSYmlkX3NpZGVfdG90YWxfdm9sGBIgASgDEhoKEmFza19zaWRlX3RvdGFsX3ZvbBgTIAEoAxIhCghjaGdfdHlwZRgUIAEoDjIPLnR4Zi52MS5DaGdUeXBlEhEKCXByaWNlX2NoZxgVIAEoEhIPCgdwY3RfY2hnGBYgASgSEhAKCHNpbXRyYWRlGBcgASgIEg0KBWZsYWdzGBggASgNEhQKDGdhcF9zdGFydF9ucxgZIAEoA0JdChppby5naXRodWIudHhmc3RyZWFtLnR4Zi52MUIJVGlja1Byb3RvUAFaMmdpdGh1Yi5jb20vdHhmc3RyZWFtL3R4ZnN0cmVhbS9nZW4vZ28vdHhmL3YxO3R4ZnYxYgZwcm90bzM", [file_txf_v1_common]);
 
 /**
  * One trade of a TXF contract. Fields 1-7 keep the original service's names
@@ -183,6 +183,21 @@ export type Tick = Message<"txf.v1.Tick"> & {
    * @generated from field: bool simtrade = 23;
    */
   simtrade: boolean;
+
+  /**
+   * RecordFlag bits set by the arbiter (0 from a single producer).
+   *
+   * @generated from field: uint32 flags = 24;
+   */
+  flags: number;
+
+  /**
+   * With RECORD_FLAG_GAP_BEFORE: exchange time, UTC epoch nanoseconds, of the
+   * last quote captured before the hole.
+   *
+   * @generated from field: int64 gap_start_ns = 25;
+   */
+  gapStartNs: bigint;
 };
 
 /**

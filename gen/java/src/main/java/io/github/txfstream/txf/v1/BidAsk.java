@@ -555,6 +555,37 @@ private static final long serialVersionUID = 0L;
     return simtrade_;
   }
 
+  public static final int FLAGS_FIELD_NUMBER = 21;
+  private int flags_ = 0;
+  /**
+   * <pre>
+   * RecordFlag bits set by the arbiter (0 from a single producer).
+   * </pre>
+   *
+   * <code>uint32 flags = 21 [json_name = "flags"];</code>
+   * @return The flags.
+   */
+  @java.lang.Override
+  public int getFlags() {
+    return flags_;
+  }
+
+  public static final int GAP_START_NS_FIELD_NUMBER = 22;
+  private long gapStartNs_ = 0L;
+  /**
+   * <pre>
+   * With RECORD_FLAG_GAP_BEFORE: exchange time, UTC epoch nanoseconds, of the
+   * last quote captured before the hole.
+   * </pre>
+   *
+   * <code>int64 gap_start_ns = 22 [json_name = "gapStartNs"];</code>
+   * @return The gapStartNs.
+   */
+  @java.lang.Override
+  public long getGapStartNs() {
+    return gapStartNs_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -653,6 +684,12 @@ private static final long serialVersionUID = 0L;
     }
     if (simtrade_ != false) {
       output.writeBool(20, simtrade_);
+    }
+    if (flags_ != 0) {
+      output.writeUInt32(21, flags_);
+    }
+    if (gapStartNs_ != 0L) {
+      output.writeInt64(22, gapStartNs_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -797,6 +834,14 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(20, simtrade_);
     }
+    if (flags_ != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt32Size(21, flags_);
+    }
+    if (gapStartNs_ != 0L) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeInt64Size(22, gapStartNs_);
+    }
     return size;
   }
   @java.lang.Override
@@ -861,6 +906,10 @@ private static final long serialVersionUID = 0L;
         != other.getFirstDerivedAskVol()) return false;
     if (getSimtrade()
         != other.getSimtrade()) return false;
+    if (getFlags()
+        != other.getFlags()) return false;
+    if (getGapStartNs()
+        != other.getGapStartNs()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -937,6 +986,11 @@ private static final long serialVersionUID = 0L;
     hash = (37 * hash) + SIMTRADE_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getSimtrade());
+    hash = (37 * hash) + FLAGS_FIELD_NUMBER;
+    hash = (53 * hash) + getFlags();
+    hash = (37 * hash) + GAP_START_NS_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        getGapStartNs());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -1094,6 +1148,8 @@ private static final long serialVersionUID = 0L;
       firstDerivedBidVol_ = 0L;
       firstDerivedAskVol_ = 0L;
       simtrade_ = false;
+      flags_ = 0;
+      gapStartNs_ = 0L;
       return this;
     }
 
@@ -1192,6 +1248,12 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00080000) != 0)) {
         result.simtrade_ = simtrade_;
+      }
+      if (((from_bitField0_ & 0x00100000) != 0)) {
+        result.flags_ = flags_;
+      }
+      if (((from_bitField0_ & 0x00200000) != 0)) {
+        result.gapStartNs_ = gapStartNs_;
       }
     }
 
@@ -1316,6 +1378,12 @@ private static final long serialVersionUID = 0L;
       }
       if (other.getSimtrade() != false) {
         setSimtrade(other.getSimtrade());
+      }
+      if (other.getFlags() != 0) {
+        setFlags(other.getFlags());
+      }
+      if (other.getGapStartNs() != 0L) {
+        setGapStartNs(other.getGapStartNs());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -1507,6 +1575,16 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00080000;
               break;
             } // case 160
+            case 168: {
+              flags_ = input.readUInt32();
+              bitField0_ |= 0x00100000;
+              break;
+            } // case 168
+            case 176: {
+              gapStartNs_ = input.readInt64();
+              bitField0_ |= 0x00200000;
+              break;
+            } // case 176
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -2856,6 +2934,97 @@ private static final long serialVersionUID = 0L;
     public Builder clearSimtrade() {
       bitField0_ = (bitField0_ & ~0x00080000);
       simtrade_ = false;
+      onChanged();
+      return this;
+    }
+
+    private int flags_ ;
+    /**
+     * <pre>
+     * RecordFlag bits set by the arbiter (0 from a single producer).
+     * </pre>
+     *
+     * <code>uint32 flags = 21 [json_name = "flags"];</code>
+     * @return The flags.
+     */
+    @java.lang.Override
+    public int getFlags() {
+      return flags_;
+    }
+    /**
+     * <pre>
+     * RecordFlag bits set by the arbiter (0 from a single producer).
+     * </pre>
+     *
+     * <code>uint32 flags = 21 [json_name = "flags"];</code>
+     * @param value The flags to set.
+     * @return This builder for chaining.
+     */
+    public Builder setFlags(int value) {
+
+      flags_ = value;
+      bitField0_ |= 0x00100000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * RecordFlag bits set by the arbiter (0 from a single producer).
+     * </pre>
+     *
+     * <code>uint32 flags = 21 [json_name = "flags"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearFlags() {
+      bitField0_ = (bitField0_ & ~0x00100000);
+      flags_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private long gapStartNs_ ;
+    /**
+     * <pre>
+     * With RECORD_FLAG_GAP_BEFORE: exchange time, UTC epoch nanoseconds, of the
+     * last quote captured before the hole.
+     * </pre>
+     *
+     * <code>int64 gap_start_ns = 22 [json_name = "gapStartNs"];</code>
+     * @return The gapStartNs.
+     */
+    @java.lang.Override
+    public long getGapStartNs() {
+      return gapStartNs_;
+    }
+    /**
+     * <pre>
+     * With RECORD_FLAG_GAP_BEFORE: exchange time, UTC epoch nanoseconds, of the
+     * last quote captured before the hole.
+     * </pre>
+     *
+     * <code>int64 gap_start_ns = 22 [json_name = "gapStartNs"];</code>
+     * @param value The gapStartNs to set.
+     * @return This builder for chaining.
+     */
+    public Builder setGapStartNs(long value) {
+
+      gapStartNs_ = value;
+      bitField0_ |= 0x00200000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * With RECORD_FLAG_GAP_BEFORE: exchange time, UTC epoch nanoseconds, of the
+     * last quote captured before the hole.
+     * </pre>
+     *
+     * <code>int64 gap_start_ns = 22 [json_name = "gapStartNs"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearGapStartNs() {
+      bitField0_ = (bitField0_ & ~0x00200000);
+      gapStartNs_ = 0L;
       onChanged();
       return this;
     }

@@ -40,7 +40,7 @@ public final class BidaskProto extends com.google.protobuf.GeneratedFile {
       descriptor;
   static {
     java.lang.String[] descriptorData = {
-      "\n\023txf/v1/bidask.proto\022\006txf.v1\"\364\005\n\006BidAsk" +
+      "\n\023txf/v1/bidask.proto\022\006txf.v1\"\254\006\n\006BidAsk" +
       "\022\022\n\004code\030\001 \001(\tR\004code\022!\n\014timestamp_ms\030\002 \001" +
       "(\003R\013timestampMs\022\"\n\rbid_total_vol\030\003 \001(\003R\013" +
       "bidTotalVol\022\"\n\rask_total_vol\030\004 \001(\003R\013askT" +
@@ -59,10 +59,11 @@ public final class BidaskProto extends com.google.protobuf.GeneratedFile {
       "rstDerivedAskPrice\0221\n\025first_derived_bid_" +
       "vol\030\022 \001(\003R\022firstDerivedBidVol\0221\n\025first_d" +
       "erived_ask_vol\030\023 \001(\003R\022firstDerivedAskVol" +
-      "\022\032\n\010simtrade\030\024 \001(\010R\010simtradeB_\n\032io.githu" +
-      "b.txfstream.txf.v1B\013BidaskProtoP\001Z2githu" +
-      "b.com/txfstream/txfstream/gen/go/txf/v1;" +
-      "txfv1b\006proto3"
+      "\022\032\n\010simtrade\030\024 \001(\010R\010simtrade\022\024\n\005flags\030\025 " +
+      "\001(\rR\005flags\022 \n\014gap_start_ns\030\026 \001(\003R\ngapSta" +
+      "rtNsB_\n\032io.github.txfstream.txf.v1B\013Bida" +
+      "skProtoP\001Z2github.com/txfstream/txfstrea" +
+      "m/gen/go/txf/v1;txfv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -73,7 +74,7 @@ public final class BidaskProto extends com.google.protobuf.GeneratedFile {
     internal_static_txf_v1_BidAsk_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_txf_v1_BidAsk_descriptor,
-        new java.lang.String[] { "Code", "TimestampMs", "BidTotalVol", "AskTotalVol", "BidPrice", "BidVolume", "DiffBidVol", "AskPrice", "AskVolume", "DiffAskVol", "ExchangeTimeUs", "ReceiveTimeNs", "Sequence", "ProducerRunId", "UnderlyingPrice", "FirstDerivedBidPrice", "FirstDerivedAskPrice", "FirstDerivedBidVol", "FirstDerivedAskVol", "Simtrade", });
+        new java.lang.String[] { "Code", "TimestampMs", "BidTotalVol", "AskTotalVol", "BidPrice", "BidVolume", "DiffBidVol", "AskPrice", "AskVolume", "DiffAskVol", "ExchangeTimeUs", "ReceiveTimeNs", "Sequence", "ProducerRunId", "UnderlyingPrice", "FirstDerivedBidPrice", "FirstDerivedAskPrice", "FirstDerivedBidVol", "FirstDerivedAskVol", "Simtrade", "Flags", "GapStartNs", });
     descriptor.resolveAllFeaturesImmutable();
   }
 

@@ -41,9 +41,12 @@ public final class CommonProto extends com.google.protobuf.GeneratedFile {
       "\030\n\024CHG_TYPE_UNSPECIFIED\020\000\022\025\n\021CHG_TYPE_LI" +
       "MIT_UP\020\001\022\017\n\013CHG_TYPE_UP\020\002\022\026\n\022CHG_TYPE_UN" +
       "CHANGED\020\003\022\021\n\rCHG_TYPE_DOWN\020\004\022\027\n\023CHG_TYPE" +
-      "_LIMIT_DOWN\020\005B_\n\032io.github.txfstream.txf" +
-      ".v1B\013CommonProtoP\001Z2github.com/txfstream" +
-      "/txfstream/gen/go/txf/v1;txfv1b\006proto3"
+      "_LIMIT_DOWN\020\005*[\n\nRecordFlag\022\033\n\027RECORD_FL" +
+      "AG_UNSPECIFIED\020\000\022\032\n\026RECORD_FLAG_GAP_BEFO" +
+      "RE\020\001\022\024\n\020RECORD_FLAG_LATE\020\002B_\n\032io.github." +
+      "txfstream.txf.v1B\013CommonProtoP\001Z2github." +
+      "com/txfstream/txfstream/gen/go/txf/v1;tx" +
+      "fv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,

@@ -455,6 +455,37 @@ private static final long serialVersionUID = 0L;
     return simtrade_;
   }
 
+  public static final int FLAGS_FIELD_NUMBER = 24;
+  private int flags_ = 0;
+  /**
+   * <pre>
+   * RecordFlag bits set by the arbiter (0 from a single producer).
+   * </pre>
+   *
+   * <code>uint32 flags = 24 [json_name = "flags"];</code>
+   * @return The flags.
+   */
+  @java.lang.Override
+  public int getFlags() {
+    return flags_;
+  }
+
+  public static final int GAP_START_NS_FIELD_NUMBER = 25;
+  private long gapStartNs_ = 0L;
+  /**
+   * <pre>
+   * With RECORD_FLAG_GAP_BEFORE: exchange time, UTC epoch nanoseconds, of the
+   * last quote captured before the hole.
+   * </pre>
+   *
+   * <code>int64 gap_start_ns = 25 [json_name = "gapStartNs"];</code>
+   * @return The gapStartNs.
+   */
+  @java.lang.Override
+  public long getGapStartNs() {
+    return gapStartNs_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -537,6 +568,12 @@ private static final long serialVersionUID = 0L;
     }
     if (simtrade_ != false) {
       output.writeBool(23, simtrade_);
+    }
+    if (flags_ != 0) {
+      output.writeUInt32(24, flags_);
+    }
+    if (gapStartNs_ != 0L) {
+      output.writeInt64(25, gapStartNs_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -633,6 +670,14 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(23, simtrade_);
     }
+    if (flags_ != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt32Size(24, flags_);
+    }
+    if (gapStartNs_ != 0L) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeInt64Size(25, gapStartNs_);
+    }
     return size;
   }
   @java.lang.Override
@@ -701,6 +746,10 @@ private static final long serialVersionUID = 0L;
         != other.getPctChg()) return false;
     if (getSimtrade()
         != other.getSimtrade()) return false;
+    if (getFlags()
+        != other.getFlags()) return false;
+    if (getGapStartNs()
+        != other.getGapStartNs()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -778,6 +827,11 @@ private static final long serialVersionUID = 0L;
     hash = (37 * hash) + SIMTRADE_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getSimtrade());
+    hash = (37 * hash) + FLAGS_FIELD_NUMBER;
+    hash = (53 * hash) + getFlags();
+    hash = (37 * hash) + GAP_START_NS_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        getGapStartNs());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -937,6 +991,8 @@ private static final long serialVersionUID = 0L;
       priceChg_ = 0L;
       pctChg_ = 0L;
       simtrade_ = false;
+      flags_ = 0;
+      gapStartNs_ = 0L;
       return this;
     }
 
@@ -1039,6 +1095,12 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00400000) != 0)) {
         result.simtrade_ = simtrade_;
       }
+      if (((from_bitField0_ & 0x00800000) != 0)) {
+        result.flags_ = flags_;
+      }
+      if (((from_bitField0_ & 0x01000000) != 0)) {
+        result.gapStartNs_ = gapStartNs_;
+      }
     }
 
     @java.lang.Override
@@ -1123,6 +1185,12 @@ private static final long serialVersionUID = 0L;
       }
       if (other.getSimtrade() != false) {
         setSimtrade(other.getSimtrade());
+      }
+      if (other.getFlags() != 0) {
+        setFlags(other.getFlags());
+      }
+      if (other.getGapStartNs() != 0L) {
+        setGapStartNs(other.getGapStartNs());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -1263,6 +1331,16 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00400000;
               break;
             } // case 184
+            case 192: {
+              flags_ = input.readUInt32();
+              bitField0_ |= 0x00800000;
+              break;
+            } // case 192
+            case 200: {
+              gapStartNs_ = input.readInt64();
+              bitField0_ |= 0x01000000;
+              break;
+            } // case 200
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -2392,6 +2470,97 @@ private static final long serialVersionUID = 0L;
     public Builder clearSimtrade() {
       bitField0_ = (bitField0_ & ~0x00400000);
       simtrade_ = false;
+      onChanged();
+      return this;
+    }
+
+    private int flags_ ;
+    /**
+     * <pre>
+     * RecordFlag bits set by the arbiter (0 from a single producer).
+     * </pre>
+     *
+     * <code>uint32 flags = 24 [json_name = "flags"];</code>
+     * @return The flags.
+     */
+    @java.lang.Override
+    public int getFlags() {
+      return flags_;
+    }
+    /**
+     * <pre>
+     * RecordFlag bits set by the arbiter (0 from a single producer).
+     * </pre>
+     *
+     * <code>uint32 flags = 24 [json_name = "flags"];</code>
+     * @param value The flags to set.
+     * @return This builder for chaining.
+     */
+    public Builder setFlags(int value) {
+
+      flags_ = value;
+      bitField0_ |= 0x00800000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * RecordFlag bits set by the arbiter (0 from a single producer).
+     * </pre>
+     *
+     * <code>uint32 flags = 24 [json_name = "flags"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearFlags() {
+      bitField0_ = (bitField0_ & ~0x00800000);
+      flags_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private long gapStartNs_ ;
+    /**
+     * <pre>
+     * With RECORD_FLAG_GAP_BEFORE: exchange time, UTC epoch nanoseconds, of the
+     * last quote captured before the hole.
+     * </pre>
+     *
+     * <code>int64 gap_start_ns = 25 [json_name = "gapStartNs"];</code>
+     * @return The gapStartNs.
+     */
+    @java.lang.Override
+    public long getGapStartNs() {
+      return gapStartNs_;
+    }
+    /**
+     * <pre>
+     * With RECORD_FLAG_GAP_BEFORE: exchange time, UTC epoch nanoseconds, of the
+     * last quote captured before the hole.
+     * </pre>
+     *
+     * <code>int64 gap_start_ns = 25 [json_name = "gapStartNs"];</code>
+     * @param value The gapStartNs to set.
+     * @return This builder for chaining.
+     */
+    public Builder setGapStartNs(long value) {
+
+      gapStartNs_ = value;
+      bitField0_ |= 0x01000000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * With RECORD_FLAG_GAP_BEFORE: exchange time, UTC epoch nanoseconds, of the
+     * last quote captured before the hole.
+     * </pre>
+     *
+     * <code>int64 gap_start_ns = 25 [json_name = "gapStartNs"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearGapStartNs() {
+      bitField0_ = (bitField0_ & ~0x01000000);
+      gapStartNs_ = 0L;
       onChanged();
       return this;
     }

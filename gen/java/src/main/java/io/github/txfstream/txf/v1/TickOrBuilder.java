@@ -267,4 +267,25 @@ public interface TickOrBuilder extends
    * @return The simtrade.
    */
   boolean getSimtrade();
+
+  /**
+   * <pre>
+   * RecordFlag bits set by the arbiter (0 from a single producer).
+   * </pre>
+   *
+   * <code>uint32 flags = 24 [json_name = "flags"];</code>
+   * @return The flags.
+   */
+  int getFlags();
+
+  /**
+   * <pre>
+   * With RECORD_FLAG_GAP_BEFORE: exchange time, UTC epoch nanoseconds, of the
+   * last quote captured before the hole.
+   * </pre>
+   *
+   * <code>int64 gap_start_ns = 25 [json_name = "gapStartNs"];</code>
+   * @return The gapStartNs.
+   */
+  long getGapStartNs();
 }

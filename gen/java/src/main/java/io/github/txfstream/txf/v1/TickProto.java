@@ -41,7 +41,7 @@ public final class TickProto extends com.google.protobuf.GeneratedFile {
   static {
     java.lang.String[] descriptorData = {
       "\n\021txf/v1/tick.proto\022\006txf.v1\032\023txf/v1/comm" +
-      "on.proto\"\350\005\n\004Tick\022\022\n\004code\030\001 \001(\tR\004code\022!\n" +
+      "on.proto\"\240\006\n\004Tick\022\022\n\004code\030\001 \001(\tR\004code\022!\n" +
       "\014timestamp_ms\030\002 \001(\003R\013timestampMs\022\024\n\005clos" +
       "e\030\003 \001(\003R\005close\022\026\n\006volume\030\004 \001(\003R\006volume\022-" +
       "\n\ttick_type\030\005 \001(\0162\020.txf.v1.TickTypeR\010tic" +
@@ -59,10 +59,11 @@ public final class TickProto extends com.google.protobuf.GeneratedFile {
       "al_vol\030\023 \001(\003R\017askSideTotalVol\022*\n\010chg_typ" +
       "e\030\024 \001(\0162\017.txf.v1.ChgTypeR\007chgType\022\033\n\tpri" +
       "ce_chg\030\025 \001(\022R\010priceChg\022\027\n\007pct_chg\030\026 \001(\022R" +
-      "\006pctChg\022\032\n\010simtrade\030\027 \001(\010R\010simtradeB]\n\032i" +
-      "o.github.txfstream.txf.v1B\tTickProtoP\001Z2" +
-      "github.com/txfstream/txfstream/gen/go/tx" +
-      "f/v1;txfv1b\006proto3"
+      "\006pctChg\022\032\n\010simtrade\030\027 \001(\010R\010simtrade\022\024\n\005f" +
+      "lags\030\030 \001(\rR\005flags\022 \n\014gap_start_ns\030\031 \001(\003R" +
+      "\ngapStartNsB]\n\032io.github.txfstream.txf.v" +
+      "1B\tTickProtoP\001Z2github.com/txfstream/txf" +
+      "stream/gen/go/txf/v1;txfv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -74,7 +75,7 @@ public final class TickProto extends com.google.protobuf.GeneratedFile {
     internal_static_txf_v1_Tick_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_txf_v1_Tick_descriptor,
-        new java.lang.String[] { "Code", "TimestampMs", "Close", "Volume", "TickType", "TotalVolume", "UnderlyingPrice", "ExchangeTimeUs", "ReceiveTimeNs", "Sequence", "ProducerRunId", "Open", "High", "Low", "AvgPrice", "Amount", "TotalAmount", "BidSideTotalVol", "AskSideTotalVol", "ChgType", "PriceChg", "PctChg", "Simtrade", });
+        new java.lang.String[] { "Code", "TimestampMs", "Close", "Volume", "TickType", "TotalVolume", "UnderlyingPrice", "ExchangeTimeUs", "ReceiveTimeNs", "Sequence", "ProducerRunId", "Open", "High", "Low", "AvgPrice", "Amount", "TotalAmount", "BidSideTotalVol", "AskSideTotalVol", "ChgType", "PriceChg", "PctChg", "Simtrade", "Flags", "GapStartNs", });
     descriptor.resolveAllFeaturesImmutable();
     io.github.txfstream.txf.v1.CommonProto.getDescriptor();
   }
