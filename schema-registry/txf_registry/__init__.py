@@ -11,13 +11,13 @@ from txf_registry.topicmap import DEFAULT_PATH, load_topic_map
 from txf_registry.topics import ensure_topics
 
 
-def provision(bootstrap_servers: str, registry_url: str, topic_prefix: str = "") -> Declaration:
+def provision(bootstrap_servers: str, registry_url: str, topic_prefix: str = "", legs: bool = False) -> Declaration:
     """`make register` as a function: register every declared subject and create every topic.
 
     Used by the tests and benchmarks to get their own, prefixed set of topics on a shared stack;
     the registry and Kafka connections are plain (no auth), as on the local stack.
     """
-    decl = load(DEFAULT_PATH, topic_prefix=topic_prefix)
+    decl = load(DEFAULT_PATH, topic_prefix=topic_prefix, legs=legs)
     Registry(SchemaRegistryClient({"url": registry_url, "timeout": 10}), registry_url).register(decl)
     ensure_topics(AdminClient({"bootstrap.servers": bootstrap_servers}), decl)
     return decl

@@ -35,7 +35,7 @@ def _connect() -> Registry:
 
 def _registry(args: argparse.Namespace) -> tuple[Registry, declaration.Declaration]:
     registry = _connect()
-    return registry, declaration.load(args.declaration, topic_prefix=args.topic_prefix)
+    return registry, declaration.load(args.declaration, topic_prefix=args.topic_prefix, legs=not args.no_legs)
 
 
 def cmd_register(args: argparse.Namespace) -> int:
@@ -115,7 +115,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_topics(args: argparse.Namespace) -> int:
     settings = load_settings()
-    decl = declaration.load(args.declaration, topic_prefix=args.topic_prefix)
+    decl = declaration.load(args.declaration, topic_prefix=args.topic_prefix, legs=not args.no_legs)
     admin = AdminClient(settings.client_config())
     for t in ensure_topics(admin, decl, args.replication_factor):
         note = "created" if t.created else ("exists" if not t.drift else "exists, DRIFT: " + "; ".join(t.drift))
@@ -135,6 +135,11 @@ def main(argv: list[str] | None = None) -> int:
         "--topic-prefix",
         default="",
         help="put before every topic (and subject) name, e.g. 'staging-' for a second environment on one cluster",
+    )
+    parser.add_argument(
+        "--no-legs",
+        action="store_true",
+        help="leave out the capture legs' topics and subjects ([capture] in the declaration): one producer only",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("register", help="set levels, register references and subjects (idempotent)")

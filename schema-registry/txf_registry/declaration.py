@@ -10,6 +10,8 @@ reference list that is not the .proto's real imports).
 from __future__ import annotations
 
 import base64
+import importlib
+import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from google.protobuf import descriptor_pool
 from google.protobuf.descriptor_pb2 import FileDescriptorProto, FileDescriptorSet
 
 import txf.v1  # noqa: F401  (loads every txf.v1 file into the default descriptor pool)
-from txf_registry.topicmap import DEFAULT_PATH, TopicMapError, parse_topic, read
+from txf_registry.topicmap import DEFAULT_PATH, Capture, TopicMapError, load_capture, parse_topic, read
 
 LEVELS = {"BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE", "NONE"}
 BUILTIN_PREFIX = "google/protobuf/"
@@ -97,8 +99,9 @@ def generated_files() -> dict[str, bytes]:
             add(dep.name)
         out[name] = fd.serialized_pb
 
-    for msg in ("txf.v1.Tick", "txf.v1.BidAsk"):
-        add(pool.FindMessageTypeByName(msg).file.name)
+    for module in pkgutil.iter_modules(txf.v1.__path__):  # every generated file of the contract
+        if module.name.endswith("_pb2"):
+            add(importlib.import_module(f"txf.v1.{module.name}").DESCRIPTOR.name)
     return out
 
 
@@ -122,14 +125,18 @@ def _level(value: Any, where: str) -> str:
     return str(value)
 
 
-def load(path: Path = DEFAULT_PATH, files: dict[str, bytes] | None = None, topic_prefix: str = "") -> Declaration:
+def load(
+    path: Path = DEFAULT_PATH, files: dict[str, bytes] | None = None, topic_prefix: str = "", legs: bool = False
+) -> Declaration:
     """Parse the declaration and bind it to the contract's files.
 
     `files` maps import path -> serialized FileDescriptorProto; by default the
     generated pb2 modules (byte for byte what producers register and look up).
     `topic_prefix` is put before every topic name (and so every topic subject),
     for several environments on one cluster ("staging-"); reference subjects are
-    import paths and stay shared.
+    import paths and stay shared. With `legs`, every capture leg's copy of the
+    data and dead-letter topics is declared too (its prefix after `topic_prefix`,
+    its own retention), with subjects of its own as a leg producer looks them up.
     """
     files = generated_files() if files is None else files
     raw = read(path)
@@ -156,12 +163,20 @@ def load(path: Path = DEFAULT_PATH, files: dict[str, bytes] | None = None, topic
             seen_refs[dep] = subject
             decl.subjects.append(subject)
 
-    for t in raw.get("topics", []):
-        entry = parse_topic(t, topic_prefix)
+    capture = load_capture(path)
+    copies: list[tuple[dict[str, Any], str, dict[str, str] | None]] = [(t, topic_prefix, None) for t in raw["topics"]]
+    if legs:
+        leg_config = {"retention.ms": str(capture.leg_retention_ms)} if capture.leg_retention_ms else {}
+        copies += [(t, topic_prefix + capture.prefix_of(leg), leg_config) for leg in capture.legs
+                   for t in raw["topics"] if Capture.carries(parse_topic(t))]
+    for t, prefix, config_override in copies:
+        entry = parse_topic(t, prefix)
         name, message = entry.name, entry.message
         config = {"retention.ms": str(t["retention_ms"])} if "retention_ms" in t else {}
         if "retention_bytes" in t:
             config["retention.bytes"] = str(t["retention_bytes"])
+        if config_override is not None:
+            config = config_override
         decl.topics.append(Topic(name, message, int(t.get("partitions", 1)), config, entry.contract, entry.role))
         if message is None:
             continue

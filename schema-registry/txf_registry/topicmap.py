@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "subjects.toml"
-ROLES = ("data", "dead_letter")
+#: data: a quote stream (message + contract alias); dead_letter: what could not be published;
+#: ledger: a record of the capture itself (the arbiter's holes), with a message but no contract.
+ROLES = ("data", "dead_letter", "ledger")
 
 
 class TopicMapError(ValueError):
@@ -42,7 +44,40 @@ def parse_topic(raw: dict[str, Any], prefix: str = "") -> TopicEntry:
     message = raw.get("message") or None
     if role == "data" and (message is None or not raw.get("contract")):
         raise TopicMapError(f"topic {name}: a data topic needs a message and a contract alias")
+    if role == "ledger" and message is None:
+        raise TopicMapError(f"topic {name}: a ledger topic needs a message")
     return TopicEntry(prefix + name, message, raw.get("contract"), role)
+
+
+@dataclass(frozen=True)
+class Capture:
+    """Redundant capture: each leg is a producer writing the data and dead-letter topics under its
+    own prefix; the arbiter reads every leg and writes the canonical topics exactly once."""
+
+    legs: tuple[str, ...]
+    leg_prefix: str                # with "{leg}" in it, e.g. "leg-{leg}."
+    leg_retention_ms: int | None
+
+    def prefix_of(self, leg: str) -> str:
+        return self.leg_prefix.format(leg=leg)
+
+    @staticmethod
+    def carries(entry: TopicEntry) -> bool:
+        """Whether a leg has its own copy of this topic (the quote streams and their dead letters)."""
+        return entry.role in ("data", "dead_letter")
+
+
+def load_capture(path: Path = DEFAULT_PATH) -> Capture:
+    """The [capture] table (no legs when it is absent)."""
+    raw = read(path).get("capture", {})
+    legs = tuple(str(leg) for leg in raw.get("legs", []))
+    prefix = str(raw.get("leg_prefix", "leg-{leg}."))
+    if legs and "{leg}" not in prefix:
+        raise TopicMapError(f"{path}: [capture] leg_prefix {prefix!r} must contain {{leg}}")
+    if len(set(legs)) != len(legs) or any(not leg.isalnum() for leg in legs):
+        raise TopicMapError(f"{path}: [capture] legs must be distinct alphanumeric names, got {list(legs)}")
+    retention = raw.get("leg_retention_ms")
+    return Capture(legs, prefix, int(retention) if retention is not None else None)
 
 
 def read(path: Path = DEFAULT_PATH) -> dict[str, Any]:

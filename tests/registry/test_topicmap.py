@@ -53,3 +53,23 @@ def test_the_map_is_packaged_with_the_registry_tool() -> None:
     pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text("utf-8"))
     assert "subjects.toml" in pyproject["tool"]["setuptools"]["package-data"]["txf_registry"]
     assert DEFAULT_PATH.parent.name == "txf_registry"
+
+
+def test_capture_legs_get_their_own_copies_of_the_quote_topics() -> None:
+    from txf_registry import declaration
+    from txf_registry.topicmap import load_capture
+
+    capture = load_capture()
+    assert capture.legs and "{leg}" in capture.leg_prefix
+    decl = declaration.load(legs=True, topic_prefix="env-")
+    names = {t.name for t in decl.topics}
+    for leg in capture.legs:
+        prefix = "env-" + capture.prefix_of(leg)
+        carried = [e for e in load_topic_map() if e.role in ("data", "dead_letter")]
+        assert {prefix + e.name for e in carried} <= names
+        assert prefix + "txf-gaps" not in names  # the ledger is the arbiter's, not a leg's
+        leg_topics = [t for t in decl.topics if t.name.startswith(prefix)]
+        assert all(t.config == {"retention.ms": str(capture.leg_retention_ms)} for t in leg_topics)
+        subjects = {s.name for s in decl.subjects}
+        assert {f"{prefix}{e.name}-value" for e in carried if e.message} <= subjects
+    assert not any(t.name.startswith("env-leg-") for t in declaration.load(topic_prefix="env-").topics)
