@@ -56,6 +56,10 @@ def build_source(args: argparse.Namespace, settings: Settings) -> tuple[Any, Sta
             rate=args.rate,
             max_messages=args.max_messages,
             generator_process=args.sim_process,
+            anchor_ns=args.sim_anchor_ns,
+            leg_seed=args.leg_seed,
+            leg_drop=args.leg_drop,
+            leg_jitter_ms=args.leg_jitter_ms,
         )
         return SimulatedSource(sim), None
     if args.source == "replay":
@@ -157,6 +161,16 @@ def main(argv: list[str] | None = None) -> int:
         help="sim at full speed: generate the market in a child process (load tests: the model's "
         "own cost stays off the producer's CPU; same quotes)",
     )
+    run.add_argument(
+        "--sim-anchor-ns",
+        type=int,
+        default=None,
+        help="sim as a capture leg of a shared market: wall time (UTC ns) of --sim-start; legs started "
+        "at different times deliver each quote at the same moment (needs --speed)",
+    )
+    run.add_argument("--leg-seed", type=int, default=0, help="sim leg: this leg's randomness (drops, jitter)")
+    run.add_argument("--leg-drop", type=float, default=0.0, help="sim leg: share of quotes this leg never gets")
+    run.add_argument("--leg-jitter-ms", type=float, default=0.0, help="sim leg: up to this much later, in order")
     run.set_defaults(func=cmd_run)
     respool = sub.add_parser("respool", help="publish the records of a spool file, then rename it *.done")
     respool.add_argument("file", type=Path)

@@ -19,11 +19,6 @@ from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from google.protobuf.message import Message
 
-from txf.v1 import BidAsk, Tick
-
-# A non-empty sample: the header is what precedes its bytes in the serializer's output.
-_SAMPLES: dict[type[Message], Message] = {Tick: Tick(code="TXF"), BidAsk: BidAsk(code="TXF")}
-
 
 def serializer_config(auto_register: bool) -> dict[str, Any]:
     """The serializer settings the whole project uses: TOPIC subjects (`<topic>-value`).
@@ -53,12 +48,20 @@ def frame_header(serializer: ProtobufSerializer, message_type: type[Message], to
     Raises whatever the serializer raises when the registry is unreachable or
     the subject is not registered (auto-registration off).
     """
-    sample = _SAMPLES[message_type]
+    sample = _sample(message_type)
     framed = serializer(sample, SerializationContext(topic, MessageField.VALUE))
     payload = sample.SerializeToString()
     if framed is None or not framed.endswith(payload) or framed[0] != 0:
         raise RuntimeError(f"unexpected ProtobufSerializer output for {topic}: {framed!r}")
     return framed[: len(framed) - len(payload)]
+
+
+def _sample(message_type: type[Message]) -> Message:
+    """A non-empty message: the header is what precedes its bytes in the serializer's output."""
+    sample = message_type()
+    if "code" in message_type.DESCRIPTOR.fields_by_name:
+        sample.code = "TXF"  # type: ignore[attr-defined]
+    return sample
 
 
 def schema_id_of(header: bytes) -> int:

@@ -32,3 +32,18 @@ def expected_rate(session: sessions.Session | None, t_ns: int) -> float:
         return 0.0
     s = max(0.0, (t_ns - session.open_ns) / 1e9)
     return day_rate(s) if session.kind is SessionKind.DAY else night_rate(s)
+
+
+# -ln(1e-9): a silence of this many expected inter-arrival times is implausible for a live feed
+IMPLAUSIBLE = -math.log(1e-9)
+
+
+def plausible_silence_s(session: sessions.Session | None, t_ns: int, floor_s: float) -> float:
+    """Longest silence still plausible at `t_ns`: `floor_s`, or more when the feed is slow.
+
+    The bound where P(no message) < 1e-9 for a Poisson feed at the expected rate: a quiet night
+    allows longer silences than the opening burst. Used by the stall detector (is the feed dead?)
+    and the arbiter's gap detector (was nothing captured?).
+    """
+    rate = expected_rate(session, t_ns)
+    return floor_s if rate <= 0 else max(floor_s, IMPLAUSIBLE / rate)

@@ -102,9 +102,14 @@ def serve(
     health: Callable[[], dict[str, Any]],
     latency: LatencyHistogram,
 ) -> WSGIServer:
-    """Serve /metrics, /healthz and /readyz on host:port from a daemon thread; returns the server."""
+    """Serve the producer's /metrics, /healthz and /readyz on host:port from a daemon thread."""
+    return serve_collector(host, port, ProducerCollector(snapshot, latency), health)
+
+
+def serve_collector(host: str, port: int, collector: Collector, health: Callable[[], dict[str, Any]]) -> WSGIServer:
+    """Serve `collector` on /metrics and `health()` on /healthz (its "live") and /readyz (its "ready")."""
     registry = CollectorRegistry()
-    registry.register(ProducerCollector(snapshot, latency))
+    registry.register(collector)
     metrics_app = make_wsgi_app(registry)
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:

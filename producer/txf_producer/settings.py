@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -226,8 +226,16 @@ class SettingsError(RuntimeError):
 
 def load_settings(**overrides: Any) -> Settings:
     """Read and validate settings; raise SettingsError naming every bad variable."""
+    return load(Settings, **overrides)
+
+
+S = TypeVar("S", bound=Settings)
+
+
+def load(cls: type[S], **overrides: Any) -> S:
+    """Read and validate settings of `cls` (Settings or a service's own subclass); SettingsError on a bad one."""
     try:
-        return Settings(**overrides)
+        return cls(**overrides)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():

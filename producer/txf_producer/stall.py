@@ -21,16 +21,13 @@ session calendar can tell that apart from a quiet market:
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from txf_producer import sessions
-from txf_producer.intraday import expected_rate
+from txf_producer.intraday import plausible_silence_s
 
 NS = 1_000_000_000
-# -ln(1e-9): silence this many expected inter-arrival times is implausible for a live feed
-_IMPLAUSIBLE = -math.log(1e-9)
 
 
 class FeedState(enum.StrEnum):
@@ -69,8 +66,7 @@ class StallDetector:
 
     def bound_s(self, now_ns: int) -> float:
         """Longest silence still plausible at `now_ns`: the timeout, or more when the feed is slow."""
-        rate = expected_rate(self._session(now_ns), now_ns)
-        return self.timeout_s if rate <= 0 else max(self.timeout_s, _IMPLAUSIBLE / rate)
+        return plausible_silence_s(self._session(now_ns), now_ns, self.timeout_s)
 
     def check(self, now_ns: int, last_quote_ns: int) -> Action:
         """The action for the silence as of `now_ns`, given the last quote's local time (0: none)."""

@@ -58,6 +58,17 @@ class SimConfig:
     """Unpaced runs only (no `rate`, no `speed`): generate the market in a child process and hand this
     process the packed quotes, so the model's own cost (~5 us a quote) does not compete with the
     producer for this interpreter's lock. Same quotes; a load-test feed. Paced runs ignore it."""
+    anchor_ns: int | None = None
+    """A capture leg of a shared market: the wall time (UTC epoch ns) of the simulated `start`. Quotes
+    are due at anchor + (simulated time - start) / speed, so legs started at different times deliver
+    the same quote at the same moment, and a leg delivers nothing that was due before it started
+    (missed while it was down). Needs `speed` (not `rate`)."""
+    leg_seed: int = 0
+    """This leg's own randomness (drops, jitter): other legs of the same market use other seeds."""
+    leg_drop: float = 0.0
+    """The share of quotes this leg never receives (decided per quote: simulation/legs.py)."""
+    leg_jitter_ms: float = 0.0
+    """Each quote reaches this leg up to this much late (uniform), in order: a connection is FIFO."""
 
     def __post_init__(self) -> None:
         if not self.streams:
@@ -79,5 +90,9 @@ class SimConfig:
             raise ValueError("SimConfig.start_price out of range")
         if self.intensity <= 0 or self.preopen_rate <= 0:
             raise ValueError("SimConfig.intensity and preopen_rate must be > 0")
+        if self.anchor_ns is not None and not self.speed:
+            raise ValueError("SimConfig.anchor_ns needs speed (the anchor maps simulated time onto the wall clock)")
+        if not 0.0 <= self.leg_drop < 1.0 or self.leg_jitter_ms < 0:
+            raise ValueError("SimConfig.leg_drop must be in [0, 1) and leg_jitter_ms >= 0")
         if not 0.0 <= self.bidask_share <= 1.0 or self.txfr2_share < 0:
             raise ValueError("SimConfig.bidask_share must be in [0, 1], txfr2_share >= 0")

@@ -59,6 +59,23 @@ class Pacer:
         return self._wall0 + due - time.monotonic()
 
 
+class AnchoredPacer(Pacer):
+    """Pacing of a capture leg: item time t is due at anchor + (t - start) / speed on the wall clock,
+    never before the previous item (a connection is FIFO)."""
+
+    def __init__(self, speed: float, anchor_ns: int, start_ns: int) -> None:
+        super().__init__(speed)
+        self.anchor_ns, self.start_ns = anchor_ns, start_ns
+        self._last_due_ns = 0
+
+    def due_ns(self, t_ns: int) -> int:
+        return self.anchor_ns + int((t_ns - self.start_ns) / self.speed)
+
+    def delay_s(self, t_ns: int) -> float:
+        due = self._last_due_ns = max(self._last_due_ns, self.due_ns(t_ns))
+        return (due - time.time_ns()) / 1e9
+
+
 @dataclass
 class FeedResult:
     """How a feed ended: quotes delivered, and whether it ran out (`ended`) or was stopped."""

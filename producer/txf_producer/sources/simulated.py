@@ -21,12 +21,13 @@ from collections.abc import Iterator
 import msgpack
 
 from txf_producer import sessions
+from txf_producer.simulation import legs
 from txf_producer.simulation.config import DEFAULT_STREAMS, SimConfig
 from txf_producer.simulation.generator import ROLL, GeneratorProcess
 from txf_producer.simulation.market import SimMarket, default_start_ns
 from txf_producer.sources.base import QuoteSink, Source, SourceError, Subscription
 from txf_producer.sources.events import Connected, EndOfFeed, SourceEvent, SourceFault, Subscribed
-from txf_producer.sources.feed import EVENT, Item, Pacer, deliver
+from txf_producer.sources.feed import EVENT, AnchoredPacer, Item, Pacer, deliver
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,22 @@ class SimulatedSource(Source):
                 events.clear()
             yield kind, t_us * _US, packb(arr)
 
+    def _items_of_leg(self, market: SimMarket, pacer: AnchoredPacer) -> Iterator[Item]:
+        """A capture leg's share of the market (simulation/legs.py): its drops, its jitter (folded into
+        the pacing time), nothing that was due before this leg started."""
+        cfg = self.config
+        started_ns = time.time_ns()
+        jitter_to_sim = (cfg.speed or 1.0) * 1e9
+        index = -1  # the quote's place in the market, whatever events come between
+        for kind, t_ns, packed in self._items_in_thread(market):
+            if kind == EVENT:
+                yield kind, t_ns, packed
+                continue
+            index += 1
+            if pacer.due_ns(t_ns) < started_ns or legs.dropped(cfg.leg_seed, cfg.leg_drop, index):
+                continue
+            yield kind, t_ns + int(legs.jitter_s(cfg.leg_seed, cfg.leg_jitter_ms, index) * jitter_to_sim), packed
+
     def _items_from_process(self, generator: GeneratorProcess) -> Iterator[Item]:
         for kind, first, second in generator.entries():
             if kind == ROLL:
@@ -145,9 +162,12 @@ class SimulatedSource(Source):
         if cfg.max_messages == 0:
             self._event(sink, EndOfFeed(time.time_ns(), 0, detail="max_messages reached"))
             return
+        pacer: Pacer | None = None
         if self._generator is not None:
             items = self._items_from_process(self._generator)
-            pacer = None
+        elif cfg.anchor_ns is not None:
+            leg_pacer = AnchoredPacer(cfg.speed or 1.0, cfg.anchor_ns, self.start_ns)
+            items, pacer = self._items_of_leg(market, leg_pacer), leg_pacer
         else:
             items = self._items_in_thread(market)
             speed = 1.0 if cfg.rate else (cfg.speed or 0.0)

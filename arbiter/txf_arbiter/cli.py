@@ -1,0 +1,36 @@
+"""`txf-arbiter run`: read every capture leg, write each quote once to the canonical topics.
+
+Settings: the producer's (TXF_KAFKA_*, TXF_REGISTRY_*, TXF_TOPIC_PREFIX, TXF_HOLIDAYS*,
+TXF_METRICS_PORT, ...) and TXF_ARBITER_* (see .env.example). Run two: the oldest writes, the other
+stands by and takes over within the session timeout. Exit: 0 stopped, 1 fatal, 78 settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from txf_arbiter.service import EXIT_CONFIG, ArbiterService
+from txf_arbiter.settings import ArbiterSettings
+from txf_producer.logs import setup_logging
+from txf_producer.settings import SettingsError, load
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="txf-arbiter", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="join the arbiter group; write while active, stand by otherwise")
+    parser.parse_args(argv)
+    try:
+        settings = load(ArbiterSettings)
+        settings.legs()
+    except SettingsError as exc:
+        print(f"txf-arbiter: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    setup_logging(settings.log_level)
+    code = ArbiterService(settings).run()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,495 @@
+"""The arbiter process: one consumer group, one active member writing, the others standing by.
+
+Membership: every arbiter joins the same consumer group on all leg topics with the range assignor.
+Leg topics have one partition each, so the first member in member-id order gets every partition
+and the others none; member ids start with the process start time (`client.id`), so the incumbent
+keeps the leg topics when a standby (re)joins, and a standby gets them all once the active member's
+session times out (`TXF_ARBITER_SESSION_TIMEOUT_MS`, takeover within seconds).
+
+Becoming active: a new run id, the canonical topics' tail read back into the core (rebuild.py), the
+leg topics read from the group's committed offsets. While active, every leg record goes through
+the core (core.py) and its outputs to Kafka (idempotent, acks=all); a leg offset is committed only
+once every output of the records before it was acknowledged, so a crash re-reads records whose
+outputs may be missing and the rebuilt memory drops the ones that are not.
+
+Fencing: output is written only while membership was confirmed within `TXF_ARBITER_LEASE_S` (an
+offset commit the broker accepted, at least twice a lease). A process frozen past its session
+timeout (SIGSTOP, a stuck VM) finds its lease expired the moment it runs again, holds its records,
+purges its send queue and learns from the group that it lost the leg topics. What this cannot stop
+is a record already handed to its own send buffer at the instant of the freeze (about a
+millisecond of output) reaching the broker after the standby took over; Kafka transactions would
+close that window at the latency cost measured in rebuild.py's doc, which the feed cannot afford.
+
+Exit codes: 0 stopped on purpose, 1 fatal (broker or registry unreachable at start, a canonical
+record refused), 78 invalid settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import signal
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from google.protobuf.message import Message as ProtoMessage
+
+import txf.v1
+from txf.v1 import BidAsk, Tick
+from txf_arbiter.core import ArbiterCore, LegRoute, Output, Stats
+from txf_arbiter.gaps import GapDetector
+from txf_arbiter.metrics import ArbiterCollector
+from txf_arbiter.rebuild import read_tail
+from txf_arbiter.settings import ArbiterSettings
+from txf_producer.framing import frame_header, new_serializer
+from txf_producer.metrics import LatencyHistogram, serve_collector
+from txf_producer.notify import Notifier
+from txf_registry.topicmap import load_topic_map
+
+log = logging.getLogger("txf_arbiter")
+
+EXIT_OK, EXIT_FATAL, EXIT_CONFIG = 0, 1, 78
+_TICK_S = 0.2  # housekeeping period: commits, lease keepalive, gap check, watchdog
+
+
+class Fatal(RuntimeError):
+    """A reason to exit 1 (a standby takes over); the message is the one log line."""
+
+
+def message_class(full_name: str) -> type[ProtoMessage]:
+    """txf.v1.Tick -> the generated class (the topic map names messages, the bindings hold them)."""
+    package, _, name = full_name.rpartition(".")
+    if package != "txf.v1" or not hasattr(txf.v1, name):
+        raise Fatal(f"the topic map names {full_name}, which the installed txf.v1 contract does not have")
+    cls: type[ProtoMessage] = getattr(txf.v1, name)
+    return cls
+
+
+def quote_class(full_name: str) -> type[Tick] | type[BidAsk]:
+    """The class of a quote topic's message (a leg carries nothing else)."""
+    cls = message_class(full_name)
+    if cls is not Tick and cls is not BidAsk:
+        raise Fatal(f"the topic map routes {full_name} as quotes; the arbiter arbitrates Tick and BidAsk")
+    return cls
+
+
+@dataclass
+class Delivery:
+    """Outputs handed to Kafka, in order, and which of them are acknowledged."""
+
+    next_id: int = 0
+    outstanding: deque[int] = field(default_factory=deque)
+    acked: set[int] = field(default_factory=set)
+    checkpoints: deque[tuple[int, dict[tuple[str, int], int]]] = field(default_factory=deque)
+
+    def low_water(self) -> int:
+        """Every output id below this is acknowledged."""
+        while self.outstanding and self.outstanding[0] in self.acked:
+            self.acked.discard(self.outstanding.popleft())
+        return self.outstanding[0] if self.outstanding else self.next_id
+
+    def safe_offsets(self) -> dict[tuple[str, int], int]:
+        """Leg offsets whose records' outputs are all acknowledged (popped from the checkpoints)."""
+        low = self.low_water()
+        done: dict[tuple[str, int], int] = {}
+        while self.checkpoints and self.checkpoints[0][0] <= low:
+            done.update(self.checkpoints.popleft()[1])
+        return done
+
+
+class ArbiterService:
+    """One arbiter process; `run()` returns its exit code."""
+
+    def __init__(self, settings: ArbiterSettings, notifier: Notifier | None = None) -> None:
+        self.settings = settings
+        self.notifier = notifier or Notifier()
+        self.started_ns = time.time_ns()
+        self.stop = threading.Event()
+        self.core: ArbiterCore | None = None
+        self.active = False
+        self.takeovers = 0
+        self.delivery_errors = 0
+        self.latency = LatencyHistogram()
+        self._fatal: str | None = None
+        self._delivery = Delivery()
+        self._done_offsets: dict[tuple[str, int], int] = {}
+        self._held: list[Message] = []
+        self._confirmed_at = 0.0
+        self._last_commit = 0.0
+        self._loop_beat = time.monotonic()
+        self.producer: Producer | None = None
+        self.consumer: Consumer | None = None
+
+    # --- set-up -------------------------------------------------------------------------------------
+
+    def _plan(self) -> tuple[dict[str, LegRoute], dict[str, type[ProtoMessage]]]:
+        """Leg topic -> route; canonical topic (and ledger) -> its message class."""
+        s = self.settings
+        routes = {
+            leg_topic: LegRoute(leg, quote_class(str(e.message)), s.canonical(e))
+            for leg, leg_topic, e in s.leg_routes()
+        }
+        outputs: dict[str, type[ProtoMessage]] = {r.canonical: r.message for r in routes.values()}
+        ledger = next(e for e in load_topic_map() if e.role == "ledger")
+        outputs[s.ledger_topic()] = message_class(str(ledger.message))
+        return routes, outputs
+
+    def _registry_facts(
+        self, outputs: dict[str, type[ProtoMessage]], routes: dict[str, LegRoute]
+    ) -> tuple[dict[str, bytes], dict[str, set[int]]]:
+        """Frame headers of the output topics; the schema ids each leg topic's subject holds."""
+        s = self.settings
+        registry = SchemaRegistryClient(s.registry_config())
+        deadline = time.monotonic() + s.startup_deadline_s
+        while True:
+            try:
+                headers = {
+                    topic: frame_header(new_serializer(cls, registry, False), cls, topic)
+                    for topic, cls in outputs.items()
+                }
+                ids: dict[str, set[int]] = {}
+                for leg_topic in routes:
+                    subject = f"{leg_topic}-value"
+                    ids[leg_topic] = {
+                        int(registry.get_version(subject, v).schema_id or 0) for v in registry.get_versions(subject)
+                    }
+                return headers, ids
+            except Exception as exc:  # noqa: BLE001 - reported with the deadline below
+                if time.monotonic() > deadline:
+                    raise Fatal(
+                        f"schema registry at {s.registry_url}: {type(exc).__name__}: {exc}; start it, "
+                        "fix TXF_REGISTRY_URL, or register the contract and its legs with `make register`"
+                    ) from None
+                time.sleep(0.5)
+
+    def _check_topics(self, needed: list[str]) -> None:
+        assert self.producer is not None
+        s = self.settings
+        try:
+            metadata = self.producer.list_topics(timeout=s.startup_deadline_s)
+        except KafkaException as exc:
+            raise Fatal(
+                f"Kafka at {s.kafka_bootstrap} unreachable: {exc}; start it or fix TXF_KAFKA_BOOTSTRAP"
+            ) from None
+        missing = [t for t in needed if t not in metadata.topics]
+        if missing:
+            raise Fatal(
+                f"topics {missing} do not exist: create them with `make register` (txf-registry register "
+                "--topics declares the legs' topics too)"
+            )
+
+    # --- run ----------------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        s = self.settings
+        signals = (signal.SIGTERM, signal.SIGINT) if threading.current_thread() is threading.main_thread() else ()
+        previous = {sig: signal.signal(sig, lambda *_: self.stop.set()) for sig in signals}
+        server = None
+        try:
+            routes, outputs = self._plan()
+            headers, leg_ids = self._registry_facts(outputs, routes)
+            self.producer = Producer(
+                {**s.kafka_config(), "client.id": "txf-arbiter", "linger.ms": 0, "error_cb": self._kafka_error},
+                logger=logging.getLogger("txf_arbiter.librdkafka"),
+            )
+            self._check_topics([*routes, *outputs, str(s.dead_letter_topic)])
+            if s.metrics_port:
+                server = serve_collector(
+                    s.metrics_host,
+                    s.metrics_port,
+                    ArbiterCollector(self._stats, self._extra, self.latency),
+                    self._health,
+                )
+            self.consumer = Consumer(self._consumer_config(), logger=logging.getLogger("txf_arbiter.librdkafka"))
+            self.consumer.subscribe(
+                list(routes),
+                on_assign=lambda c, p: self._on_assign(p, routes, headers, leg_ids, outputs),
+                on_revoke=lambda c, p: self._on_revoke(),
+                on_lost=lambda c, p: self._on_lost(),
+            )
+            self.notifier.ready("standby: waiting for the leg topics")
+            log.info(
+                "arbiter: legs %s -> %s; group %s",
+                ",".join(s.legs()),
+                ", ".join(sorted(set(r.canonical for r in routes.values()))),
+                s.group_id(),
+            )
+            self._loop()
+            code, reason = EXIT_OK, "stopped"
+        except Fatal as exc:
+            code, reason = EXIT_FATAL, str(exc)
+        except KafkaException as exc:
+            code, reason = EXIT_FATAL, f"Kafka: {exc}"
+        finally:
+            self.notifier.stopping("stopping")
+            self._shutdown()
+            if server is not None:
+                server.shutdown()
+                server.server_close()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if code == EXIT_FATAL:
+            log.error("arbiter: %s", reason)
+        return code
+
+    def _consumer_config(self) -> dict[str, Any]:
+        s = self.settings
+        return {
+            **s.client_config(),
+            "group.id": s.group_id(),
+            # member ids start with the client id: the oldest process sorts first and keeps the legs
+            "client.id": f"txf-arbiter-{self.started_ns:020d}",
+            "partition.assignment.strategy": "range",
+            "session.timeout.ms": s.arbiter_session_timeout_ms,
+            "heartbeat.interval.ms": max(100, s.arbiter_session_timeout_ms // 6),
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed",
+            "fetch.wait.max.ms": 5,
+            "fetch.error.backoff.ms": 5,
+            "enable.partition.eof": False,
+            "on_commit": self._on_commit,
+            "error_cb": self._kafka_error,
+        }
+
+    def _loop(self) -> None:
+        assert self.consumer is not None and self.producer is not None
+        consumer, producer = self.consumer, self.producer
+        next_tick = time.monotonic()
+        while not self.stop.is_set():
+            batch = consumer.consume(1000, timeout=0) or [m for m in [consumer.poll(0.005)] if m is not None]
+            if self._fatal:
+                raise Fatal(self._fatal)
+            if batch:
+                self._take(batch)
+            elif self._held and self._lease_ok():
+                self._take([])
+            producer.poll(0)
+            if time.monotonic() >= next_tick:
+                next_tick = time.monotonic() + _TICK_S
+                self._housekeeping()
+
+    # --- records ------------------------------------------------------------------------------------
+
+    def _take(self, batch: list[Message]) -> None:
+        """Arbitrate a batch (and any held records) once membership is confirmed."""
+        if not self.active or self.core is None:
+            return  # a standby: nothing assigned, nothing to do
+        for m in batch:
+            if m.error() is None:
+                self._held.append(m)
+            else:
+                self._kafka_message_error(m)
+        if not self._held:
+            return
+        if not self._lease_ok():
+            self._confirm_membership()
+            return
+        held, self._held = self._held, []
+        assert self.producer is not None
+        last: dict[tuple[str, int], int] = {}
+        for m in held:
+            where = f"{m.topic()}[{m.partition()}]@{m.offset()}"
+            for out in self.core.take(str(m.topic()), m.value(), where):
+                self._produce(out)
+            last[(str(m.topic()), int(m.partition() or 0))] = int(m.offset() or 0) + 1
+        self._delivery.checkpoints.append((self._delivery.next_id, last))
+
+    def _produce(self, out: Output) -> None:
+        assert self.producer is not None
+        d = self._delivery
+        out_id = d.next_id
+        d.next_id += 1
+        d.outstanding.append(out_id)
+        receive_ns = out.receive_ns
+
+        def delivered(err: KafkaError | None, msg: Message) -> None:
+            if err is not None:
+                if err.code() in (KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT):
+                    return  # given up on purpose (membership lost): its leg offset stays uncommitted
+                self.delivery_errors += 1
+                self._fatal = f"Kafka refused a record for {msg.topic()}: {err.str()}"
+                return
+            d.acked.add(out_id)
+            if receive_ns:
+                self.latency.observe((time.time_ns() - receive_ns) / 1e9)
+
+        while True:
+            try:
+                self.producer.produce(out.topic, out.value, out.key, on_delivery=delivered)
+                return
+            except BufferError:  # the local queue is full: let deliveries drain it
+                self.producer.poll(0.05)
+
+    def _kafka_message_error(self, m: Message) -> None:
+        err = m.error()
+        if err is None:
+            return
+        if err.fatal() or err.code() in (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.GROUP_AUTHORIZATION_FAILED):
+            self._fatal = f"Kafka: {err.str()}"
+        else:
+            log.warning("arbiter: %s", err.str())
+
+    def _kafka_error(self, err: KafkaError) -> None:
+        if err.fatal():
+            self._fatal = f"fatal Kafka error: {err.str()}"
+        else:
+            log.warning("kafka: %s", err.str())
+
+    # --- membership, lease, offsets -----------------------------------------------------------------
+
+    def _on_assign(
+        self,
+        partitions: list[TopicPartition],
+        routes: dict[str, LegRoute],
+        headers: dict[str, bytes],
+        leg_ids: dict[str, set[int]],
+        outputs: dict[str, type[ProtoMessage]],
+    ) -> None:
+        topics = {p.topic for p in partitions}
+        if not partitions:
+            self.notifier.status("standby")
+            log.info("arbiter: standby (another member holds the leg topics)")
+            return
+        if topics != set(routes):
+            log.error(
+                "arbiter: assigned only %s of the leg topics: not writing (leg topics must have one partition each)",
+                sorted(topics),
+            )
+            return
+        s = self.settings
+        core = ArbiterCore(
+            routes,
+            headers,
+            leg_ids,
+            run_id=secrets.randbits(64),
+            window_s=s.arbiter_window_s,
+            gaps=GapDetector(s.arbiter_gap_floor_s, s.all_holidays()),
+            ledger_topic=s.ledger_topic(),
+            dead_letter_topic=str(s.dead_letter_topic),
+        )
+        since_ms = (time.time_ns() // 1_000_000) - int((s.arbiter_window_s + 60) * 1000)
+        canonical = {(r.canonical, r.message) for r in routes.values()}
+        t0 = time.monotonic()
+        n = read_tail(s.client_config(), canonical, since_ms, core.remember)
+        self.core = core
+        self._delivery = Delivery()
+        self._done_offsets = {}
+        self._held = []
+        self.active = True
+        self.takeovers += 1
+        self._confirmed_at = time.monotonic()  # the assignment itself is this generation's proof
+        log.info(
+            "arbiter: active (run %016x): remembered %d canonical records in %.2f s",
+            core.run_id,
+            n,
+            time.monotonic() - t0,
+        )
+        self.notifier.status(f"active, run {core.run_id:016x}")
+
+    def _on_revoke(self) -> None:
+        """Handing the legs over on purpose: deliver what is out, commit, stop writing."""
+        if not self.active:
+            return
+        self.active = False
+        if self.producer is not None:
+            self.producer.flush(10)
+        self._commit_safe(asynchronous=False)
+        self._held = []
+        log.info("arbiter: legs revoked, now standby")
+        self.notifier.status("standby")
+
+    def _on_lost(self) -> None:
+        """The group moved on without us (session timed out): stop at once, send nothing queued."""
+        self.active = False
+        self._held = []
+        if self.producer is not None:
+            self.producer.purge(in_queue=True, in_flight=False, blocking=False)
+        log.error("arbiter: membership lost (session timed out): the standby owns the legs now")
+        self.notifier.status("standby (membership was lost)")
+
+    def _lease_ok(self) -> bool:
+        return time.monotonic() - self._confirmed_at <= self.settings.arbiter_lease_s
+
+    def _confirm_membership(self) -> None:
+        """Ask the group to accept an offset commit: its answer renews (or ends) the lease."""
+        assert self.consumer is not None
+        offsets = dict(self._done_offsets)
+        for m in self._held:  # a held record is not done: commit up to it, never past it
+            key = (str(m.topic()), int(m.partition() or 0))
+            offsets.setdefault(key, int(m.offset() or 0))
+        if offsets and time.monotonic() - self._last_commit > 0.05:
+            self._last_commit = time.monotonic()
+            self.consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=True)
+
+    def _on_commit(self, err: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        if err is None and all(p.error is None for p in partitions):
+            self._confirmed_at = time.monotonic()
+        elif err is not None and err.code() != KafkaError._NO_OFFSET:
+            log.warning("arbiter: offset commit refused: %s", err.str())
+
+    def _commit_safe(self, asynchronous: bool = True) -> None:
+        if self.consumer is None:
+            return
+        self._done_offsets.update(self._delivery.safe_offsets())
+        if not self._done_offsets:
+            return
+        self._last_commit = time.monotonic()
+        offsets = [TopicPartition(t, p, o) for (t, p), o in self._done_offsets.items()]
+        try:
+            if asynchronous:
+                self.consumer.commit(offsets=offsets, asynchronous=True)
+            else:
+                self.consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            log.warning("arbiter: commit failed: %s", exc)
+
+    def _housekeeping(self) -> None:
+        self._loop_beat = time.monotonic()
+        self.notifier.watchdog()
+        if not self.active or self.core is None:
+            return
+        lease = self.settings.arbiter_lease_s
+        if self._delivery.checkpoints or time.monotonic() - self._last_commit > lease / 3:
+            self._commit_safe()  # also the lease keepalive
+        self.core.check_gaps(self.core.gaps.last_ns + self._since_last_capture_ns())
+
+    def _since_last_capture_ns(self) -> int:
+        assert self.core is not None
+        newest = max((leg.last_receive_ns for leg in self.core.stats.legs.values()), default=0)
+        return max(0, time.time_ns() - newest) if newest else 0
+
+    def _shutdown(self) -> None:
+        if self.active and self.producer is not None:
+            self.producer.flush(self.settings.flush_timeout_s)
+            self._commit_safe(asynchronous=False)
+        self.active = False
+        if self.consumer is not None:
+            try:
+                self.consumer.close()  # leaves the group: a standby takes over at once
+            except (KafkaException, RuntimeError) as exc:
+                log.warning("arbiter: close: %s", exc)
+        if self.producer is not None:
+            self.producer.flush(self.settings.flush_timeout_s)
+
+    # --- health and metrics -------------------------------------------------------------------------
+
+    def _stats(self) -> Stats | None:
+        return self.core.stats if self.core is not None else None
+
+    def _extra(self) -> dict[str, Any]:
+        return {"active": 1 if self.active else 0, "takeovers": self.takeovers, "delivery_errors": self.delivery_errors}
+
+    def _health(self) -> dict[str, Any]:
+        live = time.monotonic() - self._loop_beat < 10
+        return {
+            "live": live,
+            "ready": live,
+            "active": self.active,
+            "run_id": f"{self.core.run_id:016x}" if self.core else None,
+        }
