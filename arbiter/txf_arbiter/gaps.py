@@ -41,7 +41,7 @@ class GapDetector:
 
     def __init__(
         self,
-        floor_s: float = 5.0,
+        floor_s: float = 2.0,
         holidays: sessions.Holidays = (),
         session_at: Callable[[int], sessions.Session | None] | None = None,
     ) -> None:

@@ -24,7 +24,7 @@ class ArbiterSettings(Settings):
     # how long (exchange time) a quote's identity is kept to recognise a second copy of it
     arbiter_window_s: float = Field(300.0, gt=0, validation_alias="TXF_ARBITER_WINDOW_S")
     # the shortest silence inside a session that can be a capture hole (the activity model may ask more)
-    arbiter_gap_floor_s: float = Field(5.0, gt=0, validation_alias="TXF_ARBITER_GAP_FLOOR_S")
+    arbiter_gap_floor_s: float = Field(2.0, gt=0, validation_alias="TXF_ARBITER_GAP_FLOOR_S")
     # the consumer group whose single active member writes (others wait as standbys)
     arbiter_group: str = Field("txf-arbiter", validation_alias="TXF_ARBITER_GROUP")
     # a standby takes over this long after the active one stops answering (broker minimum 6000)

@@ -1,0 +1,1 @@
+"""Arbiter tests: the core offline (unit), and the real processes against the real stack (e2e)."""

@@ -1,0 +1,104 @@
+"""The arbitration of leg records, record by record (no Kafka): emit, duplicate, dead letter, flags, ledger."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import datetime
+
+import pytest
+from legkit import HEADERS, core, decode, leg_record, market
+
+from txf.v1 import Gap, RecordFlag
+from txf_producer.sessions import TAIPEI, taipei_naive_to_ns
+
+TEN = datetime(2026, 11, 24, 10, 0, tzinfo=TAIPEI)  # a Tuesday's day session
+
+
+def test_the_first_leg_to_deliver_a_quote_writes_it_the_other_copy_is_dropped() -> None:
+    c = core()
+    quotes = list(itertools.islice(market(TEN), 50))
+    out = []
+    for i, (kind, q) in enumerate(quotes):
+        out += c.take(f"leg-a.txf-{kind}", leg_record(kind, q, run_id=1, sequence=i + 1))
+        assert c.take(f"leg-b.txf-{kind}", leg_record(kind, q, run_id=2, sequence=i + 1, receive_ns=1)) == []
+    assert len(out) == 50 and c.stats.legs["a"].first_seen == 50 and c.stats.legs["b"].duplicates == 50
+    by_topic: dict[str, list[int]] = {}
+    for o in out:
+        msg = decode(o.topic, o.value)
+        assert o.value[:6] == HEADERS[o.topic] and msg.producer_run_id == c.run_id and msg.flags == 0
+        assert o.key == msg.code.encode() and o.receive_ns == msg.receive_time_ns != 1  # leg a's arrival
+        by_topic.setdefault(o.topic, []).append(msg.sequence)
+    assert all(seqs == list(range(1, len(seqs) + 1)) for seqs in by_topic.values())  # the stream's own sequence
+
+
+def test_a_quote_only_the_slower_leg_had_is_written_late_and_flagged() -> None:
+    c = core()
+    quotes = [q for q in itertools.islice(market(TEN), 40) if q[0] == "bidask"][:3]
+    (k1, q1), (k2, q2), (k3, q3) = quotes
+    c.take("leg-a.txf-bidask", leg_record(k1, q1, run_id=1, sequence=1))
+    c.take("leg-a.txf-bidask", leg_record(k3, q3, run_id=1, sequence=2))  # leg a missed q2
+    (late,) = c.take("leg-b.txf-bidask", leg_record(k2, q2, run_id=2, sequence=2))
+    msg = decode(late.topic, late.value)
+    assert msg.flags == RecordFlag.RECORD_FLAG_LATE and msg.sequence == 3 and c.stats.late == 1
+
+
+@pytest.mark.parametrize("value, reason", [
+    (None, "tombstone"),
+    (b"\x01garbage", "not a Confluent frame"),
+    (b"\x00\x00\x00\x00\x63\x00\x0a\x05TXFK6", "schema id 99 is not one the subject leg-a.txf-bidask-value holds"),
+    (b"\x00\x00\x00\x00\x09\x02\x0a\x05TXFK6", "message index byte 2 is not 0"),
+    (b"\x00\x00\x00\x00\x09\x00\xff\xff\xff", "payload is not a txf.v1.BidAsk"),
+], ids=["tombstone", "garbage", "foreign-schema", "wrong-type", "bad-payload"])
+def test_bad_input_on_a_leg_is_dead_lettered_with_its_reason_never_a_crash(value: bytes | None, reason: str) -> None:
+    c = core()
+    (dlq,) = c.take("leg-a.txf-bidask", value, "leg-a.txf-bidask[0]@42")
+    record = json.loads(dlq.value)
+    assert dlq.topic == "txf-dlq" and reason in record["reason"] and record["record"] == "leg-a.txf-bidask[0]@42"
+    assert record["leg"] == "a" and c.stats.legs["a"].dead_letters == 1 and c.stats.emitted == 0
+
+
+def test_a_quote_older_than_the_window_is_dead_lettered_not_guessed() -> None:
+    c = core(window_s=10.0)
+    quotes = [q for q in itertools.islice(market(TEN), 2000) if q[0] == "bidask"]
+    first, newer = quotes[0], next(q for q in quotes if (q[1].datetime - quotes[0][1].datetime).total_seconds() > 11)
+    c.take("leg-a.txf-bidask", leg_record(*newer, run_id=1, sequence=1))
+    (dlq,) = c.take("leg-b.txf-bidask", leg_record(*first, run_id=2, sequence=1))
+    assert "beyond the arbiter's window" in json.loads(dlq.value)["reason"] and c.stats.legs["b"].too_late == 1
+
+
+def test_what_the_canonical_topics_hold_is_not_written_again() -> None:
+    """A new active arbiter remembers the canonical tail: leg records read again are copies."""
+    first = core()
+    quotes = list(itertools.islice(market(TEN), 30))
+    written = [o for i, (k, q) in enumerate(quotes)
+               for o in first.take(f"leg-a.txf-{k}", leg_record(k, q, run_id=1, sequence=i + 1))]
+    second = core()
+    for o in written:
+        second.remember(decode(o.topic, o.value))
+    for i, (k, q) in enumerate(quotes):
+        assert second.take(f"leg-a.txf-{k}", leg_record(k, q, run_id=1, sequence=i + 1)) == []
+
+
+def test_a_capture_hole_flags_each_streams_next_record_and_goes_to_the_ledger() -> None:
+    c = core()
+    quotes = list(itertools.islice(market(TEN), 3000))
+    t0 = quotes[0][1].datetime
+    before = [q for q in quotes if (q[1].datetime - t0).total_seconds() < 5]
+    after = [q for q in quotes if (q[1].datetime - t0).total_seconds() >= 15]  # 10 s captured by no leg
+    for i, (k, q) in enumerate(before):
+        assert all(o.topic != "txf-gaps" for o in c.take(f"leg-a.txf-{k}", leg_record(k, q, run_id=1, sequence=i)))
+    outs = [o for i, (k, q) in enumerate(after) for o in c.take(f"leg-b.txf-{k}", leg_record(k, q, run_id=2,
+                                                                                           sequence=i + 1))]
+    ledger = [Gap.FromString(o.value[6:]) for o in outs if o.topic == "txf-gaps"]
+    flagged = [decode(o.topic, o.value) for o in outs if o.topic != "txf-gaps"
+               and decode(o.topic, o.value).flags & RecordFlag.RECORD_FLAG_GAP_BEFORE]
+    assert sorted(g.message_type for g in ledger) == ["txf.v1.BidAsk", "txf.v1.Tick"]  # one per stream
+    assert len(flagged) == 2 and c.stats.holes == 1
+    last_before_ns = max(q[1].datetime for q in before)
+    for g in ledger:
+        assert g.end_ns - g.start_ns >= 10 * 10**9 and g.legs_down == ["a", "b"] and g.arbiter_run_id == c.run_id
+        assert g.backfillable == (g.message_type == "txf.v1.Tick")
+        flag = next(m for m in flagged if m.DESCRIPTOR.full_name == g.message_type)
+        assert flag.gap_start_ns == g.start_ns and flag.sequence == g.first_sequence_after
+    assert all(g.start_ns == taipei_naive_to_ns(last_before_ns) for g in ledger)
