@@ -119,6 +119,7 @@ class ArbiterService:
         self._delivery = Delivery()
         self._done_offsets: dict[tuple[str, int], int] = {}
         self._held: list[Message] = []
+        self._handed_over: dict[str, int] | None = None  # canonical ends when the legs were revoked
         self._confirmed_at = 0.0
         self._last_commit = 0.0
         self._loop_beat = time.monotonic()
@@ -363,6 +364,17 @@ class ArbiterService:
             )
             return
         s = self.settings
+        canonical = {(r.canonical, r.message) for r in routes.values()}
+        if (
+            self.core is not None
+            and self._handed_over is not None
+            and self._handed_over == self._canonical_ends(canonical)
+        ):
+            # a rebalance gave the legs straight back (a standby joined): nobody wrote meanwhile,
+            # so this process's memory and run go on unchanged
+            self._resume()
+            log.info("arbiter: active again (run %016x), nothing was written meanwhile", self.core.run_id)
+            return
         core = ArbiterCore(
             routes,
             headers,
@@ -374,16 +386,13 @@ class ArbiterService:
             dead_letter_topic=str(s.dead_letter_topic),
         )
         since_ms = (time.time_ns() // 1_000_000) - int((s.arbiter_window_s + 60) * 1000)
-        canonical = {(r.canonical, r.message) for r in routes.values()}
         t0 = time.monotonic()
         n = read_tail(s.client_config(), canonical, since_ms, core.remember)
         self.core = core
         self._delivery = Delivery()
         self._done_offsets = {}
-        self._held = []
-        self.active = True
         self.takeovers += 1
-        self._confirmed_at = time.monotonic()  # the assignment itself is this generation's proof
+        self._resume()
         log.info(
             "arbiter: active (run %016x): remembered %d canonical records in %.2f s",
             core.run_id,
@@ -391,6 +400,20 @@ class ArbiterService:
             time.monotonic() - t0,
         )
         self.notifier.status(f"active, run {core.run_id:016x}")
+
+    def _resume(self) -> None:
+        self._held = []
+        self._handed_over = None
+        self.active = True
+        self._confirmed_at = time.monotonic()  # the assignment itself is this generation's proof
+
+    def _canonical_ends(self, canonical: set[tuple[str, Any]]) -> dict[str, int] | None:
+        """Each canonical partition's end offset (None when the broker does not say)."""
+        assert self.consumer is not None
+        try:
+            return {t: self.consumer.get_watermark_offsets(TopicPartition(t, 0), timeout=5)[1] for t, _c in canonical}
+        except KafkaException:
+            return None
 
     def _on_revoke(self) -> None:
         """Handing the legs over on purpose: deliver what is out, commit, stop writing."""
@@ -401,12 +424,15 @@ class ArbiterService:
             self.producer.flush(10)
         self._commit_safe(asynchronous=False)
         self._held = []
+        if self.core is not None:
+            self._handed_over = self._canonical_ends({(r.canonical, r.message) for r in self.core.routes.values()})
         log.info("arbiter: legs revoked, now standby")
         self.notifier.status("standby")
 
     def _on_lost(self) -> None:
         """The group moved on without us (session timed out): stop at once, send nothing queued."""
         self.active = False
+        self._handed_over = None  # others may have written: a new run and a rebuild if the legs come back
         self._held = []
         if self.producer is not None:
             self.producer.purge(in_queue=True, in_flight=False, blocking=False)
