@@ -17,7 +17,7 @@ SERVICE_USER=txf
 MAIN_UNIT=txf-producer.service
 TIMER_UNITS=(txf-producer-start.timer txf-producer-stop.timer)
 SCHEDULE_UNITS=(txf-producer-start.service txf-producer-start.timer txf-producer-stop.service txf-producer-stop.timer)
-BIN_SCRIPTS=(wait-for-kafka txf-run-window check-feed-alive)
+BIN_SCRIPTS=(wait-for-kafka txf-run-window check-feed-alive txf-record-exit)
 
 DEPLOY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$DEPLOY_DIR/.." && pwd)

@@ -14,7 +14,7 @@ from deploykit import (ALL_UNITS, BIN, DEPLOY, SCHEDULE_UNITS, SYSTEMD, env_exam
                        run_script, snapshot, uninstall)
 
 UNIT_DIR = "etc/systemd/system"
-SCRIPTS = ("wait-for-kafka", "txf-run-window", "check-feed-alive")
+SCRIPTS = ("wait-for-kafka", "txf-run-window", "check-feed-alive", "txf-record-exit")
 TIMERS = ("txf-producer-start.timer", "txf-producer-stop.timer")
 
 
