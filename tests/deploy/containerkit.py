@@ -20,6 +20,7 @@ import hashlib
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -131,16 +132,19 @@ class ProducerContainer(SystemdContainer):
         self.systemctl("reset-failed", UNIT, check=False)
         self.sh(f"find {STATE} -mindepth 1 -maxdepth 1 ! -name service-exits.json -exec rm -rf {{}} +")
 
-    def cursor(self) -> str:
-        """The journal's current end: pass to entries() to see only what came after."""
-        out = self.run("journalctl", "-n", "1", "-o", "json", "--no-pager").stdout.strip()
-        return json.loads(out)["__CURSOR"] if out else ""
+    def mark(self) -> str:
+        """Now, as a journal position: entries(mark) shows only what is logged from here on.
 
-    def entries(self, after: str, *args: str) -> list[dict[str, Any]]:
-        """Journal entries after a cursor (optionally filtered by ARGS, e.g. -u UNIT, -p warning)."""
+        A time, not a cursor: `journalctl -n 1` (the last entry) can lag an entry of systemd's own
+        that is logged right after it, which an --after-cursor filter then drops.
+        """
+        return f"@{time.time():.6f}"
+
+    def entries(self, since: str, *args: str) -> list[dict[str, Any]]:
+        """Journal entries since a mark (all if ""), optionally filtered by ARGS (-u UNIT, -p warning)."""
         cmd = ["journalctl", "--no-pager", "-o", "json", *args]
-        if after:
-            cmd.append(f"--after-cursor={after}")
+        if since:
+            cmd.append(f"--since={since}")
         out = self.run(*cmd, timeout=60).stdout
         return [json.loads(line) for line in out.splitlines() if line.strip()]
 
@@ -163,8 +167,3 @@ class ProducerContainer(SystemdContainer):
 def entry_time(entry: dict[str, Any]) -> float:
     """A journal entry's realtime stamp in seconds."""
     return int(entry["__REALTIME_TIMESTAMP"]) / 1e6
-
-
-def usec(value: str) -> float:
-    """systemd's *USec / *TimestampMonotonic property (microseconds) in seconds."""
-    return int(value) / 1e6

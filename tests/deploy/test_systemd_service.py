@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from containerkit import PRODUCER, STATE, UNIT, ProducerContainer, usec
+from containerkit import PRODUCER, STATE, UNIT, ProducerContainer, entry_time
 from deploykit import DEPLOY, timespan_s
 from systemd_container import wait_until
 
@@ -119,23 +119,25 @@ def test_shipped_values_are_what_the_runbook_says(host: ProducerContainer) -> No
 def test_start_returns_once_producing_and_the_unit_is_active(fresh: ProducerContainer) -> None:
     c = fresh
     c.use_sim("--rate", "200")
-    mark = c.cursor()
+    mark = c.mark()
     t0 = time.monotonic()
     c.systemctl("start", UNIT)
     took = time.monotonic() - t0
     assert c.run("systemctl", "is-active", UNIT).stdout.strip() == "active"
     ready = c.probe("http", "http://127.0.0.1:9464/readyz")
     assert ready["status"] == 200, ready  # producing the moment `systemctl start` returned
-    shown = c.show(UNIT, "ActiveEnterTimestampMonotonic", "StatusText", "ExecMainStartTimestampMonotonic")
+    status = c.prop(UNIT, "StatusText")
     producing = c.wait_journal(mark, "INFO txf_producer: producing: run id", 5, "-u", UNIT)
+    launched = c.wait_journal(mark, "INFO txf_producer: metrics and health on", 5, "-u", UNIT)
+    active = c.wait_journal(mark, "Started txf-producer.service", 5, "-u", UNIT)
     # READY=1 (the unit turning active) came after the producer said it was producing.
-    assert int(producing["__MONOTONIC_TIMESTAMP"]) <= int(shown["ActiveEnterTimestampMonotonic"])
-    assert shown["StatusText"].startswith("producing 2 streams")
+    assert entry_time(producing) <= entry_time(active)
+    assert status.startswith("producing 2 streams")
     before = c.probe("offsets", *TOPICS)
     wait_until(lambda: all(n > before[t] for t, n in c.probe("offsets", *TOPICS).items()), 15,
                "records on both topics")
-    _figure("systemctl start -> active (sim source)", f"{took:.2f} s, main process start -> READY "
-            f"{usec(shown['ActiveEnterTimestampMonotonic']) - usec(shown['ExecMainStartTimestampMonotonic']):.2f} s")
+    _figure("systemctl start -> active (sim source)", f"{took:.2f} s, producer's first line -> READY "
+            f"{entry_time(active) - entry_time(launched):.2f} s")
 
 
 def test_start_waits_for_ready_and_fails_when_it_never_comes(fresh: ProducerContainer) -> None:
@@ -143,7 +145,7 @@ def test_start_waits_for_ready_and_fails_when_it_never_comes(fresh: ProducerCont
     c = fresh
     c.use_sim("--rate", "200")
     c.settings(TXF_REGISTRY_URL="http://127.0.0.1:9/apis/ccompat/v7", TXF_STARTUP_DEADLINE_S="3")
-    mark = c.cursor()
+    mark = c.mark()
     t0 = time.monotonic()
     start = c.systemctl("start", UNIT, check=False)
     took = time.monotonic() - t0
@@ -163,7 +165,7 @@ def test_missing_credentials_end_in_failed_78_without_restart(fresh: ProducerCon
     """
     c = fresh
     c.test_drop_in("50-fast-restart", "[Service]\nRestartSec=1s\n")
-    mark = c.cursor()
+    mark = c.mark()
     assert c.systemctl("start", UNIT, check=False).returncode != 0
     time.sleep(3)  # three RestartSec periods: a restart would have happened by now (the point of the test)
     shown = c.show(UNIT, "ActiveState", "Result", "ExecMainStatus", "NRestarts")
@@ -177,7 +179,7 @@ def test_invalid_setting_ends_in_failed_78_naming_the_variable(fresh: ProducerCo
     c.use_sim("--rate", "200")
     c.settings(TXF_FLUSH_TIMEOUT_S="soon")
     c.test_drop_in("50-fast-restart", "[Service]\nRestartSec=1s\n")
-    mark = c.cursor()
+    mark = c.mark()
     assert c.systemctl("start", UNIT, check=False).returncode != 0
     time.sleep(3)  # as above: no restart may follow
     shown = c.show(UNIT, "ActiveState", "ExecMainStatus", "NRestarts")
@@ -206,7 +208,7 @@ def test_hardened_producer_writes_state_serves_metrics_publishes_and_spools(fres
                "500 BidAsk delivered (metrics served under the hardening)")
     # Freeze the broker: what is in flight at the stop cannot be delivered within the 2 s flush bound.
     kafka = c.stack_pid("kafka")
-    mark = c.cursor()
+    mark = c.mark()
     os.kill(kafka, signal.SIGSTOP)
     try:
         time.sleep(0.5)  # let records pile up in flight to the frozen broker (the condition under test)
@@ -241,7 +243,7 @@ def test_a_breaking_hardening_line_is_caught_here(fresh: ProducerContainer) -> N
     c.settings(TXF_STARTUP_DEADLINE_S="2")
     c.test_drop_in("50-break", "[Service]\nRestrictAddressFamilies=\nRestrictAddressFamilies=AF_UNIX\n"
                    "ExecStartPre=\n")
-    mark = c.cursor()
+    mark = c.mark()
     assert c.systemctl("start", UNIT, check=False).returncode != 0
     assert any("txf-producer: exit 1: schema registry lookup" in m for m in c.messages(mark, "-u", UNIT))
 
@@ -260,7 +262,7 @@ def test_stop_under_2500_msgs_per_s_flushes_everything_and_exits_0(fresh: Produc
     c = fresh
     c.use_sim("--rate", "2500")
     before = c.probe("offsets", *TOPICS)
-    mark = c.cursor()
+    mark = c.mark()
     c.systemctl("start", UNIT)
     wait_until(lambda: c.probe("offsets", "txf-bidask")["txf-bidask"] - before["txf-bidask"] > 10_000, 60,
                "10,000 BidAsk records at 2,500 msgs/s")
