@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from systemd_container import SystemdContainer, wait_until
+from systemd_container import ContainerError, SystemdContainer, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 DEV_PYTHON = Path(sys.executable)  # the checkout's venv: its packages are visible inside through the overlay
@@ -157,11 +157,14 @@ class ProducerContainer(SystemdContainer):
             return state if state in states else None
         return wait_until(reached, timeout, f"{unit} to reach {'/'.join(states)}", interval=0.1)
 
-    def wait_journal(self, after: str, text: str, timeout: float, *args: str) -> dict[str, Any]:
-        """The first journal entry after the cursor whose MESSAGE contains text."""
+    def wait_journal(self, since: str, text: str, timeout: float, *args: str) -> dict[str, Any]:
+        """The first journal entry since a mark whose MESSAGE contains text."""
         def found() -> dict[str, Any] | None:
-            return next((e for e in self.entries(after, *args) if text in str(e.get("MESSAGE", ""))), None)
-        return wait_until(found, timeout, f"journal line {text!r}", interval=0.2)
+            return next((e for e in self.entries(since, *args) if text in str(e.get("MESSAGE", ""))), None)
+        try:
+            return wait_until(found, timeout, f"journal line {text!r}", interval=0.2)
+        except ContainerError as exc:
+            raise ContainerError(f"{exc}; logged meanwhile:\n" + "\n".join(self.messages(since, *args))) from None
 
 
 def entry_time(entry: dict[str, Any]) -> float:
