@@ -16,15 +16,16 @@ Test drop-ins (documented overrides, never edits of the shipped units) go to
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from systemd_container import ContainerError, SystemdContainer, wait_until
+from systemd_container import ContainerError, SystemdContainer, leftovers, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 DEV_PYTHON = Path(sys.executable)  # the checkout's venv: its packages are visible inside through the overlay
@@ -170,3 +171,13 @@ class ProducerContainer(SystemdContainer):
 def entry_time(entry: dict[str, Any]) -> float:
     """A journal entry's realtime stamp in seconds."""
     return int(entry["__REALTIME_TIMESTAMP"]) / 1e6
+
+
+@contextlib.contextmanager
+def booted(name: str) -> Iterator[ProducerContainer]:
+    """A ProducerContainer for one test module; after power-off, nothing of it may remain on the host."""
+    container = ProducerContainer(name)
+    with container:
+        yield container
+    left = [item for item in leftovers() if container.id in item]
+    assert not left, f"left behind on the host: {left}"

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from containerkit import UNIT, ProducerContainer
+from containerkit import booted, UNIT, ProducerContainer
 from deploykit import DEPLOY
 from systemd_container import wait_until
 
@@ -76,7 +76,7 @@ def _metric_names(expr: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def live() -> Iterator[ProducerContainer]:
-    with ProducerContainer("monitoring") as c:
+    with booted("monitoring") as c:
         c.install("--schedule", "none")
         c.start_stack()
         c.use_sim("--rate", "300")

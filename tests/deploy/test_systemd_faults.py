@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from containerkit import REPO, UNIT, ProducerContainer, entry_time
+from containerkit import booted, REPO, UNIT, ProducerContainer, entry_time
 from systemd_container import wait_until
 
 pytestmark = pytest.mark.integration
@@ -26,7 +26,7 @@ HUNG_LOGIN = "/opt/txf-test/hung-login"
 
 @pytest.fixture(scope="module")
 def host() -> Iterator[ProducerContainer]:
-    with ProducerContainer("faults") as c:
+    with booted("faults") as c:
         c.install("--schedule", "none")
         c.start_stack()
         yield c

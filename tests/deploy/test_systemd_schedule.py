@@ -16,7 +16,7 @@ from typing import Iterator
 
 import pytest
 
-from containerkit import UNIT, ProducerContainer, entry_time
+from containerkit import booted, UNIT, ProducerContainer, entry_time
 from deploykit import CRONTAB
 from systemd_container import wait_until
 from txf_producer.sessions import TAIPEI
@@ -29,7 +29,7 @@ TRADING_MOMENT = "2026-11-25T08:30"  # a Wednesday, inside the day run window (0
 
 @pytest.fixture(scope="module")
 def host() -> Iterator[ProducerContainer]:
-    with ProducerContainer("schedule") as c:
+    with booted("schedule") as c:
         c.installed = c.install()  # type: ignore[attr-defined]  # the default: --schedule timers
         c.start_stack()
         yield c

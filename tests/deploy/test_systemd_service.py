@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from containerkit import PRODUCER, STATE, UNIT, ProducerContainer, entry_time
+from containerkit import booted, PRODUCER, STATE, UNIT, ProducerContainer, entry_time
 from deploykit import DEPLOY, timespan_s
 from systemd_container import wait_until
 
@@ -29,7 +29,7 @@ TOPICS = ("txf-tick", "txf-bidask")
 
 @pytest.fixture(scope="module")
 def host() -> Iterator[ProducerContainer]:
-    with ProducerContainer("service") as c:
+    with booted("service") as c:
         c.installed = c.install("--schedule", "none")  # type: ignore[attr-defined]
         c.start_stack()
         yield c
