@@ -12,8 +12,8 @@
 #     in this mount namespace: every write (install.sh, useradd, the venv) vanishes with it;
 #   - fresh proc (/proc/sys read-only, so systemd cannot raise the host's global sysctls), a
 #     read-only sysfs, cgroup2 on /sys/fs/cgroup (this namespace's root = CGROUP), a minimal /dev
-#     (no host devices but null, zero, full, random, urandom, tty; a private devpts), tmpfs /run,
-#     /tmp and /etc/systemd/system, the latter holding only the units in UNITS (the host's enabled
+#     (no host devices but null, zero, full, random, urandom, tty; a private devpts), tmpfs /run
+#     and /etc/systemd/system, the latter holding only the units in UNITS (the host's enabled
 #     units never start here);
 #   - /etc/machine-id, hostname, and Asia/Taipei as the local time zone (as the RUNBOOK requires
 #     for the cron schedule);
@@ -67,7 +67,8 @@ ln -s /proc/self/fd/1 "$r/dev/stdout"
 ln -s /proc/self/fd/2 "$r/dev/stderr"
 
 mount -t tmpfs -o mode=0755,nosuid,nodev txf-run "$r/run"
-mount -t tmpfs -o mode=1777,nosuid,nodev txf-tmp "$r/tmp"
+# /tmp stays part of the overlay (no tmpfs): a checkout under the host's /tmp (a CI clone) must
+# stay visible inside; writes to it still land in the private upper layer.
 mount -t tmpfs -o mode=0755 txf-units "$r/etc/systemd/system"
 cp -a "$units/." "$r/etc/systemd/system/"
 
