@@ -68,7 +68,10 @@ ln -s /proc/self/fd/2 "$r/dev/stderr"
 
 mount -t tmpfs -o mode=0755,nosuid,nodev txf-run "$r/run"
 # /tmp stays part of the overlay (no tmpfs): a checkout under the host's /tmp (a CI clone) must
-# stay visible inside; writes to it still land in the private upper layer.
+# stay visible inside; writes to it still land in the private upper layer. Debian's tmpfiles.d
+# empties /tmp at boot ("D /tmp"): this container keeps it ("d", no age).
+mkdir -p "$r/etc/tmpfiles.d"
+echo "d /tmp 1777 root root -" >"$r/etc/tmpfiles.d/tmp.conf"
 mount -t tmpfs -o mode=0755 txf-units "$r/etc/systemd/system"
 cp -a "$units/." "$r/etc/systemd/system/"
 
