@@ -17,7 +17,9 @@ SERVICE_USER=txf
 MAIN_UNIT=txf-producer.service
 TIMER_UNITS=(txf-producer-start.timer txf-producer-stop.timer)
 SCHEDULE_UNITS=(txf-producer-start.service txf-producer-start.timer txf-producer-stop.service txf-producer-stop.timer)
-BIN_SCRIPTS=(wait-for-kafka txf-run-window check-feed-alive)
+BIN_SCRIPTS=(wait-for-kafka txf-run-window check-feed-alive txf-record-exit)
+MONITORING_DIR=$PREFIX/monitoring
+MONITORING_FILES=(txf-producer.rules.yml txf-producer.rules.test.yml txf-producer.dashboard.json prometheus.example.yml)
 
 DEPLOY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$DEPLOY_DIR/.." && pwd)

@@ -9,7 +9,8 @@
 #   - system user/group `txf` (useradd --system; skipped under --root)
 #   - /opt/txfstream/venv: a venv with `pip install <repo>/gen/python <repo>` (--venv-from, default
 #     this checkout; --skip-venv skips it), /opt/txfstream/bin/{wait-for-kafka,txf-run-window,
-#     check-feed-alive} (Python ones run on the venv), /opt/txfstream/RUNBOOK.md
+#     check-feed-alive,txf-record-exit} (Python ones run on the venv), /opt/txfstream/RUNBOOK.md,
+#     /opt/txfstream/monitoring/ (Prometheus alerting rules + promtool tests, Grafana dashboard)
 #   - /etc/systemd/system/txf-producer.service
 #   - /etc/txfstream/producer.env from .env.example (mode 0640 root:txf) if absent: NEVER overwritten
 #   - /etc/txfstream/holidays (exchange holiday dates; template) if absent: never overwritten
@@ -93,6 +94,9 @@ for script in "${BIN_SCRIPTS[@]}"; do
   install_file "$TMP/$script" "$BIN_DIR/$script" 0755
 done
 install_file "$DEPLOY_DIR/RUNBOOK.md" "$PREFIX/RUNBOOK.md" 0644
+# Alerting rules (with their promtool tests), a Grafana dashboard and an example Prometheus config.
+ensure_dir "$MONITORING_DIR" 0755
+for file in "${MONITORING_FILES[@]}"; do install_file "$DEPLOY_DIR/monitoring/$file" "$MONITORING_DIR/$file" 0644; done
 
 # --- 3. configuration and state ----------------------------------------------------------------
 ensure_dir "$CONF_DIR" 0755

@@ -2,7 +2,8 @@
 # Install every pinned tool and runtime the project needs, into the checkout
 # (.venv/, .tools/, gen/ts/node_modules/). Safe to re-run; a no-op when done.
 # Needs: python3.11 with venv, go, node 20 + npm, java 17 + mvn (all on the
-# project's machines); reaches only PyPI, the Go proxy, npm and Maven Central.
+# project's machines); reaches only PyPI, the Go proxy, npm, Maven Central and,
+# for cron and prometheus when missing, Debian's package mirror (as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,27 @@ need npm "install Node.js 20 with npm"
 need mvn "install Maven 3.8+ and a Java 17 JDK"
 
 step() { printf 'bootstrap: %s\n' "$*"; }
+
+# Debian packages the deploy tests need (tests/deploy/test_systemd_*.py, test_monitoring.py):
+# cron (the crontab schedule under the real daemon) and prometheus (promtool, a real Prometheus).
+# Installed only when missing; their services are never started on this host (policy-rc.d).
+DEBIAN_PACKAGES=(cron prometheus)
+missing=()
+[[ -x /usr/sbin/cron ]] || missing+=(cron)
+[[ -x /usr/bin/promtool && -x /usr/bin/prometheus ]] || missing+=(prometheus)
+if ((${#missing[@]})); then
+  command -v apt-get >/dev/null || { echo "bootstrap: install ${DEBIAN_PACKAGES[*]} (Debian packages) first" >&2; exit 1; }
+  ((EUID == 0)) || { echo "bootstrap: ${missing[*]} missing: run as root, or apt-get install ${missing[*]}" >&2; exit 1; }
+  step "Debian packages: ${missing[*]}"
+  policy=/usr/sbin/policy-rc.d
+  made_policy=0
+  if [[ ! -e $policy ]]; then  # keep apt from starting cron and prometheus on this host
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 0755 "$policy" && made_policy=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if ((made_policy)); then rm -f "$policy"; fi
+fi
 
 if [[ ! -x .venv/bin/python ]]; then
   step "creating .venv with $($PYTHON --version)"

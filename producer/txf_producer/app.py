@@ -29,6 +29,7 @@ from typing import Any
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
+from txf_producer import service_exits
 from txf_producer.framing import frame_header, new_serializer, schema_id_of
 from txf_producer.metrics import LatencyHistogram, monotonic_age, serve
 from txf_producer.notify import Notifier
@@ -96,7 +97,11 @@ class ProducerApp:
         s: dict[str, Any] = self.publisher.stats() if self.publisher is not None else {}
         s["queue"] = len(self.producer) if self.producer is not None else 0
         s["last_quote_age_s"] = monotonic_age(self.publisher.counters.last_quote_ns) if self.publisher else None
-        s["ready"] = self.health()["ready"]
+        health = self.health()
+        s["ready"] = health["ready"]
+        s["feed"] = health["feed"]
+        s["queue_max"] = int(self.settings.kafka_config()["queue.buffering.max.messages"])
+        s["service_exits"] = service_exits.counts(self.settings.state_dir)
         return s
 
     def health(self) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from txf_producer.app import EXIT_CONFIG, EXIT_FATAL, EXIT_OK, ProducerApp, run_app
-from txf_producer.logs import setup_logging
+from txf_producer.logs import journal_prefix, setup_logging
 from txf_producer.settings import Settings, SettingsError, load_settings
 from txf_producer.stall import StallDetector
 
@@ -100,7 +100,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     stats = result.stats
     log.info("final stats %s", json.dumps(stats, sort_keys=True))
     if result.exit_code != EXIT_OK:
-        print(f"txf-producer: exit {result.exit_code}: {result.reason}", file=sys.stderr)
+        print(f"{journal_prefix(logging.ERROR)}txf-producer: exit {result.exit_code}: {result.reason}", file=sys.stderr)
     else:
         log.info("stopped: %s", result.reason)
     return result.exit_code
@@ -128,7 +128,8 @@ def cmd_respool(args: argparse.Namespace) -> int:
     left = producer.flush(settings.flush_timeout_s)
     if left or failed:
         print(
-            f"txf-producer respool: {left} not delivered, {len(failed)} failed ({failed[:3]}); {args.file} kept",
+            f"{journal_prefix(logging.ERROR)}txf-producer respool: {left} not delivered, "
+            f"{len(failed)} failed ({failed[:3]}); {args.file} kept",
             file=sys.stderr,
         )
         return EXIT_FATAL
@@ -179,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except SettingsError as exc:
-        print(f"txf-producer: {exc}", file=sys.stderr)
+        print(f"{journal_prefix(logging.ERROR)}txf-producer: {exc}", file=sys.stderr)
         return EXIT_CONFIG
 
 

@@ -2,6 +2,11 @@
 
 Under systemd, journald stamps every line itself, so the producer prints no
 timestamp there (systemd sets JOURNAL_STREAM); run by hand, lines carry one.
+journald files a plain stdout/stderr line at priority info whatever it says, so
+under journald every line (each line of a traceback too) starts with `<N>`, the
+record's syslog priority, which journald strips and keeps as PRIORITY=
+(SyslogLevelPrefix=, on by default): `journalctl -p warning` then shows exactly
+the warnings and errors (tests/deploy/test_systemd_service.py proves it).
 Repeated problems (a burst of malformed quotes, a broker outage) are logged
 once per interval per kind, with the number of lines suppressed meanwhile, so
 a bad minute cannot flood the journal or slow the hot path.
@@ -15,17 +20,49 @@ import sys
 import threading
 import time
 
+# logging level -> syslog priority (RFC 5424: 2 crit, 3 err, 4 warning, 6 info, 7 debug)
+_PRIORITIES = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4), (logging.INFO, 6))
+
+
+def syslog_priority(levelno: int) -> int:
+    """The syslog priority of a logging level (custom levels round down)."""
+    return next((prio for level, prio in _PRIORITIES if levelno >= level), 7)
+
+
+def stderr_is_journal() -> bool:
+    """True when stderr is connected to journald: JOURNAL_STREAM names that stream's device:inode."""
+    try:
+        device, inode = (int(part) for part in os.environ.get("JOURNAL_STREAM", "").split(":"))
+        st = os.fstat(sys.stderr.fileno())
+    except (ValueError, OSError, AttributeError):
+        return False
+    return (st.st_dev, st.st_ino) == (device, inode)
+
+
+def journal_prefix(levelno: int) -> str:
+    """`<N>` for a line written straight to stderr under journald (e.g. the exit line), else ""."""
+    return f"<{syslog_priority(levelno)}>" if stderr_is_journal() else ""
+
+
+class JournalFormatter(logging.Formatter):
+    """No timestamp (journald adds its own); every line of a record starts with its `<priority>`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = f"<{syslog_priority(record.levelno)}>"
+        return "\n".join(prefix + line for line in super().format(record).split("\n"))
+
 
 def setup_logging(level: str = "INFO") -> None:
     """Configure the root logger for the terminal or for journald."""
-    under_journald = bool(os.environ.get("JOURNAL_STREAM")) and not sys.stderr.isatty()
-    fmt = (
-        "%(levelname)s %(name)s: %(message)s"
-        if under_journald
-        else "%(asctime)s.%(msecs)03d %(levelname)s %(name)s: %(message)s"
-    )
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(fmt, datefmt="%Y-%m-%d %H:%M:%S"))
+    if stderr_is_journal():
+        handler.setFormatter(JournalFormatter("%(levelname)s %(name)s: %(message)s"))
+    else:
+        handler.setFormatter(
+            logging.Formatter(
+                "%(asctime)s.%(msecs)03d %(levelname)s %(name)s: %(message)s", datefmt="%Y-%m-%d %H:%M:%S"
+            )
+        )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -17,10 +17,14 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry, make_wsgi_app
+from prometheus_client import CollectorRegistry, ProcessCollector, make_wsgi_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from txf_producer.stall import FeedState
+
+# One txf_feed_state series per state of the stall detector.
+FEED_STATES = tuple(state.value for state in FeedState)
 # produce() -> broker acknowledgement, seconds (loopback acks=all is ~1 ms; a feed p99 is ~0.8 s)
 LATENCY_BUCKETS_S = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -76,6 +80,11 @@ class ProducerCollector(Collector):
         ):
             yield CounterMetricFamily(name, doc, value=s.get(key, 0))
         yield GaugeMetricFamily("txf_queue_depth", "Records in librdkafka's local queue", value=s.get("queue", 0))
+        yield GaugeMetricFamily(
+            "txf_queue_max_messages",
+            "Capacity of that queue (queue.buffering.max.messages)",
+            value=s.get("queue_max", 0),
+        )
         age = s.get("last_quote_age_s")
         yield GaugeMetricFamily(
             "txf_last_quote_age_seconds",
@@ -83,6 +92,23 @@ class ProducerCollector(Collector):
             value=float("nan") if age is None else age,
         )
         yield GaugeMetricFamily("txf_ready", "1 while producing (see /readyz)", value=1 if s.get("ready") else 0)
+        feed = GaugeMetricFamily(
+            "txf_feed_state",
+            "1 for the stall detector's current judgement of the feed (all 0: the source is not watched, e.g. sim)",
+            labels=["state"],
+        )
+        for state in FEED_STATES:
+            feed.add_metric([state], 1 if s.get("feed") == state else 0)
+        yield feed
+        exits = CounterMetricFamily(
+            "txf_service_exits",
+            "Earlier runs of the service by how systemd saw them end "
+            "(SERVICE_RESULT, counted by ExecStopPost=txf-record-exit)",
+            labels=["result"],
+        )
+        for result, n in s.get("service_exits", {}).items():
+            exits.add_metric([result], n)
+        yield exits
         h = HistogramMetricFamily(
             "txf_produce_to_ack_seconds", "produce() to broker acknowledgement (acks=all)", unit=""
         )
@@ -110,6 +136,7 @@ def serve_collector(host: str, port: int, collector: Collector, health: Callable
     """Serve `collector` on /metrics and `health()` on /healthz (its "live") and /readyz (its "ready")."""
     registry = CollectorRegistry()
     registry.register(collector)
+    ProcessCollector(registry=registry)  # process_start_time_seconds (restarts), RSS, CPU, open fds
     metrics_app = make_wsgi_app(registry)
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:

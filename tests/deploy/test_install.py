@@ -14,7 +14,7 @@ from deploykit import (ALL_UNITS, BIN, DEPLOY, SCHEDULE_UNITS, SYSTEMD, env_exam
                        run_script, snapshot, uninstall)
 
 UNIT_DIR = "etc/systemd/system"
-SCRIPTS = ("wait-for-kafka", "txf-run-window", "check-feed-alive")
+SCRIPTS = ("wait-for-kafka", "txf-run-window", "check-feed-alive", "txf-record-exit")
 TIMERS = ("txf-producer-start.timer", "txf-producer-stop.timer")
 
 
@@ -54,6 +54,12 @@ def test_install_lays_out_every_file_with_its_mode(root: Path, tmp_path: Path) -
         else:
             assert installed[0] == source[0]
     assert (root / "opt/txfstream/RUNBOOK.md").read_bytes() == (DEPLOY / "RUNBOOK.md").read_bytes()
+    shipped = sorted(p.name for p in (DEPLOY / "monitoring").iterdir())
+    installed_monitoring = sorted(p.name for p in (root / "opt/txfstream/monitoring").iterdir())
+    assert installed_monitoring == shipped, "every file of deploy/monitoring/ is installed"
+    for name in shipped:
+        path = root / "opt/txfstream/monitoring" / name
+        assert path.read_bytes() == (DEPLOY / "monitoring" / name).read_bytes() and mode(path) == 0o644
     assert mode(_env_file(root)) == 0o640
     assert mode(root / "etc/txfstream/holidays") == 0o644
     assert mode(root / "var/lib/txfstream") == 0o750

@@ -1,0 +1,318 @@
+"""txf-producer.service under a real systemd (one container boot for the module; containerkit.py).
+
+deploy/install.sh installs into the container as on a server; the producer runs the simulator
+(no Shioaji credentials here) through a drop-in that replaces ExecStart= only, so every other
+line of the shipped unit, hardening included, is in force. Kafka and the registry run inside the
+container's own network namespace. Proves the RUNBOOK's claims on readiness, exit 78, hardening,
+stop under load and journald priorities; figures are printed as `FIGURE name: value` lines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from containerkit import booted, PRODUCER, STATE, UNIT, ProducerContainer, entry_time
+from deploykit import DEPLOY, timespan_s
+from systemd_container import wait_until
+
+pytestmark = pytest.mark.integration
+TOPICS = ("txf-tick", "txf-bidask")
+
+
+@pytest.fixture(scope="module")
+def host() -> Iterator[ProducerContainer]:
+    with booted("service") as c:
+        c.installed = c.install("--schedule", "none")  # type: ignore[attr-defined]
+        c.start_stack()
+        yield c
+
+
+@pytest.fixture
+def fresh(host: ProducerContainer) -> ProducerContainer:
+    host.reset_producer()
+    return host
+
+
+def _figure(name: str, value: str) -> None:
+    print(f"FIGURE {name}: {value}")
+
+
+def _metrics(c: ProducerContainer) -> dict[str, float]:
+    answer = c.probe("http", "http://127.0.0.1:9464/metrics")
+    assert answer["status"] == 200, answer
+    out: dict[str, float] = {}
+    for line in answer["body"].splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            out[name] = float(value)
+    return out
+
+
+def _final_stats(messages: list[str]) -> dict[str, Any]:
+    line = next(m for m in messages if "final stats" in m)
+    return json.loads(re.search(r"final stats (\{.*\})", line).group(1))  # type: ignore[union-attr]
+
+
+# --------------------------------------------------------------------------- install
+
+
+def test_install_sh_installs_on_the_live_container_and_verify_is_clean(host: ProducerContainer) -> None:
+    summary = host.installed.stdout  # type: ignore[attr-defined]
+    for done in ("done: create system user txf", "done: pip install txfstream + txf-contracts",
+                 "done: create /etc/txfstream/producer.env", "done: systemctl daemon-reload"):
+        assert done in summary, summary
+    assert host.run("id", "-un", "txf").stdout.strip() == "txf"
+    assert host.run("stat", "-c", "%a %U:%G", "/etc/txfstream/producer.env").stdout.split() == ["640", "root:txf"]
+    assert host.run("stat", "-c", "%a %U:%G", STATE).stdout.split() == ["750", "txf:txf"]
+    assert host.run("cat", f"/etc/systemd/system/{UNIT}").stdout == (DEPLOY / "systemd" / UNIT).read_text()
+    # The schedule units are verified from the checkout: they reference the installed helpers.
+    units = [f"/etc/systemd/system/{UNIT}", *(str(p) for p in sorted((DEPLOY / "systemd").glob("*-st*")))]
+    verify = host.run("systemd-analyze", "verify", *units, check=False)
+    assert (verify.returncode, verify.stdout, verify.stderr) == (0, "", ""), verify.stdout + verify.stderr
+    assert host.run(PRODUCER, "--help").returncode == 0
+
+
+def test_shipped_values_are_what_the_runbook_says(host: ProducerContainer) -> None:
+    """systemd's effective values of the unit as installed (no drop-in) against the RUNBOOK's text."""
+    host.reset_producer()
+    shown = host.show(UNIT, "Type", "NotifyAccess", "WatchdogUSec", "WatchdogSignal", "Restart", "RestartUSec",
+                      "RestartPreventExitStatus", "StartLimitBurst", "StartLimitIntervalUSec", "TimeoutStartUSec",
+                      "TimeoutStopUSec", "KillSignal", "KillMode", "User", "DropInPaths")
+    assert shown["DropInPaths"] == ""
+    runbook = (DEPLOY / "RUNBOOK.md").read_text()
+
+    def claimed(pattern: str) -> str:
+        found = re.findall(pattern, runbook)
+        assert found, f"RUNBOOK.md does not say {pattern!r}"
+        assert len(set(found)) == 1, f"RUNBOOK.md says {pattern!r} differently: {found}"
+        return found[0]
+
+    # systemd reports the watchdog of a running service only: start it (the sim drop-in changes ExecStart= only).
+    host.use_sim("--rate", "100")
+    host.systemctl("start", UNIT)
+    watchdog = host.prop(UNIT, "WatchdogUSec")
+    host.reset_producer()
+    assert timespan_s(watchdog) == float(claimed(r"WatchdogSec=(\d+)s"))
+    assert timespan_s(shown["RestartUSec"]) == float(claimed(r"RestartSec=(\d+)s"))
+    assert timespan_s(shown["TimeoutStopUSec"]) == float(claimed(r"TimeoutStopSec=(\d+)s"))
+    assert timespan_s(shown["StartLimitIntervalUSec"]) == float(claimed(r"StartLimitIntervalSec=(\d+)"))
+    assert shown["StartLimitBurst"] == claimed(r"StartLimitBurst=(\d+)")
+    assert shown["RestartPreventExitStatus"] == claimed(r"RestartPreventExitStatus=(\d+)")
+    assert shown["KillSignal"] == "2" and claimed(r"KillSignal=(SIG\w+)") == "SIGINT"
+    assert shown["WatchdogSignal"] == "6"  # SIGABRT: Python's faulthandler prints every thread's stack
+    assert (shown["Type"], shown["NotifyAccess"], shown["Restart"], shown["KillMode"], shown["User"]) == (
+        "notify", "main", "always", "mixed", "txf")
+    assert timespan_s(shown["TimeoutStartUSec"]) == 240
+
+
+# --------------------------------------------------------------------------- readiness
+
+
+def test_start_returns_once_producing_and_the_unit_is_active(fresh: ProducerContainer) -> None:
+    c = fresh
+    c.use_sim("--rate", "200")
+    mark = c.mark()
+    t0 = time.monotonic()
+    c.systemctl("start", UNIT)
+    took = time.monotonic() - t0
+    assert c.run("systemctl", "is-active", UNIT).stdout.strip() == "active"
+    ready = c.probe("http", "http://127.0.0.1:9464/readyz")
+    assert ready["status"] == 200, ready  # producing the moment `systemctl start` returned
+    status = c.prop(UNIT, "StatusText")
+    producing = c.wait_journal(mark, "INFO txf_producer: producing: run id", 5, "-u", UNIT)
+    launched = c.wait_journal(mark, "INFO txf_producer: metrics and health on", 5, "-u", UNIT)
+    active = c.wait_journal(mark, "Started txf-producer.service", 5, "-u", UNIT)
+    # READY=1 (the unit turning active) came after the producer said it was producing.
+    assert entry_time(producing) <= entry_time(active)
+    assert status.startswith("producing 2 streams")
+    before = c.probe("offsets", *TOPICS)
+    wait_until(lambda: all(n > before[t] for t, n in c.probe("offsets", *TOPICS).items()), 15,
+               "records on both topics")
+    _figure("systemctl start -> active (sim source)", f"{took:.2f} s, producer's first line -> READY "
+            f"{entry_time(active) - entry_time(launched):.2f} s")
+
+
+def test_start_waits_for_ready_and_fails_when_it_never_comes(fresh: ProducerContainer) -> None:
+    """A producer that cannot reach the registry never sends READY=1: `systemctl start` fails, never active."""
+    c = fresh
+    c.use_sim("--rate", "200")
+    c.settings(TXF_REGISTRY_URL="http://127.0.0.1:9/apis/ccompat/v7", TXF_STARTUP_DEADLINE_S="3")
+    mark = c.mark()
+    t0 = time.monotonic()
+    start = c.systemctl("start", UNIT, check=False)
+    took = time.monotonic() - t0
+    assert start.returncode != 0 and took >= 3, (start.returncode, took)
+    shown = c.show(UNIT, "ActiveState", "SubState", "ExecMainStatus", "Result")
+    assert shown["ExecMainStatus"] == "1" and shown["Result"] == "exit-code", shown
+    assert (shown["ActiveState"], shown["SubState"]) == ("activating", "auto-restart"), shown
+    messages = c.messages(mark, "-u", UNIT)
+    assert not any("producing: run id" in m for m in messages)
+    assert any("txf-producer: exit 1: schema registry lookup" in m and "TXF_REGISTRY_URL" in m for m in messages)
+
+
+def test_missing_credentials_end_in_failed_78_without_restart(fresh: ProducerContainer) -> None:
+    """The unit exactly as installed (live Shioaji source, keys still empty): exit 78, failed, no restart.
+
+    Only RestartSec is shortened (drop-in), so that 'no restart' is seen within seconds.
+    """
+    c = fresh
+    c.test_drop_in("50-fast-restart", "[Service]\nRestartSec=1s\n")
+    mark = c.mark()
+    assert c.systemctl("start", UNIT, check=False).returncode != 0
+    time.sleep(3)  # three RestartSec periods: a restart would have happened by now (the point of the test)
+    shown = c.show(UNIT, "ActiveState", "Result", "ExecMainStatus", "NRestarts")
+    assert shown == {"ActiveState": "failed", "Result": "exit-code", "ExecMainStatus": "78", "NRestarts": "0"}
+    error = c.wait_journal(mark, "txf-producer: exit 78: source shioaji: Shioaji credentials missing", 5, "-u", UNIT)
+    assert error["PRIORITY"] == "3"
+
+
+def test_invalid_setting_ends_in_failed_78_naming_the_variable(fresh: ProducerContainer) -> None:
+    c = fresh
+    c.use_sim("--rate", "200")
+    c.settings(TXF_FLUSH_TIMEOUT_S="soon")
+    c.test_drop_in("50-fast-restart", "[Service]\nRestartSec=1s\n")
+    mark = c.mark()
+    assert c.systemctl("start", UNIT, check=False).returncode != 0
+    time.sleep(3)  # as above: no restart may follow
+    shown = c.show(UNIT, "ActiveState", "ExecMainStatus", "NRestarts")
+    assert shown == {"ActiveState": "failed", "ExecMainStatus": "78", "NRestarts": "0"}
+    error = c.wait_journal(mark, "TXF_FLUSH_TIMEOUT_S", 5, "-u", UNIT)
+    assert error["PRIORITY"] == "3" and "invalid settings" in error["MESSAGE"]
+
+
+# --------------------------------------------------------------------------- hardening
+
+
+def test_hardened_producer_writes_state_serves_metrics_publishes_and_spools(fresh: ProducerContainer) -> None:
+    c = fresh
+    recording = f"{STATE}/session.txfrec"
+    c.use_sim("--rate", "500", "--record", recording)
+    c.settings(TXF_FLUSH_TIMEOUT_S="2")
+    c.systemctl("start", UNIT)
+    pid = c.main_pid(UNIT)
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    assert status["NoNewPrivs"].strip() == "1"
+    assert int(status["CapEff"], 16) == 0 and int(status["CapBnd"], 16) == 0
+    assert status["Seccomp"].strip() == "2"  # SystemCallArchitectures=native, RestrictAddressFamilies=, ...
+    mounts = {f[4]: f[5] for f in (line.split() for line in Path(f"/proc/{pid}/mountinfo").read_text().splitlines())}
+    assert mounts["/"].startswith("ro") and mounts[STATE].startswith("rw"), (mounts["/"], mounts.get(STATE))
+    wait_until(lambda: _metrics(c).get('txf_messages_delivered_total{topic="txf-bidask"}', 0) > 500, 20,
+               "500 BidAsk delivered (metrics served under the hardening)")
+    # Freeze the broker: what is in flight at the stop cannot be delivered within the 2 s flush bound.
+    kafka = c.stack_pid("kafka")
+    mark = c.mark()
+    os.kill(kafka, signal.SIGSTOP)
+    try:
+        time.sleep(0.5)  # let records pile up in flight to the frozen broker (the condition under test)
+        c.systemctl("stop", UNIT)
+    finally:
+        os.kill(kafka, signal.SIGCONT)
+    shown = c.show(UNIT, "Result", "ExecMainStatus")
+    assert (shown["Result"], shown["ExecMainStatus"]) == ("success", "0")
+    messages = c.messages(mark, "-u", UNIT)
+    spooled = _final_stats(messages)["spooled_total"]
+    assert spooled > 0, messages[-5:]
+    listing = c.run("stat", "-c", "%n %U %a %s", recording, f"{STATE}/spool.msgpack").stdout.split("\n")
+    for line in filter(None, listing):
+        name, owner, mode, size = line.split()
+        assert (owner, mode) == ("txf", "640") and int(size) > 0, line  # UMask=0027, written as txf
+    # The RUNBOOK's respool command, as written there.
+    runbook = (DEPLOY / "RUNBOOK.md").read_text()
+    command = re.search(r"```bash\n(sudo systemd-run --wait --pipe .*?)\n```", runbook, re.S).group(1)  # type: ignore[union-attr]
+    respool = c.sh(command.replace("sudo ", "", 1).replace("\\\n", " "), timeout=120)
+    assert f"republished {spooled} records" in respool.stdout, respool.stdout + respool.stderr
+    assert c.run("test", "-f", f"{STATE}/spool.msgpack.done", check=False).returncode == 0
+
+
+def test_a_breaking_hardening_line_is_caught_here(fresh: ProducerContainer) -> None:
+    """Negative control: one more restriction (no IP sockets) and `systemctl start` fails, with the reason.
+
+    The Kafka wait (ExecStartPre=) is dropped here: with no IP sockets it would wait its full 150 s
+    before failing (what a server would show), and the producer's own error is the one of interest.
+    """
+    c = fresh
+    c.use_sim("--rate", "200")
+    c.settings(TXF_STARTUP_DEADLINE_S="2")
+    c.test_drop_in("50-break", "[Service]\nRestrictAddressFamilies=\nRestrictAddressFamilies=AF_UNIX\n"
+                   "ExecStartPre=\n")
+    mark = c.mark()
+    assert c.systemctl("start", UNIT, check=False).returncode != 0
+    assert any("txf-producer: exit 1: schema registry lookup" in m for m in c.messages(mark, "-u", UNIT))
+
+
+def test_security_exposure_figure(fresh: ProducerContainer) -> None:
+    out = fresh.run("systemd-analyze", "security", "--no-pager", UNIT).stdout
+    score = float(re.search(r"Overall exposure level for \S+: (\d+\.\d+)", out).group(1))  # type: ignore[union-attr]
+    _figure("systemd-analyze security txf-producer", f"{score} (0 = most restricted, 10 = none)")
+    assert score < 3.0, out[-3000:]
+
+
+# --------------------------------------------------------------------------- stop under load
+
+
+def test_stop_under_2500_msgs_per_s_flushes_everything_and_exits_0(fresh: ProducerContainer) -> None:
+    c = fresh
+    c.use_sim("--rate", "2500")
+    before = c.probe("offsets", *TOPICS)
+    mark = c.mark()
+    c.systemctl("start", UNIT)
+    wait_until(lambda: c.probe("offsets", "txf-bidask")["txf-bidask"] - before["txf-bidask"] > 10_000, 60,
+               "10,000 BidAsk records at 2,500 msgs/s")
+    t0 = time.monotonic()
+    c.systemctl("stop", UNIT)
+    took = time.monotonic() - t0
+    shown = c.show(UNIT, "Result", "ExecMainStatus", "NRestarts", "ActiveState")
+    assert shown == {"Result": "success", "ExecMainStatus": "0", "NRestarts": "0", "ActiveState": "inactive"}
+    messages = c.messages(mark, "-u", UNIT)
+    assert any("stopped: SIGINT received" in m for m in messages), messages[-5:]
+    stats = _final_stats(messages)
+    assert stats["spooled_total"] == 0 and stats["delivery_errors"] == 0
+    assert stats["published"] == stats["delivered"]
+    run_id = next(re.search(r"run id ([0-9a-f]{16})", m).group(1) for m in messages if "producing: run id" in m)  # type: ignore[union-attr]
+    back = c.probe("readback", *TOPICS)
+    lost = 0
+    for topic in TOPICS:
+        run = back[topic]["runs"][run_id]
+        assert run["complete"] and run["count"] == run["distinct"] == run["max"] == stats["delivered"][topic], run
+        lost += run["max"] - run["distinct"]
+    assert took < timespan_s(c.prop(UNIT, "TimeoutStopUSec"))
+    _figure("systemctl stop at 2,500 msgs/s -> exit 0", f"{took:.2f} s (TimeoutStopSec 30 s), "
+            f"{sum(stats['delivered'].values())} records, lost {lost}")
+
+
+# --------------------------------------------------------------------------- journald
+
+
+def test_journal_lines_carry_their_priority_and_no_timestamp(host: ProducerContainer) -> None:
+    """Everything the unit logged in this module: `journalctl -p warning` shows exactly the warnings and errors.
+
+    Runs last: the tests above made INFO, WARNING (librdkafka, record-exit) and ERROR lines (exit lines, spool).
+    """
+    ours = [e for e in host.entries("", "-u", UNIT) if e.get("SYSLOG_IDENTIFIER") == "txf-producer"]
+    level_of = {"DEBUG": "7", "INFO": "6", "WARNING": "4", "ERROR": "3", "CRITICAL": "2"}
+    levels = set()
+    for entry in ours:
+        message = str(entry["MESSAGE"])
+        assert not re.match(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d", message), f"timestamp under journald: {message}"
+        word = message.split(" ", 1)[0]
+        if word in level_of:
+            assert entry["PRIORITY"] == level_of[word], entry
+            levels.add(word)
+        elif message.startswith("txf-producer: exit") or message.startswith("txf-producer: invalid"):
+            assert entry["PRIORITY"] == "3", entry
+    assert {"INFO", "WARNING", "ERROR"} <= levels, levels
+    shown = {e["__CURSOR"] for e in host.entries("", "-u", UNIT, "-p", "warning")
+             if e.get("SYSLOG_IDENTIFIER") == "txf-producer"}
+    expected = {e["__CURSOR"] for e in ours if int(e["PRIORITY"]) <= 4}
+    assert shown == expected and expected
+    infos = [e for e in ours if e["PRIORITY"] == "6"]
+    assert infos and not any(str(e["MESSAGE"]).startswith(("WARNING", "ERROR")) for e in infos)
+    _figure("journal lines checked", f"{len(ours)} ({len(expected)} at warning or above)")
