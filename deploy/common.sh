@@ -15,6 +15,8 @@ STATE_DIR=/var/lib/txfstream
 CRON_FILE=/etc/cron.d/txf-producer
 SERVICE_USER=txf
 MAIN_UNIT=txf-producer.service
+ARBITER_UNIT=txf-arbiter.service
+ARBITER_WANTS=/etc/systemd/system/multi-user.target.wants
 TIMER_UNITS=(txf-producer-start.timer txf-producer-stop.timer)
 SCHEDULE_UNITS=(txf-producer-start.service txf-producer-start.timer txf-producer-stop.service txf-producer-stop.timer)
 BIN_SCRIPTS=(wait-for-kafka txf-run-window check-feed-alive txf-record-exit)
@@ -147,3 +149,11 @@ remove_timers() {
 }
 
 remove_cron() { remove_path "$CRON_FILE"; }
+
+# disable_arbiter: stop and disable txf-arbiter.service (live), or drop its wants link (--root).
+disable_arbiter() {
+  if ((REAL)) && [[ -e $UNIT_DIR/$ARBITER_UNIT ]]; then
+    if systemd_running; then live_systemctl disable --now "$ARBITER_UNIT"; else live_systemctl disable "$ARBITER_UNIT"; fi
+  fi
+  if [[ -L $R$ARBITER_WANTS/$ARBITER_UNIT ]]; then remove_path "$ARBITER_WANTS/$ARBITER_UNIT"; fi
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # install.sh: install the txfstream producer as a systemd service with a session schedule.
 #
-#   sudo deploy/install.sh [--schedule timers|cron|none] [--venv-from DIR] [--python PY]
+#   sudo deploy/install.sh [--schedule timers|cron|none] [--arbiter] [--venv-from DIR] [--python PY]
 #   deploy/install.sh --root DIR [--skip-venv] ...     # into a staging/test root
 #   deploy/install.sh --dry-run ...                    # print every action, change nothing
 #
@@ -11,7 +11,8 @@
 #     this checkout; --skip-venv skips it), /opt/txfstream/bin/{wait-for-kafka,txf-run-window,
 #     check-feed-alive,txf-record-exit} (Python ones run on the venv), /opt/txfstream/RUNBOOK.md,
 #     /opt/txfstream/monitoring/ (Prometheus alerting rules + promtool tests, Grafana dashboard)
-#   - /etc/systemd/system/txf-producer.service
+#   - /etc/systemd/system/txf-producer.service, and txf-arbiter.service (redundant capture; enabled
+#     and started only with --arbiter, see the RUNBOOK; without it an enabled arbiter is disabled)
 #   - /etc/txfstream/producer.env from .env.example (mode 0640 root:txf) if absent: NEVER overwritten
 #   - /etc/txfstream/holidays (exchange holiday dates; template) if absent: never overwritten
 #   - /var/lib/txfstream (0750 txf:txf): spool, shioaji.log, contract cache
@@ -25,6 +26,8 @@
 #   --root DIR       install below DIR instead of / (tests, image builds): no useradd, chown, systemctl
 #   --dry-run        print every action, change nothing
 #   --schedule S     timers | cron | none (default timers)
+#   --arbiter        enable and start txf-arbiter.service (this host runs a capture leg: set
+#                    TXF_CAPTURE_LEG in producer.env; run one arbiter per capture host)
 #   --venv-from DIR  repository checkout to pip install from (default: the one holding this script)
 #   --skip-venv      do not create/update the venv (tests; or a venv managed some other way)
 #   --python PY      interpreter for the venv (default python3; needs >= 3.11)
@@ -36,6 +39,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 SCHEDULE=timers
 SRC=$REPO_DIR
 SKIP_VENV=0
+ARBITER=0
 PYTHON=python3
 usage() { sed -n '2,30s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 while (($#)); do
@@ -48,6 +52,7 @@ while (($#)); do
     --venv-from) SRC=${2:-}; shift 2 ;;
     --venv-from=*) SRC=${1#*=}; shift ;;
     --skip-venv) SKIP_VENV=1; shift ;;
+    --arbiter) ARBITER=1; shift ;;
     --python) PYTHON=${2:-}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "$PROG: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
@@ -154,6 +159,8 @@ ensure_dir "$STATE_DIR" 0750 "$SERVICE_USER:$SERVICE_USER"
 
 # --- 4. units and schedule -----------------------------------------------------------------------
 install_file "$DEPLOY_DIR/systemd/$MAIN_UNIT" "$UNIT_DIR/$MAIN_UNIT" 0644
+install_file "$DEPLOY_DIR/systemd/$ARBITER_UNIT" "$UNIT_DIR/$ARBITER_UNIT" 0644
+((ARBITER)) || disable_arbiter
 case $SCHEDULE in
   timers)
     remove_cron
@@ -194,6 +201,24 @@ if [[ $SCHEDULE == timers ]]; then
         act "enable $t" ln -sfn "$UNIT_DIR/$t" "$link"
       fi
     done
+  fi
+fi
+
+if ((ARBITER)); then
+  if ((REAL)); then
+    if systemd_running; then live_systemctl enable --now "$ARBITER_UNIT"; else live_systemctl enable "$ARBITER_UNIT"; fi
+  else
+    # What `systemctl enable` does for WantedBy=multi-user.target, done by hand below --root.
+    ensure_dir "$ARBITER_WANTS" 0755
+    link=$R$ARBITER_WANTS/$ARBITER_UNIT
+    if [[ -L $link && $(readlink "$link") == "$UNIT_DIR/$ARBITER_UNIT" ]]; then
+      SUMMARY+=("unchanged: $ARBITER_WANTS/$ARBITER_UNIT")
+    else
+      act "enable $ARBITER_UNIT" ln -sfn "$UNIT_DIR/$ARBITER_UNIT" "$link"
+    fi
+  fi
+  if [[ -r $R$ENV_FILE ]] && ! grep -Eq '^TXF_CAPTURE_LEG=[[:alnum:]]' "$R$ENV_FILE"; then
+    warn "--arbiter: TXF_CAPTURE_LEG is empty in $ENV_FILE, so this host's producer writes the canonical topics beside the arbiter: set it to this host's leg (a, b, ...)"
   fi
 fi
 

@@ -5,7 +5,7 @@
 #   deploy/uninstall.sh --root DIR ...    # from a staging/test root
 #   deploy/uninstall.sh --dry-run ...     # print every action, change nothing
 #
-# Stops and disables the schedule (timers or cron), stops txf-producer.service (on the live
+# Stops and disables the schedule (timers or cron) and txf-arbiter.service, stops txf-producer.service (on the live
 # system: mind the session, a stop during a session loses quotes for good), removes the unit
 # files, /opt/txfstream (venv, scripts) and reloads systemd. KEEPS /etc/txfstream (producer.env
 # with its secrets, holidays), /var/lib/txfstream (state: an unsent spool.msgpack!), unit drop-ins
@@ -45,7 +45,9 @@ if systemd_running && systemctl is-active --quiet "$MAIN_UNIT" 2>/dev/null; then
   live_systemctl stop "$MAIN_UNIT"
 fi
 
-# 3. The unit and the software.
+# 3. The units and the software.
+disable_arbiter
+remove_path "$UNIT_DIR/$ARBITER_UNIT"
 remove_path "$UNIT_DIR/$MAIN_UNIT"
 remove_path "$PREFIX"
 
@@ -55,6 +57,7 @@ if ((PURGE)); then
     warn "$STATE_DIR/spool.msgpack holds records Kafka never took; purging deletes them (respool it first)"
   fi
   remove_path "$UNIT_DIR/$MAIN_UNIT.d"
+  remove_path "$UNIT_DIR/$ARBITER_UNIT.d"
   remove_path "$CONF_DIR"
   remove_path "$STATE_DIR"
   if ((!REAL)); then
@@ -75,6 +78,6 @@ if ((!REAL)); then
   SUMMARY+=("skipped (--root): systemctl daemon-reload")
 elif systemd_running; then
   live_systemctl daemon-reload
-  live_systemctl reset-failed "$MAIN_UNIT" || true
+  live_systemctl reset-failed "$MAIN_UNIT" "$ARBITER_UNIT" || true
 fi
 print_summary uninstall

@@ -199,10 +199,10 @@ class ArbiterService:
                 logger=logging.getLogger("txf_arbiter.librdkafka"),
             )
             self._check_topics([*routes, *outputs, str(s.dead_letter_topic)])
-            if s.metrics_port:
+            if s.arbiter_metrics_port:
                 server = serve_collector(
                     s.metrics_host,
-                    s.metrics_port,
+                    s.arbiter_metrics_port,
                     ArbiterCollector(self._stats, self._extra, self.latency),
                     self._health,
                 )

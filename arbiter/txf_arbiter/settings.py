@@ -32,6 +32,10 @@ class ArbiterSettings(Settings):
     # the active arbiter writes only while its group membership was confirmed this recently
     arbiter_lease_s: float = Field(2.0, gt=0, validation_alias="TXF_ARBITER_LEASE_S")
 
+    # /metrics, /healthz, /readyz of the arbiter (0: off): its own port, so it runs beside a leg producer
+    # that reads the same settings file (TXF_METRICS_PORT is the producer's)
+    arbiter_metrics_port: int = Field(9465, ge=0, le=65535, validation_alias="TXF_ARBITER_METRICS_PORT")
+
     @field_validator("arbiter_legs", mode="before")
     @classmethod
     def _split_legs(cls, v: Any) -> Any:

@@ -19,7 +19,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as _SourceError
 
 from txf_producer.sources.base import MESSAGE_NAME_OF, QuoteType
-from txf_registry.topicmap import TopicEntry, TopicMapError, load_topic_map
+from txf_registry.topicmap import TopicEntry, TopicMapError, load_capture, load_topic_map
 
 #: The quote stream each message of the topic map comes from.
 MESSAGE_QUOTE_TYPE = {name: q for q, name in MESSAGE_NAME_OF.items()}
@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     # a prefix puts several environments on one cluster, and the original service's per-topic
     # variables still rename a route's topic. Unset names are filled in from the map at validation.
     topic_prefix: str = _env("TOPIC_PREFIX", "")
+    # A capture leg (one of the topic map's [capture] legs, e.g. "a"): this producer then writes the
+    # leg's copies of the topics (leg-a.txf-tick, ...) and txf-arbiter writes each quote once to the
+    # canonical ones. Unset: this producer writes the canonical topics itself (one producer, no arbiter).
+    capture_leg: str | None = _env("CAPTURE_LEG", None)
     tick_topic: str | None = Field(None, validation_alias=AliasChoices("TXF_TICK_TOPIC", "TICK_TOPIC"))
     txfr2_tick_topic: str | None = _env("TXFR2_TICK_TOPIC", None)
     bidask_topic: str | None = Field(None, validation_alias=AliasChoices("TXF_BIDASK_TOPIC", "BIDASK_TOPIC"))
@@ -147,24 +151,37 @@ class Settings(BaseSettings):
         """Fill every unset topic name from the topic map (with the prefix)."""
         try:
             entries = load_topic_map()
+            base = self.topic_prefix + self._leg_prefix()
         except TopicMapError as exc:
             raise ValueError(str(exc)) from None
         for entry in entries:
             setting = _SETTING_OF_ROUTE.get(_route_key(entry))
             if setting is not None and getattr(self, setting) is None:
-                setattr(self, setting, self.topic_prefix + entry.name)
+                setattr(self, setting, base + entry.name)
         self._routes = [
             (
                 MESSAGE_QUOTE_TYPE[str(e.message)],
                 str(e.contract),
                 getattr(self, _SETTING_OF_ROUTE[_route_key(e)])
                 if _route_key(e) in _SETTING_OF_ROUTE
-                else self.topic_prefix + e.name,
+                else base + e.name,
             )
             for e in entries
             if e.role == "data" and e.message in MESSAGE_QUOTE_TYPE
         ]
         return self
+
+    def _leg_prefix(self) -> str:
+        """The capture leg's topic prefix from the topic map ("" without a leg); an unknown leg is an error."""
+        if not self.capture_leg:
+            return ""
+        capture = load_capture()
+        if self.capture_leg not in capture.legs:
+            raise TopicMapError(
+                f"TXF_CAPTURE_LEG={self.capture_leg!r} is not a capture leg of the topic map "
+                f"([capture] legs = {list(capture.legs)}); set one of them, or unset it to write the canonical topics"
+            )
+        return capture.prefix_of(self.capture_leg)
 
     def routes(self) -> list[tuple[QuoteType, str, str]]:
         """(quote type, contract alias, topic) for every stream to subscribe and publish (TXFR2 if asked)."""

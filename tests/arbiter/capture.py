@@ -1,7 +1,7 @@
 """Real capture legs and arbiters as processes against the real stack, and an independent read-back.
 
 A leg is the shipped `txf-producer run --source sim` as a capture leg of one shared simulated market
-(anchored pacing, its own drops and jitter, TXF_TOPIC_PREFIX=<run>leg-<x>.); an arbiter is the
+(anchored pacing, its own drops and jitter, TXF_CAPTURE_LEG=<x> under the run's TXF_TOPIC_PREFIX); an arbiter is the
 shipped `txf-arbiter run`. Both are stopped by their PIDs. The read-back uses a plain confluent
 Consumer and the generated classes, not the project's tracker, and recomputes the ground truth
 from the simulated market and the legs' pure drop decisions (simulation/legs.py).
@@ -56,7 +56,8 @@ class Capture:
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TXF_", "KAFKA_", "SHIOAJI_"))}
         env.update(TXF_KAFKA_BOOTSTRAP=self.stack.bootstrap_servers, TXF_REGISTRY_URL=self.stack.registry_url,
-                   TXF_TOPIC_PREFIX=self.prefix, TXF_METRICS_PORT="0", TXF_LOG_LEVEL="INFO",
+                   TXF_TOPIC_PREFIX=self.prefix, TXF_METRICS_PORT="0", TXF_ARBITER_METRICS_PORT="0",
+                   TXF_LOG_LEVEL="INFO",
                    TXF_STARTUP_DEADLINE_S="20", PYTHONUNBUFFERED="1")
         env.update(extra)
         return env
@@ -67,7 +68,7 @@ class Capture:
         self.started_ns.setdefault(name, []).append(time.time_ns())
 
     def start_leg(self, leg: str, seed: int, drop: float = 0.0, jitter_ms: float = 0.0) -> None:
-        env = self.env(TXF_TOPIC_PREFIX=f"{self.prefix}leg-{leg}.", TXF_STATE_DIR=str(self.tmp / f"state-{leg}"))
+        env = self.env(TXF_CAPTURE_LEG=leg, TXF_STATE_DIR=str(self.tmp / f"state-{leg}"))
         self._spawn(f"leg-{leg}", [str(BIN / "txf-producer"), "run", "--source", "sim", "--seed", str(SEED),
                                    "--sim-start", SIM_START.isoformat(), "--speed", "1",
                                    "--sim-anchor-ns", str(self.anchor_ns), "--leg-seed", str(seed),

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from capture import (KINDS, Capture, dropped_by, gaps_of, identity, market_quotes, quotes_of, read_topic,
-                     wait_drained)
+from capture import KINDS, Capture, dropped_by, gaps_of, identity, market_quotes, quotes_of, read_topic, wait_drained
 
 from txf.v1 import RecordFlag
 

@@ -23,9 +23,10 @@ CRONTAB = DEPLOY / "cron" / "txf-producer.crontab"
 ENV_EXAMPLE = REPO / ".env.example"
 
 MAIN_UNIT = "txf-producer.service"
+ARBITER_UNIT = "txf-arbiter.service"
 SCHEDULE_UNITS = ("txf-producer-start.service", "txf-producer-start.timer",
                   "txf-producer-stop.service", "txf-producer-stop.timer")
-ALL_UNITS = (MAIN_UNIT, *SCHEDULE_UNITS)
+ALL_UNITS = (MAIN_UNIT, ARBITER_UNIT, *SCHEDULE_UNITS)
 STUBBED = ("systemctl", "useradd", "userdel", "chown", "getent", "crontab")
 
 

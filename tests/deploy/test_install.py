@@ -218,3 +218,23 @@ def test_scripts_are_strict_bash() -> None:
         text = (DEPLOY / script).read_text()
         assert text.startswith("#!/usr/bin/env bash\n") and "set -euo pipefail" in text, script
         assert mode(DEPLOY / script) & 0o111, f"{script} is not executable"
+
+
+def test_arbiter_is_enabled_only_with_the_flag_and_removed_by_uninstall(root: Path, tmp_path: Path) -> None:
+    link = root / UNIT_DIR / "multi-user.target.wants" / "txf-arbiter.service"
+    _ok(install(root, workdir=tmp_path))
+    assert (root / UNIT_DIR / "txf-arbiter.service").exists() and not link.exists()
+    run = install(root, "--arbiter", workdir=tmp_path)
+    _ok(run)
+    assert link.is_symlink() and str(link.readlink()) == "/etc/systemd/system/txf-arbiter.service"
+    assert "TXF_CAPTURE_LEG is empty" in run.err, "an arbiter beside a producer that writes the canonical topics"
+    env = _env_file(root)
+    env.write_text(env.read_text().replace("TXF_CAPTURE_LEG=\n", "TXF_CAPTURE_LEG=a\n"))
+    again = install(root, "--arbiter", workdir=tmp_path)
+    _ok(again)
+    assert "TXF_CAPTURE_LEG" not in again.err and "unchanged: /etc/systemd/system/multi-user.target.wants" in again.out
+    _ok(install(root, workdir=tmp_path))  # without the flag: disabled again
+    assert not link.exists()
+    _ok(install(root, "--arbiter", workdir=tmp_path))
+    _ok(uninstall(root, workdir=tmp_path))
+    assert not link.exists() and not (root / UNIT_DIR / "txf-arbiter.service").exists()

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from containerkit import booted, PRODUCER, STATE, UNIT, ProducerContainer, entry_time
+from containerkit import KAFKA, PRODUCER, REGISTRY, STATE, UNIT, ProducerContainer, booted, entry_time
 from deploykit import DEPLOY, timespan_s
 from systemd_container import wait_until
 
@@ -286,6 +286,67 @@ def test_stop_under_2500_msgs_per_s_flushes_everything_and_exits_0(fresh: Produc
     assert took < timespan_s(c.prop(UNIT, "TimeoutStopUSec"))
     _figure("systemctl stop at 2,500 msgs/s -> exit 0", f"{took:.2f} s (TimeoutStopSec 30 s), "
             f"{sum(stats['delivered'].values())} records, lost {lost}")
+
+
+# --------------------------------------------------------------------------- redundant capture
+
+
+def test_arbiter_unit_writes_a_capture_leg_once_and_comes_back_after_sigkill(fresh: ProducerContainer) -> None:
+    """The producer as capture leg `a` (TXF_CAPTURE_LEG) and txf-arbiter.service as shipped, on topics of
+    their own (TXF_TOPIC_PREFIX, provisioned by txf-registry): the arbiter turns READY as a standby, goes
+    active, is SIGKILLed mid-stream, is restarted by systemd, and the canonical topics end up holding every
+    leg record exactly once (no loss across the kill, no second copy)."""
+    c = fresh
+    prefix, arbiter = "arb.", "txf-arbiter.service"
+    c.run(str(PRODUCER.replace("txf-producer", "txf-registry")), "--topic-prefix", prefix, "register", "--topics",
+          timeout=120, env={"TXF_KAFKA_BOOTSTRAP": KAFKA, "TXF_REGISTRY_URL": REGISTRY})
+    c.write("/etc/txfstream/arbiter.env", f"TXF_TOPIC_PREFIX={prefix}\nTXF_ARBITER_LEGS=a\n", mode=0o640)
+    # what `install.sh --arbiter` does on a live host (tests/deploy/test_install.py covers the flag)
+    c.systemctl("enable", "--now", arbiter)  # returns at READY=1
+    try:
+        assert c.prop(arbiter, "ActiveState") == "active"
+        wait_until(lambda: c.prop(arbiter, "StatusText").startswith("active") or None, 30, "the arbiter to go active")
+        c.settings(TXF_CAPTURE_LEG="a", TXF_TOPIC_PREFIX=prefix)
+        c.use_sim("--rate", "200")
+        c.systemctl("start", UNIT)
+        leg, canonical = f"{prefix}leg-a.txf-bidask", f"{prefix}txf-bidask"
+        wait_until(lambda: c.probe("offsets", canonical)[canonical] > 500 or None, 60, "500 canonical BidAsk")
+        killed = c.main_pid(arbiter)
+        os.kill(killed, signal.SIGKILL)
+        wait_until(lambda: (c.main_pid(arbiter) not in (0, killed)
+                            and c.prop(arbiter, "StatusText").startswith("active")) or None,
+                   60, "systemd to restart the arbiter and the new one to go active")
+        assert c.prop(arbiter, "NRestarts") == "1"
+        before = c.probe("offsets", canonical)[canonical]
+        wait_until(lambda: c.probe("offsets", canonical)[canonical] > before + 200 or None, 60,
+                   "the restarted arbiter to write")
+        metrics = c.probe("http", "http://127.0.0.1:9465/metrics")
+        assert metrics["status"] == 200 and "\ntxf_arbiter_active 1.0\n" in metrics["body"], metrics
+        rules = (DEPLOY / "monitoring" / "txf-producer.rules.yml").read_text()
+        for name in set(re.findall(r"\b(txf_arbiter_\w+)", rules)):  # what the alert rules select is served
+            assert f"\n{name}" in metrics["body"], name
+        c.systemctl("stop", UNIT)
+        streams = (("tick", f"{prefix}leg-a.txf-tick", f"{prefix}txf-tick"), ("bidask", leg, canonical))
+
+        def drained() -> dict[str, Any] | None:
+            back = c.probe("readback", *(t for _k, lt, ct in streams for t in (lt, ct)))
+            done = all(sum(r["count"] for r in back[ct]["runs"].values())
+                       >= sum(r["count"] for r in back[lt]["runs"].values()) for _k, lt, ct in streams)
+            return back if done else None
+
+        back = wait_until(drained, 60, "the arbiter to write every leg record")
+        for _kind, leg_topic, canonical_topic in streams:
+            legs = back[leg_topic]["runs"]
+            assert len(legs) == 1 and all(r["complete"] for r in legs.values()), legs
+            written = back[canonical_topic]["runs"]
+            assert len(written) >= 2, f"one run per arbiter process: {written}"  # before and after the kill
+            assert all(r["complete"] and r["count"] == r["distinct"] for r in written.values()), written
+            assert sum(r["count"] for r in written.values()) == next(iter(legs.values()))["count"]
+        _figure("arbiter SIGKILL under systemd", f"restarted, {sum(r['count'] for r in written.values())} "
+                f"BidAsk written once from the leg's {next(iter(legs.values()))['count']}")
+    finally:
+        c.systemctl("disable", "--now", arbiter)
+        c.run("rm", "-f", "/etc/txfstream/arbiter.env")
 
 
 # --------------------------------------------------------------------------- journald

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from deploykit import (ALL_UNITS, MAIN_UNIT, SYSTEMD, env_example, install, one, parse_unit, timespan_s,
+from deploykit import (ALL_UNITS, ARBITER_UNIT, MAIN_UNIT, SYSTEMD, env_example, install, one, parse_unit, timespan_s,
                        values)
 from txf_producer.settings import Settings
 
@@ -39,14 +39,15 @@ def _verify(unit_dir: Path, *names: str) -> subprocess.CompletedProcess[str]:
 @needs_analyze
 def test_installed_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
     """Units as install.sh lays them out, with /opt/txfstream pointing into the temp root; the real
-    helper scripts are there, the producer's console script is a stand-in (no venv in tests)."""
+    helper scripts are there, the console scripts are stand-ins (no venv in tests)."""
     root = tmp_path / "root"
     run = install(root, workdir=tmp_path)
     assert run.code == 0, run.text
-    fake = root / "opt/txfstream/venv/bin/txf-producer"
-    fake.parent.mkdir(parents=True)
-    fake.write_text("#!/bin/sh\nexit 0\n")
-    fake.chmod(0o755)
+    for program in ("txf-producer", "txf-arbiter"):
+        fake = root / "opt/txfstream/venv/bin" / program
+        fake.parent.mkdir(parents=True, exist_ok=True)
+        fake.write_text("#!/bin/sh\nexit 0\n")
+        fake.chmod(0o755)
     units = tmp_path / "units"
     units.mkdir()
     for name in ALL_UNITS:
@@ -139,3 +140,35 @@ def test_every_directive_says_why(name: str) -> None:
     missing = [line for prev, line in zip([""] + lines, lines)
                if line.strip() and line[0] not in "#;[" and not prev.startswith("#")]
     assert not missing, f"{name}: directives without a comment: {missing}"
+
+
+def _hardening_block(name: str) -> list[str]:
+    """The unit's hardening paragraph: the lines after its '# --- hardening' line up to the next blank line."""
+    lines = (SYSTEMD / name).read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("# --- hardening"))
+    end = next(i for i in range(start, len(lines)) if not lines[i].strip())
+    return lines[start + 1 : end]
+
+
+def test_the_arbiter_is_hardened_exactly_like_the_producer() -> None:
+    """One hardening block, kept equal by this test (systemd has no include)."""
+    assert _hardening_block(ARBITER_UNIT) == _hardening_block(MAIN_UNIT)
+    assert len(_hardening_block(MAIN_UNIT)) > 40
+
+
+def test_the_arbiter_unit() -> None:
+    """Runs all the time (enabled at boot), notifies, restarts on every exit but bad settings, and reads the
+    producer's settings file first and its own second (a later EnvironmentFile wins)."""
+    arbiter = parse_unit(SYSTEMD / ARBITER_UNIT)
+    assert one(arbiter, "Service", "Type") == "notify"
+    assert one(arbiter, "Service", "ExecStart") == "/opt/txfstream/venv/bin/txf-arbiter run"
+    assert one(arbiter, "Service", "Restart") == "always"
+    assert one(arbiter, "Service", "RestartPreventExitStatus") == "78"
+    assert values(arbiter, "Service", "EnvironmentFile") == [
+        "/etc/txfstream/producer.env",
+        "-/etc/txfstream/arbiter.env",
+    ]
+    assert one(arbiter, "Install", "WantedBy") == "multi-user.target"
+    # the watchdog outlasts the longest blocking call (a flush bounded by TXF_FLUSH_TIMEOUT_S)
+    assert timespan_s(one(arbiter, "Service", "WatchdogSec")) > 2 * _setting("TXF_FLUSH_TIMEOUT_S", "flush_timeout_s")
+    assert timespan_s(one(arbiter, "Service", "TimeoutStopSec")) > _setting("TXF_FLUSH_TIMEOUT_S", "flush_timeout_s")

@@ -73,3 +73,19 @@ def test_capture_legs_get_their_own_copies_of_the_quote_topics() -> None:
         subjects = {s.name for s in decl.subjects}
         assert {f"{prefix}{e.name}-value" for e in carried if e.message} <= subjects
     assert not any(t.name.startswith("env-leg-") for t in declaration.load(topic_prefix="env-").topics)
+
+
+def test_a_capture_leg_writes_the_legs_copies_and_an_unknown_leg_is_named() -> None:
+    """TXF_CAPTURE_LEG=a: every quote topic and the dead-letter topic get the leg's prefix from the map."""
+    from txf_producer.settings import SettingsError
+    from txf_registry.topicmap import load_capture
+
+    capture = load_capture()
+    leg = capture.legs[0]
+    settings = load_settings(topic_prefix="uat.", capture_leg=leg)
+    plain = load_settings(topic_prefix="uat.")
+    expect = {t.replace("uat.", "uat." + capture.prefix_of(leg), 1) for _q, _a, t in plain.routes()}
+    assert {t for _q, _a, t in settings.routes()} == expect
+    assert settings.dead_letter_topic == "uat." + capture.prefix_of(leg) + "txf-dlq"
+    with pytest.raises(SettingsError, match=r"TXF_CAPTURE_LEG='z' is not a capture leg .*legs = \['a', 'b'\]"):
+        load_settings(capture_leg="z")
