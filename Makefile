@@ -124,13 +124,15 @@ test-consumers: $(TOOLS) ## Unit tests and builds of the Go, TypeScript and Java
 
 ## --- benchmarks (printed as ratios measured side by side; medians) -------
 .PHONY: bench
-bench: $(TOOLS) ## Producer hot path vs the original style, live rate/latency/RSS, consumer decode; JSON last lines
+bench: $(TOOLS) ## Producer hot path vs the original style, consumer decode, arbiter identity collisions; JSON last lines
 	$(PY) bench/bench_producer.py
 	$(PY) bench/bench_decode.py
+	$(PY) bench/bench_identity.py --days 5
 
 .PHONY: bench-live
-bench-live: $(TOOLS) ## Added latency (peak, 10x burst, open), consumer-seen latency, CPU/RSS over a simulated day
+bench-live: $(TOOLS) ## Added latency (peak, 10x burst, open), consumer-seen latency, CPU/RSS over a simulated day, arbitration latency
 	$(PY) bench/bench_live.py
+	$(PY) bench/bench_arbiter.py
 
 .PHONY: ci
 ci: lint breaking gen-check test ## What CI runs after bootstrap

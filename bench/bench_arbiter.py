@@ -62,8 +62,13 @@ def summary(samples_ns: list[int]) -> dict[str, float]:
     ms = sorted(s / 1e6 for s in samples_ns)
     if not ms:
         return {"n": 0}
-    return {"n": len(ms), "p50_ms": round(pct(ms, 50), 2), "p99_ms": round(pct(ms, 99), 2),
-            "p999_ms": round(pct(ms, 99.9), 2), "max_ms": round(ms[-1], 2)}
+    return {
+        "n": len(ms),
+        "p50_ms": round(pct(ms, 50), 2),
+        "p99_ms": round(pct(ms, 99), 2),
+        "p999_ms": round(pct(ms, 99.9), 2),
+        "max_ms": round(ms[-1], 2),
+    }
 
 
 def free_port() -> int:
@@ -77,8 +82,14 @@ class Reader(threading.Thread):
 
     def __init__(self, bootstrap: str, prefix: str, since_ns: int) -> None:
         super().__init__(daemon=True)
-        self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4().hex}",
-                                  "enable.auto.commit": False, "fetch.wait.max.ms": 5})
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"bench-{uuid.uuid4().hex}",
+                "enable.auto.commit": False,
+                "fetch.wait.max.ms": 5,
+            }
+        )
         self.sides = {f"{prefix}leg-a.{name}": ("leg", cls) for name, cls in KINDS}
         self.sides.update({f"{prefix}{name}": ("canonical", cls) for name, cls in KINDS})
         self.consumer.assign([TopicPartition(t, 0, OFFSET_END) for t in self.sides])
@@ -109,9 +120,16 @@ class Phase:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TXF_", "KAFKA_", "SHIOAJI_"))}
-        env.update(TXF_KAFKA_BOOTSTRAP=self.stack.bootstrap_servers, TXF_REGISTRY_URL=self.stack.registry_url,
-                   TXF_TOPIC_PREFIX=self.prefix, TXF_METRICS_PORT="0", TXF_ARBITER_METRICS_PORT="0",
-                   TXF_LOG_LEVEL="WARNING", TXF_STATS_INTERVAL_S="3600", PYTHONUNBUFFERED="1")
+        env.update(
+            TXF_KAFKA_BOOTSTRAP=self.stack.bootstrap_servers,
+            TXF_REGISTRY_URL=self.stack.registry_url,
+            TXF_TOPIC_PREFIX=self.prefix,
+            TXF_METRICS_PORT="0",
+            TXF_ARBITER_METRICS_PORT="0",
+            TXF_LOG_LEVEL="WARNING",
+            TXF_STATS_INTERVAL_S="3600",
+            PYTHONUNBUFFERED="1",
+        )
         env.update(extra)
         return env
 
@@ -143,10 +161,26 @@ class Phase:
             reader = Reader(self.stack.bootstrap_servers, self.prefix, anchor_ns + int(WARMUP_S * 1e9))
             reader.start()
             for leg, seed in (("a", 11), ("b", 22)):
-                self.spawn(f"leg-{leg}", [str(BIN / "txf-producer"), "run", "--source", "sim", "--seed", "3",
-                                          "--sim-start", OPEN.isoformat(), "--speed", str(self.speed),
-                                          "--sim-anchor-ns", str(anchor_ns), "--leg-seed", str(seed)],
-                           self.env(TXF_CAPTURE_LEG=leg, TXF_STATE_DIR=str(self.tmp / f"{self.prefix}{leg}")))
+                self.spawn(
+                    f"leg-{leg}",
+                    [
+                        str(BIN / "txf-producer"),
+                        "run",
+                        "--source",
+                        "sim",
+                        "--seed",
+                        "3",
+                        "--sim-start",
+                        OPEN.isoformat(),
+                        "--speed",
+                        str(self.speed),
+                        "--sim-anchor-ns",
+                        str(anchor_ns),
+                        "--leg-seed",
+                        str(seed),
+                    ],
+                    self.env(TXF_CAPTURE_LEG=leg, TXF_STATE_DIR=str(self.tmp / f"{self.prefix}{leg}")),
+                )
             time.sleep(max(0.0, (anchor_ns - time.time_ns()) / 1e9) + self.seconds)  # the phase's length
             for leg in ("leg-a", "leg-b"):
                 self.procs[leg].send_signal(signal.SIGTERM)
@@ -174,8 +208,9 @@ def main() -> int:
     ap.add_argument("--peak-seconds", type=float, default=30)
     ap.add_argument("--burst-seconds", type=float, default=10)
     args = ap.parse_args()
-    stack = localstack.ensure_up(localstack.StackConfig.from_env(),
-                                 log=lambda m: print(f"[stack] {m}", file=sys.stderr))
+    stack = localstack.ensure_up(
+        localstack.StackConfig.from_env(), log=lambda m: print(f"[stack] {m}", file=sys.stderr)
+    )
     tmp = Path(tempfile.mkdtemp(prefix="txf-bench-arbiter-"))
     phases = {"peak": (1.0, args.peak_seconds), "burst": (10.0, args.burst_seconds)}
     results: dict[str, list[dict[str, dict[str, float]]]] = {name: [] for name in phases}
@@ -190,13 +225,16 @@ def main() -> int:
         for side in ("leg", "canonical"):
             row = {k: median_of(runs, side, k) for k in ("n", "p50_ms", "p99_ms", "p999_ms", "max_ms")}
             out[f"{name}_{side}"] = row
-            print(f"{name:<8}{side:<11}{row['n']:>8.0f}{row['p50_ms']:>8}{row['p99_ms']:>8}"
-                  f"{row['p999_ms']:>8}{row['max_ms']:>8}")
+            print(
+                f"{name:<8}{side:<11}{row['n']:>8.0f}{row['p50_ms']:>8}{row['p99_ms']:>8}"
+                f"{row['p999_ms']:>8}{row['max_ms']:>8}"
+            )
         added = {k: round(out[f"{name}_canonical"][k] - out[f"{name}_leg"][k], 2) for k in ("p50_ms", "p99_ms")}
         out[f"{name}_added"] = added
         print(f"{name:<8}{'added':<11}{'':>8}{added['p50_ms']:>8}{added['p99_ms']:>8}")
         checks[f"{name}: leg receive -> canonical visible p99 < {TARGETS_MS[name]:g} ms"] = (
-            out[f"{name}_canonical"]["p99_ms"] < TARGETS_MS[name])
+            out[f"{name}_canonical"]["p99_ms"] < TARGETS_MS[name]
+        )
     for label, ok in checks.items():
         print(f"  [{'ok' if ok else 'MISSED'}] {label}")
     out["targets_met"] = all(checks.values())

@@ -25,7 +25,7 @@ from google.protobuf.message import DecodeError
 
 from txf.v1 import BidAsk, Gap, RecordFlag, Tick
 from txf_arbiter.gaps import GapDetector, Hole
-from txf_arbiter.identity import quote_key
+from txf_arbiter.identity import RepeatCounter, numbered, quote_key
 from txf_arbiter.window import SeenWindow
 
 FRAME_LEN = 6  # magic byte, 4-byte schema id, message index 0: every txf.v1 record's header
@@ -112,6 +112,7 @@ class ArbiterCore:
         self.dead_letter_topic = dead_letter_topic
         self.clock = clock
         self.streams: dict[tuple[str, str], StreamState] = {}
+        self._repeats: dict[tuple[str, str], RepeatCounter] = {}  # (leg topic, code) -> its exact repeats
         self.stats = Stats(legs={route.leg: LegStats() for route in routes.values()})
 
     def _stream(self, msg: Quote) -> StreamState:
@@ -127,7 +128,12 @@ class ArbiterCore:
         """A record already on a canonical topic (rebuild): its quote is not new any more."""
         exchange_ns = _exchange_ns(msg)
         state = self._stream(msg)
-        state.window.add(quote_key(msg), exchange_ns)
+        base = quote_key(msg)
+        key, occurrence = base, 0
+        while key in state.window:  # an exact repeat: the copies on the topic take the next free number
+            occurrence += 1
+            key = numbered(base, occurrence)
+        state.window.add(key, exchange_ns)
         state.newest_exchange_ns = max(state.newest_exchange_ns, exchange_ns)
         self.gaps.last_ns = max(self.gaps.last_ns, exchange_ns)
 
@@ -163,7 +169,10 @@ class ArbiterCore:
                     value,
                 )
             ]
-        key = quote_key(msg)
+        repeats = self._repeats.get((leg_topic, msg.code))
+        if repeats is None:
+            repeats = self._repeats[(leg_topic, msg.code)] = RepeatCounter()
+        key = repeats.key(quote_key(msg))
         if key in state.window:
             leg.duplicates += 1
             return []

@@ -6,6 +6,12 @@ so a quote is identified by its content: the record with the fields of its captu
 hashed to 16 bytes. Distinct ticks can share a timestamp (shioaji #222), but not a timestamp,
 total volume, price and size together; a book snapshot is its whole five levels a side at its
 microsecond. `bench/bench_identity.py` measures the collisions on a simulated day.
+
+Exact repeats (the same content at the same microsecond, e.g. a book snapshot sent again unchanged)
+are the one case content cannot tell apart: on a simulated day about 1 in 350,000 BidAsk. They are
+numbered: the k-th consecutive repeat in one leg's stream gets the key with k appended
+(`RepeatCounter`), so each copy a leg received is written once, and a leg that missed one copy only
+contributes the copies it had. On the canonical side (rebuild) the copies take the next free number.
 """
 
 from __future__ import annotations
@@ -33,3 +39,25 @@ def quote_key(msg: Message) -> bytes:
     finally:
         for name, value in saved:
             setattr(msg, name, value)
+
+
+def numbered(base: bytes, occurrence: int) -> bytes:
+    """The key of the `occurrence`-th exact repeat of a quote (0: the quote itself)."""
+    return base if occurrence == 0 else base + occurrence.to_bytes(4, "big")
+
+
+class RepeatCounter:
+    """Numbers exact repeats in one leg's stream: consecutive identical quotes get keys 0, 1, 2, ..."""
+
+    __slots__ = ("_last", "_count")
+
+    def __init__(self) -> None:
+        self._last = b""
+        self._count = 0
+
+    def key(self, base: bytes) -> bytes:
+        if base == self._last:
+            self._count += 1
+        else:
+            self._last, self._count = base, 0
+        return numbered(base, self._count)

@@ -102,3 +102,26 @@ def test_a_capture_hole_flags_each_streams_next_record_and_goes_to_the_ledger() 
         flag = next(m for m in flagged if m.DESCRIPTOR.full_name == g.message_type)
         assert flag.gap_start_ns == g.start_ns and flag.sequence == g.first_sequence_after
     assert all(g.start_ns == taipei_naive_to_ns(last_before_ns) for g in ledger)
+
+
+def test_exact_repeats_are_written_as_often_as_the_fullest_leg_had_them() -> None:
+    """The same book twice at one microsecond (content cannot tell the copies apart): each copy once.
+
+    Leg a has both copies, leg b only one, in either order of arrival; a new arbiter that rebuilt from
+    the canonical topic writes neither again."""
+    kind, q = next(x for x in market(TEN) if x[0] == "bidask")
+    for first, second in (("a", "b"), ("b", "a")):
+        c = core()
+        copies = {"a": 2, "b": 1}
+        out = []
+        for leg in (first, second):
+            for i in range(copies[leg]):
+                out += c.take(f"leg-{leg}.txf-bidask", leg_record(kind, q, run_id=ord(leg), sequence=i + 1))
+        assert len(out) == 2, (first, second)
+        assert [decode(o.topic, o.value).sequence for o in out] == [1, 2]
+    rebuilt = core()
+    for o in out:
+        rebuilt.remember(decode(o.topic, o.value))
+    for leg in ("a", "b"):
+        for i in range(copies[leg]):
+            assert rebuilt.take(f"leg-{leg}.txf-bidask", leg_record(kind, q, run_id=9, sequence=i + 1)) == []
