@@ -48,15 +48,16 @@ breaking: $(TOOLS) ## Fail (exit 100) on a breaking change against every release
 	$(PY) -m tools.contract breaking
 
 .PHONY: gen
-gen: $(TOOLS) ## Regenerate gen/ (python, betterproto, go, ts, java) with the pinned generators
+gen: $(TOOLS) ## Regenerate gen/ (python, betterproto, go, ts, java) and the consumers' topic tables
 	tools/gen.sh
 
 .PHONY: gen-check
-gen-check: gen ## Fail when the committed gen/ differs from what `make gen` produces, or a version drifts
-	@if [[ -n "$$(git status --porcelain -- gen/)" ]]; then \
-	  git status --short -- gen/; git --no-pager diff --stat -- gen/; \
-	  echo "gen-check: gen/ is stale: run 'make gen' and commit gen/" >&2; exit 1; \
-	else echo "gen-check: gen/ matches the contract"; fi
+gen-check: gen ## Fail when the committed gen/ (or a consumer's topic table) differs from `make gen`, or a version drifts
+	@generated="gen/ $$($(PY) -m tools.gen_topics --paths)"; \
+	if [[ -n "$$(git status --porcelain -- $$generated)" ]]; then \
+	  git status --short -- $$generated; git --no-pager diff --stat -- $$generated; \
+	  echo "gen-check: generated files are stale: run 'make gen' and commit them" >&2; exit 1; \
+	else echo "gen-check: gen/ and the consumers' topic tables match the contract and the topic map"; fi
 	$(PY) -m tools.contract versions --check
 
 ## --- releases -------------------------------------------------------------

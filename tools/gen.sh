@@ -60,4 +60,7 @@ touch gen/betterproto/txf_betterproto/py.typed
 } > gen/ts/src/index.ts
 (cd gen/ts && node_modules/.bin/tsc -p tsconfig.json)
 
-echo "gen: regenerated gen/python gen/betterproto gen/go gen/ts gen/java"
+# The consumers' topic tables (Python, Go, TypeScript, Java) from the topic map.
+.venv/bin/python -m tools.gen_topics
+
+echo "gen: regenerated gen/python gen/betterproto gen/go gen/ts gen/java and the consumers' topic tables"

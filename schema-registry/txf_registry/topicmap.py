@@ -3,7 +3,7 @@
 Read from `subjects.toml`, the one place topics are declared (standard library only, so the
 producer and the code generator read it without the registry client). Everything else that names
 a topic is derived from here: the producer's routes and topic check, the registry subjects
-(declaration.py), and the consumers' generated topic tables (tools/gen_topics.py).
+(declaration.py), and the consumers' generated topic tables (tools/gen_topics.py, run by `make gen`).
 """
 
 from __future__ import annotations
@@ -78,6 +78,14 @@ def load_capture(path: Path = DEFAULT_PATH) -> Capture:
         raise TopicMapError(f"{path}: [capture] legs must be distinct alphanumeric names, got {list(legs)}")
     retention = raw.get("leg_retention_ms")
     return Capture(legs, prefix, int(retention) if retention is not None else None)
+
+
+def load_consumer_defaults(path: Path = DEFAULT_PATH) -> tuple[str, ...]:
+    """[consumers] default_topics: what a consumer in any language reads when it is given no topics."""
+    topics = read(path).get("consumers", {}).get("default_topics", [])
+    if not topics or not all(isinstance(t, str) and t for t in topics):
+        raise TopicMapError(f'{path}: [consumers] default_topics must list topic names, e.g. ["txf-tick"]')
+    return tuple(topics)
 
 
 def read(path: Path = DEFAULT_PATH) -> dict[str, Any]:
