@@ -17,6 +17,17 @@ need mvn "install Maven 3.8+ and a Java 17 JDK"
 
 step() { printf 'bootstrap: %s\n' "$*"; }
 
+# tmux: the live view's test and `make bench-live` read `txf-consume` in a real terminal (bench/tmux_pane.py)
+if ! command -v tmux >/dev/null; then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    step "tmux (Debian package)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tmux >/dev/null
+  else
+    echo "bootstrap: 'tmux' not found: install it (Debian/Ubuntu: apt-get install tmux)" >&2; exit 1
+  fi
+fi
+
 if [[ ! -x .venv/bin/python ]]; then
   step "creating .venv with $($PYTHON --version)"
   "$PYTHON" -m venv .venv
