@@ -1,8 +1,8 @@
 """The live view's screen: a child process that draws snapshots with `rich`, off the consume path.
 
 Why a process, not a thread: rendering a full-screen layout takes milliseconds
-of Python, and a drawing thread would hold the interpreter lock while quotes
-wait. Here the consumer (live.py) sends a `Snapshot` over a socket pair when a
+of Python (~15 ms at 160x45), and a drawing thread would hold the interpreter
+lock while quotes wait. The process also runs at a lower priority (nice 10). Here the consumer (live.py) sends a `Snapshot` over a socket pair when a
 frame is due and the screen has taken the previous one; this process keeps the
 newest and `rich.live.Live` redraws it at a fixed frame rate in the terminal's
 alternate screen, which it restores on exit (also on SIGTERM, or when the
@@ -258,6 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--fps", type=float, default=4.0)
     args = ap.parse_args(argv)
     conn = Connection(args.fd)
+    # the consumer first: when both want a CPU, drawing waits (a frame late is fine, a quote late is not)
+    os.nice(10)
     # Ctrl-C is for the consumer, which then tells us to stop; SIGTERM leaves the screen tidy too
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
