@@ -92,7 +92,9 @@ def build(tmp: Path) -> dict[str, list[str]]:
         "python-jsonl": [str(BIN / "txf-consume"), "--output", "jsonl"],
         "go": [str(go_bin)],
         "ts": ["node", str(REPO / "consumers" / "ts" / "dist" / "main.js")],
-        "java": ["java", "-jar", str(REPO / "consumers" / "java" / "target" / "txf-consumer.jar")],
+        # as consumers/java/README.md runs it
+        "java": ["java", "-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar",
+                 str(REPO / "consumers" / "java" / "target" / "txf-consumer.jar")],
         "live-view": [str(BIN / "txf-consume"), "--output", "live"],
     }
 
