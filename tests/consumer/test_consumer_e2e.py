@@ -12,6 +12,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
@@ -112,6 +113,34 @@ def test_library_run_decodes_everything_sent(stack, topics, sent):
         probe.close()
     again = TxfConsumer(options(stack, topics, group=opts.group, idle_exit_ms=1500), Collect()).run()
     assert (again.stop_reason, again.records) == ("idle", 0)
+
+
+def test_a_record_is_handed_over_without_waiting_for_a_batch(stack, topics):
+    """One record, a 20 s poll wait: it reaches the handler long before the wait is over (no batch wait).
+
+    (A blocking consume(num_messages=500, timeout=20) returned it only after the 20 s.)
+    """
+    tick_topic, _book_topic = topics
+    sender = SerializingSender(stack)
+    sender.send(tick_topic, [tick(1)])
+    sender.flush()
+    arrived = threading.Event()
+
+    class Signal(BaseHandler):
+        def on_tick(self, tick, meta):
+            arrived.set()
+
+    stop = threading.Event()
+    consumer = TxfConsumer(options(stack, topics, topics=[tick_topic], types={tick_topic: Tick},
+                                   poll_interval_s=20.0, idle_exit_ms=0), Signal())
+    runner = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
+    runner.start()
+    try:
+        assert arrived.wait(15), "the record waited for a batch"
+    finally:
+        stop.set()
+        runner.join(30)
+    assert not runner.is_alive()
 
 
 def test_cli_jsonl_prints_every_message_exactly(stack, topics, sent):
