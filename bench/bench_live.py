@@ -127,8 +127,7 @@ def main() -> int:
     ap.add_argument("--compress", type=float, default=60.0, help="trading day replay speed-up")
     ap.add_argument("--day-messages", type=int, default=410_000)
     ap.add_argument("--skip-day", action="store_true")
-    ap.add_argument("--runs", type=int, default=3, help="runs of the consumer phases (medians)")
-    ap.add_argument("--backlog", type=int, default=1_000_000, help="records the consumers catch up from")
+    live_consumers.add_arguments(ap)
     ap.add_argument("--skip-consumers", action="store_true")
     args = ap.parse_args()
 
@@ -146,7 +145,7 @@ def main() -> int:
     out["open_burst"] = phase(stack, topics, tmp, clock, SimConfig(seed=3, start=OPEN, streams=STREAMS, speed=1.0,
                               simulate_preopen=False, max_messages=open_n))
     if not args.skip_consumers:
-        out["consumers"] = live_consumers.run(stack, args.runs, args.peak_seconds, args.burst_seconds, args.backlog)
+        out["consumers"] = live_consumers.run(stack, args)
     if not args.skip_day:
         out.update(day_replay(stack, topics, tmp, args.compress, args.day_messages))
 
