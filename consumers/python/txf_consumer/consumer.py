@@ -142,6 +142,9 @@ def report_malformed(rec: MalformedRecord) -> None:
 
 
 SeqCallback = Callable[[SeqEvent, StreamState, RecordMeta, int], None]
+#: What the loop does with a record of one topic: decode, its type name, tracker entry, handler method.
+Route = tuple[Callable[[bytes | None], tuple[int, Any]], str,
+              Callable[[Any, int], tuple[SeqEvent, StreamState | None]], Callable[[Any, RecordMeta], None]]
 
 
 class TxfConsumer:
@@ -311,13 +314,11 @@ class TxfConsumer:
                 break
         return RunResult(stop_reason, records, messages, malformed, self.tracker, schema_ids)
 
-    def _routes(self) -> dict[str, tuple[Callable[[bytes], tuple[int, Any]], str,
-                                         Callable[[Any, int], tuple[SeqEvent, StreamState | None]],
-                                         Callable[[Any, RecordMeta], None]]]:
+    def _routes(self) -> dict[str, Route]:
         """Per topic, resolved once: its decoder, type name, tracker entry and handler method."""
         handlers: dict[type[Message], Callable[[Any, RecordMeta], None]] = {
             Tick: self.handler.on_tick, BidAsk: self.handler.on_bidask}
-        routes = {}
+        routes: dict[str, Route] = {}
         for topic, cls in self.options.types.items():
             if topic not in self.decoders:
                 continue
