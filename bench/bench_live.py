@@ -5,14 +5,19 @@
    - real peak: 353 msgs/s (86% BidAsk) for --peak-seconds;
    - 10x burst: 3,530 msgs/s for 10 s;
    - the simulated session's opening burst (real time from 08:45:00).
-   With a consumer running beside the peak phase: producer receive -> consumer poll.
-2. CPU and memory at real load: the producer (a subprocess) replays one simulated trading day
+2. The shipped consumers (Python library and `txf-consume`, Go, TypeScript, Java, the live view in a
+   tmux pane) side by side against one shipped producer: producer receive -> hand-over at the real
+   peak and the 10x burst, and catch-up throughput from a backlog (bench/live_consumers.py, --runs
+   times, medians).
+3. CPU and memory at real load: the producer (a subprocess) replays one simulated trading day
    (day + night session, ~410,000 messages, the real intraday shape) compressed --compress times;
    CPU seconds per trading hour (os.wait4 rusage), peak RSS, and RSS in the first vs the last
    tenth of the run (growth).
 
-Prints a table, then one JSON line. Targets (exit 1 if missed): p99 < 5 ms at the peak, < 20 ms in
-the burst; CPU < 2% of a core at the real rate; RSS < 150 MB and no growth beyond 10%.
+Prints tables, then one JSON line with every figure. Targets (exit 1 if missed): producer and every
+consumer p99 < 5 ms at the peak, < 20 ms in the burst (consumers: medians over runs); the Python
+library catches up at >= 150,000 records/s; every consumer hands over every record exactly once; CPU
+< 2% of a core at the real rate; RSS < 150 MB and no growth beyond 10%.
 """
 
 from __future__ import annotations
@@ -24,7 +29,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -32,14 +36,14 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 os.environ.setdefault("SJ_LOG_PATH", str(Path(tempfile.mkdtemp(prefix="txf-bench-")) / "shioaji.log"))
 
-from confluent_kafka import Consumer  # noqa: E402
 
+import live_consumers  # noqa: E402
+from ack_clock import AckClock  # noqa: E402
 from stack import localstack  # noqa: E402
-from txf.v1 import BidAsk, Tick  # noqa: E402
 from txf_producer.app import ProducerApp, run_app  # noqa: E402
-from txf_producer.publisher import Publisher  # noqa: E402
 from txf_producer.settings import load_settings  # noqa: E402
 from txf_producer.sources.base import QuoteType  # noqa: E402
 from txf_producer.sources.simulated import SimConfig, SimulatedSource  # noqa: E402
@@ -61,40 +65,6 @@ def summary(samples_ns: list[int]) -> dict[str, float]:
             "p999_ms": round(pct(ms, 0.999), 3), "max_ms": round(ms[-1], 3)}
 
 
-class AckClock:
-    """Wraps Publisher._delivered: records (ack time, value) per delivered record of this process."""
-
-    def __init__(self) -> None:
-        self.acks: list[tuple[int, str, bytes]] = []
-        self.first_record_ms = 0.0
-        original = Publisher._delivered
-        acks = self.acks
-
-        def timed(pub: Publisher, err: Any, msg: Any) -> None:
-            if err is None:
-                acks.append((time.time_ns(), msg.topic(), msg.value()))
-            original(pub, err, msg)
-
-        Publisher._delivered = timed  # type: ignore[method-assign]
-
-    def take(self, tick_topic: str, warmup_s: float) -> list[int]:
-        """Latencies of the records received after the first `warmup_s` of the phase.
-
-        A new producer spends its first ~50 ms getting its idempotent producer id and
-        metadata; in production it starts 15 minutes before the open, so that cost is
-        excluded (and reported separately as `first_record_ms`).
-        """
-        out = []
-        decoded = [(ack_ns, (Tick if topic == tick_topic else BidAsk).FromString(value[6:]).receive_time_ns)
-                   for ack_ns, topic, value in self.acks]
-        self.acks.clear()
-        if not decoded:
-            return out
-        start = min(recv for _a, recv in decoded)
-        self.first_record_ms = round((decoded[0][0] - decoded[0][1]) / 1e6, 3)
-        return [ack - recv for ack, recv in decoded if recv - start >= warmup_s * 1e9]
-
-
 def register(stack: Any, tmp: Path) -> dict[str, str]:
     prefix = f"live{uuid.uuid4().hex[:6]}-"
     provision(stack.bootstrap_servers, stack.registry_url, prefix)
@@ -103,39 +73,11 @@ def register(stack: Any, tmp: Path) -> dict[str, str]:
             "dead_letter_topic": str(s.dead_letter_topic)}
 
 
-def phase(stack: Any, topics: dict[str, str], tmp: Path, clock: AckClock, config: SimConfig,
-          consumer_samples: list[int] | None = None) -> dict[str, float]:
+def phase(stack: Any, topics: dict[str, str], tmp: Path, clock: AckClock, config: SimConfig) -> dict[str, float]:
     settings = load_settings(kafka_bootstrap=stack.bootstrap_servers, registry_url=stack.registry_url,
                              state_dir=tmp / "state", metrics_port=0, stats_interval_s=3600, log_level="WARNING",
                              **topics)
-    stop = threading.Event()
-    reader = None
-    phase_start = time.time_ns()
-    if consumer_samples is not None:
-        def consume() -> None:
-            c = Consumer({"bootstrap.servers": stack.bootstrap_servers, "group.id": f"lat-{uuid.uuid4().hex}",
-                          "auto.offset.reset": "latest", "fetch.wait.max.ms": 5})
-            c.subscribe([topics["tick_topic"], topics["bidask_topic"]])
-            while not stop.is_set():
-                m = c.poll(0.1)
-                if m is None or m.error():
-                    continue
-                now = time.time_ns()
-                cls = Tick if m.topic() == topics["tick_topic"] else BidAsk
-                recv = cls.FromString(m.value()[6:]).receive_time_ns
-                if recv - phase_start >= WARMUP_S * 1e9:
-                    consumer_samples.append(now - recv)
-            c.close()
-
-        reader = threading.Thread(target=consume, daemon=True)
-        reader.start()
-        # let the group settle before the phase starts: poll until it is assigned
-        time.sleep(3)  # benchmark warm-up, not test synchronisation
-    phase_start = time.time_ns()
     result = run_app(lambda: ProducerApp(settings, SimulatedSource(config)))
-    stop.set()
-    if reader is not None:
-        reader.join(10)
     assert result.exit_code == 0, result.reason
     out = summary(clock.take(topics["tick_topic"], WARMUP_S))
     out["first_record_ms"] = clock.first_record_ms
@@ -187,6 +129,8 @@ def main() -> int:
     ap.add_argument("--compress", type=float, default=60.0, help="trading day replay speed-up")
     ap.add_argument("--day-messages", type=int, default=410_000)
     ap.add_argument("--skip-day", action="store_true")
+    live_consumers.add_arguments(ap)
+    ap.add_argument("--skip-consumers", action="store_true")
     args = ap.parse_args()
 
     stack = localstack.ensure_up(localstack.StackConfig.from_env(), log=lambda m: print(f"[stack] {m}",
@@ -195,20 +139,21 @@ def main() -> int:
     topics = register(stack, tmp)
     clock = AckClock()
     out: dict[str, Any] = {}
-    consumer: list[int] = []
     out["peak_353"] = phase(stack, topics, tmp, clock, SimConfig(seed=1, start=OPEN + dt.timedelta(hours=1),
-                            streams=STREAMS, rate=353, max_messages=353 * args.peak_seconds), consumer)
-    out["consumer_at_peak"] = summary(consumer) if consumer else {}
+                            streams=STREAMS, rate=353, max_messages=353 * args.peak_seconds))
     out["burst_3530"] = phase(stack, topics, tmp, clock, SimConfig(seed=2, start=OPEN + dt.timedelta(hours=2),
                               streams=STREAMS, rate=3530, max_messages=3530 * args.burst_seconds))
     open_n = int(sum(300 * 2.718281828 ** (-s / 40) + 51 for s in range(args.open_seconds)))
     out["open_burst"] = phase(stack, topics, tmp, clock, SimConfig(seed=3, start=OPEN, streams=STREAMS, speed=1.0,
                               simulate_preopen=False, max_messages=open_n))
+    if not args.skip_consumers:
+        out["consumers"] = live_consumers.run(stack, args)
     if not args.skip_day:
         out.update(day_replay(stack, topics, tmp, args.compress, args.day_messages))
 
-    print(f"\n{'phase':<22}{'n':>8}{'p50 ms':>10}{'p99 ms':>10}{'p99.9 ms':>10}{'max ms':>10}")
-    for name in ("peak_353", "burst_3530", "open_burst", "consumer_at_peak"):
+    print(f"\nproducer: quote callback -> broker ack\n{'phase':<22}{'n':>8}{'p50 ms':>10}{'p99 ms':>10}"
+          f"{'p99.9 ms':>10}{'max ms':>10}")
+    for name in ("peak_353", "burst_3530", "open_burst"):
         s = out.get(name) or {}
         if s:
             print(f"{name:<22}{s['n']:>8}{s['p50_ms']:>10}{s['p99_ms']:>10}{s['p999_ms']:>10}{s['max_ms']:>10}")
@@ -224,6 +169,9 @@ def main() -> int:
         checks["CPU < 2% of a core at the real rate"] = out["cpu_share_of_core_at_real_rate"] < 0.02
         checks["RSS < 150 MB"] = out["rss_peak_mb"] < 150
         checks["no RSS growth (last tenth <= 1.1 x first)"] = out["rss_last_tenth_mb"] <= 1.1 * out["rss_first_tenth_mb"]
+    if not args.skip_consumers:
+        live_consumers.table(out["consumers"])
+        checks.update(live_consumers.checks(out["consumers"]))
     for name, ok in checks.items():
         print(f"  [{'ok' if ok else 'MISSED'}] {name}")
     out["targets_met"] = all(checks.values())

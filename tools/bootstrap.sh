@@ -19,13 +19,15 @@ need mvn "install Maven 3.8+ and a Java 17 JDK"
 
 step() { printf 'bootstrap: %s\n' "$*"; }
 
-# Debian packages the deploy tests need (tests/deploy/test_systemd_*.py, test_monitoring.py):
-# cron (the crontab schedule under the real daemon) and prometheus (promtool, a real Prometheus).
-# Installed only when missing; their services are never started on this host (policy-rc.d).
-DEBIAN_PACKAGES=(cron prometheus)
+# Debian packages the tests need: cron (the crontab schedule under the real daemon) and prometheus
+# (promtool, a real Prometheus) for tests/deploy; tmux for the live view's test and `make bench-live`
+# (txf-consume read in a real terminal, bench/tmux_pane.py). Installed only when missing; their
+# services are never started on this host (policy-rc.d).
+DEBIAN_PACKAGES=(cron prometheus tmux)
 missing=()
 [[ -x /usr/sbin/cron ]] || missing+=(cron)
 [[ -x /usr/bin/promtool && -x /usr/bin/prometheus ]] || missing+=(prometheus)
+command -v tmux >/dev/null || missing+=(tmux)
 if ((${#missing[@]})); then
   command -v apt-get >/dev/null || { echo "bootstrap: install ${DEBIAN_PACKAGES[*]} (Debian packages) first" >&2; exit 1; }
   ((EUID == 0)) || { echo "bootstrap: ${missing[*]} missing: run as root, or apt-get install ${missing[*]}" >&2; exit 1; }

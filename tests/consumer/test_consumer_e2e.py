@@ -12,6 +12,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
@@ -112,6 +113,34 @@ def test_library_run_decodes_everything_sent(stack, topics, sent):
         probe.close()
     again = TxfConsumer(options(stack, topics, group=opts.group, idle_exit_ms=1500), Collect()).run()
     assert (again.stop_reason, again.records) == ("idle", 0)
+
+
+def test_a_record_is_handed_over_without_waiting_for_a_batch(stack, topics):
+    """One record, a 20 s poll wait: it reaches the handler long before the wait is over (no batch wait).
+
+    (A blocking consume(num_messages=500, timeout=20) returned it only after the 20 s.)
+    """
+    tick_topic, _book_topic = topics
+    sender = SerializingSender(stack)
+    sender.send(tick_topic, [tick(1)])
+    sender.flush()
+    arrived = threading.Event()
+
+    class Signal(BaseHandler):
+        def on_tick(self, tick, meta):
+            arrived.set()
+
+    stop = threading.Event()
+    consumer = TxfConsumer(options(stack, topics, topics=[tick_topic], types={tick_topic: Tick},
+                                   poll_interval_s=20.0, idle_exit_ms=0), Signal())
+    runner = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
+    runner.start()
+    try:
+        assert arrived.wait(15), "the record waited for a batch"
+    finally:
+        stop.set()
+        runner.join(30)
+    assert not runner.is_alive()
 
 
 def test_cli_jsonl_prints_every_message_exactly(stack, topics, sent):
@@ -254,13 +283,11 @@ def test_handler_failure_is_fatal_and_its_record_is_not_committed(stack, topics,
         probe.close()
 
 
-def test_cli_live_view_and_summary(stack, topics, sent):
+def test_cli_live_without_a_terminal_prints_only_the_summary(stack, topics, sent):
+    """Live mode's screen is for terminals (tests/consumer/test_consumer_live_tmux.py); into a pipe, no escapes."""
     proc = run_cli(cli_args(stack, topics, "--output", "live", "--max-messages", str(N_TICK + N_BOOK)))
     assert proc.returncode == 0, proc.stderr
-    screen = proc.stdout.split("\x1b[H\x1b[2J")[-1]
-    last_tick, last_book = tick(N_TICK), bidask(N_BOOK)
-    assert f"{last_tick.close // 10000}" in screen                      # x10000 ints shown as decimal text
-    assert f"{last_book.bid_price[0] // 10000}" in screen and f"{last_book.ask_price[0] // 10000}" in screen
-    assert "LATENCY ms" in screen and "exchange->consumer" in screen
-    assert f"stopped (max-messages): {N_TICK + N_BOOK} records, {N_TICK + N_BOOK} messages, 0 malformed; " \
-           f"loss 0 in 0 gap(s), duplicates 0" in screen
+    assert "\x1b" not in proc.stdout
+    assert proc.stdout.startswith(f"txf-consume: stopped (max-messages): {N_TICK + N_BOOK} records, "
+                                  f"{N_TICK + N_BOOK} messages, 0 malformed; loss 0 in 0 gap(s), duplicates 0")
+    assert "producer->consumer" in proc.stdout

@@ -18,8 +18,9 @@ from google.protobuf.message import Message
 from txf_consumer.consumer import (DEFAULT_GROUP, DEFAULT_TOPICS, MESSAGE_TYPES, ConsumerOptions, FatalConsumerError,
                                    MalformedRecord, TxfConsumer, default_type_for, install_signal_handlers)
 from txf_consumer.handler import BaseHandler, RecordMeta
-from txf_consumer.live import LiveView
+from txf_consumer.live import DEFAULT_FPS, LiveView
 from txf_consumer.output import JsonlWriter, describe_event, summary_json, summary_text
+from txf_consumer.screen import ScreenProcess
 from txf_consumer.settings import RegistrySettings, default_bootstrap
 from txf_consumer.tracker import SeqEvent, StreamState, Tracker
 
@@ -71,8 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
                    metavar="KEY=VALUE",
                    help="extra librdkafka consumer property, repeatable (e.g. security.protocol=SSL)")
     p.add_argument("--output", choices=("live", "jsonl", "quiet"), default="live",
-                   help="live: terminal view, summary table at exit; jsonl: one JSON line per message on stdout, "
-                        "JSON summary on stderr; quiet: only the JSON summary, on stdout (default %(default)s)")
+                   help="live: terminal view (book ladder, tape, session, rate, loss and latency), summary table "
+                        "at exit; jsonl: one JSON line per message on stdout, JSON summary on stderr; quiet: only "
+                        "the JSON summary, on stdout (default %(default)s)")
+    p.add_argument("--fps", type=float, default=DEFAULT_FPS,
+                   help="live view: frames a second, drawn by a separate process (%(default)s)")
+    p.add_argument("--summary-file", default=None, metavar="PATH",
+                   help="also write the JSON summary (loss, duplicates, latency) to PATH at exit")
     p.add_argument("--connect-timeout-s", type=float, default=30.0,
                    help="fatal when the broker (or registry) does not answer this long (%(default)s)")
     return p
@@ -114,33 +120,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     options = options_from_args(args, parser)
+    if not args.fps > 0:
+        parser.error(f"--fps must be > 0, got {args.fps:g}")
     tracker = Tracker()
     stdout_bin = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else io.BytesIO()
     consumer: TxfConsumer
     malformed = [0]
 
     view: LiveView | None = None
+    screen: ScreenProcess | None = None
+    screen_failed: list[str] = []
+    # the live view owns the terminal: reports go to stderr only when it is not that terminal
+    quiet_stderr = args.output == "live" and sys.stderr.isatty()
 
     def count_malformed(rec: MalformedRecord) -> None:
         malformed[0] += 1
         text = f"malformed record {rec.topic}[{rec.partition}]@{rec.offset}: {rec.reason}"
-        print(f"{PROG}: {text}", file=sys.stderr, flush=True)
+        if not quiet_stderr:
+            print(f"{PROG}: {text}", file=sys.stderr, flush=True)
         if view is not None:
             view.on_malformed_record(text)
 
     def event_to_stderr(event: SeqEvent, state: StreamState, meta: RecordMeta, seq: int) -> None:
         line = describe_event(event, state, meta, seq)
-        if line:
+        if line and not quiet_stderr:
             print(f"{PROG}: {line}", file=sys.stderr, flush=True)
+
+    def screen_gone(reason: str) -> None:
+        screen_failed.append(reason)
+        consumer.stop()
 
     if args.output == "jsonl":
         writer = JsonlWriter(stdout_bin, on_closed=lambda: consumer.stop())
         consumer = TxfConsumer(options, writer, tracker=tracker, on_malformed=count_malformed,
                                on_sequence_event=event_to_stderr, heartbeat=writer.flush)
     elif args.output == "live":
-        view = LiveView(tracker, sys.stdout, malformed=lambda: malformed[0])
+        screen = ScreenProcess(args.fps, on_failure=screen_gone)
+        view = LiveView(tracker, screen, fps=args.fps, malformed=lambda: malformed[0])
+
+        def on_sequence_event(event: SeqEvent, state: StreamState, meta: RecordMeta, seq: int) -> None:
+            view.on_sequence_event(event, state, meta, seq)  # type: ignore[union-attr]
+            event_to_stderr(event, state, meta, seq)
         consumer = TxfConsumer(options, view, tracker=tracker, on_malformed=count_malformed,
-                               on_sequence_event=view.on_sequence_event, heartbeat=view.heartbeat)
+                               on_sequence_event=on_sequence_event, heartbeat=view.heartbeat)
     else:
         consumer = TxfConsumer(options, BaseHandler(), tracker=tracker, on_malformed=count_malformed,
                                on_sequence_event=event_to_stderr)
@@ -151,21 +173,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FatalConsumerError as exc:
         if args.output == "jsonl":
             _flush_quietly(stdout_bin)
+        if screen is not None:
+            screen.close()  # the terminal back first, then the reason on it
         print(f"{PROG}: fatal: {exc}".replace("\n", " "), file=sys.stderr, flush=True)
         return 1
     finally:
         restore()
+        if screen is not None:
+            screen.close()
 
     summary = result.summary()
+    if args.summary_file:
+        _write_summary(args.summary_file, summary)
+    if screen_failed:
+        print(f"{PROG}: fatal: {screen_failed[0]}; use --output jsonl or quiet without a terminal view",
+              file=sys.stderr, flush=True)
+        return 1
     if args.output == "jsonl":
         _flush_quietly(stdout_bin)
         print(summary_json(summary), file=sys.stderr, flush=True)
     elif view is not None:
-        view.draw()
-        print("\n" + summary_text(summary), flush=True)
+        print(summary_text(summary), flush=True)
     else:
         print(summary_json(summary), flush=True)
     return 0
+
+
+def _write_summary(path: str, summary: dict[str, object]) -> None:
+    """--summary-file: the JSON summary, written whole (a temporary file renamed over the target)."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(summary_json(summary) + "\n")
+    os.replace(tmp, path)
 
 
 def _flush_quietly(out: io.BufferedIOBase | io.BytesIO) -> None:

@@ -23,9 +23,11 @@ class RecordMeta(NamedTuple):
 
     `kafka_timestamp_ms` is the record timestamp (producer CreateTime or broker
     LogAppendTime, see `kafka_timestamp_type`), `receive_time_ns` the consumer's
-    wall clock (epoch ns) when the record was polled: the "consumer receive" end
-    of the latencies the tracker measures. A NamedTuple, not a dataclass: one is
-    built per record and this is the cheapest immutable record type in CPython.
+    wall clock (epoch ns) just before the tracker and the handler got the record:
+    the "consumer receive" end of the latencies the tracker measures. A NamedTuple,
+    not a dataclass: one is built per record and this is the cheapest immutable
+    record type in CPython (the loop builds it with `tuple.__new__`, skipping the
+    generated `__new__`'s Python call).
     """
 
     topic: str

@@ -32,6 +32,14 @@ def format_price(scaled: int) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def taipei_clock_text(exchange_time_us: int) -> str:
+    """HH:MM:SS.mmm in Taipei time (UTC+8, no DST) of an exchange timestamp; '-' when unset."""
+    if not exchange_time_us:
+        return "-"
+    ms = (exchange_time_us // 1000 + 8 * 3600 * 1000) % 86_400_000
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
+
+
 def json_line(msg: Message, meta: RecordMeta) -> str:
     """The cross-language JSON line of one message (no newline)."""
     return json.dumps({"topic": meta.topic, "partition": meta.partition, "offset": meta.offset,

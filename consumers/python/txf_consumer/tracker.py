@@ -26,6 +26,8 @@ exact-to-a-bound, and it needs a random generator on the hot path.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from dataclasses import dataclass, field
 from enum import Enum
@@ -79,17 +81,29 @@ class LogHistogram:
         return low, low + (1 << shift) - 1
 
     def record(self, v: int) -> None:
-        """Add one value (negative values count as 0, see the class doc)."""
-        if self.min is None or v < self.min:
+        """Add one value (negative values count as 0, see the class doc).
+
+        Runs twice per consumed record, so it is written out: for v >= 256 the bucket
+        is `bucket_of(v)` simplified, (shift << SUB_BITS) + (v >> shift).
+        """
+        lo = self.min
+        if lo is None or v < lo:
             self.min = v
-        if self.max is None or v > self.max:
+            if lo is None:
+                self.max = v
+        hi = self.max
+        if v > hi:  # type: ignore[operator]
             self.max = v
-        if v < 0:
-            self.negative += 1
-            v = 0
-        elif v >= 1 << 64:
-            v = (1 << 64) - 1
-        self.counts[v if v < self._EXACT else self.bucket_of(v)] += 1
+        if v < self._EXACT:
+            if v < 0:
+                self.negative += 1
+                v = 0
+            self.counts[v] += 1
+        else:
+            if v >= 1 << 64:
+                v = (1 << 64) - 1
+            shift = v.bit_length() - self.SUB_BITS - 1
+            self.counts[(shift << self.SUB_BITS) + (v >> shift)] += 1
         self.count += 1
         self.total += v
 
@@ -101,26 +115,18 @@ class LogHistogram:
         return self.percentiles([p])[p]
 
     def percentiles(self, ps: Iterable[float]) -> dict[float, int | None]:
-        """Several percentiles in one pass over the buckets."""
+        """Several percentiles in one pass over the buckets (a C-speed running sum, then a search per rank)."""
         ps = sorted(ps)
-        out: dict[float, int | None] = {}
         if not self.count:
             return {p: None for p in ps}
-        ranks = [(p, max(1, math.ceil(p / 100.0 * self.count))) for p in ps]
+        running = list(itertools.accumulate(self.counts))
         lo = max(self.min or 0, 0)
-        hi = self.max if self.max is not None else 0
-        seen = 0
-        i = 0
-        for idx, c in enumerate(self.counts):
-            if not c:
-                continue
-            seen += c
-            while i < len(ranks) and ranks[i][1] <= seen:
-                low, high = self.bucket_bounds(idx)
-                out[ranks[i][0]] = min(max((low + high) // 2, lo), max(hi, 0))
-                i += 1
-            if i == len(ranks):
-                break
+        hi = max(self.max if self.max is not None else 0, 0)
+        out: dict[float, int | None] = {}
+        for p in ps:
+            rank = max(1, math.ceil(p / 100.0 * self.count))
+            low, high = self.bucket_bounds(bisect.bisect_left(running, rank))
+            out[p] = min(max((low + high) // 2, lo), hi)
         return out
 
     def merge(self, other: "LogHistogram") -> None:
@@ -269,36 +275,31 @@ class Tracker:
         self.by_type: dict[str, int] = {}
         self.unsequenced = 0
         self.producer_restarts = 0
+        self._observers: dict[str, TypeObserver] = {}
 
     def observe(self, type_name: str, msg: Any, receive_time_ns: int) -> tuple[SeqEvent, StreamState | None]:
         """Account for a decoded Tick/BidAsk received at `receive_time_ns` (consumer clock, epoch ns)."""
-        self.messages += 1
-        self.by_type[type_name] = self.by_type.get(type_name, 0) + 1
-        lat = self.latency.get(type_name)
-        if lat is None:
-            lat = self.latency[type_name] = LatencyPair()
-        ex_us = msg.exchange_time_us
-        if ex_us:
-            lat.exchange.record(receive_time_ns - ex_us * 1000)
-        rx_ns = msg.receive_time_ns
-        if rx_ns:
-            lat.producer.record(receive_time_ns - rx_ns)
+        observer = self._observers.get(type_name)
+        if observer is None:
+            observer = self.observer(type_name)
+        return observer(msg, receive_time_ns)
 
-        seq = msg.sequence
-        if not seq:
-            self.unsequenced += 1
-            return SeqEvent.UNSEQUENCED, None
-        key = StreamKey(type_name, msg.code, msg.producer_run_id)
-        state = self.streams.get(key)
-        if state is not None:
-            return state.observe(seq), state
+    def observer(self, type_name: str) -> "TypeObserver":
+        """`observe` for one message type, its lookups done once: what the consumer loop calls per record."""
+        observer = self._observers.get(type_name)
+        if observer is None:
+            observer = self._observers[type_name] = TypeObserver(self, type_name)
+        return observer
+
+    def _new_stream(self, key: StreamKey, seq: int) -> StreamState:
+        """First message of a stream: create its state, note a producer restart."""
         state = self.streams[key] = StreamState(key, seq, seq)
         previous = self._current_run.get(key[:2])
         if previous is not None and previous != key.producer_run_id:
             state.restart_of = previous
             self.producer_restarts += 1
         self._current_run[key[:2]] = key.producer_run_id
-        return SeqEvent.FIRST, state
+        return state
 
     def totals(self) -> dict[str, int]:
         """Sums over all streams: lost, gaps, duplicates, reordered."""
@@ -327,3 +328,61 @@ class Tracker:
                               "producerToConsumer": p.producer.summary_ms()}
                           for t, p in self.latency.items()},
         }
+
+
+class TypeObserver:
+    """Tracker.observe for one message type (see Tracker.observer).
+
+    Keeps the type's latency histograms and its last stream at hand: consecutive
+    messages of a type almost always belong to one stream (one contract, one
+    producer run), so the common case is two histogram records, two comparisons
+    and one increment, without building a StreamKey or looking it up.
+    """
+
+    __slots__ = ("_tracker", "type_name", "_exchange", "_producer", "_last_code", "_last_run", "_last_state")
+
+    def __init__(self, tracker: Tracker, type_name: str) -> None:
+        self._tracker = tracker
+        self.type_name = type_name
+        pair = tracker.latency.get(type_name)
+        if pair is None:
+            pair = tracker.latency[type_name] = LatencyPair()
+        self._exchange = pair.exchange
+        self._producer = pair.producer
+        self._last_code: str | None = None
+        self._last_run: int | None = None
+        self._last_state: StreamState | None = None
+
+    def __call__(self, msg: Any, receive_time_ns: int) -> tuple[SeqEvent, StreamState | None]:
+        """Account for one message of this type (same rules as Tracker.observe)."""
+        tracker = self._tracker
+        tracker.messages += 1
+        by_type = tracker.by_type
+        by_type[self.type_name] = by_type.get(self.type_name, 0) + 1
+        ex_us = msg.exchange_time_us
+        if ex_us:
+            self._exchange.record(receive_time_ns - ex_us * 1000)
+        rx_ns = msg.receive_time_ns
+        if rx_ns:
+            self._producer.record(receive_time_ns - rx_ns)
+
+        seq = msg.sequence
+        if not seq:
+            tracker.unsequenced += 1
+            return SeqEvent.UNSEQUENCED, None
+        code = msg.code
+        run = msg.producer_run_id
+        state = self._last_state
+        if state is None or code != self._last_code or run != self._last_run:
+            key = StreamKey(self.type_name, code, run)
+            state = tracker.streams.get(key)
+            self._last_code, self._last_run = code, run
+            if state is None:
+                self._last_state = tracker._new_stream(key, seq)
+                return SeqEvent.FIRST, self._last_state
+            self._last_state = state
+        if seq == state.last_sequence + 1:  # StreamState.observe's first case, inline
+            state.count += 1
+            state.last_sequence = seq
+            return SeqEvent.IN_ORDER, state
+        return state.observe(seq), state

@@ -70,6 +70,10 @@ async function consume(cfg: Config): Promise<number> {
   process.once("SIGINT", () => stop(0, "SIGINT received"));
   process.once("SIGTERM", () => stop(0, "SIGTERM received"));
   process.stdout.on("error", (e) => stop(1, `stdout: ${e.message}`));
+  // Node writes to a pipe asynchronously: a reader that falls behind while we catch up from a backlog
+  // would have every line buffered in memory. Wait for it instead (or for a stop).
+  const drained = (): Promise<void> =>
+    Promise.race([new Promise<void>((resolve) => process.stdout.once("drain", resolve)), stopped]);
 
   let consumed = 0;
   let lastActivity = performance.now();
@@ -130,7 +134,9 @@ async function consume(cfg: Config): Promise<number> {
           try {
             const out = await processRecord(rec, types.get(batch.topic)!, verifier);
             if (out.kind === "line") {
-              process.stdout.write(out.text);
+              if (!process.stdout.write(out.text)) {
+                await drained();
+              }
             } else {
               log(out.reason);
             }

@@ -207,3 +207,21 @@ func FuzzParseFrame(f *testing.F) {
 		}
 	})
 }
+
+// The hand-built line equals what encoding/json's Encoder (no HTML escaping) writes, for odd names too.
+func TestAppendLineEqualsEncodingJSON(t *testing.T) {
+	msg := json.RawMessage(`{"code":"A<B","close":"7"}`)
+	for _, name := range []string{"txf-tick", "prod.txf_bidask-1", "a\"b\\c", "tab\there", "ü<&>\u2028"} {
+		l := Line{Topic: name, Partition: 3, Offset: 1 << 40, SchemaID: 1<<32 - 1, Type: name, Message: msg}
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(l); err != nil {
+			t.Fatal(err)
+		}
+		got, err := AppendLine([]byte("x"), l)
+		if err != nil || string(got) != "x"+want.String() {
+			t.Errorf("%q: got %s (%v)\nwant %s", name, got, err, want.String())
+		}
+	}
+}

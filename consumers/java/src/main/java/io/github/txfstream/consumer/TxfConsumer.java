@@ -29,9 +29,15 @@ import org.slf4j.LoggerFactory;
 /**
  * Command-line consumer of the txf.v1 topics: one JSON line per message on stdout, logs on stderr.
  *
- * <p>Offsets are committed (synchronously, explicit per partition) after each polled batch has been written
- * and flushed, and once more on exit: at-least-once output. It stops by itself after --max-messages or
- * --idle-exit-ms, and on SIGINT/SIGTERM (a shutdown hook wakes the poll up; the loop commits and closes).
+ * <p>Latency: {@code poll} returns as soon as records have arrived (fetch.min.bytes 1), and the lines of
+ * each polled batch are written and flushed at once, so a caught-up reader gets every line as it arrives and
+ * one catching up from a backlog gets batches of up to max.poll.records.
+ *
+ * <p>Offsets are committed (explicit per partition) after each polled batch has been written and flushed:
+ * asynchronously, so the next poll does not wait a broker round trip (a failed commit puts its offsets back
+ * to be committed with the next one), and synchronously when partitions are revoked and on exit:
+ * at-least-once output. It stops by itself after --max-messages or --idle-exit-ms, and on SIGINT/SIGTERM
+ * (a shutdown hook wakes the poll up; the loop commits and closes).
  */
 public final class TxfConsumer {
   private static final Logger LOG = LoggerFactory.getLogger(TxfConsumer.class);
@@ -168,7 +174,7 @@ public final class TxfConsumer {
           }
         }
         out.flush();
-        commitPending();
+        commitPendingAsync();
       }
     } catch (WakeupException e) {
       if (!stopRequested) {
@@ -208,7 +214,27 @@ public final class TxfConsumer {
     return code;
   }
 
-  /** Commits the offsets after the records handled so far (printed or skipped). */
+  /**
+   * Commits the offsets after the records handled so far without waiting for the broker; when the commit
+   * fails, its offsets go back to {@code pending} (unless newer ones are there) for the next commit. The
+   * callback runs inside a later poll or commit, on this thread.
+   */
+  private void commitPendingAsync() {
+    if (pending.isEmpty()) {
+      return;
+    }
+    Map<TopicPartition, OffsetAndMetadata> sent = new HashMap<>(pending);
+    pending.clear();
+    consumer.commitAsync(sent, (offsets, error) -> {
+      if (error == null) {
+        return;
+      }
+      LOG.warn("commit failed, retried with the next one: {}", rootMessage(error));
+      offsets.forEach((tp, om) -> pending.merge(tp, om, (now, failed) -> now.offset() >= failed.offset() ? now : failed));
+    });
+  }
+
+  /** Commits the offsets after the records handled so far (printed or skipped) and waits for the broker. */
   private void commitPending() {
     if (pending.isEmpty()) {
       return;
