@@ -259,7 +259,8 @@ def test_release_refuses_a_wrong_version_or_nothing_new(tmp_path: Path, version:
         git(clone.path, "rm", "-rq", "proto")
         git(clone.path, "read-tree", "--prefix=proto/", tree)
         git(clone.path, "checkout", "--", "proto")
-        clone.commit("proto/ as released")
+        if git(clone.path, "status", "--porcelain", "--", "proto"):  # nothing to commit when main is the release
+            clone.commit("proto/ as released")
     head = git(clone.path, "rev-parse", "HEAD").strip()
     result = _release(clone, version)
     assert result.returncode == 1 and reason in result.stdout, result.stdout + result.stderr
