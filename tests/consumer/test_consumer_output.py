@@ -12,6 +12,7 @@ import pytest
 from consumerkit import REPO, RUN_ID, bidask, tick
 
 from txf.v1 import BidAsk, Tick
+from txf_consumer.consumer import MESSAGE_TYPES
 from txf_consumer.handler import RecordMeta
 from rich.console import Console
 from txf_consumer.live import LiveView
@@ -37,7 +38,7 @@ def meta(topic="txf-tick", offset=0, type_name="txf.v1.Tick", schema_id=7) -> Re
 
 @pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
 def test_json_line_is_compact_and_canonical(vector):
-    cls = {"txf.v1.Tick": Tick, "txf.v1.BidAsk": BidAsk}[vector["type"]]
+    cls = MESSAGE_TYPES[vector["type"]]
     msg = cls.FromString(bytes.fromhex(vector["hex"]))
     line = json_line(msg, meta(offset=12, type_name=vector["type"]))
     assert json.loads(line) == {"topic": "txf-tick", "partition": 0, "offset": 12, "schemaId": 7,

@@ -14,10 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from txf.v1 import BidAsk, Tick
+from txf_consumer.consumer import MESSAGE_TYPES
 from txf_consumer.wire import FrameDecoder, WireFormatError, encode_header, parse_header
 
 VECTORS = json.loads((REPO / "tests" / "vectors" / "txf_v1.json").read_text(encoding="utf-8"))["vectors"]
-CLASSES = {"txf.v1.Tick": Tick, "txf.v1.BidAsk": BidAsk}
+CLASSES = MESSAGE_TYPES  # every message of the contract, as the consumer knows them
 I64 = st.integers(-(2**63), 2**63 - 1)
 U64 = st.integers(0, 2**64 - 1)
 

@@ -10,20 +10,32 @@ from typing import Any
 import betterproto
 import pytest
 from google.protobuf import json_format
+from google.protobuf.message import Message
 
 import txf.v1
 import txf_betterproto.v1
 
 VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "txf_v1.json").read_text("utf-8"))["vectors"]
-PB2 = {"txf.v1.Tick": txf.v1.Tick, "txf.v1.BidAsk": txf.v1.BidAsk}
-BETTER = {"txf.v1.Tick": txf_betterproto.v1.Tick, "txf.v1.BidAsk": txf_betterproto.v1.BidAsk}
+# Every message of the contract, from the generated package (a new message needs vectors: see below).
+PB2: dict[str, type[Message]] = {
+    cls.DESCRIPTOR.full_name: cls
+    for cls in (getattr(txf.v1, name) for name in txf.v1.__all__)
+    if isinstance(cls, type) and issubclass(cls, Message)
+}
+BETTER = {full_name: getattr(txf_betterproto.v1, full_name.rsplit(".", 1)[1]) for full_name in PB2}
 ids = [v["name"] for v in VECTORS]
 
 
 def test_vectors_cover_what_the_contract_promises() -> None:
-    """Both types, every enum value, int64 extremes and a non-ASCII code are in the set."""
+    """Every message, every enum value, every record flag, int64 extremes and a non-ASCII code are in the set;
+    records of contract 1.0.0 (no flags) beside 1.1.0's."""
     seen = {v["type"] for v in VECTORS}
-    assert seen == set(PB2)
+    assert seen == set(PB2) and {"txf.v1.Tick", "txf.v1.BidAsk", "txf.v1.Gap"} <= seen
+    flags = {v["json"].get("flags", 0) for v in VECTORS if "flags" in v["json"]}
+    for bit in txf.v1.RecordFlag.values():
+        assert bit == 0 or any(f & bit for f in flags), f"no vector carries RecordFlag {bit}"
+    assert any(f & ~sum(txf.v1.RecordFlag.values()) for f in flags), "a flag bit from a later contract"
+    assert any(v["type"] != "txf.v1.Gap" and "flags" not in v["json"] for v in VECTORS), "1.0.0 records"
     tick_types = {v["json"].get("tickType", "TICK_TYPE_UNSPECIFIED") for v in VECTORS if v["type"] == "txf.v1.Tick"}
     chg_types = {v["json"].get("chgType", "CHG_TYPE_UNSPECIFIED") for v in VECTORS if v["type"] == "txf.v1.Tick"}
     assert set(txf.v1.TickType.keys()) <= tick_types

@@ -1,6 +1,12 @@
 """Issue 6's proof: the producer publishes the seeded simulated feed (its real settings: lz4, registry
 frames) and every consumer, Python, Go, TypeScript and Java, reads all of it and prints, message for
 message, exactly the Python reference decoding (confluent-kafka's ProtobufDeserializer + MessageToDict).
+
+Beside the producer's records, every golden vector goes to the topic of its message, framed with the
+schema id the registry gave that topic: records of contract 1.0.0 (no flags), of 1.1.0 (the arbiter's
+flags, a flag bit no contract has yet) and the ledger's txf.v1.Gap on the gaps topic. The consumers
+are given the prefixed topics only (no --type): each finds every topic's message in its generated
+topic table (make gen, from the topic map), after the prefix.
 """
 
 from __future__ import annotations
@@ -14,22 +20,38 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from google.protobuf.json_format import MessageToDict
-
+from google.protobuf.message import Message
 from test_go_ts_consumers import go_consumer, ts_consumer  # noqa: F401 - build fixtures
 from test_java_consumer import java_consumer  # noqa: F401 - build fixture
-from txf.v1 import BidAsk, Tick
+
+from txf_consumer.consumer import DEFAULT_TOPIC_TYPES, MESSAGE_TYPES
 from txf_producer.app import EXIT_OK, ProducerApp, run_app
 from txf_producer.settings import load_settings
 from txf_producer.sources.simulated import SimConfig, SimulatedSource
 from txf_registry import provision, topic_settings
 
 pytestmark = pytest.mark.integration
-N = 1500
+PRODUCED = 1500  # by the producer; the golden vectors come on top
 TAIPEI = dt.timezone(dt.timedelta(hours=8))
+VECTORS = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "txf_v1.json").read_text("utf-8"))["vectors"]
+N = PRODUCED + len(VECTORS)
+
+
+def _publish_vectors(stack: Any, prefix: str) -> None:
+    """Each golden vector to the prefixed topic of its message, framed with that topic's registered schema id."""
+    topic_of = {message: prefix + topic for topic, message in reversed(DEFAULT_TOPIC_TYPES.items())}
+    registry = SchemaRegistryClient({"url": stack.registry_url})
+    producer = Producer({"bootstrap.servers": stack.bootstrap_servers, "enable.idempotence": True})
+    for v in VECTORS:
+        topic = topic_of[v["type"]]
+        schema_id = registry.get_latest_version(f"{topic}-value").schema_id
+        producer.produce(topic, b"\x00" + schema_id.to_bytes(4, "big") + b"\x00" + bytes.fromhex(v["hex"]))
+    assert producer.flush(30) == 0
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +65,17 @@ def published(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     assert settings.compression == "lz4"  # what consumers meet in production
     streams = tuple((a, q) for q, a, _t in settings.routes())
     source = SimulatedSource(SimConfig(seed=17, start=dt.datetime(2026, 11, 24, 8, 45, tzinfo=TAIPEI),
-                                       streams=streams, max_messages=N))
+                                       streams=streams, max_messages=PRODUCED))
     result = run_app(lambda: ProducerApp(settings, source))
-    assert result.exit_code == EXIT_OK and sum(result.stats["delivered"].values()) == N, result
+    assert result.exit_code == EXIT_OK and sum(result.stats["delivered"].values()) == PRODUCED, result
+    _publish_vectors(stack, prefix)
+    topics = sorted({prefix + t for t, m in DEFAULT_TOPIC_TYPES.items() if m in {v["type"] for v in VECTORS}})
 
     reference: dict[tuple[str, int, int], dict[str, Any]] = {}
     c = Consumer({"bootstrap.servers": stack.bootstrap_servers, "group.id": f"ref-{uuid.uuid4().hex}"})
     try:
-        for topic, cls in ((settings.tick_topic, Tick), (settings.bidask_topic, BidAsk)):
+        for topic in topics:
+            cls: type[Message] = MESSAGE_TYPES[DEFAULT_TOPIC_TYPES[topic.removeprefix(prefix)]]
             deserialize = ProtobufDeserializer(cls, {})
             high = c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)[1]
             c.assign([TopicPartition(topic, 0, 0)])
@@ -68,15 +93,13 @@ def published(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     finally:
         c.close()
     assert len(reference) == N
-    return {"topics": {"tick_topic": settings.tick_topic, "bidask_topic": settings.bidask_topic},
-            "reference": reference}
+    assert {r["type"] for r in reference.values()} >= {"txf.v1.Tick", "txf.v1.BidAsk", "txf.v1.Gap"}
+    return {"topics": topics, "reference": reference}
 
 
 def _consume(stack: Any, cmd: list[str], published: dict[str, Any], extra: list[str] = ()) -> dict:  # type: ignore[assignment]
-    t = published["topics"]
     args = ["--bootstrap", stack.bootstrap_servers, "--registry", stack.registry_url,
-            "--group", f"all-{uuid.uuid4().hex[:8]}", "--topics", f"{t['tick_topic']},{t['bidask_topic']}",
-            "--type", f"{t['tick_topic']}=txf.v1.Tick", "--type", f"{t['bidask_topic']}=txf.v1.BidAsk",
+            "--group", f"all-{uuid.uuid4().hex[:8]}", "--topics", ",".join(published["topics"]),
             "--from-beginning", "--max-messages", str(N), "--idle-exit-ms", "8000", *extra]
     run = subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]

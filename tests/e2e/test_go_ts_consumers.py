@@ -98,6 +98,8 @@ def consumer_cmd(request: pytest.FixtureRequest) -> list[str]:
 def _vectors() -> list[tuple[str, Message]]:
     out = []
     for v in json.loads(VECTORS.read_text("utf-8"))["vectors"]:
+        if v["type"] not in TYPES:
+            continue  # the ledger's Gap: decoded by every consumer in test_all_consumers.py
         msg = TYPES[v["type"]]()
         msg.ParseFromString(bytes.fromhex(v["hex"]))
         out.append((v["name"], msg))

@@ -16,7 +16,7 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from txf.v1 import BidAsk, Tick
+from txf.v1 import BidAsk, Gap, Tick
 
 OUT = Path(__file__).with_name("txf_v1.json")
 I64_MAX = str(2**63 - 1)
@@ -92,6 +92,28 @@ VECTORS: list[tuple[str, type[Message], dict[str, Any]]] = [
         "diffAskVol": ["0", "0", "0", "0", "-2"],
         "sequence": "1000000",
     }),
+    # Contract 1.1.0: what the arbiter adds on the canonical topics (flags, gap_start_ns) and the
+    # ledger record. The vectors above are 1.0.0 records: every binding decodes both.
+    ("tick_after_a_capture_hole", Tick, {
+        "code": "TXFK6", "close": "234560000", "volume": "1", "exchangeTimeUs": "1763950000000001",
+        "sequence": "5001", "producerRunId": "987654321", "flags": 1, "gapStartNs": "1763949988000000000",
+    }),
+    ("bidask_late_after_a_hole", BidAsk, {
+        "code": "TXFK6", "bidPrice": ["234550000"], "askPrice": ["234560000"], "sequence": "77",
+        "flags": 3, "gapStartNs": "1763949988000000000",
+    }),
+    ("bidask_unknown_flag_bits", BidAsk, {"code": "TXFK6", "flags": 4294967295}),
+    ("gap_typical", Gap, {
+        "messageType": "txf.v1.BidAsk", "code": "TXFK6", "startNs": "1763949988000000000",
+        "endNs": "1763950000000001000", "legsDown": ["a", "b"],
+        "cause": "leg a's producer restarted during it (run 00000000075bcd15)", "firstSequenceAfter": "5001",
+        "arbiterRunId": "18446744073709551615", "detectedNs": "1763950000020000000",
+    }),
+    ("gap_tick_backfillable", Gap, {
+        "messageType": "txf.v1.Tick", "code": "TXFK6", "startNs": "1", "endNs": "2", "legsDown": ["a"],
+        "backfillable": True, "firstSequenceAfter": "1",
+    }),
+    ("gap_empty", Gap, {}),
 ]
 
 

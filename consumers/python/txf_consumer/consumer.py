@@ -42,23 +42,47 @@ from typing import Any, Callable, NamedTuple
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from google.protobuf.message import Message
 
-from txf.v1 import BidAsk, Tick
-from txf_consumer.handler import TIMESTAMP_TYPES, QuoteHandler, RecordMeta
+import txf.v1
+from txf_consumer import topicmap
+from txf_consumer.handler import TIMESTAMP_TYPES, BaseHandler, QuoteHandler, RecordMeta
 from txf_consumer.schemas import RegistryReader, RegistryUnavailableError, SchemaChecker, SchemaMismatchError
 from txf_consumer.settings import RegistrySettings
 from txf_consumer.tracker import SeqEvent, StreamState, Tracker
 from txf_consumer.wire import FrameDecoder, WireFormatError
 
-#: Message types a topic can carry, by full name.
-MESSAGE_TYPES: dict[str, type[Message]] = {"txf.v1.Tick": Tick, "txf.v1.BidAsk": BidAsk}
-#: The original design's topics and their types.
-DEFAULT_TOPIC_TYPES: dict[str, str] = {"txf-tick": "txf.v1.Tick", "txfr2-tick": "txf.v1.Tick",
-                                       "txf-bidask": "txf.v1.BidAsk"}
-DEFAULT_TOPICS = ("txf-tick", "txf-bidask")
+#: Message types a topic can carry, by full name: every message of the installed contract.
+MESSAGE_TYPES: dict[str, type[Message]] = {
+    cls.DESCRIPTOR.full_name: cls
+    for cls in (getattr(txf.v1, name) for name in txf.v1.__all__)
+    if isinstance(cls, type) and issubclass(cls, Message)
+}
+#: The topic map's topics and their types (generated from subjects.toml by `make gen`).
+DEFAULT_TOPIC_TYPES: dict[str, str] = dict(topicmap.TOPIC_MESSAGES)
+DEFAULT_TOPICS = topicmap.DEFAULT_TOPICS
 DEFAULT_GROUP = "txf-python-consumer"
 #: librdkafka's wait before fetching again for a partition whose local queue is full (default 1000 ms,
 #: which halves catch-up throughput; see the module doc).
 FETCH_QUEUE_BACKOFF_MS = 20
+
+
+def _handler_method(handler: Any, cls: type[Message]) -> Callable[[Any, RecordMeta], None]:
+    """The handler's own on_<name> for `cls`, else its on_message, else its on_<name> default, else a no-op."""
+    name = f"on_{cls.DESCRIPTOR.name.lower()}"
+    specific: Callable[[Any, RecordMeta], None] | None = getattr(handler, name, None)
+    inherited_default = getattr(type(handler), name, None) is getattr(BaseHandler, name, object())
+    if specific is not None and not inherited_default:
+        return specific
+    general: Callable[[Any, RecordMeta], None] | None = getattr(handler, "on_message", None)
+    return general or specific or _skip
+
+
+def _skip(_msg: Any, _meta: RecordMeta) -> None:
+    """The handler has no method for this message type."""
+
+
+def _untracked(_msg: Any, _now_ns: int) -> tuple[None, None]:
+    """A message without a sequence (a Gap ledger record): nothing to track."""
+    return None, None
 
 
 def default_type_for(topic: str) -> str | None:
@@ -144,7 +168,7 @@ def report_malformed(rec: MalformedRecord) -> None:
 SeqCallback = Callable[[SeqEvent, StreamState, RecordMeta, int], None]
 #: What the loop does with a record of one topic: decode, its type name, tracker entry, handler method.
 Route = tuple[Callable[[bytes | None], tuple[int, Any]], str,
-              Callable[[Any, int], tuple[SeqEvent, StreamState | None]], Callable[[Any, RecordMeta], None]]
+              Callable[[Any, int], tuple[SeqEvent | None, StreamState | None]], Callable[[Any, RecordMeta], None]]
 
 
 class TxfConsumer:
@@ -315,16 +339,20 @@ class TxfConsumer:
         return RunResult(stop_reason, records, messages, malformed, self.tracker, schema_ids)
 
     def _routes(self) -> dict[str, Route]:
-        """Per topic, resolved once: its decoder, type name, tracker entry and handler method."""
-        handlers: dict[type[Message], Callable[[Any, RecordMeta], None]] = {
-            Tick: self.handler.on_tick, BidAsk: self.handler.on_bidask}
+        """Per topic, resolved once: its decoder, type name, tracker entry and handler method.
+
+        A message goes to the handler's own `on_<name>` (on_tick, on_bidask, on_gap, ...), else to its
+        `on_message` (every type, e.g. the JSON-lines writer), else it is skipped. Only messages with a
+        `sequence` (the quotes) are tracked for loss.
+        """
         routes: dict[str, Route] = {}
         for topic, cls in self.options.types.items():
             if topic not in self.decoders:
                 continue
             type_name = cls.DESCRIPTOR.full_name
-            routes[topic] = (self.decoders[topic].decode, type_name, self.tracker.observer(type_name),
-                             handlers[cls])
+            handle = _handler_method(self.handler, cls)
+            observe = self.tracker.observer(type_name) if "sequence" in cls.DESCRIPTOR.fields_by_name else _untracked
+            routes[topic] = (self.decoders[topic].decode, type_name, observe, handle)
         return routes
 
     def _store(self, consumer: Consumer, stored: dict[tuple[str, int], int]) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import NamedTuple, Protocol, runtime_checkable
 
-from txf.v1 import BidAsk, Tick
+from txf.v1 import BidAsk, Gap, Tick
 
 # confluent_kafka timestamp types, by name
 TIMESTAMP_TYPES = {0: "none", 1: "create", 2: "log_append"}
@@ -53,10 +53,17 @@ class QuoteHandler(Protocol):
 
 
 class BaseHandler:
-    """A QuoteHandler that ignores everything: subclass it and override what you need."""
+    """A QuoteHandler that ignores everything: subclass it and override what you need.
+
+    Other messages go to `on_<name>` when the handler has it: `on_gap` receives the capture holes of
+    the `txf-gaps` ledger topic (txf.v1.Gap) when that topic is subscribed.
+    """
 
     def on_tick(self, tick: Tick, meta: RecordMeta) -> None:
         """Ignore the trade."""
 
     def on_bidask(self, bidask: BidAsk, meta: RecordMeta) -> None:
         """Ignore the book."""
+
+    def on_gap(self, gap: Gap, meta: RecordMeta) -> None:
+        """Ignore the capture hole (txf.v1.Gap, the arbiter's ledger)."""

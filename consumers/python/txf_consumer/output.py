@@ -17,7 +17,6 @@ from typing import Any, BinaryIO, Callable
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from txf.v1 import BidAsk, Tick
 from txf_consumer.handler import BaseHandler, RecordMeta
 from txf_consumer.tracker import SeqEvent, StreamState
 
@@ -49,7 +48,7 @@ def json_line(msg: Message, meta: RecordMeta) -> str:
 
 
 class JsonlWriter(BaseHandler):
-    """Handler printing one JSON line per message to a binary stream.
+    """Handler printing one JSON line per message, whatever its type (on_message), to a binary stream.
 
     A closed pipe (`txf-consume ... | head`) calls `on_closed` once (the CLI stops
     the consumer) and drops further lines instead of failing the handler.
@@ -61,13 +60,8 @@ class JsonlWriter(BaseHandler):
         self.closed = False
         self.lines = 0
 
-    def on_tick(self, tick: Tick, meta: RecordMeta) -> None:
-        self._emit(tick, meta)
-
-    def on_bidask(self, bidask: BidAsk, meta: RecordMeta) -> None:
-        self._emit(bidask, meta)
-
-    def _emit(self, msg: Message, meta: RecordMeta) -> None:
+    def on_message(self, msg: Message, meta: RecordMeta) -> None:
+        """Every message type (Tick, BidAsk, the ledger's Gap, ...) as one line."""
         if self.closed:
             return
         try:

@@ -1,6 +1,7 @@
 // Command-line flags; the same names as the Go consumer (consumers/go).
 import { parseArgs as parseNodeArgs } from "node:util";
 
+import { DEFAULT_TOPICS } from "./topicmap.gen.js";
 import { DEFAULT_TOPIC_TYPES } from "./types.js";
 
 export interface Config {
@@ -25,11 +26,11 @@ export class UsageError extends Error {
   }
 }
 
-export const USAGE = `usage: txf-consume --topics a,b [flags]
+export const USAGE = `usage: txf-consume [--topics a,b] [flags]
   --bootstrap HOSTS     Kafka bootstrap servers (env TXF_KAFKA_BOOTSTRAP, default 127.0.0.1:19092)
   --registry URL        schema registry (Confluent API); when set, each schema id is checked once (env TXF_REGISTRY_URL)
   --group ID            consumer group id (default txf-consume-ts)
-  --topics A,B          comma-separated topics (required)
+  --topics A,B          comma-separated topics (default ${DEFAULT_TOPICS.join(",")})
   --from-beginning      start at the earliest offsets when the group has no committed offset
   --max-messages N      exit 0 after N records, printed or skipped (0 = no limit)
   --idle-exit-ms M      exit 0 after M ms without records (0 = never)
@@ -82,7 +83,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     bootstrap: values.bootstrap ?? (env.TXF_KAFKA_BOOTSTRAP || "127.0.0.1:19092"),
     registry: values.registry ?? env.TXF_REGISTRY_URL ?? "",
     group: values.group ?? "txf-consume-ts",
-    topics: (values.topics ?? "")
+    topics: (values.topics ?? DEFAULT_TOPICS.join(","))
       .split(",")
       .map((t) => t.trim())
       .filter((t) => t !== ""),
@@ -93,7 +94,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     help: values.help ?? false,
   };
   if (!cfg.help && cfg.topics.length === 0) {
-    throw new UsageError("--topics is required");
+    throw new UsageError("--topics names no topic");
   }
   return cfg;
 }

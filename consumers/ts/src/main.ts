@@ -46,7 +46,7 @@ const kafkaLogCreator: kafkajs.logCreator =
 async function consume(cfg: Config): Promise<number> {
   let types;
   try {
-    types = topicTypes(cfg.types);
+    types = topicTypes(cfg.types, cfg.topics);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

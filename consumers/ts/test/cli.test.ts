@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import { test } from "node:test";
 
 import { parseArgs, UsageError } from "../src/cli.js";
+import { DEFAULT_TOPICS } from "../src/topicmap.gen.js";
 
 test("all flags", () => {
   const cfg = parseArgs(
@@ -38,7 +39,6 @@ test("defaults and environment", () => {
 
 test("usage errors", () => {
   for (const argv of [
-    [],
     ["--topics", ","],
     ["--topics", "a", "--type", "a"],
     ["--topics", "a", "--type", "=txf.v1.Tick"],
@@ -50,4 +50,9 @@ test("usage errors", () => {
     assert.throws(() => parseArgs(argv, {}), UsageError, JSON.stringify(argv));
   }
   assert.equal(parseArgs(["--help"], {}).help, true);
+});
+
+test("no --topics: the topic map's default topics", () => {
+  assert.deepEqual(parseArgs([], {}).topics, [...DEFAULT_TOPICS]);
+  assert.ok(DEFAULT_TOPICS.length > 0);
 });

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 
 import type { JsonValue } from "@bufbuild/protobuf";
 
-import { topicTypes } from "../src/types.js";
+import { DEFAULT_TOPIC_TYPES, topicTypes } from "../src/types.js";
 import { canonicalJson, decode, encodeHeader, formatLine, MalformedError, parseFrame } from "../src/wire.js";
 
 interface Vector {
@@ -21,7 +21,8 @@ const vectorsPath =
   process.env.TXF_VECTORS ?? fileURLToPath(new URL("../../../../tests/vectors/txf_v1.json", import.meta.url));
 const vectors: Vector[] = JSON.parse(readFileSync(vectorsPath, "utf-8")).vectors;
 const types = topicTypes();
-const topicOf: Record<string, string> = { "txf.v1.Tick": "txf-tick", "txf.v1.BidAsk": "txf-bidask" };
+// a topic of each message type, from the topic map
+const topicOf: Record<string, string> = Object.fromEntries(Object.entries(DEFAULT_TOPIC_TYPES).map(([t, m]) => [m, t]));
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/ /g, ""), "hex"));
 const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => Uint8Array.from([...a, ...b]);
 
@@ -108,8 +109,15 @@ test("topic types: defaults, overrides, unknown", () => {
   assert.equal(t.get("txfr2-tick")?.typeName, "txf.v1.Tick");
   assert.equal(t.get("txf-bidask")?.typeName, "txf.v1.BidAsk");
   assert.equal(t.get("my-topic")?.typeName, "txf.v1.BidAsk");
+  assert.equal(t.get("txf-gaps")?.typeName, "txf.v1.Gap");
   assert.equal(t.get("other"), undefined);
-  assert.throws(() => topicTypes({ x: "txf.v1.Nope" }), /known: txf\.v1\.BidAsk, txf\.v1\.Tick/);
+  assert.throws(() => topicTypes({ x: "txf.v1.Nope" }), /known: txf\.v1\.BidAsk, txf\.v1\.Gap, txf\.v1\.Tick/);
+  const prefixed = topicTypes({}, ["prod.txf-bidask", "leg-a.txfr2-tick", "x_txf-gaps", "mytxf-tick", "txf-tick.x"]);
+  assert.equal(prefixed.get("prod.txf-bidask")?.typeName, "txf.v1.BidAsk");
+  assert.equal(prefixed.get("leg-a.txfr2-tick")?.typeName, "txf.v1.Tick");
+  assert.equal(prefixed.get("x_txf-gaps")?.typeName, "txf.v1.Gap");
+  assert.equal(prefixed.get("mytxf-tick"), undefined);
+  assert.equal(prefixed.get("txf-tick.x"), undefined);
 });
 
 test("output line: field order, int64 offset, compact JSON", () => {

@@ -39,6 +39,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/txfstream/txfstream/consumers/go/internal/registry"
+	"github.com/txfstream/txfstream/consumers/go/internal/topicmap"
 	"github.com/txfstream/txfstream/consumers/go/internal/wire"
 )
 
@@ -89,13 +90,13 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.bootstrap, "bootstrap", envOr("TXF_KAFKA_BOOTSTRAP", "127.0.0.1:19092"), "Kafka bootstrap servers (env TXF_KAFKA_BOOTSTRAP)")
 	fs.StringVar(&cfg.registry, "registry", os.Getenv("TXF_REGISTRY_URL"), "schema registry URL (Confluent API); when set, each schema id is checked once (env TXF_REGISTRY_URL)")
 	fs.StringVar(&cfg.group, "group", "txf-consume-go", "consumer group id")
-	fs.StringVar(&topics, "topics", "", "comma-separated topics (required)")
+	fs.StringVar(&topics, "topics", strings.Join(topicmap.DefaultTopics, ","), "comma-separated topics")
 	fs.BoolVar(&cfg.fromBeginning, "from-beginning", false, "start at the earliest offsets when the group has no committed offset")
 	fs.Int64Var(&cfg.maxMessages, "max-messages", 0, "exit 0 after this many records (0 = no limit)")
 	fs.Int64Var(&idleMs, "idle-exit-ms", 0, "exit 0 after this many ms without records (0 = never)")
 	fs.Var(typeFlags(cfg.types), "type", "topic=message type, e.g. my-topic=txf.v1.Tick (repeatable); defaults: "+defaultTypes())
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s --topics a,b [flags]\n", name)
+		fmt.Fprintf(stderr, "usage: %s [--topics a,b] [flags]\n", name)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -110,7 +111,7 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 		}
 	}
 	if len(cfg.topics) == 0 {
-		return nil, errors.New("--topics is required")
+		return nil, errors.New("--topics names no topic")
 	}
 	if cfg.maxMessages < 0 || idleMs < 0 {
 		return nil, errors.New("--max-messages and --idle-exit-ms must not be negative")

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/txfstream/txfstream/consumers/go/internal/topicmap"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -41,11 +43,14 @@ func TestParseArgsDefaults(t *testing.T) {
 		cfg.maxMessages != 0 || cfg.idleExit != 0 {
 		t.Errorf("defaults: %+v", cfg)
 	}
+	none, err := parseArgs(nil, &bytes.Buffer{}) // no --topics: the topic map's default topics
+	if err != nil || strings.Join(none.topics, ",") != strings.Join(topicmap.DefaultTopics, ",") || len(none.topics) == 0 {
+		t.Errorf("default topics: %v, %v", none, err)
+	}
 }
 
 func TestUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
-		{},
 		{"--topics", ","},
 		{"--topics", "a", "--type", "a"},
 		{"--topics", "a", "--max-messages", "-1"},

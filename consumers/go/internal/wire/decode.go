@@ -13,16 +13,15 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
-	// Registers txf.v1.Tick and txf.v1.BidAsk in protoregistry.GlobalTypes.
+	// Registers every txf.v1 message in protoregistry.GlobalTypes.
 	_ "github.com/txfstream/txfstream/gen/go/txf/v1"
+
+	"github.com/txfstream/txfstream/consumers/go/internal/topicmap"
 )
 
-// DefaultTopicTypes are the contract's topics (schema-registry/subjects.toml).
-var DefaultTopicTypes = map[string]string{
-	"txf-tick":   "txf.v1.Tick",
-	"txfr2-tick": "txf.v1.Tick",
-	"txf-bidask": "txf.v1.BidAsk",
-}
+// DefaultTopicTypes are the topic map's topics and messages (schema-registry/txf_registry/subjects.toml,
+// generated into internal/topicmap by `make gen`).
+var DefaultTopicTypes = topicmap.Messages
 
 // TopicTypes chooses the message type of each topic's values.
 type TopicTypes map[string]protoreflect.MessageType
@@ -42,10 +41,18 @@ func NewTopicTypes(overrides map[string]string) (TopicTypes, error) {
 	return t, nil
 }
 
-// For returns the message type of topic's values.
+// For returns the message type of topic's values: the topic's own entry, else that of a topic-map
+// topic it ends with after a prefix ending in '.', '-' or '_' (prod.txf-tick, leg-a.txf-bidask).
 func (t TopicTypes) For(topic string) (protoreflect.MessageType, bool) {
-	mt, ok := t[topic]
-	return mt, ok
+	if mt, ok := t[topic]; ok {
+		return mt, true
+	}
+	for name := range DefaultTopicTypes {
+		if n := len(topic) - len(name); n > 0 && strings.HasSuffix(topic, name) && strings.ContainsRune(".-_", rune(topic[n-1])) {
+			return t[name], t[name] != nil
+		}
+	}
+	return nil, false
 }
 
 // KnownTypes lists the txf message types this program can decode.

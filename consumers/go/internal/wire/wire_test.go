@@ -72,7 +72,10 @@ func TestGoldenVectorsFramed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	byType := map[string]string{"txf.v1.Tick": "txf-tick", "txf.v1.BidAsk": "txf-bidask"}
+	byType := map[string]string{} // a topic of each message type, from the topic map
+	for topic, msg := range DefaultTopicTypes {
+		byType[msg] = topic
+	}
 	for _, v := range loadVectors(t) {
 		for _, idx := range [][]int{{0}, {2, 1}} {
 			t.Run(fmt.Sprintf("%s/indexes%v", v.Name, idx), func(t *testing.T) {
@@ -162,17 +165,20 @@ func TestTopicTypes(t *testing.T) {
 	}
 	for topic, want := range map[string]string{
 		"txf-tick": "txf.v1.BidAsk", "txfr2-tick": "txf.v1.Tick", "txf-bidask": "txf.v1.BidAsk", "my-topic": "txf.v1.BidAsk",
+		"txf-gaps": "txf.v1.Gap", "prod.txf-bidask": "txf.v1.BidAsk", "leg-a.txfr2-tick": "txf.v1.Tick", "x_txf-gaps": "txf.v1.Gap",
 	} {
 		mt, ok := types.For(topic)
 		if !ok || string(mt.Descriptor().FullName()) != want {
 			t.Errorf("%s -> %v, want %s", topic, mt, want)
 		}
 	}
-	if _, ok := types.For("other"); ok {
-		t.Error("unknown topic has a type")
+	for _, topic := range []string{"other", "mytxf-tick", "txf-tick.x", "-"} {
+		if _, ok := types.For(topic); ok {
+			t.Errorf("%s has a type", topic)
+		}
 	}
 	if _, err := NewTopicTypes(map[string]string{"x": "txf.v1.Nope"}); err == nil ||
-		!strings.Contains(err.Error(), "txf.v1.BidAsk, txf.v1.Tick") {
+		!strings.Contains(err.Error(), "txf.v1.BidAsk, txf.v1.Gap, txf.v1.Tick") {
 		t.Errorf("unknown type: err = %v", err)
 	}
 }

@@ -6,9 +6,13 @@ import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 
 import { fromBinary, fromJson, toBinary, toJson } from "@bufbuild/protobuf";
-import { BidAskSchema, TickSchema } from "@txfstream/txf-contracts";
+import * as contracts from "@txfstream/txf-contracts";
 
-const schemas = { "txf.v1.Tick": TickSchema, "txf.v1.BidAsk": BidAskSchema };
+const { TickSchema } = contracts;
+// every message schema the package exports, by full name
+const schemas = Object.fromEntries(
+  Object.values(contracts).filter((x) => x && x.kind === "message").map((m) => [m.typeName, m]),
+);
 const vectors = JSON.parse(readFileSync(process.argv[2], "utf-8")).vectors;
 assert.ok(vectors.length > 0, "no vectors");
 for (const v of vectors) {

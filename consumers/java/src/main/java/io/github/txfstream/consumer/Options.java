@@ -18,7 +18,7 @@ public record Options(
     Map<String, String> properties) {
 
   public static final String USAGE = String.join("\n",
-      "usage: txf-consumer --topics t1[,t2...] [options]",
+      "usage: txf-consumer [--topics t1[,t2...]] [options]",
       "  Reads txf.v1 records (Confluent protobuf wire format) and prints one JSON line per message on stdout:",
       "  {\"topic\":..,\"partition\":..,\"offset\":..,\"schemaId\":..,\"type\":\"txf.v1.Tick\",",
       "   \"message\":{canonical proto3 JSON}}",
@@ -26,12 +26,15 @@ public record Options(
       "  --registry URL           Confluent-compatible registry base URL; when given, every schema id is checked",
       "                           once against it (type of the id's message = the topic's type)",
       "  --group ID               consumer group (default: txf-java-consumer); offsets are committed to it",
-      "  --topics a,b             topics to subscribe to (required)",
+      "  --topics a,b             topics to subscribe to (default: " + String.join(",", TopicMap.DEFAULT_TOPICS) + ")",
       "  --from-beginning         start at the earliest offset when the group has no committed offset",
       "  --max-messages N         exit 0 after printing N messages (default: no limit)",
       "  --idle-exit-ms M         exit 0 after M ms without any record (default: never)",
-      "  --type TOPIC=TYPE        message type of a topic (repeatable), TYPE one of txf.v1.Tick, txf.v1.BidAsk;",
-      "                           default by name: [prefix.|-|_]txf-tick, txfr2-tick -> Tick, txf-bidask -> BidAsk",
+      "  --type TOPIC=TYPE        message type of a topic (repeatable), TYPE one of "
+          + String.join(", ", new java.util.TreeSet<>(TxfTypes.BY_NAME.keySet())) + ";",
+      "                           default by name, also after a prefix ending in '.', '-' or '_':",
+      "                           " + TopicMap.MESSAGES.entrySet().stream().sorted(Map.Entry.comparingByKey())
+          .map(e -> e.getKey() + " -> " + e.getValue()).collect(java.util.stream.Collectors.joining(", ")),
       "  --property KEY=VALUE     extra Kafka consumer setting (repeatable), e.g. security.protocol=SSL",
       "  --help                   this text",
       "  exit: 0 done (max messages, idle, or stopped), 1 fatal Kafka error, 2 usage error");
@@ -51,6 +54,7 @@ public record Options(
     String registry = null;
     String group = "txf-java-consumer";
     List<String> topics = new ArrayList<>();
+    boolean topicsGiven = false;
     boolean fromBeginning = false;
     long maxMessages = 0;
     long idleExitMs = 0;
@@ -86,6 +90,7 @@ public record Options(
             case "--registry" -> registry = nonEmpty(arg, value).replaceAll("/+$", "");
             case "--group" -> group = nonEmpty(arg, value);
             case "--topics" -> {
+              topicsGiven = true;
               for (String t : value.split(",")) {
                 if (!t.isBlank() && !topics.contains(t.strip())) {
                   topics.add(t.strip());
@@ -108,8 +113,11 @@ public record Options(
         default -> throw new UsageException("unknown argument: " + args[i]);
       }
     }
+    if (!topicsGiven) {
+      topics.addAll(TopicMap.DEFAULT_TOPICS);
+    }
     if (topics.isEmpty()) {
-      throw new UsageException("--topics is required");
+      throw new UsageException("--topics names no topic");
     }
     Map<String, TxfTypes.MessageType> types = new LinkedHashMap<>();
     for (Map.Entry<String, String> e : typeArgs.entrySet()) {

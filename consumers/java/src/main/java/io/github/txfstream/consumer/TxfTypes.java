@@ -33,18 +33,22 @@ public final class TxfTypes {
   public static final MessageType TICK = of(Tick.getDescriptor(), Tick.parser());
   public static final MessageType BIDASK = of(BidAsk.getDescriptor(), BidAsk.parser());
 
-  /** By full protobuf name. */
-  public static final Map<String, MessageType> BY_NAME = Map.of(TICK.fullName(), TICK, BIDASK.fullName(), BIDASK);
+  /** By full protobuf name: every message the topic map names, found in the generated binding. */
+  public static final Map<String, MessageType> BY_NAME;
 
-  /** The contract's topics (schema-registry/subjects.toml). */
+  /** The topic map's topics (schema-registry/txf_registry/subjects.toml, generated into {@link TopicMap}). */
   public static final Map<String, MessageType> BY_TOPIC;
 
   static {
-    Map<String, MessageType> m = new LinkedHashMap<>();
-    m.put("txf-tick", TICK);
-    m.put("txfr2-tick", TICK);
-    m.put("txf-bidask", BIDASK);
-    BY_TOPIC = Map.copyOf(m);
+    Map<String, MessageType> byName = new LinkedHashMap<>();
+    byName.put(TICK.fullName(), TICK);
+    byName.put(BIDASK.fullName(), BIDASK);
+    Map<String, MessageType> byTopic = new LinkedHashMap<>();
+    for (Map.Entry<String, String> e : TopicMap.MESSAGES.entrySet()) {
+      byTopic.put(e.getKey(), byName.computeIfAbsent(e.getValue(), TxfTypes::generated));
+    }
+    BY_NAME = Map.copyOf(byName);
+    BY_TOPIC = Map.copyOf(byTopic);
   }
 
   private TxfTypes() {}
@@ -53,8 +57,26 @@ public final class TxfTypes {
     return new MessageType(d.getFullName(), d, p);
   }
 
+  /** The generated class of a txf.v1 message (txf.v1.Gap -> io.github.txfstream.txf.v1.Gap). */
+  private static MessageType generated(String fullName) {
+    String prefix = "txf.v1.";
+    if (!fullName.startsWith(prefix)) {
+      throw new IllegalStateException("the topic map names " + fullName + ", not a txf.v1 message");
+    }
+    try {
+      Class<?> cls = Class.forName(Tick.class.getPackageName() + "." + fullName.substring(prefix.length()));
+      Descriptor d = (Descriptor) cls.getMethod("getDescriptor").invoke(null);
+      @SuppressWarnings("unchecked")
+      Parser<? extends Message> p = (Parser<? extends Message>) cls.getMethod("parser").invoke(null);
+      return of(d, p);
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException(
+          "the topic map names " + fullName + ", which the installed txf-contracts does not have", e);
+    }
+  }
+
   /**
-   * The type of a topic by name: a contract topic ({@code txf-tick}, {@code txfr2-tick}, {@code txf-bidask}),
+   * The type of a topic by name: a topic-map topic ({@code txf-tick}, {@code txf-bidask}, {@code txf-gaps}, ...),
    * or one with a prefix ending in '.', '-' or '_' ({@code staging.txf-tick}, {@code e2e-42-txf-bidask}).
    */
   public static Optional<MessageType> forTopic(String topic) {

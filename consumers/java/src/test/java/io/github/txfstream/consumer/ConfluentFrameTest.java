@@ -19,15 +19,15 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 class ConfluentFrameTest {
   private static final HexFormat HEX = HexFormat.of();
-  private static final Map<String, TxfTypes.MessageType> TYPES =
-      Map.of("txf-tick", TxfTypes.TICK, "txf-bidask", TxfTypes.BIDASK);
+  private static final Map<String, TxfTypes.MessageType> TYPES = TxfTypes.BY_TOPIC;
 
   /** Every golden vector behind a real header decodes to the vector's canonical JSON inside the output line. */
   @TestFactory
   Stream<DynamicTest> goldenVectorsFramedDecodeToTheirCanonicalJson() throws Exception {
     JsonLines lines = new JsonLines(TYPES, null);
     return GoldenVectors.load().stream().map(v -> DynamicTest.dynamicTest(v.name(), () -> {
-      String topic = v.type().equals("txf.v1.Tick") ? "txf-tick" : "txf-bidask";
+      String topic = TopicMap.MESSAGES.entrySet().stream().filter(e -> e.getValue().equals(v.type()))
+          .map(Map.Entry::getKey).sorted().findFirst().orElseThrow(() -> new AssertionError("no topic for " + v.type()));
       int schemaId = 1 + v.name().length();
       byte[] header = ConfluentFrame.header(schemaId, 0);
       assertEquals("00" + String.format("%08x", schemaId) + "00", HEX.formatHex(header));

@@ -63,10 +63,17 @@ class OptionsTest {
   }
 
   @Test
+  void withoutTopicsTheTopicMapsDefaultTopics() throws Exception {
+    Options o = parse();
+    assertEquals(TopicMap.DEFAULT_TOPICS, o.topics());
+    assertEquals(TxfTypes.BY_NAME.get("txf.v1.Gap"), TxfTypes.forTopic("leg-a.txf-gaps").orElseThrow());
+  }
+
+  @Test
   void usageErrors() {
     for (String[] args : new String[][] {
-        {},
         {"--topics"},
+        {"--topics", ","},
         {"--topics", "mystery"},
         {"--topics", "txf-tickets"},
         {"--topics", "a", "--type", "a=txf.v1.Nope"},
