@@ -291,3 +291,22 @@ def test_cli_live_without_a_terminal_prints_only_the_summary(stack, topics, sent
     assert proc.stdout.startswith(f"txf-consume: stopped (max-messages): {N_TICK + N_BOOK} records, "
                                   f"{N_TICK + N_BOOK} messages, 0 malformed; loss 0 in 0 gap(s), duplicates 0")
     assert "producer->consumer" in proc.stdout
+
+
+def test_buffered_output_is_flushed_before_its_offsets_are_stored(stack, topics, sent):
+    """The heartbeat (the CLI's flush of buffered JSON lines) runs before every store of offsets, so a
+    SIGKILL between the two repeats lines on restart, never loses them (at-least-once for the output)."""
+    calls: list[str] = []
+    consumer = TxfConsumer(options(stack, topics, max_messages=N_TICK + N_BOOK), Collect(),
+                           heartbeat=lambda: calls.append("flush"))
+    store = consumer._store
+
+    def recording_store(kafka_consumer, stored):
+        if stored:
+            calls.append("store")
+        store(kafka_consumer, stored)
+
+    consumer._store = recording_store  # type: ignore[method-assign]
+    assert consumer.run().messages == N_TICK + N_BOOK
+    stores = [i for i, c in enumerate(calls) if c == "store"]
+    assert stores and all(i > 0 and calls[i - 1] == "flush" for i in stores), calls[:20]

@@ -329,11 +329,13 @@ class TxfConsumer:
                         done = True
                         break
             finally:
+                # what the handler buffered (the CLI's JSON lines) is out before the offsets that let a
+                # restart skip those records are stored: a SIGKILL in between repeats lines, never loses them
+                if self._heartbeat is not None:
+                    self._heartbeat()
                 self._store(consumer, stored)
             if records != records_before:
                 last_record = time.monotonic()
-            if self._heartbeat is not None:
-                self._heartbeat()
             if done:
                 break
         return RunResult(stop_reason, records, messages, malformed, self.tracker, schema_ids)
