@@ -73,3 +73,33 @@ def test_capture_legs_get_their_own_copies_of_the_quote_topics() -> None:
         subjects = {s.name for s in decl.subjects}
         assert {f"{prefix}{e.name}-value" for e in carried if e.message} <= subjects
     assert not any(t.name.startswith("env-leg-") for t in declaration.load(topic_prefix="env-").topics)
+
+
+def test_durability_profiles_are_declared_once_and_checked(tmp_path: Path) -> None:
+    from txf_registry.topicmap import load_durability
+
+    profiles = load_durability()
+    assert (profiles["single"].replication_factor, profiles["single"].min_insync_replicas) == (1, 1)
+    # acks=all + 2 of 3 in sync: one broker may die without losing an acknowledged record
+    assert (profiles["cluster"].replication_factor, profiles["cluster"].min_insync_replicas) == (3, 2)
+    bad = tmp_path / "subjects.toml"
+    text = DEFAULT_PATH.read_text("utf-8")
+    bad.write_text(text.replace("min_insync_replicas = 2", "min_insync_replicas = 4"))
+    with pytest.raises(TopicMapError, match=r"\[durability.cluster\] min_insync_replicas 4 must be 1..replication"):
+        load_durability(bad)
+    bad.write_text(text.replace("[durability.single]", "[durability.solo]"))
+    with pytest.raises(TopicMapError, match=r"declare \[durability.single\]"):
+        load_durability(bad)
+
+
+def test_the_load_test_topic_is_partitioned_declared_and_never_routed() -> None:
+    from txf_registry import declaration
+
+    (entry,) = [e for e in load_topic_map() if e.role == "load_test"]
+    assert entry.message == "txf.v1.BidAsk" and entry.contract is None
+    (topic,) = [t for t in declaration.load().topics if t.name == entry.name]
+    assert topic.partitions >= 3  # a consumer group of three has a partition each, and more
+    assert f"{entry.name}-value" in {s.name for s in declaration.load().subjects}
+    settings = load_settings(subscribe_txfr2_tick=True)
+    assert entry.name not in {t for _q, _a, t in settings.routes()}
+    assert not any(t.name.endswith("." + entry.name) for t in declaration.load(legs=True).topics)  # no leg copy
