@@ -201,17 +201,16 @@ def start_node(cfg: StackConfig, node_id: int) -> float:
     return time.monotonic() - t0
 
 
-def active_controller(cfg: StackConfig) -> int:
-    """Node id of the quorum's active controller, as the running voters last recorded it."""
+def active_controller(cfg: StackConfig) -> int | None:
+    """Node id of the quorum's active controller, as the running voters last recorded it; None while they
+    elect one (no running voter knows a leader)."""
     views = [
         s
         for n in recorded_nodes(cfg)
         if procs.running_pid(cfg, n.name) is not None and (s := quorum_state(cfg, n)) is not None
     ]
     leaders = [s for s in views if s["leaderId"] >= 0]
-    if not leaders:
-        raise StackError(f"no running node of {cfg.state_dir} knows a controller leader")
-    return max(leaders, key=lambda s: s["leaderEpoch"])["leaderId"]
+    return max(leaders, key=lambda s: s["leaderEpoch"])["leaderId"] if leaders else None
 
 
 def partition_state(cfg: StackConfig, topic: str, partition: int = 0) -> tuple[int, list[int], list[int]]:

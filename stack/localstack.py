@@ -279,8 +279,8 @@ def cmd_status(cfg: StackConfig) -> int:
         proc = f"PID {pid}" if pid else "not started here"
         print(f"{name:8s} {proc:18s} ports {ports:32s} {'answers' if ok else 'NOT answering'}  {addr}")
     if members:
-        controller = cluster.active_controller(cfg) if listed else None
-        print(f"cluster of {len(members)}: brokers listed {sorted(listed)}, active controller {controller}")
+        controller = cluster.active_controller(cfg)
+        print(f"cluster of {len(members)}: brokers listed {sorted(listed)}, active controller {controller or 'none'}")
     print(f"state {cfg.state_dir}  cache {cfg.cache_dir}")
     cluster_ok = bool(members) and len(listed) == len(members)
     return 0 if r_ok and (k_ok or cluster_ok) else EXIT_NOT_READY
