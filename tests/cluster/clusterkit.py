@@ -22,7 +22,7 @@ import time
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,7 +80,7 @@ class ClusterUnderTest:
     bootstrap: str
     registry_url: str
 
-    def heal(self, topics: list[str] = ()) -> None:  # type: ignore[assignment]
+    def heal(self, topics: Sequence[str] = ()) -> None:
         """Every node running and listed, every partition of `topics` fully in sync."""
         cluster.ensure_cluster(self.cfg, 3, log=lambda m: None)
         if topics:
@@ -201,6 +201,11 @@ class ProducerProcess:
     def last(self) -> Sample | None:
         return self.samples[-1] if self.samples else None
 
+    def now(self) -> Sample:
+        """The latest scrape (there is one once anything was waited for)."""
+        assert self.samples, f"the producer's /metrics never answered ({self.log_tail()})"
+        return self.samples[-1]
+
     def delivered(self, topic: str) -> float:
         last = self.last
         return last.delivered.get(topic, 0.0) if last else 0.0
@@ -310,7 +315,7 @@ class StreamCheck:
 
 def check_stream(messages: list[Message], cls: Any, published: int) -> StreamCheck:
     """Sequences 1..published each exactly once, one producer run (no restart), and whether in order."""
-    decoded = [cls.FromString(m.value()[HEADER:]) for m in messages]
+    decoded = [cls.FromString((m.value() or b"")[HEADER:]) for m in messages]
     seqs = [d.sequence for d in decoded]
     counts = Counter(seqs)
     return StreamCheck(

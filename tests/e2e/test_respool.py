@@ -42,7 +42,7 @@ def test_a_spool_larger_than_the_local_queue_is_republished_whole(stack: Any, ne
     c = Consumer({"bootstrap.servers": stack.bootstrap_servers, "group.id": f"chk-{uuid.uuid4().hex}"})
     try:
         c.assign([TopicPartition(topic, 0, 0)])
-        values: list[bytes] = []
+        values: list[bytes | None] = []
         while len(values) < 3_000:
             batch = c.consume(3_000 - len(values), timeout=10)
             assert batch, f"read {len(values)} of 3000"

@@ -179,8 +179,13 @@ def test_registered_form_is_what_the_serializer_looks_up(stack, tmp_path, cls):
 
 def test_status_missing_before_register_and_in_sync_after(stack, tmp_path):
     decl_path, prefix = unique_declaration(tmp_path)
-    own = [f"{prefix}-txf-tick-value", f"{prefix}-txfr2-tick-value", f"{prefix}-txf-bidask-value",
-           f"{prefix}-txf-gaps-value", f"{prefix}-txf-loadtest-value"]
+    own = [
+        f"{prefix}-txf-tick-value",
+        f"{prefix}-txfr2-tick-value",
+        f"{prefix}-txf-bidask-value",
+        f"{prefix}-txf-gaps-value",
+        f"{prefix}-txf-loadtest-value",
+    ]
 
     rc, out, err = run_cli(stack, decl_path, "status", "--json", "--strict")
     assert rc == 1, (out, err)  # --strict: something is not in sync
