@@ -66,7 +66,7 @@ def choose_durability(
                 f"durability profile {wanted!r} is not declared; choose one of {', '.join(DURABILITY_PROFILES)} "
                 "or auto (TXF_TOPIC_DURABILITY / --durability)"
             )
-        return decl.durability[wanted], f"as asked ({wanted})"
+        return decl.durability[wanted], "named by TXF_TOPIC_DURABILITY or --durability"
     brokers = len(_metadata(admin, timeout_s).brokers)
     cluster = decl.durability["cluster"]
     if brokers == 1:

@@ -288,7 +288,10 @@ def test_topics_created_with_declared_config_then_exist_and_drift_is_reported(st
     # judged by the cluster profile, these single-broker topics lack replicas and min.insync.replicas
     rc, out, err = run_cli(stack, decl_path, "topics", "--durability", "cluster")
     tick = f"{prefix}-txf-tick"
-    assert out.splitlines()[0] == "durability cluster: replication factor 3, min.insync.replicas 2 (as asked (cluster))"
+    assert out.splitlines()[0] == (
+        "durability cluster: replication factor 3, min.insync.replicas 2 "
+        "(named by TXF_TOPIC_DURABILITY or --durability)"
+    )
     assert (
         f"topic {tick:<14} exists, DRIFT: replication factor 1 (declared 3, cluster profile); "
         "min.insync.replicas=1 (declared 2)"
