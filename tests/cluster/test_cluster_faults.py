@@ -41,10 +41,13 @@ RATE = 2500  # msgs/s, 7x the busiest second the original service saw (353)
 
 
 def _topics(where: ClusterUnderTest, test: str) -> tuple[str, str, str]:
-    """This test's own topics, declared and created by txf-registry's provision (auto: the cluster profile)."""
+    """This test's own topics, declared and created by txf-registry's provision (auto: the cluster profile),
+    on a cluster with every node up and every replica in sync."""
     prefix = f"{test}{uuid.uuid4().hex[:8]}-"
     provision(where.bootstrap, where.registry_url, prefix)
-    return prefix, prefix + "txf-bidask", prefix + "txf-tick"
+    bidask, tick = prefix + "txf-bidask", prefix + "txf-tick"
+    where.heal([bidask, tick])
+    return prefix, bidask, tick
 
 
 def _read_back(where: ClusterUnderTest, stats: dict[str, Any], bidask: str, tick: str) -> dict[str, Any]:
@@ -57,10 +60,17 @@ def _read_back(where: ClusterUnderTest, stats: dict[str, Any], bidask: str, tick
     return out
 
 
+def _ride_out(producer: ProducerProcess, bidask: str) -> tuple[int, dict[str, Any]]:
+    """The producer goes on by itself: another 4 s of book quotes acknowledged and the backlog drained,
+    then stopped as a user stops it (SIGTERM); its exit code and final stats."""
+    producer.wait_delivered(bidask, producer.delivered(bidask) + 4 * RATE * 0.86, timeout=90)
+    wait_until(lambda: producer.last and producer.last.queue < RATE, "the backlog drained", 60)
+    return producer.stop()
+
+
 def test_topics_carry_the_cluster_profile(where: ClusterUnderTest) -> None:
     """Provision applied the topic map's durability: 3 replicas, all in sync, min.insync.replicas 2."""
     _prefix, bidask, tick = _topics(where, "dur")
-    where.heal([bidask, tick])
     admin = AdminClient({"bootstrap.servers": where.bootstrap})
     configs = admin.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, t) for t in (bidask, tick)])
     for res, fut in configs.items():
@@ -72,21 +82,16 @@ def test_topics_carry_the_cluster_profile(where: ClusterUnderTest) -> None:
 def test_partition_leader_sigkill_at_2500_per_s_pauses_delivery_then_everything_once(
     where: ClusterUnderTest, tmp_path: Path
 ) -> None:
-    _prefix, bidask, tick = _topics(where, "lead")
-    where.heal([bidask, tick])
+    prefix, bidask, tick = _topics(where, "lead")
     leader = where.leader(bidask)
-    producer = ProducerProcess(tmp_path, where, _prefix, rate=RATE, seed=11)
+    producer = ProducerProcess(tmp_path, where, prefix, rate=RATE, seed=11)
     try:
         producer.wait_delivered(bidask, 5_000)
         t_kill = where.kill(leader)
         new_leader = wait_until(
             lambda: (n := where.leader(bidask)) not in (leader, -1) and n, "a new txf-bidask leader", 60, 0.1
         )
-        at_kill = producer.delivered(bidask)
-        # the producer goes on by itself: the backlog drains and another 4 s of quotes are acknowledged
-        producer.wait_delivered(bidask, at_kill + 4 * RATE * 0.86, timeout=90)
-        wait_until(lambda: producer.last and producer.last.queue < RATE, "the backlog drained", 60)
-        code, stats = producer.stop()
+        code, stats = _ride_out(producer, bidask)
     finally:
         producer.close()
         where.heal()
@@ -110,7 +115,6 @@ def test_two_of_three_brokers_down_queue_then_spool_then_everything_once(
     where: ClusterUnderTest, tmp_path: Path
 ) -> None:
     prefix, bidask, tick = _topics(where, "quor")
-    where.heal([bidask, tick])
     leader = where.leader(bidask)
     followers = [n for n in (1, 2, 3) if n != leader]
     # A local queue of 10,000 records (TXF_KAFKA_EXTRA; the default 100,000 lasts 40 s at this rate)
@@ -166,7 +170,6 @@ def test_two_of_three_brokers_down_queue_then_spool_then_everything_once(
 
 def test_active_controller_sigkill_mid_stream_loses_nothing(where: ClusterUnderTest, tmp_path: Path) -> None:
     prefix, bidask, tick = _topics(where, "ctl")
-    where.heal([bidask, tick])
     controller = where.controller()
     assert controller is not None
     led = [t for t in (bidask, tick) if where.leader(t) == controller]
@@ -176,10 +179,7 @@ def test_active_controller_sigkill_mid_stream_loses_nothing(where: ClusterUnderT
         t_kill = where.kill(controller)
         new = wait_until(lambda: (c := where.controller()) != controller and c, "a new active controller", 60, 0.05)
         t_new = time.monotonic()
-        at_kill = producer.delivered(bidask)
-        producer.wait_delivered(bidask, at_kill + 4 * RATE * 0.86, timeout=90)
-        wait_until(lambda: producer.last and producer.last.queue < RATE, "the backlog drained", 60)
-        code, stats = producer.stop()
+        code, stats = _ride_out(producer, bidask)
     finally:
         producer.close()
         where.heal()
