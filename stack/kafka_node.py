@@ -22,7 +22,7 @@ from stack.config import HOST, Log, StackConfig, StackError
 from stack.downloads import find_kafka_java, kafka_home
 
 # Three of these share two cores in the cluster profile: a small heap, the serial collector and C1
-# only keep start-up short and RSS near 250 MB a node (measured in stack/README.md).
+# only keep start-up short and RSS near 270 MB a node (measured in stack/README.md).
 KAFKA_JVM_OPTS = ["-Xms64m", "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true"]
 CLUSTER_JVM_OPTS = ["-Xms64m", "-Xmx256m", *KAFKA_JVM_OPTS[2:]]
 
