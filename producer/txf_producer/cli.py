@@ -17,6 +17,7 @@ import functools
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -116,14 +117,15 @@ def cmd_respool(args: argparse.Namespace) -> int:
     producer = Producer(settings.kafka_config())
     failed: list[str] = []
     count = 0
+
+    def report(err: Any, _msg: Any) -> None:
+        if err is not None:
+            failed.append(err.str())
+
     for topic, key, value, _reason, _t in read_spool(args.file):
-
-        def report(err: Any, _msg: Any) -> None:
-            if err is not None:
-                failed.append(err.str())
-
-        producer.produce(topic, value, key, on_delivery=report)
-        producer.poll(0)
+        if not _produce_with_room(producer, topic, key, value, report, settings.flush_timeout_s):
+            failed.append(f"Kafka took nothing for {settings.flush_timeout_s:.0f}s (TXF_FLUSH_TIMEOUT_S)")
+            break
         count += 1
     left = producer.flush(settings.flush_timeout_s)
     if left or failed:
@@ -137,6 +139,23 @@ def cmd_respool(args: argparse.Namespace) -> int:
     args.file.rename(done)
     print(f"republished {count} records from {args.file} (moved to {done})")
     return EXIT_OK
+
+
+def _produce_with_room(
+    producer: Any, topic: str, key: bytes | None, value: bytes | None, report: Callable[..., None], bound_s: float
+) -> bool:
+    """produce(), waiting for room in a full local queue (a spool can hold far more records than the
+    queue, TXF_KAFKA_EXTRA queue.buffering.max.messages); False when no room came within `bound_s`."""
+    deadline = time.monotonic() + bound_s
+    while True:
+        try:
+            producer.produce(topic, value, key, on_delivery=report)
+            producer.poll(0)
+            return True
+        except BufferError:
+            if time.monotonic() > deadline:
+                return False
+            producer.poll(0.1)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,8 @@ Nothing accepted is lost or hidden:
 - a quote that cannot be converted exactly goes, with its error, to the
   dead-letter topic (JSON), is counted and logged with rate limiting;
 - a full local queue makes the callback wait a bounded time (visible in the
-  counters), after which the record goes to the spool file;
+  counters), after which the record goes to the spool file, and so do the
+  records after it, at once, until Kafka acknowledges again;
 - a record Kafka reports as failed goes to the spool file.
 """
 
@@ -147,6 +148,7 @@ class Publisher:
         self._spool = spool
         self._simtrade = publish_simtrade
         self._queue_full_wait_s = queue_full_wait_s
+        self._stuck_ns = 0  # when a wait for queue room last ran out (0: never); see _produce_when_room
         self._on_event = on_event
         self._on_latency = on_delivery_latency
         self._reject_log = RateLimitedLog(log, interval_s=10.0)
@@ -311,23 +313,35 @@ class Publisher:
     # --- internals -------------------------------------------------------------
 
     def _produce_when_room(self, topic: str, key: bytes, value: bytes) -> None:
-        """Local queue full: wait a bounded time for room, else spool. Visible either way."""
-        self.counters.queue_full_waits += 1
-        deadline = time.monotonic() + self._queue_full_wait_s
-        while time.monotonic() < deadline:
-            self._producer.poll(0.05)
-            try:
-                self._produce(topic, value, key, -1, self._delivered)
-                return
-            except BufferError:
-                continue
+        """Local queue full: wait a bounded time for room, else spool. Visible either way.
+
+        The wait rides out a burst while Kafka is merely slow. Once a wait has run out and Kafka has
+        acknowledged nothing since, Kafka is away (brokers down, or too few in sync for acks=all):
+        the next records go to the spool at once, without waiting again, because each wait holds the
+        source's thread and so would throttle the whole feed to one quote per wait. The first
+        acknowledgement after that re-arms the wait.
+        """
+        c = self.counters
+        if not (self._stuck_ns and c.last_delivery_ns <= self._stuck_ns):
+            c.queue_full_waits += 1
+            deadline = time.monotonic() + self._queue_full_wait_s
+            while time.monotonic() < deadline:
+                self._producer.poll(0.05)
+                try:
+                    self._produce(topic, value, key, -1, self._delivered)
+                    return
+                except BufferError:
+                    continue
+            self._stuck_ns = _time_ns()
         self._spool.append(topic, key, value, "local queue full")
-        self.counters.spooled += 1
+        c.spooled += 1
         self._delivery_log.error(
             "queue-full",
-            "local Kafka queue full for %.1fs: record spooled to %s",
+            "local Kafka queue full for %.1fs and nothing acknowledged since: record spooled to %s "
+            "(%d spooled so far; republish them with `txf-producer respool`)",
             self._queue_full_wait_s,
             self._spool.path,
+            c.spooled,
         )
 
     def _delivered(self, err: KafkaError | None, msg: Message) -> None:

@@ -8,18 +8,22 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from txf_registry.declaration import Declaration, load
 from txf_registry.registry import Registry
 from txf_registry.topicmap import DEFAULT_PATH, load_topic_map
-from txf_registry.topics import ensure_topics
+from txf_registry.topics import AUTO, choose_durability, ensure_topics
 
 
-def provision(bootstrap_servers: str, registry_url: str, topic_prefix: str = "", legs: bool = False) -> Declaration:
+def provision(
+    bootstrap_servers: str, registry_url: str, topic_prefix: str = "", legs: bool = False, durability: str = AUTO
+) -> Declaration:
     """`make register` as a function: register every declared subject and create every topic.
 
     Used by the tests and benchmarks to get their own, prefixed set of topics on a shared stack;
-    the registry and Kafka connections are plain (no auth), as on the local stack.
+    the registry and Kafka connections are plain (no auth), as on the local stack. `durability` is a
+    profile of the topic map (single, cluster) or auto (by the number of brokers).
     """
     decl = load(DEFAULT_PATH, topic_prefix=topic_prefix, legs=legs)
     Registry(SchemaRegistryClient({"url": registry_url, "timeout": 10}), registry_url).register(decl)
-    ensure_topics(AdminClient({"bootstrap.servers": bootstrap_servers}), decl)
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    ensure_topics(admin, decl, choose_durability(admin, decl, durability)[0])
     return decl
 
 

@@ -3,17 +3,20 @@
     txf-registry register   # compatibility levels, then references, then subjects (idempotent)
     txf-registry check      # local contract vs registry, without registering; exit 1 if incompatible
     txf-registry status     # registered vs declared: versions, ids, levels, drift
-    txf-registry topics     # create the declared topics (partitions, retention); report drift
+    txf-registry topics     # create the declared topics (partitions, retention, durability); report drift
 
 Settings come from the environment / .env like the producer's: TXF_REGISTRY_URL,
 TXF_REGISTRY_BASIC_AUTH, TXF_REGISTRY_SSL_CA_LOCATION, TXF_KAFKA_BOOTSTRAP and
-the Kafka security settings. Exit codes: 0 ok, 1 incompatible or failed, 2 usage.
+the Kafka security settings; TXF_TOPIC_DURABILITY names the topic map's durability
+profile (single, cluster; default auto). Exit codes: 0 ok, 1 incompatible, failed
+or (with --strict) drift, 2 usage.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,7 +28,8 @@ from txf_producer.settings import SettingsError, load_settings
 from txf_registry import declaration, topicmap
 from txf_registry.gate import REPO_ROOT, check
 from txf_registry.registry import Registry, RegistryError
-from txf_registry.topics import ensure_topics
+from txf_registry.topicmap import DURABILITY_PROFILES
+from txf_registry.topics import AUTO, choose_durability, ensure_topics, fix_config
 
 
 def _connect() -> Registry:
@@ -117,10 +121,37 @@ def cmd_topics(args: argparse.Namespace) -> int:
     settings = load_settings()
     decl = declaration.load(args.declaration, topic_prefix=args.topic_prefix, legs=not args.no_legs)
     admin = AdminClient(settings.client_config())
-    for t in ensure_topics(admin, decl, args.replication_factor):
+    durability, why = choose_durability(admin, decl, args.durability)
+    print(f"{durability.describe()} ({why})")
+    states = ensure_topics(admin, decl, durability)
+    for t in states:
         note = "created" if t.created else ("exists" if not t.drift else "exists, DRIFT: " + "; ".join(t.drift))
         print(f"topic {t.name:<14} {note}")
-    return 0
+        for d in t.drifts:
+            print(f"    fix: {d.fix}")
+    if args.fix_config:
+        for line in fix_config(admin, decl, states, durability):
+            print(f"set {line}")
+        states = ensure_topics(admin, decl, durability)
+    drifted = [t.name for t in states if t.drifts]
+    if drifted:
+        print(
+            f"topics: {len(drifted)} topic(s) differ from the declaration ({', '.join(drifted)}); see the fix lines",
+            file=sys.stderr,
+        )
+    return 1 if drifted and args.strict else 0
+
+
+def _topic_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--durability",
+        choices=(AUTO, *DURABILITY_PROFILES),
+        default=os.environ.get("TXF_TOPIC_DURABILITY") or AUTO,
+        help="the topic map's durability profile to create and judge topics by (default $TXF_TOPIC_DURABILITY "
+        "or auto: single on one broker, cluster on three or more)",
+    )
+    p.add_argument("--fix-config", action="store_true", help="set the declared config of drifted topics")
+    p.add_argument("--strict", action="store_true", help="exit 1 when a topic differs from the declaration")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("register", help="set levels, register references and subjects (idempotent)")
     p.add_argument("--topics", action="store_true", help="also create the declared topics")
-    p.add_argument("--replication-factor", type=int, default=None)
+    _topic_options(p)
     p.set_defaults(func=cmd_register)
     p = sub.add_parser("check", help="is the local contract compatible with the registry? (registers nothing)")
     p.add_argument("--proto-root", type=Path, default=REPO_ROOT / "proto")
@@ -154,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--strict", action="store_true", help="exit 1 on any drift")
     p.set_defaults(func=cmd_status)
     p = sub.add_parser("topics", help="create the declared topics; report drift")
-    p.add_argument("--replication-factor", type=int, default=None)
+    _topic_options(p)
     p.set_defaults(func=cmd_topics)
     args = parser.parse_args(argv)
     try:

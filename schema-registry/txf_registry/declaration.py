@@ -20,7 +20,16 @@ from google.protobuf import descriptor_pool
 from google.protobuf.descriptor_pb2 import FileDescriptorProto, FileDescriptorSet
 
 import txf.v1  # noqa: F401  (loads every txf.v1 file into the default descriptor pool)
-from txf_registry.topicmap import DEFAULT_PATH, Capture, TopicMapError, load_capture, parse_topic, read
+from txf_registry.topicmap import (
+    DEFAULT_PATH,
+    Capture,
+    Durability,
+    TopicMapError,
+    load_capture,
+    load_durability,
+    parse_topic,
+    read,
+)
 
 LEVELS = {"BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE", "NONE"}
 BUILTIN_PREFIX = "google/protobuf/"
@@ -79,7 +88,7 @@ class Declaration:
 
     subjects: list[Subject] = field(default_factory=list)
     topics: list[Topic] = field(default_factory=list)
-    replication_factor: int = 1
+    durability: dict[str, Durability] = field(default_factory=dict)  # by profile: single, cluster
 
     def subject(self, name: str) -> Subject:
         for s in self.subjects:
@@ -143,7 +152,7 @@ def load(
     defaults = raw.get("defaults", {})
     default_level = _level(defaults.get("compatibility", "FULL_TRANSITIVE"), "defaults")
     ref_decl: dict[str, Any] = raw.get("references", {})
-    decl = Declaration(replication_factor=int(defaults.get("replication_factor", 1)))
+    decl = Declaration(durability=load_durability(path))
     seen_refs: dict[str, Subject] = {}
 
     def add_reference(schema: SchemaFile) -> None:
@@ -167,8 +176,12 @@ def load(
     copies: list[tuple[dict[str, Any], str, dict[str, str] | None]] = [(t, topic_prefix, None) for t in raw["topics"]]
     if legs:
         leg_config = {"retention.ms": str(capture.leg_retention_ms)} if capture.leg_retention_ms else {}
-        copies += [(t, topic_prefix + capture.prefix_of(leg), leg_config) for leg in capture.legs
-                   for t in raw["topics"] if Capture.carries(parse_topic(t))]
+        copies += [
+            (t, topic_prefix + capture.prefix_of(leg), leg_config)
+            for leg in capture.legs
+            for t in raw["topics"]
+            if Capture.carries(parse_topic(t))
+        ]
     for t, prefix, config_override in copies:
         entry = parse_topic(t, prefix)
         name, message = entry.name, entry.message

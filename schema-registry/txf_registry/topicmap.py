@@ -15,8 +15,11 @@ from typing import Any
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "subjects.toml"
 #: data: a quote stream (message + contract alias); dead_letter: what could not be published;
-#: ledger: a record of the capture itself (the arbiter's holes), with a message but no contract.
-ROLES = ("data", "dead_letter", "ledger")
+#: ledger: a record of the capture itself (the arbiter's holes), with a message but no contract;
+#: load_test: a partitioned topic of a message for load and consumer-group tests, never routed.
+ROLES = ("data", "dead_letter", "ledger", "load_test")
+#: [durability.<profile>] tables: where the topics run (one broker, or a replicated cluster).
+DURABILITY_PROFILES = ("single", "cluster")
 
 
 class TopicMapError(ValueError):
@@ -44,8 +47,8 @@ def parse_topic(raw: dict[str, Any], prefix: str = "") -> TopicEntry:
     message = raw.get("message") or None
     if role == "data" and (message is None or not raw.get("contract")):
         raise TopicMapError(f"topic {name}: a data topic needs a message and a contract alias")
-    if role == "ledger" and message is None:
-        raise TopicMapError(f"topic {name}: a ledger topic needs a message")
+    if role in ("ledger", "load_test") and message is None:
+        raise TopicMapError(f"topic {name}: a {role} topic needs a message")
     return TopicEntry(prefix + name, message, raw.get("contract"), role)
 
 
@@ -55,7 +58,7 @@ class Capture:
     own prefix; the arbiter reads every leg and writes the canonical topics exactly once."""
 
     legs: tuple[str, ...]
-    leg_prefix: str                # with "{leg}" in it, e.g. "leg-{leg}."
+    leg_prefix: str  # with "{leg}" in it, e.g. "leg-{leg}."
     leg_retention_ms: int | None
 
     def prefix_of(self, leg: str) -> str:
@@ -86,6 +89,47 @@ def load_consumer_defaults(path: Path = DEFAULT_PATH) -> tuple[str, ...]:
     if not topics or not all(isinstance(t, str) and t for t in topics):
         raise TopicMapError(f'{path}: [consumers] default_topics must list topic names, e.g. ["txf-tick"]')
     return tuple(topics)
+
+
+@dataclass(frozen=True)
+class Durability:
+    """How many copies of each record a topic keeps, and how many must have it before it is acknowledged
+    (min.insync.replicas, with the producer's acks=all)."""
+
+    profile: str
+    replication_factor: int
+    min_insync_replicas: int
+
+    def describe(self) -> str:
+        return (
+            f"durability {self.profile}: replication factor {self.replication_factor}, "
+            f"min.insync.replicas {self.min_insync_replicas}"
+        )
+
+
+def load_durability(path: Path = DEFAULT_PATH) -> dict[str, Durability]:
+    """The [durability.<profile>] tables, one per profile of DURABILITY_PROFILES."""
+    raw = read(path).get("durability", {})
+    out = {}
+    for profile in DURABILITY_PROFILES:
+        table = raw.get(profile)
+        if not isinstance(table, dict):
+            raise TopicMapError(f"{path}: declare [durability.{profile}] (replication_factor, min_insync_replicas)")
+        try:
+            rf, min_isr = int(table["replication_factor"]), int(table["min_insync_replicas"])
+        except (KeyError, TypeError, ValueError):
+            raise TopicMapError(
+                f"{path}: [durability.{profile}] needs integer replication_factor and min_insync_replicas"
+            ) from None
+        if not 1 <= min_isr <= rf:
+            raise TopicMapError(
+                f"{path}: [durability.{profile}] min_insync_replicas {min_isr} must be 1..replication_factor ({rf})"
+            )
+        out[profile] = Durability(profile, rf, min_isr)
+    unknown = set(raw) - set(DURABILITY_PROFILES)
+    if unknown:
+        raise TopicMapError(f"{path}: unknown durability profile(s) {sorted(unknown)}; known: {DURABILITY_PROFILES}")
+    return out
 
 
 def read(path: Path = DEFAULT_PATH) -> dict[str, Any]:

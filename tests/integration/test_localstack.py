@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stack import localstack
+import pytest
+
+from stack import kafka_node, localstack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,7 +41,8 @@ def test_status_cli_exit_codes(stack, tmp_path):
         timeout=60,
     )
     assert res.returncode == 0, res.stdout + res.stderr
-    assert res.stdout.count("answers") == 2
+    rows = [line for line in res.stdout.splitlines() if line.split(" ", 1)[0] in ("kafka", "registry")]
+    assert len(rows) == 2 and all("answers" in row for row in rows), res.stdout  # a cluster may run beside
     # nothing listens on these: status must say so and exit 3
     env.update(
         TXF_KAFKA_PORT="1",
@@ -86,3 +89,34 @@ def test_cluster_ids_never_look_like_an_option():
     ids = {localstack._cluster_id() for _ in range(5000)}
     assert len(ids) == 5000
     assert all(len(i) == 22 and not i.startswith("-") for i in ids)
+
+
+def test_cluster_nodes_are_numbered_on_their_own_ports_and_refuse_an_even_quorum(tmp_path):
+    from stack import cluster
+
+    cfg = localstack.StackConfig(
+        cache_dir=tmp_path / "cache",
+        state_dir=tmp_path / "state",
+        cluster_kafka_port=29100,
+        cluster_controller_port=29200,
+    )
+    nodes = cluster.nodes(cfg, 3)
+    assert [(n.name, n.node_id, n.port, n.controller_port) for n in nodes] == [
+        ("kafka-1", 1, 29100, 29200),
+        ("kafka-2", 2, 29101, 29201),
+        ("kafka-3", 3, 29102, 29202),
+    ]
+    assert all(n.voters == ((1, 29200), (2, 29201), (3, 29202)) for n in nodes)
+    assert cluster.bootstrap(cfg, 3) == "127.0.0.1:29100,127.0.0.1:29101,127.0.0.1:29102"
+    with pytest.raises(localstack.StackError, match="an odd quorum"):
+        cluster.nodes(cfg, 2)
+    props = kafka_node.server_properties(cfg, nodes[1])
+    assert "controller.quorum.voters=1@127.0.0.1:29200,2@127.0.0.1:29201,3@127.0.0.1:29202" in props
+    assert "node.id=2" in props and "min.insync.replicas=2" in props and "offsets.topic.replication.factor=3" in props
+
+
+def test_cluster_ports_that_overlap_the_single_node_are_refused(monkeypatch):
+    monkeypatch.setenv("TXF_KAFKA_PORT", "29101")
+    monkeypatch.setenv("TXF_CLUSTER_KAFKA_PORT", "29100")
+    with pytest.raises(localstack.StackError, match="29101 is both TXF_KAFKA_PORT and TXF_CLUSTER_KAFKA_PORT"):
+        localstack.StackConfig.from_env()

@@ -208,3 +208,32 @@ def test_sequence_numbers_stay_canonical_across_varint_widths(tmp_path: Path) ->
         s + i for s in (16_382, 2**28 - 2, 2**63) for i in (1, 2, 3)
     ]
     assert all(BidAsk.FromString(b).SerializeToString() == b for b in books)  # what upb itself writes
+
+
+def test_once_a_wait_ran_out_later_records_spool_at_once_until_kafka_acknowledges_again(tmp_path: Path) -> None:
+    """Kafka away: one bounded wait, then the feed is not held one wait per quote; an ack re-arms the wait."""
+    pub, prod = _publisher(tmp_path, FakeProducer(full_for=10**9), queue_full_wait_s=0.2)
+    pub.install(_streams())
+    for _ in range(50):
+        pub.on_tick(make_tick(**TICK), RECEIVE_NS)
+    assert pub.counters.spooled == 50 and pub.counters.queue_full_waits == 1  # one wait, not fifty
+    pub._delivered(None, _Acked("tick"))  # Kafka acknowledges again: the next full queue is waited for
+    prod.full_for = 2
+    pub.on_tick(make_tick(**TICK), RECEIVE_NS)
+    assert pub.counters.queue_full_waits == 2 and pub.counters.spooled == 50 and len(prod.records) == 1
+    pub._spool.close()
+    spooled = [_decode(v, HEADER_T, Tick).sequence for _t, _k, v, _r, _n in read_spool(tmp_path / "spool.msgpack")]
+    assert spooled == list(range(1, 51))
+
+
+class _Acked:
+    """A delivery report's message, as the poll thread gets it for an acknowledged record."""
+
+    def __init__(self, topic: str) -> None:
+        self._topic = topic
+
+    def topic(self) -> str:
+        return self._topic
+
+    def latency(self) -> float:
+        return 0.001

@@ -91,13 +91,14 @@ def run_cli(stack, decl: Path, *argv: str) -> tuple[int, str, str]:
 
 
 def verdicts(out: str, prefix: str) -> dict[str, dict[str, str]]:
-    """Per subject key (common / tick / r2 / bidask): the CLI's registry and buf verdicts and versions."""
+    """Per subject key (common, tick, r2, bidask, gaps, loadtest): the CLI's registry and buf verdicts and versions."""
     keys = {
         COMMON: "common",
         f"{prefix}-txf-tick-value": "tick",
         f"{prefix}-txfr2-tick-value": "r2",
         f"{prefix}-txf-bidask-value": "bidask",
         f"{prefix}-txf-gaps-value": "gaps",
+        f"{prefix}-txf-loadtest-value": "loadtest",
     }
     found = {}
     for m in map(VERDICT_LINE.match, out.splitlines()):
@@ -180,6 +181,7 @@ class Edit:
     messages: tuple[tuple[str, str], ...] = ()  # declaration edits that go with the .proto edit
 
     def verdict(self, key: str) -> tuple[str, str]:
+        key = "bidask" if key == "loadtest" else key  # the load-test topic carries BidAsk: judged alike
         return self.expect.get(key, (NJ, OK) if key in ("tick", "r2") else (OK, OK))
 
 
@@ -311,7 +313,7 @@ def v1(stack, tmp_path_factory):
     rc, out, err = run_cli(stack, decl_path, "register")
     assert rc == 0, err
     own = [line for line in out.splitlines() if line.startswith(prefix)]
-    assert len(own) == 4 and all(" version 1 " in line for line in own), out  # common.proto is shared
+    assert len(own) == 5 and all(" version 1 " in line for line in own), out  # common.proto is shared
     return decl_path, prefix
 
 
@@ -335,10 +337,10 @@ def test_check_judges_the_edit(stack, v1, tmp_path, edit):
         f"\nTABLE {edit.id:<36} exit {rc}  "
         + "  ".join(
             f"{k}: registry {found[k]['registry']} / buf {found[k]['buf']}"
-            for k in ("common", "tick", "r2", "bidask", "gaps")
+            for k in ("common", "tick", "r2", "bidask", "gaps", "loadtest")
         )
     )
-    assert set(found) == {"common", "tick", "r2", "bidask", "gaps"}, out + err
+    assert set(found) == {"common", "tick", "r2", "bidask", "gaps", "loadtest"}, out + err
     for key, v in found.items():
         assert v["versions"] == "v1" or key == "common", v  # our subjects: one version (common.proto is shared)
         assert (v["registry"], v["buf"]) == edit.verdict(key), (key, out)
@@ -444,7 +446,7 @@ def topic_levels(level: str):
 
     def edit(text: str) -> str:
         head, sep, tail = text.partition("[[topics]]")
-        assert tail.count('compatibility = "BACKWARD_TRANSITIVE"') == 4
+        assert tail.count('compatibility = "BACKWARD_TRANSITIVE"') == 5
         return head + sep + tail.replace('compatibility = "BACKWARD_TRANSITIVE"', f'compatibility = "{level}"')
 
     return edit

@@ -21,7 +21,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
-from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewPartitions
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, ProtobufSerializer
@@ -105,6 +105,7 @@ def test_register_references_first_then_subjects_idempotent_with_declared_levels
         f"{prefix}-txfr2-tick-value",
         f"{prefix}-txf-bidask-value",
         f"{prefix}-txf-gaps-value",
+        f"{prefix}-txf-loadtest-value",
     ]
 
     rc, out, err = run_cli(stack, decl_path, "register")
@@ -113,15 +114,16 @@ def test_register_references_first_then_subjects_idempotent_with_declared_levels
     assert [r["subject"] for r in first] == want  # the reference before the subjects that import it
     assert all(r["level"] == "BACKWARD_TRANSITIVE" for r in first)
     own = [r for r in first if r["subject"] != COMMON]
-    assert [(r["state"], r["version"]) for r in own] == [("registered", "1")] * 4
+    assert [(r["state"], r["version"]) for r in own] == [("registered", "1")] * 5
     by_subject = {r["subject"]: r for r in first}
-    # the same Tick schema in two subjects is one content id; BidAsk is another
+    # the same Tick schema in two subjects is one content id; BidAsk is another (on both of its topics)
     assert by_subject[want[1]]["id"] == by_subject[want[2]]["id"] != by_subject[want[3]]["id"]
+    assert by_subject[want[3]]["id"] == by_subject[want[5]]["id"]
 
     rc, out, err = run_cli(stack, decl_path, "register")
     assert rc == 0, err
     second = parse_register(out)
-    assert [r["state"] for r in second] == ["unchanged"] * 5
+    assert [r["state"] for r in second] == ["unchanged"] * 6
     assert [(r["subject"], r["version"], r["id"]) for r in second] == [
         (r["subject"], r["version"], r["id"]) for r in first
     ]
@@ -177,8 +179,13 @@ def test_registered_form_is_what_the_serializer_looks_up(stack, tmp_path, cls):
 
 def test_status_missing_before_register_and_in_sync_after(stack, tmp_path):
     decl_path, prefix = unique_declaration(tmp_path)
-    own = [f"{prefix}-txf-tick-value", f"{prefix}-txfr2-tick-value", f"{prefix}-txf-bidask-value",
-           f"{prefix}-txf-gaps-value"]
+    own = [
+        f"{prefix}-txf-tick-value",
+        f"{prefix}-txfr2-tick-value",
+        f"{prefix}-txf-bidask-value",
+        f"{prefix}-txf-gaps-value",
+        f"{prefix}-txf-loadtest-value",
+    ]
 
     rc, out, err = run_cli(stack, decl_path, "status", "--json", "--strict")
     assert rc == 1, (out, err)  # --strict: something is not in sync
@@ -230,36 +237,82 @@ def test_topics_created_with_declared_config_then_exist_and_drift_is_reported(st
     decl_path, prefix = unique_declaration(tmp_path)
     declared = declaration.load(decl_path).topics
     names = [t.name for t in declared]
-    assert names == [f"{prefix}-{n}" for n in ("txf-tick", "txfr2-tick", "txf-bidask", "txf-gaps", "txf-dlq")]
+    assert names == [
+        f"{prefix}-{n}" for n in ("txf-tick", "txfr2-tick", "txf-bidask", "txf-gaps", "txf-loadtest", "txf-dlq")
+    ]
+    single = "durability single: replication factor 1, min.insync.replicas 1 (auto: 1 broker)"
 
     rc, out, err = run_cli(stack, decl_path, "topics")
     assert rc == 0, err
-    assert out.splitlines() == [f"topic {n:<14} created" for n in names]
+    assert out.splitlines() == [single, *(f"topic {n:<14} created" for n in names)]
 
     admin = AdminClient({"bootstrap.servers": stack.bootstrap_servers})
     topics = _wait_for_leaders(admin, names)
     futures = admin.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, n) for n in names])
     configs = {res.name: fut.result(15) for res, fut in futures.items()}
     for t in declared:
-        assert len(topics[t.name].partitions) == t.partitions == 1
+        assert len(topics[t.name].partitions) == t.partitions
         assert t.config and {k: configs[t.name][k].value for k in t.config} == t.config
+        assert configs[t.name]["min.insync.replicas"].value == "1"
+        assert {len(p.replicas) for p in topics[t.name].partitions.values()} == {1}
+    assert len(topics[f"{prefix}-txf-loadtest"].partitions) == 6
     assert configs[f"{prefix}-txf-bidask"]["retention.bytes"].value == "21474836480"
     assert configs[f"{prefix}-txf-tick"]["retention.ms"].value == "31536000000"
 
-    rc, out, err = run_cli(stack, decl_path, "topics")
+    rc, out, err = run_cli(stack, decl_path, "topics", "--strict")
     assert rc == 0, err
-    assert out.splitlines() == [f"topic {n:<14} exists" for n in names]
+    assert out.splitlines() == [single, *(f"topic {n:<14} exists" for n in names)]
 
-    # a topic changed behind the declaration's back is reported, not silently "exists"
+    # a topic changed behind the declaration's back is reported with its fix, not silently "exists"
+    dlq, loadtest = f"{prefix}-txf-dlq", f"{prefix}-txf-loadtest"
     res = ConfigResource(
         ConfigResource.Type.TOPIC,
-        f"{prefix}-txf-dlq",
+        dlq,
         incremental_configs=[ConfigEntry("retention.ms", "86400000", incremental_operation=AlterConfigOpType.SET)],
     )
     admin.incremental_alter_configs([res])[res].result(15)
+    admin.create_partitions([NewPartitions(loadtest, 8)])[loadtest].result(15)
     rc, out, err = run_cli(stack, decl_path, "topics")
     assert rc == 0, err
-    assert "exists, DRIFT: retention.ms=86400000 (declared 31536000000)" in out.splitlines()[-1]
+    lines = out.splitlines()
+    assert lines[-4:] == [
+        f"topic {loadtest:<14} exists, DRIFT: partitions 8 (declared 6)",
+        "    fix: partitions never shrink: declare the real count in subjects.toml, or delete the topic and run "
+        "`txf-registry topics` again (its records are lost)",
+        f"topic {dlq:<14} exists, DRIFT: retention.ms=86400000 (declared 31536000000)",
+        f"    fix: txf-registry topics --fix-config (sets retention.ms=31536000000 on {dlq})",
+    ]
+    assert f"2 topic(s) differ from the declaration ({loadtest}, {dlq})" in err
+    assert run_cli(stack, decl_path, "topics", "--strict")[0] == 1
+
+    # judged by the cluster profile, these single-broker topics lack replicas and min.insync.replicas
+    rc, out, err = run_cli(stack, decl_path, "topics", "--durability", "cluster")
+    tick = f"{prefix}-txf-tick"
+    assert out.splitlines()[0] == (
+        "durability cluster: replication factor 3, min.insync.replicas 2 "
+        "(named by TXF_TOPIC_DURABILITY or --durability)"
+    )
+    assert (
+        f"topic {tick:<14} exists, DRIFT: replication factor 1 (declared 3, cluster profile); "
+        "min.insync.replicas=1 (declared 2)"
+    ) in out.splitlines()
+    assert "    fix: kafka-reassign-partitions.sh --execute with a plan giving each partition of " + tick in out
+
+    # --fix-config sets the declared config back; partitions are left to the operator
+    rc, out, err = run_cli(stack, decl_path, "topics", "--fix-config")
+    assert rc == 0, err
+    assert f"set {dlq}: retention.ms=31536000000" in out.splitlines()
+    rc, out, err = run_cli(stack, decl_path, "topics")
+    assert f"topic {dlq:<14} exists" in out.splitlines()
+    assert f"1 topic(s) differ from the declaration ({loadtest})" in err
+
+
+def test_a_cluster_profile_on_one_broker_is_refused_with_the_fix(stack, tmp_path):
+    decl_path, prefix = unique_declaration(tmp_path)
+    rc, out, err = run_cli(stack, decl_path, "topics", "--durability", "cluster")
+    assert rc == 1
+    assert "replication factor 3 (cluster profile): the cluster has 1 broker(s)" in err
+    assert "make up BROKERS=3" in err and "TXF_TOPIC_DURABILITY=single" in err
 
 
 # --- failures ----------------------------------------------------------------------------------------

@@ -89,3 +89,33 @@ def test_a_capture_leg_writes_the_legs_copies_and_an_unknown_leg_is_named() -> N
     assert settings.dead_letter_topic == "uat." + capture.prefix_of(leg) + "txf-dlq"
     with pytest.raises(SettingsError, match=r"TXF_CAPTURE_LEG='z' is not a capture leg .*legs = \['a', 'b'\]"):
         load_settings(capture_leg="z")
+
+
+def test_durability_profiles_are_declared_once_and_checked(tmp_path: Path) -> None:
+    from txf_registry.topicmap import load_durability
+
+    profiles = load_durability()
+    assert (profiles["single"].replication_factor, profiles["single"].min_insync_replicas) == (1, 1)
+    # acks=all + 2 of 3 in sync: one broker may die without losing an acknowledged record
+    assert (profiles["cluster"].replication_factor, profiles["cluster"].min_insync_replicas) == (3, 2)
+    bad = tmp_path / "subjects.toml"
+    text = DEFAULT_PATH.read_text("utf-8")
+    bad.write_text(text.replace("min_insync_replicas = 2", "min_insync_replicas = 4"))
+    with pytest.raises(TopicMapError, match=r"\[durability.cluster\] min_insync_replicas 4 must be 1..replication"):
+        load_durability(bad)
+    bad.write_text(text.replace("[durability.single]", "[durability.solo]"))
+    with pytest.raises(TopicMapError, match=r"declare \[durability.single\]"):
+        load_durability(bad)
+
+
+def test_the_load_test_topic_is_partitioned_declared_and_never_routed() -> None:
+    from txf_registry import declaration
+
+    (entry,) = [e for e in load_topic_map() if e.role == "load_test"]
+    assert entry.message == "txf.v1.BidAsk" and entry.contract is None
+    (topic,) = [t for t in declaration.load().topics if t.name == entry.name]
+    assert topic.partitions >= 3  # a consumer group of three has a partition each, and more
+    assert f"{entry.name}-value" in {s.name for s in declaration.load().subjects}
+    settings = load_settings(subscribe_txfr2_tick=True)
+    assert entry.name not in {t for _q, _a, t in settings.routes()}
+    assert not any(t.name.endswith("." + entry.name) for t in declaration.load(legs=True).topics)  # no leg copy

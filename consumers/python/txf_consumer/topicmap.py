@@ -9,6 +9,7 @@ TOPIC_MESSAGES: dict[str, str] = {
     "txfr2-tick": "txf.v1.Tick",
     "txf-bidask": "txf.v1.BidAsk",
     "txf-gaps": "txf.v1.Gap",
+    "txf-loadtest": "txf.v1.BidAsk",
 }
 #: what a consumer reads when it is given no topics
 DEFAULT_TOPICS: tuple[str, ...] = ("txf-tick", "txf-bidask")

@@ -6,6 +6,7 @@ export const TOPIC_MESSAGES: Readonly<Record<string, string>> = {
   "txfr2-tick": "txf.v1.Tick",
   "txf-bidask": "txf.v1.BidAsk",
   "txf-gaps": "txf.v1.Gap",
+  "txf-loadtest": "txf.v1.BidAsk",
 };
 
 /** Read when the consumer is given no topics. */

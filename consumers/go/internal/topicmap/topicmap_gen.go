@@ -5,10 +5,11 @@ package topicmap
 
 // Messages maps a topic to the txf.v1 message it carries (also after a prefix: prod.txf-tick).
 var Messages = map[string]string{
-	"txf-tick":   "txf.v1.Tick",
-	"txfr2-tick": "txf.v1.Tick",
-	"txf-bidask": "txf.v1.BidAsk",
-	"txf-gaps":   "txf.v1.Gap",
+	"txf-tick":     "txf.v1.Tick",
+	"txfr2-tick":   "txf.v1.Tick",
+	"txf-bidask":   "txf.v1.BidAsk",
+	"txf-gaps":     "txf.v1.Gap",
+	"txf-loadtest": "txf.v1.BidAsk",
 }
 
 // DefaultTopics are read when the consumer is given no topics.

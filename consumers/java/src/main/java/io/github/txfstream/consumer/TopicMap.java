@@ -15,7 +15,8 @@ public final class TopicMap {
           Map.entry("txf-tick", "txf.v1.Tick"),
           Map.entry("txfr2-tick", "txf.v1.Tick"),
           Map.entry("txf-bidask", "txf.v1.BidAsk"),
-          Map.entry("txf-gaps", "txf.v1.Gap"));
+          Map.entry("txf-gaps", "txf.v1.Gap"),
+          Map.entry("txf-loadtest", "txf.v1.BidAsk"));
 
   /** Read when the consumer is given no topics. */
   public static final List<String> DEFAULT_TOPICS = List.of("txf-tick", "txf-bidask");

@@ -1,0 +1,51 @@
+"""The cluster fault tests share one three-node cluster (stack/cluster.py) beside the session's registry.
+
+The cluster runs on TXF_CLUSTER_KAFKA_PORT / TXF_CLUSTER_CONTROLLER_PORT (node i: + i - 1) from the
+state dir of the `stack` fixture: one already running there (`make up BROKERS=3`) is reused and left
+running with every node up; otherwise it is started for this directory's tests and stopped by PID at
+the end. Each test kills nodes and heals the cluster again before it ends.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # so tests can `import clusterkit` under any pytest import mode
+    sys.path.insert(0, str(HERE))
+
+from clusterkit import ClusterUnderTest, figure  # noqa: E402
+
+from stack import cluster, localstack  # noqa: E402
+
+
+def _log(message: str) -> None:
+    print(f"[cluster] {message}", file=sys.stderr)
+
+
+@pytest.fixture(scope="module")
+def where(stack: localstack.StackInfo) -> Iterator[ClusterUnderTest]:
+    cfg = localstack.StackConfig.from_env()
+    try:
+        info = localstack.ensure_up(cfg, log=_log, brokers=3)
+    except localstack.StackError as exc:
+        pytest.fail(f"the three-node cluster did not come up: {exc}", pytrace=False)
+    started = "reused a running one" if not info.started_nodes else f"started {', '.join(info.started_nodes)}"
+    figure(f"cluster of 3 nodes answering after {info.total_seconds:.1f} s ({started}), {info.bootstrap_servers}")
+    try:
+        yield ClusterUnderTest(cfg, info.bootstrap_servers, info.registry_url)
+    finally:
+        if info.started_nodes:
+            localstack.stop(cfg, only={"cluster"}, log=_log)
+        else:  # someone's cluster: leave it as it was found, every node running
+            cluster.ensure_cluster(cfg, 3, log=_log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(str(item.fspath)).resolve().is_relative_to(HERE):
+            item.add_marker(pytest.mark.integration)

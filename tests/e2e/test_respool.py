@@ -1,0 +1,53 @@
+"""`txf-producer respool` republishes a spool file larger than the local queue, each record once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+
+from txf_producer.spool import Spool
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_spool_larger_than_the_local_queue_is_republished_whole(stack: Any, new_topic: Any, tmp_path: Path) -> None:
+    topic = new_topic("respool")
+    spool = Spool(tmp_path / "spool.msgpack")
+    for i in range(3_000):  # records as the producer spools them: already framed, any bytes will do here
+        spool.append(topic, b"TXFK6", f"record-{i}".encode(), "local queue full")
+    spool.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TXF_")}
+    env.update(
+        TXF_KAFKA_BOOTSTRAP=stack.bootstrap_servers,
+        TXF_KAFKA_EXTRA='{"queue.buffering.max.messages": 500}',  # the queue holds a sixth of the spool
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "txf_producer.cli", "respool", str(spool.path)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "republished 3000 records" in result.stdout
+    assert not spool.path.exists() and spool.path.with_suffix(".msgpack.done").exists()
+    c = Consumer({"bootstrap.servers": stack.bootstrap_servers, "group.id": f"chk-{uuid.uuid4().hex}"})
+    try:
+        c.assign([TopicPartition(topic, 0, 0)])
+        values: list[bytes | None] = []
+        while len(values) < 3_000:
+            batch = c.consume(3_000 - len(values), timeout=10)
+            assert batch, f"read {len(values)} of 3000"
+            values += [m.value() for m in batch if m.error() is None]
+        assert values == [f"record-{i}".encode() for i in range(3_000)]
+        assert c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)[1] == 3_000
+    finally:
+        c.close()
