@@ -71,10 +71,10 @@ def test_protobuf_round_trip_through_kafka(stack, new_topic, module, name):
     assert decode_b64_fdp(latest.schema.schema_str) == file_descriptor_proto(cls)
     refs = expected_references(cls)
     assert [(r.name, r.subject) for r in latest.schema.references] == [(r, r) for r in refs]
-    subjects = registry.get_subjects()
-    assert subject in subjects
+    # asked per subject: a long-lived registry lists at most 1,000 subjects (Apicurio's page size)
+    assert registry.get_versions(subject) == [1]
     for ref in latest.schema.references:
-        assert ref.subject in subjects
+        assert registry.get_versions(ref.subject)
         dep = next(d for d in cls.DESCRIPTOR.file.dependencies if d.name == ref.name)
         registered = registry.get_version(ref.subject, ref.version)
         assert decode_b64_fdp(registered.schema.schema_str) == file_descriptor_proto(dep)
@@ -88,6 +88,6 @@ def test_tick_registers_common_proto_reference(stack):
     serializer = ProtobufSerializer(tick, SchemaRegistryClient({"url": stack.registry_url}), SERIALIZER_CONF)
     serializer(sample(tick, 1), SerializationContext(topic, MessageField.VALUE))
     registry = SchemaRegistryClient({"url": stack.registry_url})
-    assert "txf/v1/common.proto" in registry.get_subjects()
+    assert registry.get_versions("txf/v1/common.proto")
     refs = registry.get_latest_version(f"{topic}-value").schema.references
     assert ("txf/v1/common.proto", "txf/v1/common.proto") in [(r.name, r.subject) for r in refs]
