@@ -2,8 +2,8 @@
 
 Two capture legs (`txf-producer run --source sim` as legs a and b of one anchored simulated market, the
 way tests/arbiter runs them) and the shipped `txf-arbiter run`, against the real local stack. One
-reader (confluent-kafka, `fetch.wait.max.ms` 5, assigned at the end of every topic before the legs
-start) reads leg a's topics and the canonical topics side by side and takes, for every record,
+reader (confluent-kafka, `fetch.wait.max.ms` 5, never waiting for a batch, assigned at the end of every
+topic before the legs start) reads leg a's topics and the canonical topics side by side and takes, for every record,
 reader receive time - the leg's `receive_time_ns` stamp (the arbiter keeps the first leg's stamp):
 
 - leg visible: the leg producer's own path to a consumer (the single-producer deployment's latency);
@@ -99,7 +99,10 @@ class Reader(threading.Thread):
 
     def run(self) -> None:
         while not self.stop.is_set():
-            for m in self.consumer.consume(500, timeout=0.05):
+            # what has arrived, without waiting; else the next record as soon as it comes (a batch wait
+            # would add up to its timeout to every figure, as consume(500, timeout) does)
+            batch = self.consumer.consume(500, timeout=0) or self.consumer.consume(1, timeout=0.05)
+            for m in batch:
                 now = time.time_ns()
                 if m.error() is not None:
                     continue
