@@ -15,8 +15,9 @@ from typing import Any
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "subjects.toml"
 #: data: a quote stream (message + contract alias); dead_letter: what could not be published;
-#: ledger: a record of the capture itself (the arbiter's holes), with a message but no contract.
-ROLES = ("data", "dead_letter", "ledger")
+#: ledger: a record of the capture itself (the arbiter's holes), with a message but no contract;
+#: derived: built by a service from other topics (txf-archive's 1-minute bars), a message but no contract.
+ROLES = ("data", "dead_letter", "ledger", "derived")
 
 
 class TopicMapError(ValueError):
@@ -44,8 +45,8 @@ def parse_topic(raw: dict[str, Any], prefix: str = "") -> TopicEntry:
     message = raw.get("message") or None
     if role == "data" and (message is None or not raw.get("contract")):
         raise TopicMapError(f"topic {name}: a data topic needs a message and a contract alias")
-    if role == "ledger" and message is None:
-        raise TopicMapError(f"topic {name}: a ledger topic needs a message")
+    if role in ("ledger", "derived") and message is None:
+        raise TopicMapError(f"topic {name}: a {role} topic needs a message")
     return TopicEntry(prefix + name, message, raw.get("contract"), role)
 
 

@@ -105,6 +105,7 @@ def test_register_references_first_then_subjects_idempotent_with_declared_levels
         f"{prefix}-txfr2-tick-value",
         f"{prefix}-txf-bidask-value",
         f"{prefix}-txf-gaps-value",
+        f"{prefix}-txf-bars-1m-value",
     ]
 
     rc, out, err = run_cli(stack, decl_path, "register")
@@ -113,7 +114,7 @@ def test_register_references_first_then_subjects_idempotent_with_declared_levels
     assert [r["subject"] for r in first] == want  # the reference before the subjects that import it
     assert all(r["level"] == "BACKWARD_TRANSITIVE" for r in first)
     own = [r for r in first if r["subject"] != COMMON]
-    assert [(r["state"], r["version"]) for r in own] == [("registered", "1")] * 4
+    assert [(r["state"], r["version"]) for r in own] == [("registered", "1")] * 5
     by_subject = {r["subject"]: r for r in first}
     # the same Tick schema in two subjects is one content id; BidAsk is another
     assert by_subject[want[1]]["id"] == by_subject[want[2]]["id"] != by_subject[want[3]]["id"]
@@ -121,7 +122,7 @@ def test_register_references_first_then_subjects_idempotent_with_declared_levels
     rc, out, err = run_cli(stack, decl_path, "register")
     assert rc == 0, err
     second = parse_register(out)
-    assert [r["state"] for r in second] == ["unchanged"] * 5
+    assert [r["state"] for r in second] == ["unchanged"] * 6
     assert [(r["subject"], r["version"], r["id"]) for r in second] == [
         (r["subject"], r["version"], r["id"]) for r in first
     ]
@@ -178,7 +179,7 @@ def test_registered_form_is_what_the_serializer_looks_up(stack, tmp_path, cls):
 def test_status_missing_before_register_and_in_sync_after(stack, tmp_path):
     decl_path, prefix = unique_declaration(tmp_path)
     own = [f"{prefix}-txf-tick-value", f"{prefix}-txfr2-tick-value", f"{prefix}-txf-bidask-value",
-           f"{prefix}-txf-gaps-value"]
+           f"{prefix}-txf-gaps-value", f"{prefix}-txf-bars-1m-value"]
 
     rc, out, err = run_cli(stack, decl_path, "status", "--json", "--strict")
     assert rc == 1, (out, err)  # --strict: something is not in sync
@@ -230,7 +231,7 @@ def test_topics_created_with_declared_config_then_exist_and_drift_is_reported(st
     decl_path, prefix = unique_declaration(tmp_path)
     declared = declaration.load(decl_path).topics
     names = [t.name for t in declared]
-    assert names == [f"{prefix}-{n}" for n in ("txf-tick", "txfr2-tick", "txf-bidask", "txf-gaps", "txf-dlq")]
+    assert names == [f"{prefix}-{n}" for n in ("txf-tick", "txfr2-tick", "txf-bidask", "txf-gaps", "txf-bars-1m", "txf-dlq")]
 
     rc, out, err = run_cli(stack, decl_path, "topics")
     assert rc == 0, err
