@@ -37,9 +37,16 @@ class Run:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TXF_", "KAFKA_", "SHIOAJI_"))}
-        env.update(TXF_KAFKA_BOOTSTRAP=self.stack.bootstrap_servers, TXF_REGISTRY_URL=self.stack.registry_url,
-                   TXF_TOPIC_PREFIX=self.prefix, TXF_METRICS_PORT="0", TXF_STARTUP_DEADLINE_S="20",
-                   TXF_ARCHIVE_ROOT=str(self.root), TXF_STATE_DIR=str(self.tmp / "state"), PYTHONUNBUFFERED="1")
+        env.update(
+            TXF_KAFKA_BOOTSTRAP=self.stack.bootstrap_servers,
+            TXF_REGISTRY_URL=self.stack.registry_url,
+            TXF_TOPIC_PREFIX=self.prefix,
+            TXF_METRICS_PORT="0",
+            TXF_STARTUP_DEADLINE_S="20",
+            TXF_ARCHIVE_ROOT=str(self.root),
+            TXF_STATE_DIR=str(self.tmp / "state"),
+            PYTHONUNBUFFERED="1",
+        )
         env.update(extra)
         return env
 
@@ -65,8 +72,14 @@ def bin_of(name: str) -> str:
 
 def read_topic(stack: Any, topic: str) -> list[tuple[int, int, bytes | None, bytes | None, tuple[int, int]]]:
     """Every committed record of a topic: (partition, offset, key, value, timestamp), in offset order."""
-    c = Consumer({"bootstrap.servers": stack.bootstrap_servers, "group.id": f"rb-{uuid.uuid4().hex}",
-                  "enable.auto.commit": False, "isolation.level": "read_committed"})
+    c = Consumer(
+        {
+            "bootstrap.servers": stack.bootstrap_servers,
+            "group.id": f"rb-{uuid.uuid4().hex}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+        }
+    )
     try:
         md = c.list_topics(topic, timeout=10).topics[topic]
         out = []
@@ -78,7 +91,9 @@ def read_topic(stack: Any, topic: str) -> list[tuple[int, int, bytes | None, byt
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 msgs = c.consume(10_000, 1.0)
-                out.extend((m.partition(), m.offset(), m.key(), m.value(), m.timestamp()) for m in msgs if not m.error())
+                out.extend(
+                    (m.partition(), m.offset(), m.key(), m.value(), m.timestamp()) for m in msgs if not m.error()
+                )
                 if c.position([TopicPartition(topic, p)])[0].offset >= high:
                     break
             else:

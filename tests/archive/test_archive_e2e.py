@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import signal
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -31,7 +32,7 @@ from txf_consumer.handler import BaseHandler, RecordMeta
 from txf_producer import sessions
 
 QUOTES = 200_000
-SIM_START = "2026-05-28T12:30:00"   # a Thursday: crosses the 13:45 close and into the night session
+SIM_START = "2026-05-28T12:30:00"  # a Thursday: crosses the 13:45 close and into the night session
 TYPES = {"txf-tick": Tick, "txf-bidask": BidAsk, "txf-bars-1m": Bar}
 
 
@@ -52,14 +53,28 @@ def run(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     rnd = random.Random(18)
     fast = {"TXF_ARCHIVE_ROLL_S": "0.3", "TXF_ARCHIVE_ROLL_BYTES": "1000000"}
     try:
-        producer = r.spawn("producer", [bin_of("txf-producer"), "run", "--source", "sim", "--max-messages", str(QUOTES),
-                                        "--seed", "18", "--sim-start", SIM_START], TXF_PUBLISH_SIMTRADE="true")
+        producer = r.spawn(
+            "producer",
+            [
+                bin_of("txf-producer"),
+                "run",
+                "--source",
+                "sim",
+                "--max-messages",
+                str(QUOTES),
+                "--seed",
+                "18",
+                "--sim-start",
+                SIM_START,
+            ],
+            TXF_PUBLISH_SIMTRADE="true",
+        )
         bars = r.spawn("bars", [bin_of("txf-archive"), "bars"], TXF_BARS_GRACE_S="3600")
         kills = 0
         while producer.poll() is None and kills < 6:
             archiver = r.spawn("archiver", [bin_of("txf-archive"), "run"], **fast)
-            wait_for(lambda: producer.poll() is not None or archiver.poll() is not None
-                     or rnd.random() < 0.02, 30, "a random moment")
+            kill_at = time.monotonic() + rnd.uniform(1.0, 3.0)  # a random point of its run
+            wait_for(lambda a=archiver, k=kill_at: time.monotonic() >= k or a.poll() is not None, 30, "the kill time")
             if archiver.poll() is None:
                 archiver.send_signal(signal.SIGKILL)
                 archiver.wait(10)
@@ -103,7 +118,7 @@ def test_killed_archiver_loses_and_duplicates_nothing(run: Run) -> None:
     assert run.kills >= 3  # type: ignore[attr-defined]
     _assert_archive_equals_topics(run)
     days = Archive(run.root).days("bidask")
-    assert len(days) == 2, days   # the night session counts for the next trading day
+    assert len(days) == 2, days  # the night session counts for the next trading day
     assert days == [date(2026, 5, 28), date(2026, 5, 29)]
 
 
@@ -134,8 +149,20 @@ def test_bars_match_an_independent_computation_from_the_archived_ticks(run: Run)
                arg_max(close, kafka_offset) AS close, sum(volume)::BIGINT AS volume, count(*) AS n,
                sum(close * volume)::BIGINT AS value
         FROM t GROUP BY code, end_ms ORDER BY code, end_ms""").fetchall()
-    got = sorted((b["code"], b["end_time_ms"], b["open"], b["high"], b["low"], b["close"], b["volume"],
-                  b["tick_count"], b["value"]) for b in bars.to_pylist())
+    got = sorted(
+        (
+            b["code"],
+            b["end_time_ms"],
+            b["open"],
+            b["high"],
+            b["low"],
+            b["close"],
+            b["volume"],
+            b["tick_count"],
+            b["value"],
+        )
+        for b in bars.to_pylist()
+    )
     assert len({(g[0], g[1]) for g in got}) == len(got), "a bar was published twice"
     # the last minute of each contract is still open (its minute is not over by the wall clock)
     assert got == [tuple(e) for e in expected][: len(got)] and len(expected) - len(got) <= len({e[0] for e in expected})
@@ -144,7 +171,7 @@ def test_bars_match_an_independent_computation_from_the_archived_ticks(run: Run)
     assert simtrade > 0, "the run should contain trial matches (left out of bars)"
     for b in bars.to_pylist():
         v, q = b["value"], b["volume"]
-        assert b["vwap"] == (2 * v + q) // (2 * q)   # half away from zero, positive prices
+        assert b["vwap"] == (2 * v + q) // (2 * q)  # half away from zero, positive prices
 
 
 class Recorder(BaseHandler):
@@ -164,8 +191,15 @@ def test_backtest_replay_sees_exactly_the_archived_quotes_in_exchange_time_order
     rows = []
     for cls in (Tick, BidAsk):
         t = _all_rows(run.root, cls)
-        rows += list(zip(t.column("exchange_time_us").to_pylist(), t.column("receive_time_ns").to_pylist(),
-                         t.column("kafka_topic").to_pylist(), t.column("kafka_offset").to_pylist(), strict=True))
+        rows += list(
+            zip(
+                t.column("exchange_time_us").to_pylist(),
+                t.column("receive_time_ns").to_pylist(),
+                t.column("kafka_topic").to_pylist(),
+                t.column("kafka_offset").to_pylist(),
+                strict=True,
+            )
+        )
     assert result.messages == len(rows) == len(handler.seen)
     assert handler.seen == sorted(rows)
     assert [s[0] for s in handler.seen] == sorted(s[0] for s in handler.seen)
