@@ -17,6 +17,9 @@ SERVICE_USER=txf
 MAIN_UNIT=txf-producer.service
 TIMER_UNITS=(txf-producer-start.timer txf-producer-stop.timer)
 SCHEDULE_UNITS=(txf-producer-start.service txf-producer-start.timer txf-producer-stop.service txf-producer-stop.timer)
+# The archive (txf-archive): installed with the producer, enabled by the operator (RUNBOOK "The archive").
+ARCHIVE_UNITS=(txf-archive.service txf-archive-bars.service txf-archive-compact.service txf-archive-compact.timer)
+ARCHIVE_DIR=/var/lib/txf-archive
 BIN_SCRIPTS=(wait-for-kafka txf-run-window check-feed-alive txf-record-exit)
 MONITORING_DIR=$PREFIX/monitoring
 MONITORING_FILES=(txf-producer.rules.yml txf-producer.rules.test.yml txf-producer.dashboard.json prometheus.example.yml)

@@ -12,6 +12,8 @@
 #     check-feed-alive,txf-record-exit} (Python ones run on the venv), /opt/txfstream/RUNBOOK.md,
 #     /opt/txfstream/monitoring/ (Prometheus alerting rules + promtool tests, Grafana dashboard)
 #   - /etc/systemd/system/txf-producer.service
+#   - the archive's units (txf-archive, txf-archive-bars, txf-archive-compact.{service,timer}): installed,
+#     not enabled (RUNBOOK "The archive" says how); the venv gets txf-consumer and txf-archive too
 #   - /etc/txfstream/producer.env from .env.example (mode 0640 root:txf) if absent: NEVER overwritten
 #   - /etc/txfstream/holidays (exchange holiday dates; template) if absent: never overwritten
 #   - /var/lib/txfstream (0750 txf:txf): spool, shioaji.log, contract cache
@@ -84,9 +86,11 @@ else
   fi
   ((REAL)) || warn "a venv built under --root has $ROOT in its paths; it only runs from there"
   if [[ ! -x $R$VENV/bin/python ]]; then act "create venv $VENV" "$PYTHON" -m venv "$R$VENV"; fi
-  # The contract bindings (txf.v1, gen/python) are a separate distribution the producer imports.
-  act "pip install txfstream + txf-contracts into $VENV" "$R$VENV/bin/python" -m pip install --quiet \
-    --disable-pip-version-check --upgrade "$SRC/gen/python" "$SRC"
+  # The contract bindings (txf.v1, gen/python) are a separate distribution the producer imports;
+  # the archive runs on the same venv (it reads the topic map and the calendar of txfstream).
+  act "pip install txfstream + txf-contracts + txf-consumer + txf-archive into $VENV" "$R$VENV/bin/python" -m pip \
+    install --quiet --disable-pip-version-check --upgrade "$SRC/gen/python" "$SRC/consumers/python" "$SRC" \
+    "$SRC/archive"
 fi
 for script in "${BIN_SCRIPTS[@]}"; do
   # Python scripts run on the producer's venv (they import txf_producer and confluent_kafka).
@@ -154,6 +158,7 @@ ensure_dir "$STATE_DIR" 0750 "$SERVICE_USER:$SERVICE_USER"
 
 # --- 4. units and schedule -----------------------------------------------------------------------
 install_file "$DEPLOY_DIR/systemd/$MAIN_UNIT" "$UNIT_DIR/$MAIN_UNIT" 0644
+for unit in "${ARCHIVE_UNITS[@]}"; do install_file "$DEPLOY_DIR/systemd/$unit" "$UNIT_DIR/$unit" 0644; done
 case $SCHEDULE in
   timers)
     remove_cron

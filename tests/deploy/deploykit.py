@@ -25,7 +25,9 @@ ENV_EXAMPLE = REPO / ".env.example"
 MAIN_UNIT = "txf-producer.service"
 SCHEDULE_UNITS = ("txf-producer-start.service", "txf-producer-start.timer",
                   "txf-producer-stop.service", "txf-producer-stop.timer")
-ALL_UNITS = (MAIN_UNIT, *SCHEDULE_UNITS)
+ARCHIVE_UNITS = ("txf-archive.service", "txf-archive-bars.service", "txf-archive-compact.service",
+                 "txf-archive-compact.timer")
+ALL_UNITS = (MAIN_UNIT, *SCHEDULE_UNITS, *ARCHIVE_UNITS)
 STUBBED = ("systemctl", "useradd", "userdel", "chown", "getent", "crontab")
 
 

@@ -43,10 +43,11 @@ def test_installed_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
     root = tmp_path / "root"
     run = install(root, workdir=tmp_path)
     assert run.code == 0, run.text
-    fake = root / "opt/txfstream/venv/bin/txf-producer"
-    fake.parent.mkdir(parents=True)
-    fake.write_text("#!/bin/sh\nexit 0\n")
-    fake.chmod(0o755)
+    for script in ("txf-producer", "txf-archive"):
+        fake = root / "opt/txfstream/venv/bin" / script
+        fake.parent.mkdir(parents=True, exist_ok=True)
+        fake.write_text("#!/bin/sh\nexit 0\n")
+        fake.chmod(0o755)
     units = tmp_path / "units"
     units.mkdir()
     for name in ALL_UNITS:
