@@ -128,6 +128,10 @@ bench: $(TOOLS) ## Producer hot path vs the original style, live rate/latency/RS
 	$(PY) bench/bench_producer.py
 	$(PY) bench/bench_decode.py
 
+.PHONY: bench-archive
+bench-archive: $(TOOLS) ## Archive from a backlog vs a bare consumer, bytes/record vs Kafka, a day's query and replay
+	$(PY) bench/bench_archive.py
+
 .PHONY: bench-live
 bench-live: $(TOOLS) ## Added latency (peak, 10x burst, open), consumer-seen latency, CPU/RSS over a simulated day
 	$(PY) bench/bench_live.py

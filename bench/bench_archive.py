@@ -34,6 +34,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -177,7 +179,9 @@ def main() -> int:
         parquet = sum(f.stat().st_size for f in root.rglob("*.parquet"))
         kafka = kafka_log_bytes(cfg, prefix)
         archive = Archive(root)
-        day = archive.days("bidask")[-1]
+        day = max(
+            archive.days("bidask"), key=lambda d: sum(pq.read_metadata(f).num_rows for f in archive.files("bidask", d))
+        )
         code = sorted(p.name.removeprefix("contract=") for p in (root / "bidask" / f"day={day}").iterdir())[0]
         rows = 0
         query, replays = [], []

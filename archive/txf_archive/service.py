@@ -23,7 +23,9 @@ import gc
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
@@ -35,7 +37,7 @@ from google.protobuf.message import Message as ProtoMessage
 from txf_archive.columns import MESSAGES, ArchivedType, archived_type
 from txf_archive.metrics import ArchiveMetrics
 from txf_archive.recovery import ArchiveLock, recover
-from txf_archive.segments import DaySpan, ParquetOptions, Pending, SegmentWriter
+from txf_archive.segments import DaySpan, ParquetOptions, Pending, SegmentWriter, WrittenPart
 from txf_consumer.schemas import (
     RegistryReader,
     RegistryUnavailableError,
@@ -77,7 +79,7 @@ class ArchiveResult:
     files: int = 0
     bytes: int = 0
     malformed: int = 0
-    busy_s: float = 0.0  # time spent reading records and writing segments (not waiting for any)
+    busy_s: float = 0.0  # first record read -> last record read, plus the final write (no idle waiting)
     last_segment_at: float | None = None
     resumed_at: dict[str, int] = field(default_factory=dict)  # "topic[partition]" -> offset
     stop_reason: str = "stopped"
@@ -128,6 +130,8 @@ class Archiver:
         self.result = ArchiveResult()
         self._fatal: str | None = None
         self._assigned_at: float | None = None  # idle time counts from the first assignment
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="txf-archive-writer")
+        self._writing: deque[tuple[Pending, Future[tuple[list[WrittenPart], float]]]] = deque()
         self._warned: set[str] = set()
 
     def stop(self) -> None:
@@ -186,12 +190,15 @@ class Archiver:
                     on_lost=self._on_lost,
                 )
                 self._loop(consumer)
-                self._flush(consumer, list(self.pending))
+                started = time.monotonic()
+                self._flush(consumer, list(self.pending), wait=True)
+                self.result.busy_s += time.monotonic() - started
             except (SchemaMismatchError, RegistryUnavailableError) as exc:
                 raise FatalArchiveError(str(exc)) from exc
             except KafkaException as exc:
                 raise FatalArchiveError(f"Kafka error: {exc.args[0].str() if exc.args else exc}") from exc
             finally:
+                self._executor.shutdown(wait=True)  # a write in flight finishes (never committed)
                 try:
                     consumer.close()
                 except (KafkaException, RuntimeError) as exc:
@@ -212,17 +219,18 @@ class Archiver:
         pending = self.pending
         result = self.result
         last_record = time.monotonic()
+        first_record: float | None = None
         while not self._stop.is_set():
             msgs = consumer.consume(num_messages=opts.consume_batch, timeout=0.25)
             if self._fatal:
                 raise FatalArchiveError(self._fatal)
             now = time.monotonic()
             if msgs:
-                last_record = now
-            if msgs:
                 self._take(msgs, now)
-            if msgs:
-                result.busy_s += time.monotonic() - now
+                last_record = time.monotonic()
+                first_record = now if first_record is None else first_record
+                result.busy_s = last_record - first_record
+            self._reap(consumer, block=False)
             due = [tp for tp, p in pending.items() if p.nbytes >= opts.roll_bytes or now - p.since >= opts.roll_s]
             if sum(p.nbytes for p in pending.values()) >= opts.roll_bytes:
                 due = list(pending)
@@ -259,18 +267,37 @@ class Archiver:
             p.messages.extend(batch)
             p.nbytes += sum(map(len, batch)) + RECORD_OVERHEAD * len(batch)
 
-    def _flush(self, consumer: Consumer, tps: list[tuple[str, int]]) -> None:
-        """Write the segments of these topic-partitions durably, then commit the offsets after them."""
-        commits: list[TopicPartition] = []
+    def _flush(self, consumer: Consumer, tps: list[tuple[str, int]], *, wait: bool = False) -> None:
+        """Hand the segments of these topic-partitions to the writer thread (`wait`: until all are durable).
+
+        One segment is written while the next is read: writing (zstd, fsync) releases the GIL, so the
+        two overlap on two cores. At most one segment waits besides the one being written, so memory
+        stays within about twice TXF_ARCHIVE_ROLL_BYTES. Offsets are committed as each becomes durable.
+        """
         for tp in tps:
             p = self.pending.pop(tp, None)
             if p is None or not len(p):
                 continue
-            started = time.monotonic()
-            parts = self.writer.write(p)
-            took = time.monotonic() - started
+            while len(self._writing) >= 1:
+                self._reap(consumer, block=True, count=1)
+            self._writing.append((p, self._executor.submit(self._write, p)))
+        if wait:
+            self._reap(consumer, block=True)
+
+    def _write(self, p: Pending) -> tuple[list[WrittenPart], float]:
+        started = time.monotonic()
+        parts = self.writer.write(p)
+        return parts, time.monotonic() - started
+
+    def _reap(self, consumer: Consumer, *, block: bool, count: int = 0) -> None:
+        """Account for and commit the segments the writer finished, in the order they were handed over."""
+        commits: list[TopicPartition] = []
+        reaped = 0
+        while self._writing and (block or self._writing[0][1].done()) and (not count or reaped < count):
+            p, future = self._writing.popleft()
+            parts, took = future.result()  # a write error is fatal: nothing after it is committed
+            reaped += 1
             self.metrics.flush_seconds.observe(took)
-            self.result.busy_s += took
             kind = self.types[p.topic].kind
             for part in parts:
                 if part.path.parent == self.writer.malformed_dir:
@@ -287,22 +314,23 @@ class Archiver:
             self.result.segments += 1
             self.result.files += len(parts)
             self.result.last_segment_at = time.monotonic()
-            self.positions[tp] = p.last + 1
+            self.positions[(p.topic, p.partition)] = p.last + 1
             commits.append(TopicPartition(p.topic, p.partition, p.last + 1))
-        if commits:
+        if not commits:
+            return
+        try:
+            consumer.commit(offsets=commits, asynchronous=False)
+        except KafkaException as exc:  # harmless for the archive: its files say where it is
+            self._warn_once(
+                f"commit after a durable segment failed (the files still say where the archive "
+                f"is): {exc.args[0].str() if exc.args else exc}"
+            )
+        for done in commits:
             try:
-                consumer.commit(offsets=commits, asynchronous=False)
-            except KafkaException as exc:  # harmless for the archive: its files say where it is
-                self._warn_once(
-                    f"commit after a durable segment failed (the files still say where the archive "
-                    f"is): {exc.args[0].str() if exc.args else exc}"
-                )
-            for done in commits:
-                try:
-                    _, high = consumer.get_watermark_offsets(done, cached=True)
-                    self.metrics.lag.labels(done.topic, str(done.partition)).set(max(0, high - done.offset))
-                except KafkaException:
-                    pass
+                _, high = consumer.get_watermark_offsets(done, cached=True)
+                self.metrics.lag.labels(done.topic, str(done.partition)).set(max(0, high - done.offset))
+            except KafkaException:
+                pass
 
     # ------------------------------------------------------------------ group callbacks
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -315,7 +343,7 @@ class Archiver:
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Write what was read of the revoked partitions before another member takes them."""
-        self._flush(consumer, [(tp.topic, tp.partition) for tp in partitions])
+        self._flush(consumer, [(tp.topic, tp.partition) for tp in partitions], wait=True)
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Lost, not revoked: another member may own them already; drop the buffer (the next owner reads it)."""
