@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # install.sh: install the txfstream producer as a systemd service with a session schedule.
 #
-#   sudo deploy/install.sh [--schedule timers|cron|none] [--venv-from DIR] [--python PY]
+#   sudo deploy/install.sh [--schedule timers|cron|none] [--archive] [--venv-from DIR] [--python PY]
 #   deploy/install.sh --root DIR [--skip-venv] ...     # into a staging/test root
 #   deploy/install.sh --dry-run ...                    # print every action, change nothing
 #
@@ -12,8 +12,8 @@
 #     check-feed-alive,txf-record-exit} (Python ones run on the venv), /opt/txfstream/RUNBOOK.md,
 #     /opt/txfstream/monitoring/ (Prometheus alerting rules + promtool tests, Grafana dashboard)
 #   - /etc/systemd/system/txf-producer.service
-#   - the archive's units (txf-archive, txf-archive-bars, txf-archive-compact.{service,timer}): installed,
-#     not enabled (RUNBOOK "The archive" says how); the venv gets txf-consumer and txf-archive too
+#   - with --archive: the archive's units (txf-archive, txf-archive-bars, txf-archive-compact.{service,timer}),
+#     installed, not enabled (RUNBOOK "The archive" says how), and txf-consumer + txf-archive in the venv
 #   - /etc/txfstream/producer.env from .env.example (mode 0640 root:txf) if absent: NEVER overwritten
 #   - /etc/txfstream/holidays (exchange holiday dates; template) if absent: never overwritten
 #   - /var/lib/txfstream (0750 txf:txf): spool, shioaji.log, contract cache
@@ -27,6 +27,7 @@
 #   --root DIR       install below DIR instead of / (tests, image builds): no useradd, chown, systemctl
 #   --dry-run        print every action, change nothing
 #   --schedule S     timers | cron | none (default timers)
+#   --archive        also install txf-archive (pyarrow, DuckDB, polars in the venv) and its units
 #   --venv-from DIR  repository checkout to pip install from (default: the one holding this script)
 #   --skip-venv      do not create/update the venv (tests; or a venv managed some other way)
 #   --python PY      interpreter for the venv (default python3; needs >= 3.11)
@@ -38,6 +39,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 SCHEDULE=timers
 SRC=$REPO_DIR
 SKIP_VENV=0
+ARCHIVE=0
 PYTHON=python3
 usage() { sed -n '2,30s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 while (($#)); do
@@ -50,6 +52,7 @@ while (($#)); do
     --venv-from) SRC=${2:-}; shift 2 ;;
     --venv-from=*) SRC=${1#*=}; shift ;;
     --skip-venv) SKIP_VENV=1; shift ;;
+    --archive) ARCHIVE=1; shift ;;
     --python) PYTHON=${2:-}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "$PROG: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
@@ -86,11 +89,14 @@ else
   fi
   ((REAL)) || warn "a venv built under --root has $ROOT in its paths; it only runs from there"
   if [[ ! -x $R$VENV/bin/python ]]; then act "create venv $VENV" "$PYTHON" -m venv "$R$VENV"; fi
-  # The contract bindings (txf.v1, gen/python) are a separate distribution the producer imports;
-  # the archive runs on the same venv (it reads the topic map and the calendar of txfstream).
-  act "pip install txfstream + txf-contracts + txf-consumer + txf-archive into $VENV" "$R$VENV/bin/python" -m pip \
-    install --quiet --disable-pip-version-check --upgrade "$SRC/gen/python" "$SRC/consumers/python" "$SRC" \
-    "$SRC/archive"
+  # The contract bindings (txf.v1, gen/python) are a separate distribution the producer imports.
+  act "pip install txfstream + txf-contracts into $VENV" "$R$VENV/bin/python" -m pip install --quiet \
+    --disable-pip-version-check --upgrade "$SRC/gen/python" "$SRC"
+  if ((ARCHIVE)); then
+    # The archive runs on the same venv: it reads the topic map and the session calendar of txfstream.
+    act "pip install txf-consumer + txf-archive into $VENV" "$R$VENV/bin/python" -m pip install --quiet \
+      --disable-pip-version-check --upgrade "$SRC/consumers/python" "$SRC/archive"
+  fi
 fi
 for script in "${BIN_SCRIPTS[@]}"; do
   # Python scripts run on the producer's venv (they import txf_producer and confluent_kafka).
@@ -158,7 +164,9 @@ ensure_dir "$STATE_DIR" 0750 "$SERVICE_USER:$SERVICE_USER"
 
 # --- 4. units and schedule -----------------------------------------------------------------------
 install_file "$DEPLOY_DIR/systemd/$MAIN_UNIT" "$UNIT_DIR/$MAIN_UNIT" 0644
-for unit in "${ARCHIVE_UNITS[@]}"; do install_file "$DEPLOY_DIR/systemd/$unit" "$UNIT_DIR/$unit" 0644; done
+if ((ARCHIVE)); then
+  for unit in "${ARCHIVE_UNITS[@]}"; do install_file "$DEPLOY_DIR/systemd/$unit" "$UNIT_DIR/$unit" 0644; done
+fi
 case $SCHEDULE in
   timers)
     remove_cron

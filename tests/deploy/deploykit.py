@@ -27,7 +27,7 @@ SCHEDULE_UNITS = ("txf-producer-start.service", "txf-producer-start.timer",
                   "txf-producer-stop.service", "txf-producer-stop.timer")
 ARCHIVE_UNITS = ("txf-archive.service", "txf-archive-bars.service", "txf-archive-compact.service",
                  "txf-archive-compact.timer")
-ALL_UNITS = (MAIN_UNIT, *SCHEDULE_UNITS, *ARCHIVE_UNITS)
+ALL_UNITS = (MAIN_UNIT, *SCHEDULE_UNITS)
 STUBBED = ("systemctl", "useradd", "userdel", "chown", "getent", "crontab")
 
 
