@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from txf_archive import layout
-from txf_archive.columns import KINDS, PRICE_SCALE, scaled_columns
+from txf_archive.columns import KINDS, PRICE_SCALE, SCALE_KEY, scaled_columns
 
 DayLike = date | str
 
@@ -87,18 +87,45 @@ class Archive:
             return result
         return rel
 
-    def polars(self, kind: str, day: DayLike, to: DayLike | None = None, **kwargs: Any) -> pl.DataFrame:
-        """The rows as a polars DataFrame (see `relation`)."""
-        frame: pl.DataFrame = self.relation(kind, day, to, **kwargs).pl()
-        return frame
+    def polars(
+        self, kind: str, day: DayLike, to: DayLike | None = None, *, code: str | None = None, prices: bool = True
+    ) -> pl.DataFrame:
+        """The rows as a polars DataFrame, with the _dec/_f64 price views (computed by polars: 2x faster
+        than the same views in DuckDB, measured; `relation` is the way to filter with SQL first)."""
+        table = self.arrow(kind, day, to, code=code)
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        if not prices:
+            return frame
+        step = pl.lit(1 / PRICE_SCALE).cast(pl.Decimal(38, 4))  # exactly 0.0001
+        views: list[pl.Expr] = []
+        for column in scaled_columns(table.schema):
+            col = pl.col(column)
+            if isinstance(frame.schema[column], pl.List):
+                views.append(col.list.eval(pl.element().cast(pl.Decimal(38, 0)) * step).alias(f"{column}_dec"))
+                views.append(col.list.eval(pl.element() / float(PRICE_SCALE)).alias(f"{column}_f64"))
+            else:
+                views.append((col.cast(pl.Decimal(38, 0)) * step).alias(f"{column}_dec"))
+                views.append((col / float(PRICE_SCALE)).alias(f"{column}_f64"))
+        return frame.with_columns(views)
 
     def pandas(self, kind: str, day: DayLike, to: DayLike | None = None, **kwargs: Any) -> Any:
         """The rows as a pandas DataFrame (needs pandas installed)."""
         return self.polars(kind, day, to, **kwargs).to_pandas()
 
-    def arrow(self, kind: str, day: DayLike, to: DayLike | None = None, **kwargs: Any) -> pa.Table:
-        """The rows as an Arrow table."""
-        return self.relation(kind, day, to, **kwargs).to_arrow_table()
+    def arrow(self, kind: str, day: DayLike, to: DayLike | None = None, *, code: str | None = None) -> pa.Table:
+        """The rows as an Arrow table (no price views): files read as they are, columns unioned by name."""
+        files = self.files(kind, day, to, code)
+        if not files:
+            self.relation(kind, day, to, code=code)  # raises the error naming what is archived
+        tables = [pq.read_table(f) for f in files]
+        table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="default")
+        # every file's scale metadata on the result (a price column added later is tagged in newer files only)
+        scaled = _scaled(files)
+        fields = [
+            f.with_metadata({SCALE_KEY: str(PRICE_SCALE).encode()}) if f.name in scaled else f for f in table.schema
+        ]
+        return table.cast(pa.schema(fields)) if fields != list(table.schema) else table
 
     def _day(self, kind: str, value: DayLike, archived: list[date]) -> date:
         if isinstance(value, date):
