@@ -22,7 +22,8 @@ ARCHIVE_UNITS=(txf-archive.service txf-archive-bars.service txf-archive-compact.
 ARCHIVE_DIR=/var/lib/txf-archive
 BIN_SCRIPTS=(wait-for-kafka txf-run-window check-feed-alive txf-record-exit)
 MONITORING_DIR=$PREFIX/monitoring
-MONITORING_FILES=(txf-producer.rules.yml txf-producer.rules.test.yml txf-producer.dashboard.json prometheus.example.yml)
+MONITORING_FILES=(txf-producer.rules.yml txf-producer.rules.test.yml txf-producer.dashboard.json prometheus.example.yml
+                  txf-archive.rules.yml txf-archive.rules.test.yml)
 
 DEPLOY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$DEPLOY_DIR/.." && pwd)
