@@ -61,12 +61,17 @@ def test_archive_unit_archives_comes_back_after_sigkill_and_stops_cleanly(host: 
     pid = c.main_pid(UNIT)
     status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
     assert status["NoNewPrivs"].strip() == "1" and int(status["CapEff"], 16) == 0
+    metrics = c.probe("http", "http://127.0.0.1:9465/metrics")   # the unit's TXF_ARCHIVE_METRICS_PORT
+    assert metrics["status"] == 200, metrics
+    for series in ('txf_archive_rows_written_total{type="bidask"}', "txf_archive_files_written_total",
+                   "txf_archive_bytes_written_total", 'txf_archive_lag_records{partition="0",topic="txf-bidask"} 0.0'):
+        assert series in metrics["body"], series
     owner = c.run("stat", "-c", "%U %a", *c.sh(f"find {ROOT} -name '*.parquet'").stdout.split()).stdout.split("\n")
     assert {line for line in owner if line} == {"txf 640"}                       # UMask=0027, as txf
 
     os.kill(pid, signal.SIGKILL)                                               # Restart=always brings it back
-    wait_until(lambda: c.main_pid(UNIT) not in (0, pid), 30, "the archiver restarted after SIGKILL")
-    assert c.prop(UNIT, "NRestarts") == "1"
+    wait_until(lambda: c.show(UNIT, "NRestarts", "ActiveState") == {"NRestarts": "1", "ActiveState": "active"},
+               30, "the archiver restarted after SIGKILL")
     c.run(PRODUCER, "run", "--source", "sim", "--max-messages", str(QUOTES), "--seed", "2", timeout=120,
           env={"TXF_STATE_DIR": "/tmp/producer", "TXF_METRICS_PORT": "0"})
     wait_until(lambda: _archived(c) == 2 * QUOTES, 60, "the second batch archived after the restart")
