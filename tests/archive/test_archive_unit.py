@@ -233,3 +233,24 @@ def test_a_writer_schema_with_fields_the_archive_lacks_stops_it(tmp_path: Path) 
     resolve = archiver._complete_fields("txf-tick", Tick, lambda sid, idx: Tick)
     with pytest.raises(FatalArchiveError, match=r"added_later.*Upgrade txf-contracts"):
         resolve(7, (0,))
+
+
+def test_a_gap_of_the_ledger_is_archived_by_the_trading_day_of_its_start(tmp_path: Path) -> None:
+    from txf.v1 import Gap
+
+    t = archived_type(Gap)
+    w = SegmentWriter(
+        tmp_path, {"txf-gaps": t}, {"txf-gaps": lambda sid, idx: Gap}, lambda x: sessions.trading_day_span(x)
+    )
+    gap = Gap(
+        message_type="txf.v1.BidAsk",
+        code="TXFF6",
+        start_ns=ns(2026, 5, 28, 23, 0),
+        end_ns=ns(2026, 5, 28, 23, 1),
+        legs_down=["a", "b"],
+        arbiter_run_id=2**64 - 1,
+    )
+    (part,) = w.write(Pending("txf-gaps", 0, [FakeMessage(7, HEADER + gap.SerializeToString())]))
+    assert part.path.parent == layout.partition_dir(tmp_path, "gap", date(2026, 5, 29), "TXFF6")
+    (row,) = pq.read_table(part.path).to_pylist()
+    assert row["legs_down"] == ["a", "b"] and row["arbiter_run_id"] == 2**64 - 1 and row["kafka_offset"] == 7

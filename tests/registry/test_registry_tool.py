@@ -231,7 +231,8 @@ def test_topics_created_with_declared_config_then_exist_and_drift_is_reported(st
     decl_path, prefix = unique_declaration(tmp_path)
     declared = declaration.load(decl_path).topics
     names = [t.name for t in declared]
-    assert names == [f"{prefix}-{n}" for n in ("txf-tick", "txfr2-tick", "txf-bidask", "txf-gaps", "txf-bars-1m", "txf-dlq")]
+    declared_names = ("txf-tick", "txfr2-tick", "txf-bidask", "txf-gaps", "txf-bars-1m", "txf-dlq")
+    assert names == [f"{prefix}-{n}" for n in declared_names]
 
     rc, out, err = run_cli(stack, decl_path, "topics")
     assert rc == 0, err
