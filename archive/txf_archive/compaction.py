@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from txf_archive import layout
 from txf_archive.columns import KINDS
 from txf_archive.recovery import latest_segments, scan
-from txf_archive.segments import ParquetOptions
+from txf_archive.segments import ParquetOptions, write_durably
 
 
 @dataclass
@@ -128,17 +128,7 @@ def _compact_dir(
             )
         final = directory / str(name)
         tmp = directory / f".{name}{layout.TMP_SUFFIX}"
-        with open(tmp, "wb") as f:
-            pq.write_table(
-                merged,
-                f,
-                compression=options.compression,
-                compression_level=options.compression_level,
-                row_group_size=options.row_group_size,
-                use_dictionary=options.dictionary_columns(merged.schema),
-            )
-            f.flush()
-            os.fsync(f.fileno())
+        write_durably(tmp, merged, options)
         os.replace(tmp, final)
         layout.fsync_dir(directory)
         _verify(pq.read_table(final), inputs + [every[n] for n in covered])

@@ -62,6 +62,23 @@ class ParquetOptions:
         ]
 
 
+def write_durably(path: Path, table: pa.Table, options: ParquetOptions) -> int:
+    """Write `table` as Parquet to `path` and fsync it (the caller renames it into place); returns its size."""
+    with open(path, "wb") as f:
+        pq.write_table(
+            table,
+            f,
+            compression=options.compression,
+            compression_level=options.compression_level,
+            row_group_size=options.row_group_size,
+            store_schema=True,
+            use_dictionary=options.dictionary_columns(table.schema),
+        )
+        f.flush()
+        os.fsync(f.fileno())
+        return f.tell()
+
+
 @dataclass
 class Pending:
     """The records of one topic-partition read since its last flush, as Kafka gave them (in offset order).
@@ -289,21 +306,7 @@ class SegmentWriter:
         return [WrittenPart(final, rows, size) for _, final, rows, size in staged]
 
     def _write_file(self, path: Path, table: pa.Table) -> int:
-        """Write `table` to `path` and fsync it; returns its size in bytes."""
-        opts = self.options
-        with open(path, "wb") as f:
-            pq.write_table(
-                table,
-                f,
-                compression=opts.compression,
-                compression_level=opts.compression_level,
-                row_group_size=opts.row_group_size,
-                store_schema=True,
-                use_dictionary=opts.dictionary_columns(table.schema),
-            )
-            f.flush()
-            os.fsync(f.fileno())
-            return f.tell()
+        return write_durably(path, table, self.options)
 
 
 def now() -> float:
