@@ -21,7 +21,7 @@ bootstrap: ## Install pinned tools and runtimes (venv, buf, protoc, plugins, npm
 # bootstrap when a pin file changed, so `make test` works on a fresh clone.
 PINS := pyproject.toml gen/python/pyproject.toml gen/betterproto/pyproject.toml gen/go/go.mod \
         gen/ts/package-lock.json gen/java/pom.xml consumers/python/pyproject.toml consumers/go/go.mod \
-        consumers/ts/package-lock.json tools/gomodzip/go.mod tools/bootstrap.sh
+        consumers/ts/package-lock.json tools/gomodzip/go.mod tools/bootstrap.sh archive/pyproject.toml
 .venv/.bootstrapped: $(PINS)
 	tools/bootstrap.sh
 	@touch $@
@@ -129,6 +129,10 @@ bench: $(TOOLS) ## Producer hot path vs the original style, consumer decode, arb
 	$(PY) bench/bench_producer.py
 	$(PY) bench/bench_decode.py
 	$(PY) bench/bench_identity.py --days 5
+
+.PHONY: bench-archive
+bench-archive: $(TOOLS) ## Archive from a backlog vs a bare consumer, bytes/record vs Kafka, a day's query and replay
+	$(PY) bench/bench_archive.py
 
 .PHONY: bench-live
 bench-live: $(TOOLS) ## Added latency (peak, 10x burst, open), consumer-seen latency, CPU/RSS over a simulated day, arbitration latency

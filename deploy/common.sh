@@ -19,9 +19,13 @@ ARBITER_UNIT=txf-arbiter.service
 ARBITER_WANTS=/etc/systemd/system/multi-user.target.wants
 TIMER_UNITS=(txf-producer-start.timer txf-producer-stop.timer)
 SCHEDULE_UNITS=(txf-producer-start.service txf-producer-start.timer txf-producer-stop.service txf-producer-stop.timer)
+# The archive (txf-archive): installed with the producer, enabled by the operator (RUNBOOK "The archive").
+ARCHIVE_UNITS=(txf-archive.service txf-archive-bars.service txf-archive-compact.service txf-archive-compact.timer)
+ARCHIVE_DIR=/var/lib/txf-archive
 BIN_SCRIPTS=(wait-for-kafka txf-run-window check-feed-alive txf-record-exit)
 MONITORING_DIR=$PREFIX/monitoring
-MONITORING_FILES=(txf-producer.rules.yml txf-producer.rules.test.yml txf-producer.dashboard.json prometheus.example.yml)
+MONITORING_FILES=(txf-producer.rules.yml txf-producer.rules.test.yml txf-producer.dashboard.json prometheus.example.yml
+                  txf-archive.rules.yml txf-archive.rules.test.yml)
 
 DEPLOY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$DEPLOY_DIR/.." && pwd)

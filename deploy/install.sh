@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # install.sh: install the txfstream producer as a systemd service with a session schedule.
 #
-#   sudo deploy/install.sh [--schedule timers|cron|none] [--arbiter] [--venv-from DIR] [--python PY]
+#   sudo deploy/install.sh [--schedule timers|cron|none] [--arbiter] [--archive] [--venv-from DIR] [--python PY]
 #   deploy/install.sh --root DIR [--skip-venv] ...     # into a staging/test root
 #   deploy/install.sh --dry-run ...                    # print every action, change nothing
 #
@@ -13,6 +13,8 @@
 #     /opt/txfstream/monitoring/ (Prometheus alerting rules + promtool tests, Grafana dashboard)
 #   - /etc/systemd/system/txf-producer.service, and txf-arbiter.service (redundant capture; enabled
 #     and started only with --arbiter, see the RUNBOOK; without it an enabled arbiter is disabled)
+#   - with --archive: the archive's units (txf-archive, txf-archive-bars, txf-archive-compact.{service,timer}),
+#     installed, not enabled (RUNBOOK "The archive" says how), and txf-consumer + txf-archive in the venv
 #   - /etc/txfstream/producer.env from .env.example (mode 0640 root:txf) if absent: NEVER overwritten
 #   - /etc/txfstream/holidays (exchange holiday dates; template) if absent: never overwritten
 #   - /var/lib/txfstream (0750 txf:txf): spool, shioaji.log, contract cache
@@ -28,6 +30,7 @@
 #   --schedule S     timers | cron | none (default timers)
 #   --arbiter        enable and start txf-arbiter.service (this host runs a capture leg: set
 #                    TXF_CAPTURE_LEG in producer.env; run one arbiter per capture host)
+#   --archive        also install txf-archive (pyarrow, DuckDB, polars in the venv) and its units
 #   --venv-from DIR  repository checkout to pip install from (default: the one holding this script)
 #   --skip-venv      do not create/update the venv (tests; or a venv managed some other way)
 #   --python PY      interpreter for the venv (default python3; needs >= 3.11)
@@ -40,8 +43,9 @@ SCHEDULE=timers
 SRC=$REPO_DIR
 SKIP_VENV=0
 ARBITER=0
+ARCHIVE=0
 PYTHON=python3
-usage() { sed -n '2,30s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; }
 while (($#)); do
   case "$1" in
     --root) set_root "${2:-}"; shift 2 ;;
@@ -53,6 +57,7 @@ while (($#)); do
     --venv-from=*) SRC=${1#*=}; shift ;;
     --skip-venv) SKIP_VENV=1; shift ;;
     --arbiter) ARBITER=1; shift ;;
+    --archive) ARCHIVE=1; shift ;;
     --python) PYTHON=${2:-}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "$PROG: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
@@ -92,6 +97,11 @@ else
   # The contract bindings (txf.v1, gen/python) are a separate distribution the producer imports.
   act "pip install txfstream + txf-contracts into $VENV" "$R$VENV/bin/python" -m pip install --quiet \
     --disable-pip-version-check --upgrade "$SRC/gen/python" "$SRC"
+  if ((ARCHIVE)); then
+    # The archive runs on the same venv: it reads the topic map and the session calendar of txfstream.
+    act "pip install txf-consumer + txf-archive into $VENV" "$R$VENV/bin/python" -m pip install --quiet \
+      --disable-pip-version-check --upgrade "$SRC/consumers/python" "$SRC/archive"
+  fi
 fi
 for script in "${BIN_SCRIPTS[@]}"; do
   # Python scripts run on the producer's venv (they import txf_producer and confluent_kafka).
@@ -161,6 +171,9 @@ ensure_dir "$STATE_DIR" 0750 "$SERVICE_USER:$SERVICE_USER"
 install_file "$DEPLOY_DIR/systemd/$MAIN_UNIT" "$UNIT_DIR/$MAIN_UNIT" 0644
 install_file "$DEPLOY_DIR/systemd/$ARBITER_UNIT" "$UNIT_DIR/$ARBITER_UNIT" 0644
 ((ARBITER)) || disable_arbiter
+if ((ARCHIVE)); then
+  for unit in "${ARCHIVE_UNITS[@]}"; do install_file "$DEPLOY_DIR/systemd/$unit" "$UNIT_DIR/$unit" 0644; done
+fi
 case $SCHEDULE in
   timers)
     remove_cron

@@ -45,6 +45,13 @@ if systemd_running && systemctl is-active --quiet "$MAIN_UNIT" 2>/dev/null; then
   live_systemctl stop "$MAIN_UNIT"
 fi
 
+# 2b. The archive's services (its files stay: they are the research record).
+for unit in "${ARCHIVE_UNITS[@]}"; do
+  if systemd_running && [[ -e $UNIT_DIR/$unit ]]; then live_systemctl disable --now "$unit"; fi
+  remove_path "$UNIT_DIR/$unit"
+done
+if [[ -e $R$ARCHIVE_DIR ]]; then SUMMARY+=("kept: $ARCHIVE_DIR (the archive; even --purge keeps it: remove it by hand)"); fi
+
 # 3. The units and the software.
 disable_arbiter
 remove_path "$UNIT_DIR/$ARBITER_UNIT"

@@ -46,10 +46,10 @@ if [[ ! -x .venv/bin/python ]]; then
   step "creating .venv with $($PYTHON --version)"
   "$PYTHON" -m venv .venv
 fi
-step "Python packages (pyproject.toml [dev], gen/python, gen/betterproto, consumers/python)"
+step "Python packages (pyproject.toml [dev], gen/python, gen/betterproto, consumers/python, archive)"
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' -e gen/python -e gen/betterproto \
-  -e consumers/python
+  -e consumers/python -e archive
 
 if [[ "$(.tools/bin/protoc-gen-go --version 2>/dev/null)" != "protoc-gen-go $PROTOC_GEN_GO_VERSION" ]]; then
   step "protoc-gen-go $PROTOC_GEN_GO_VERSION"

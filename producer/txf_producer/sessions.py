@@ -16,6 +16,11 @@ Rules (all times Taipei local, intervals half-open ``[start, end)``):
 - Holidays: a set of Taipei dates. On a holiday there is no day session and no
   night session starting that date. The night session that started on the
   previous trading day still runs until 05:00 on the holiday.
+- Trading day: every instant belongs to one trading day, as TAIFEX and Shioaji
+  count it: a night session belongs to the NEXT trading day (Friday's night
+  session to Monday, or to the first trading day after a holiday). Trading day
+  D runs from the pre-open (14:50) of the night session before it to the
+  pre-open of its own night session; see `trading_day_span`.
 - Expiry: TXF expires on the third Wednesday of the contract month (moved to
   the next trading day when that is a holiday). On that day the expiring
   (near-month) contract stops at 13:30; the market's day session still ends at
@@ -55,6 +60,8 @@ __all__ = [
     "next_session",
     "iter_sessions",
     "session_minute",
+    "trading_day",
+    "trading_day_span",
     "third_wednesday",
     "last_trading_day",
     "month_code",
@@ -322,6 +329,38 @@ def session_minute(t: TimeLike, holidays: Holidays = ()) -> int | None:
     """Trading minute of the session open at `t` (0 = first minute), None outside sessions."""
     s = session_at(t, holidays)
     return None if s is None else s.minute(t)
+
+
+def trading_day_span(t: TimeLike, holidays: Holidays = ()) -> tuple[date, int, int]:
+    """(trading day, start_ns, end_ns): the trading day `t` belongs to and all instants ``[start, end)`` that do.
+
+    A trading day D starts at the night pre-open (14:50) of the trading day before D (its night session
+    is D's first session) and ends at D's own night pre-open. So the day session, the quiet hours after
+    a close and the early morning before a day session all belong to the session that opened last.
+    The span lets a caller classify a whole batch of times with two comparisons (txf-archive does).
+    """
+    ns = to_ns(t)
+    d, tod = _local_split(ns)
+    opened = d if tod >= _NIGHT_PREOPEN_NS else d - timedelta(days=1)  # date of the last night pre-open
+    for _ in range(_SEARCH_DAYS):
+        if is_trading_day(opened, holidays):
+            break
+        opened -= timedelta(days=1)
+    else:
+        raise ValueError(f"no TXF trading day within {_SEARCH_DAYS} days before {d}: check the holiday set")
+    day = opened + timedelta(days=1)
+    for _ in range(_SEARCH_DAYS):
+        if is_trading_day(day, holidays):
+            break
+        day += timedelta(days=1)
+    else:
+        raise ValueError(f"no TXF trading day within {_SEARCH_DAYS} days after {opened}: check the holiday set")
+    return day, taipei_local_to_ns(opened, _NIGHT_PREOPEN_NS), taipei_local_to_ns(day, _NIGHT_PREOPEN_NS)
+
+
+def trading_day(t: TimeLike, holidays: Holidays = ()) -> date:
+    """The trading day `t` belongs to: a night session (and its pre-open) counts for the next trading day."""
+    return trading_day_span(t, holidays)[0]
 
 
 # --------------------------------------------------------------------- contract months

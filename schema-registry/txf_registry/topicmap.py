@@ -16,8 +16,9 @@ from typing import Any
 DEFAULT_PATH = Path(__file__).resolve().parent / "subjects.toml"
 #: data: a quote stream (message + contract alias); dead_letter: what could not be published;
 #: ledger: a record of the capture itself (the arbiter's holes), with a message but no contract;
+#: derived: built by a service from other topics (txf-archive's 1-minute bars), a message but no contract;
 #: load_test: a partitioned topic of a message for load and consumer-group tests, never routed.
-ROLES = ("data", "dead_letter", "ledger", "load_test")
+ROLES = ("data", "dead_letter", "ledger", "derived", "load_test")
 #: [durability.<profile>] tables: where the topics run (one broker, or a replicated cluster).
 DURABILITY_PROFILES = ("single", "cluster")
 
@@ -47,7 +48,7 @@ def parse_topic(raw: dict[str, Any], prefix: str = "") -> TopicEntry:
     message = raw.get("message") or None
     if role == "data" and (message is None or not raw.get("contract")):
         raise TopicMapError(f"topic {name}: a data topic needs a message and a contract alias")
-    if role in ("ledger", "load_test") and message is None:
+    if role in ("ledger", "derived", "load_test") and message is None:
         raise TopicMapError(f"topic {name}: a {role} topic needs a message")
     return TopicEntry(prefix + name, message, raw.get("contract"), role)
 

@@ -58,13 +58,15 @@ TimeoutStartSec=180
 
 def wheelhouse() -> Path:
     """Wheels for the producer's venv, downloaded on the host (which reaches PyPI) once per pin set."""
-    pins = hashlib.sha256((REPO / "pyproject.toml").read_bytes() + (REPO / "gen/python/pyproject.toml").read_bytes())
+    pins = hashlib.sha256(b"".join((REPO / p).read_bytes() for p in (
+        "pyproject.toml", "gen/python/pyproject.toml", "consumers/python/pyproject.toml", "archive/pyproject.toml")))
     target = Path.home() / ".cache" / "txfstream" / "wheels" / pins.hexdigest()[:16]
     done = target / ".complete"
     if not done.exists():
         target.mkdir(parents=True, exist_ok=True)
         subprocess.run([str(DEV_PYTHON), "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-                        "--dest", str(target), str(REPO / "gen/python"), str(REPO), "setuptools>=77"],
+                        "--dest", str(target), str(REPO / "gen/python"), str(REPO / "consumers/python"), str(REPO),
+                        str(REPO / "archive"), "setuptools>=77"],
                        check=True, cwd=REPO, timeout=600)
         done.touch()
     return target

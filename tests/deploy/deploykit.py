@@ -26,6 +26,8 @@ MAIN_UNIT = "txf-producer.service"
 ARBITER_UNIT = "txf-arbiter.service"
 SCHEDULE_UNITS = ("txf-producer-start.service", "txf-producer-start.timer",
                   "txf-producer-stop.service", "txf-producer-stop.timer")
+ARCHIVE_UNITS = ("txf-archive.service", "txf-archive-bars.service", "txf-archive-compact.service",
+                 "txf-archive-compact.timer")
 ALL_UNITS = (MAIN_UNIT, ARBITER_UNIT, *SCHEDULE_UNITS)
 STUBBED = ("systemctl", "useradd", "userdel", "chown", "getent", "crontab")
 

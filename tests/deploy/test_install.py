@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from deploykit import (ALL_UNITS, BIN, DEPLOY, SCHEDULE_UNITS, SYSTEMD, env_example, install, mode,
+from deploykit import (ALL_UNITS, ARCHIVE_UNITS, BIN, DEPLOY, SCHEDULE_UNITS, SYSTEMD, env_example, install, mode,
                        run_script, snapshot, uninstall)
 
 UNIT_DIR = "etc/systemd/system"
@@ -238,3 +238,19 @@ def test_arbiter_is_enabled_only_with_the_flag_and_removed_by_uninstall(root: Pa
     _ok(install(root, "--arbiter", workdir=tmp_path))
     _ok(uninstall(root, workdir=tmp_path))
     assert not link.exists() and not (root / UNIT_DIR / "txf-arbiter.service").exists()
+
+
+def test_archive_units_only_with_archive_and_uninstall_keeps_the_archive(root: Path, tmp_path: Path) -> None:
+    _ok(install(root, workdir=tmp_path))
+    assert not any((root / UNIT_DIR / u).exists() for u in ARCHIVE_UNITS)
+    run = install(root, "--archive", workdir=tmp_path)
+    _ok(run)
+    for name in ARCHIVE_UNITS:
+        path = root / UNIT_DIR / name
+        assert path.read_bytes() == (SYSTEMD / name).read_bytes() and mode(path) == 0o644, name
+    assert not (root / UNIT_DIR / "timers.target.wants" / "txf-archive-compact.timer").exists()  # not enabled
+    (root / "var/lib/txf-archive/tick").mkdir(parents=True)
+    gone = uninstall(root, "--purge", workdir=tmp_path)
+    _ok(gone)
+    assert not any((root / UNIT_DIR / u).exists() for u in ARCHIVE_UNITS)
+    assert (root / "var/lib/txf-archive/tick").is_dir() and "kept: /var/lib/txf-archive" in gone.out

@@ -62,6 +62,20 @@ def test_the_rules_test_would_catch_a_broken_rule(tmp_path: Any) -> None:
     assert run.returncode != 0 and "TxfSpoolGrowing" in run.stdout + run.stderr
 
 
+ARCHIVE_RULES = MONITORING / "txf-archive.rules.yml"
+ARCHIVE_ALERTS = {"TxfArchiveDown", "TxfArchiveBehind", "TxfArchiveMalformed", "TxfBarsLateTicks"}
+
+
+def test_archive_rules_are_valid_and_each_alert_has_its_promtool_test() -> None:
+    check = _promtool("check", "rules", ARCHIVE_RULES.name)
+    assert check.returncode == 0 and f"SUCCESS: {len(ARCHIVE_ALERTS)} rules found" in check.stdout, check.stdout
+    assert set(re.findall(r"- alert: (\w+)", ARCHIVE_RULES.read_text())) == ARCHIVE_ALERTS
+    tests = (MONITORING / "txf-archive.rules.test.yml").read_text()
+    assert set(re.findall(r"alertname: (\w+)", tests)) == ARCHIVE_ALERTS
+    run = _promtool("test", "rules", "txf-archive.rules.test.yml")
+    assert run.returncode == 0 and "SUCCESS" in run.stdout, run.stdout + run.stderr
+
+
 def _dashboard_queries() -> list[str]:
     dashboard = json.loads(DASHBOARD.read_text())
     return [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from deploykit import (ALL_UNITS, ARBITER_UNIT, MAIN_UNIT, SYSTEMD, env_example, install, one, parse_unit, timespan_s,
+from deploykit import (ALL_UNITS, ARBITER_UNIT, ARCHIVE_UNITS, MAIN_UNIT, SYSTEMD, env_example, install, one, parse_unit, timespan_s,
                        values)
 from txf_producer.settings import Settings
 
@@ -41,20 +41,20 @@ def test_installed_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
     """Units as install.sh lays them out, with /opt/txfstream pointing into the temp root; the real
     helper scripts are there, the console scripts are stand-ins (no venv in tests)."""
     root = tmp_path / "root"
-    run = install(root, workdir=tmp_path)
+    run = install(root, "--archive", workdir=tmp_path)
     assert run.code == 0, run.text
-    for program in ("txf-producer", "txf-arbiter"):
+    for program in ("txf-producer", "txf-arbiter", "txf-archive"):
         fake = root / "opt/txfstream/venv/bin" / program
         fake.parent.mkdir(parents=True, exist_ok=True)
         fake.write_text("#!/bin/sh\nexit 0\n")
         fake.chmod(0o755)
     units = tmp_path / "units"
     units.mkdir()
-    for name in ALL_UNITS:
+    for name in (*ALL_UNITS, *ARCHIVE_UNITS):
         text = (root / "etc/systemd/system" / name).read_text()
         assert text == (SYSTEMD / name).read_text(), f"{name} is not installed as is"
         (units / name).write_text(text.replace("/opt/txfstream/", f"{root}/opt/txfstream/"))
-    proc = _verify(units, *ALL_UNITS)
+    proc = _verify(units, *ALL_UNITS, *ARCHIVE_UNITS)
     # verify exits 0 even for unknown keys or unparsable values: it must say nothing at all.
     assert proc.returncode == 0 and proc.stdout == "" and proc.stderr == "", proc.stdout + proc.stderr
 
@@ -133,7 +133,7 @@ def test_hardening(unit: dict) -> None:
     assert families == {"AF_INET", "AF_INET6", "AF_UNIX"}  # AF_UNIX: sd_notify and the journal
 
 
-@pytest.mark.parametrize("name", ALL_UNITS)
+@pytest.mark.parametrize("name", (*ALL_UNITS, *ARCHIVE_UNITS))
 def test_every_directive_says_why(name: str) -> None:
     """Each directive line is directly preceded by a comment line."""
     lines = (SYSTEMD / name).read_text().splitlines()

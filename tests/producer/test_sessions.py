@@ -304,3 +304,36 @@ def test_near_month_never_expired(th: tuple[int, frozenset[date]]) -> None:
         py, pm = (y1, m1 - 1) if m1 > 1 else (y1 - 1, 12)
         pltd = S.last_trading_day(py, pm, hol)
         assert d > pltd or (d == pltd and s.kind is SessionKind.NIGHT)
+
+
+# --------------------------------------------------------------------- trading day
+def _tp(y: int, mo: int, d: int, h: int, mi: int = 0) -> int:
+    return S.to_ns(datetime(y, mo, d, h, mi, tzinfo=TAIPEI))
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        ((2026, 5, 27, 8, 45), date(2026, 5, 27)),   # Wednesday day session
+        ((2026, 5, 27, 13, 45), date(2026, 5, 27)),  # after the close: still that day
+        ((2026, 5, 27, 14, 49), date(2026, 5, 27)),
+        ((2026, 5, 27, 14, 50), date(2026, 5, 28)),  # night pre-open: the next trading day
+        ((2026, 5, 27, 23, 0), date(2026, 5, 28)),
+        ((2026, 5, 28, 4, 59), date(2026, 5, 28)),
+        ((2026, 5, 28, 6, 0), date(2026, 5, 28)),
+        ((2026, 5, 29, 15, 0), date(2026, 6, 1)),    # Friday night -> Monday
+        ((2026, 5, 30, 4, 0), date(2026, 6, 1)),     # Saturday early hours of Friday's night
+        ((2026, 5, 31, 12, 0), date(2026, 6, 1)),    # Sunday: nothing opened since Friday night
+    ],
+)
+def test_trading_day_counts_the_night_for_the_next_trading_day(when, expected):
+    assert S.trading_day(_tp(*when)) == expected
+
+
+def test_trading_day_skips_holidays_and_its_span_is_exact():
+    holidays = {date(2026, 6, 1)}  # a Monday holiday: Friday's night belongs to Tuesday
+    assert S.trading_day(_tp(2026, 5, 29, 15, 0), holidays) == date(2026, 6, 2)
+    day, start, end = S.trading_day_span(_tp(2026, 5, 29, 15, 0), holidays)
+    assert (start, end) == (_tp(2026, 5, 29, 14, 50), _tp(2026, 6, 2, 14, 50))
+    assert S.trading_day(start, holidays) == day and S.trading_day(end - 1, holidays) == day
+    assert S.trading_day(end, holidays) == date(2026, 6, 3)

@@ -99,6 +99,7 @@ def verdicts(out: str, prefix: str) -> dict[str, dict[str, str]]:
         f"{prefix}-txf-bidask-value": "bidask",
         f"{prefix}-txf-gaps-value": "gaps",
         f"{prefix}-txf-loadtest-value": "loadtest",
+        f"{prefix}-txf-bars-1m-value": "bars",
     }
     found = {}
     for m in map(VERDICT_LINE.match, out.splitlines()):
@@ -162,7 +163,7 @@ def comment_only(root: Path) -> None:
 
 
 def package_rename(root: Path) -> None:
-    for name in ("common", "tick", "bidask", "gap"):
+    for name in ("common", "tick", "bidask", "gap", "bar"):
         sub(root, name, "package txf.v1;", "package txf.v2;")
 
 
@@ -298,9 +299,11 @@ EDITS = [
         "package-rename-v1-to-v2",
         "breaking",
         package_rename,
-        {"common": (OK, BAD), "tick": (NJ, BAD), "r2": (NJ, BAD), "bidask": (OK, BAD), "gaps": (OK, BAD)},
+        {"common": (OK, BAD), "tick": (NJ, BAD), "r2": (NJ, BAD), "bidask": (OK, BAD), "gaps": (OK, BAD),
+         "bars": (OK, BAD)},
         'File package changed from "txf.v1" to "txf.v2"',
-        messages=(("txf.v1.Tick", "txf.v2.Tick"), ("txf.v1.BidAsk", "txf.v2.BidAsk"), ("txf.v1.Gap", "txf.v2.Gap")),
+        messages=(("txf.v1.Tick", "txf.v2.Tick"), ("txf.v1.BidAsk", "txf.v2.BidAsk"), ("txf.v1.Gap", "txf.v2.Gap"),
+                  ("txf.v1.Bar", "txf.v2.Bar")),
     ),
 ]
 assert sum(e.kind == "breaking" for e in EDITS) >= 8
@@ -337,10 +340,10 @@ def test_check_judges_the_edit(stack, v1, tmp_path, edit):
         f"\nTABLE {edit.id:<36} exit {rc}  "
         + "  ".join(
             f"{k}: registry {found[k]['registry']} / buf {found[k]['buf']}"
-            for k in ("common", "tick", "r2", "bidask", "gaps", "loadtest")
+            for k in ("common", "tick", "r2", "bidask", "gaps", "loadtest", "bars")
         )
     )
-    assert set(found) == {"common", "tick", "r2", "bidask", "gaps", "loadtest"}, out + err
+    assert set(found) == {"common", "tick", "r2", "bidask", "gaps", "loadtest", "bars"}, out + err
     for key, v in found.items():
         assert v["versions"] == "v1" or key == "common", v  # our subjects: one version (common.proto is shared)
         assert (v["registry"], v["buf"]) == edit.verdict(key), (key, out)

@@ -106,6 +106,7 @@ def test_register_references_first_then_subjects_idempotent_with_declared_levels
         f"{prefix}-txf-bidask-value",
         f"{prefix}-txf-gaps-value",
         f"{prefix}-txf-loadtest-value",
+        f"{prefix}-txf-bars-1m-value",
     ]
 
     rc, out, err = run_cli(stack, decl_path, "register")
@@ -185,6 +186,7 @@ def test_status_missing_before_register_and_in_sync_after(stack, tmp_path):
         f"{prefix}-txf-bidask-value",
         f"{prefix}-txf-gaps-value",
         f"{prefix}-txf-loadtest-value",
+        f"{prefix}-txf-bars-1m-value",
     ]
 
     rc, out, err = run_cli(stack, decl_path, "status", "--json", "--strict")
@@ -237,9 +239,8 @@ def test_topics_created_with_declared_config_then_exist_and_drift_is_reported(st
     decl_path, prefix = unique_declaration(tmp_path)
     declared = declaration.load(decl_path).topics
     names = [t.name for t in declared]
-    assert names == [
-        f"{prefix}-{n}" for n in ("txf-tick", "txfr2-tick", "txf-bidask", "txf-gaps", "txf-loadtest", "txf-dlq")
-    ]
+    declared_names = ("txf-tick", "txfr2-tick", "txf-bidask", "txf-gaps", "txf-loadtest", "txf-bars-1m", "txf-dlq")
+    assert names == [f"{prefix}-{n}" for n in declared_names]
     single = "durability single: replication factor 1, min.insync.replicas 1 (auto: 1 broker)"
 
     rc, out, err = run_cli(stack, decl_path, "topics")

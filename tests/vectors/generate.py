@@ -16,7 +16,7 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from txf.v1 import BidAsk, Gap, Tick
+from txf.v1 import Bar, BidAsk, Gap, Tick
 
 OUT = Path(__file__).with_name("txf_v1.json")
 I64_MAX = str(2**63 - 1)
@@ -114,6 +114,15 @@ VECTORS: list[tuple[str, type[Message], dict[str, Any]]] = [
         "backfillable": True, "firstSequenceAfter": "1",
     }),
     ("gap_empty", Gap, {}),
+    # txf.v1.Bar (txf-bars-1m): a 1-minute bar, prices x10000, VWAP in integers
+    ("bar_typical", Bar, {
+        "code": "TXFK6", "endTimeMs": "1763947860000", "open": "234560000", "high": "234610000",
+        "low": "234500000", "close": "234580000", "volume": "1234", "tickCount": "412",
+        "value": "289444120000", "vwap": "234557633", "firstExchangeTimeUs": "1763947800012345",
+        "lastExchangeTimeUs": "1763947859987654", "sequence": "1", "producerRunId": "18446744073709551615",
+        "publishTimeNs": "1763947865001000000",
+    }),
+    ("bar_empty", Bar, {}),
 ]
 
 

@@ -10,6 +10,7 @@ TOPIC_MESSAGES: dict[str, str] = {
     "txf-bidask": "txf.v1.BidAsk",
     "txf-gaps": "txf.v1.Gap",
     "txf-loadtest": "txf.v1.BidAsk",
+    "txf-bars-1m": "txf.v1.Bar",
 }
 #: what a consumer reads when it is given no topics
 DEFAULT_TOPICS: tuple[str, ...] = ("txf-tick", "txf-bidask")

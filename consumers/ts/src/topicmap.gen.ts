@@ -7,6 +7,7 @@ export const TOPIC_MESSAGES: Readonly<Record<string, string>> = {
   "txf-bidask": "txf.v1.BidAsk",
   "txf-gaps": "txf.v1.Gap",
   "txf-loadtest": "txf.v1.BidAsk",
+  "txf-bars-1m": "txf.v1.Bar",
 };
 
 /** Read when the consumer is given no topics. */

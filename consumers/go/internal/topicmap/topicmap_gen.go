@@ -10,6 +10,7 @@ var Messages = map[string]string{
 	"txf-bidask":   "txf.v1.BidAsk",
 	"txf-gaps":     "txf.v1.Gap",
 	"txf-loadtest": "txf.v1.BidAsk",
+	"txf-bars-1m":  "txf.v1.Bar",
 }
 
 // DefaultTopics are read when the consumer is given no topics.

@@ -16,7 +16,8 @@ public final class TopicMap {
           Map.entry("txfr2-tick", "txf.v1.Tick"),
           Map.entry("txf-bidask", "txf.v1.BidAsk"),
           Map.entry("txf-gaps", "txf.v1.Gap"),
-          Map.entry("txf-loadtest", "txf.v1.BidAsk"));
+          Map.entry("txf-loadtest", "txf.v1.BidAsk"),
+          Map.entry("txf-bars-1m", "txf.v1.Bar"));
 
   /** Read when the consumer is given no topics. */
   public static final List<String> DEFAULT_TOPICS = List.of("txf-tick", "txf-bidask");

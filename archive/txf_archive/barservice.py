@@ -1,0 +1,190 @@
+"""`txf-archive bars`: the tick topics -> 1-minute bars on txf-bars-1m, exactly once, in Kafka transactions.
+
+Consume-transform-produce the Kafka way: the published bars and the consumer offsets after the ticks
+they consumed are committed in one transaction (`send_offsets_to_transaction`), so a crash either
+publishes a batch of bars together with its input position, or neither. The committed offset of a
+tick partition is the first tick still in an open bar (so a restart rebuilds the open bars exactly),
+and its commit metadata carries, per contract, the right edge of the last published bar (so ticks
+re-read for another contract's open bar never publish a bar twice). Readers use
+isolation.level=read_committed (the archiver does), so an aborted batch is never seen.
+
+Decoding and the schema check are the consumer library's (FrameDecoder + SchemaChecker); the bar
+frame header is the producer's (framing.frame_header, the registered txf-bars-1m-value schema).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.schema_registry import SchemaRegistryClient
+
+from txf.v1 import Bar, Tick
+from txf_archive.bars import BarBuilder, OpenBar
+from txf_archive.metrics import BarMetrics
+from txf_archive.settings import ArchiveSettings
+from txf_consumer.schemas import RegistryReader, RegistryUnavailableError, SchemaChecker, SchemaMismatchError
+from txf_consumer.wire import FrameDecoder, WireFormatError
+from txf_producer.framing import frame_header, new_serializer
+
+
+class FatalBarError(RuntimeError):
+    """The bar builder cannot go on; str() says why."""
+
+
+class BarService:
+    """See the module doc. `run()` blocks until stop(), idle exit or a fatal error."""
+
+    def __init__(
+        self, settings: ArchiveSettings, *, idle_exit_s: float = 0.0, log: Callable[[str], None] | None = None
+    ) -> None:
+        self.settings = settings
+        self.topics = settings.tick_topics()
+        self.out_topic = settings.bars_topic()
+        self.idle_exit_s = idle_exit_s
+        self.metrics = BarMetrics()
+        self._log = log or (lambda m: print(f"txf-archive bars: {m}", file=sys.stderr, flush=True))
+        self._stop = threading.Event()
+        checker = SchemaChecker(RegistryReader(settings.registry_settings()))
+        self.decoders = {t: FrameDecoder(Tick, checker.resolver(t, Tick)) for t in self.topics}
+        self.builder = BarBuilder(settings.all_holidays())
+        self.run_id = random.getrandbits(64)
+        self.sequence: dict[str, int] = {}
+        self.consumed: dict[tuple[str, int], int] = {}  # next offset after the last tick handled
+        self.summary: dict[str, Any] = {
+            "bars": 0,
+            "ticks": 0,
+            "late": 0,
+            "simtrade": 0,
+            "malformed": 0,
+            "transactions": 0,
+        }
+        self._fatal: str | None = None
+        self._assigned_at: float | None = None
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> dict[str, Any]:
+        s = self.settings
+        group = s.topic_prefix + s.bars_group
+        consumer = Consumer({**s.consumer_config(s.bars_group, "txf-archive-bars"), "error_cb": self._on_error})
+        producer = Producer(
+            {
+                **s.client_config(),
+                "transactional.id": group,
+                "client.id": "txf-archive-bars",
+                "compression.type": s.compression,
+                "linger.ms": 5,
+                **s.kafka_extra,
+            }
+        )
+        try:
+            registry = SchemaRegistryClient(s.registry_config())
+            header = frame_header(new_serializer(Bar, registry, s.auto_register_schemas), Bar, self.out_topic)
+        except Exception as exc:  # the serializer raises registry and HTTP errors of several kinds
+            raise FatalBarError(
+                f"cannot look up the schema of {self.out_topic}-value in the registry "
+                f"{s.registry_url}: {exc} (register the contract: `make register`)"
+            ) from None
+        self.metrics.serve(s.metrics_host, s.bars_metrics_port)
+        try:
+            producer.init_transactions(s.startup_deadline_s)  # fences an older instance of this id
+            consumer.subscribe(self.topics, on_assign=self._on_assign)
+            self._loop(consumer, producer, header)
+        except (SchemaMismatchError, RegistryUnavailableError) as exc:
+            raise FatalBarError(str(exc)) from exc
+        except KafkaException as exc:
+            raise FatalBarError(f"Kafka error: {exc.args[0].str() if exc.args else exc}") from exc
+        finally:
+            consumer.close()
+        return self.summary
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Restore, from the committed offsets' metadata, the last published bar of each contract."""
+        for tp in consumer.committed(partitions, timeout=self.settings.startup_deadline_s):
+            if tp.metadata:
+                for code, end_ns in json.loads(tp.metadata).items():
+                    self.builder.published[code] = max(self.builder.published.get(code, -1), int(end_ns))
+        consumer.assign(partitions)
+        self._assigned_at = time.monotonic()
+
+    def _loop(self, consumer: Consumer, producer: Producer, header: bytes) -> None:
+        grace_ns = int(self.settings.bars_grace_s * 1e9)
+        last_tick = time.monotonic()
+        while not self._stop.is_set():
+            msgs = consumer.consume(num_messages=2000, timeout=0.25)
+            if self._fatal:
+                raise FatalBarError(self._fatal)
+            closed: list[OpenBar] = []
+            for m in msgs:
+                err = m.error()
+                if err is not None:
+                    if err.fatal():
+                        raise FatalBarError(f"Kafka error: {err.str()}")
+                    continue
+                topic, offset = str(m.topic()), int(m.offset() or 0)
+                tp = (topic, int(m.partition() or 0))
+                self.consumed[tp] = offset + 1
+                try:
+                    _, tick = self.decoders[topic].decode(m.value())
+                except WireFormatError:
+                    self.summary["malformed"] += 1  # the archiver keeps it raw; a bar cannot use it
+                    continue
+                self.summary["ticks"] += 1
+                added = self.builder.add(tick, tp, offset)
+                closed.extend(added.closed)
+                if added.late:
+                    self.summary["late"] += 1
+                    self.metrics.late.inc()
+                elif added.simtrade:
+                    self.summary["simtrade"] += 1
+                    self.metrics.simtrade.inc()
+            now = time.monotonic()
+            if msgs:
+                last_tick = now
+            else:  # caught up: a minute that is over (plus grace) gets its bar now
+                closed.extend(self.builder.close_due(time.time_ns() - grace_ns))
+            if closed or msgs:
+                self._commit(consumer, producer, header, closed)
+            if (
+                self.idle_exit_s
+                and not msgs
+                and self._assigned_at is not None
+                and now - max(last_tick, self._assigned_at) >= self.idle_exit_s
+            ):
+                self._commit(consumer, producer, header, [])
+                break
+
+    def _commit(self, consumer: Consumer, producer: Producer, header: bytes, closed: list[OpenBar]) -> None:
+        """Publish `closed` and move the input offsets in one transaction (module doc)."""
+        producer.begin_transaction()
+        now_ns = time.time_ns()
+        for bar in closed:
+            seq = self.sequence.get(bar.code, 0) + 1
+            self.sequence[bar.code] = seq
+            msg = bar.to_message(seq, self.run_id, now_ns)
+            producer.produce(self.out_topic, key=bar.code.encode(), value=header + msg.SerializeToString())
+        metadata = json.dumps(self.builder.published, sort_keys=True)
+        offsets = []
+        for tp, after in self.consumed.items():
+            low = self.builder.low_water(tp)
+            offsets.append(TopicPartition(tp[0], tp[1], low if low is not None else after, metadata=metadata))
+        if offsets:
+            producer.send_offsets_to_transaction(
+                offsets, consumer.consumer_group_metadata(), self.settings.flush_timeout_s
+            )
+        producer.commit_transaction(self.settings.flush_timeout_s)
+        self.summary["bars"] += len(closed)
+        self.summary["transactions"] += 1
+        self.metrics.published.inc(len(closed))
+
+    def _on_error(self, err: KafkaError) -> None:
+        if err.fatal():
+            self._fatal = f"Kafka error: {err.str()}"
