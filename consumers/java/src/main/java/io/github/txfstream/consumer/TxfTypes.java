@@ -45,7 +45,11 @@ public final class TxfTypes {
     byName.put(BIDASK.fullName(), BIDASK);
     Map<String, MessageType> byTopic = new LinkedHashMap<>();
     for (Map.Entry<String, String> e : TopicMap.MESSAGES.entrySet()) {
-      byTopic.put(e.getKey(), byName.computeIfAbsent(e.getValue(), TxfTypes::generated));
+      MessageType t = byName.containsKey(e.getValue()) ? byName.get(e.getValue()) : generated(e.getValue());
+      if (t != null) { // a message newer than the installed txf-contracts: its topics need --type or an upgrade
+        byName.put(t.fullName(), t);
+        byTopic.put(e.getKey(), t);
+      }
     }
     BY_NAME = Map.copyOf(byName);
     BY_TOPIC = Map.copyOf(byTopic);
@@ -57,14 +61,22 @@ public final class TxfTypes {
     return new MessageType(d.getFullName(), d, p);
   }
 
-  /** The generated class of a txf.v1 message (txf.v1.Gap -> io.github.txfstream.txf.v1.Gap). */
+  /**
+   * The generated class of a txf.v1 message (txf.v1.Gap -> io.github.txfstream.txf.v1.Gap); null when the
+   * installed txf-contracts is older than the message.
+   */
   private static MessageType generated(String fullName) {
     String prefix = "txf.v1.";
     if (!fullName.startsWith(prefix)) {
       throw new IllegalStateException("the topic map names " + fullName + ", not a txf.v1 message");
     }
+    Class<?> cls;
     try {
-      Class<?> cls = Class.forName(Tick.class.getPackageName() + "." + fullName.substring(prefix.length()));
+      cls = Class.forName(Tick.class.getPackageName() + "." + fullName.substring(prefix.length()));
+    } catch (ClassNotFoundException e) {
+      return null;
+    }
+    try {
       Descriptor d = (Descriptor) cls.getMethod("getDescriptor").invoke(null);
       @SuppressWarnings("unchecked")
       Parser<? extends Message> p = (Parser<? extends Message>) cls.getMethod("parser").invoke(null);
