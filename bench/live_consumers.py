@@ -64,6 +64,7 @@ from confluent_kafka import ConsumerGroupState, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient  # noqa: E402
 
 from tmux_pane import TmuxPane  # noqa: E402
+from txf_producer.settings import load_settings  # noqa: E402
 from txf_registry import provision, topic_settings  # noqa: E402
 
 PIPE_CONSUMERS = ("python-jsonl", "go", "ts", "java")
@@ -118,9 +119,12 @@ def common_flags(stack: Any, topics: dict[str, str], group: str, n: int) -> list
 
 
 def new_topics(stack: Any, label: str) -> dict[str, str]:
+    """A fresh prefixed set of topics; the names resolved from the topic map as the producer resolves them."""
     prefix = f"bc{label}{uuid.uuid4().hex[:6]}-"
     provision(stack.bootstrap_servers, stack.registry_url, prefix)
-    return topic_settings(prefix)
+    s = load_settings(**topic_settings(prefix))
+    return {"tick_topic": str(s.tick_topic), "bidask_topic": str(s.bidask_topic),
+            "txfr2_tick_topic": str(s.txfr2_tick_topic), "dead_letter_topic": str(s.dead_letter_topic)}
 
 
 def start_producer(stack: Any, topics: dict[str, str], tmp: Path, n: int, rate: float | None,
