@@ -151,7 +151,8 @@ class RecordShapeError(ImportError):
     """The annotations disagree with the contract; the message names the field and the fix."""
 
 
-def _uvarint(v: int) -> bytes:
+def uvarint_bytes(v: int) -> bytes:
+    """`v` (>= 0) as a protobuf base-128 varint (the slow, table-free way; wire.py builds its tables with it)."""
     out = bytearray()
     while v > 127:
         out.append((v & 127) | 128)
@@ -248,7 +249,7 @@ def shape_of(
                 m.volatile,
                 f.type,
                 is_repeated,
-                _uvarint(f.number << 3 | wire_type),
+                uvarint_bytes(f.number << 3 | wire_type),
                 enum_values,
             )
         )

@@ -46,6 +46,7 @@ from google.protobuf.message import Message
 
 from txf.v1 import BidAsk, Tick
 from txf_producer.record import BOOK_DEPTH, PRICE_SCALE, SHAPES, FieldSpec, Kind, RecordShape, RecordShapeError
+from txf_producer.record import uvarint_bytes as _varint_loop
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _U64 = 2**64
@@ -69,15 +70,6 @@ def _px(s: str) -> int:
     if not frac.isdigit():
         raise ValueError(s)
     return int(s[:i] + frac) * _POW[len(frac)]
-
-
-def _varint_loop(v: int) -> bytes:
-    out = bytearray()
-    while v > 127:
-        out.append((v & 127) | 128)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
 
 
 SMALL_VARINTS: tuple[bytes, ...] = tuple(_varint_loop(i) for i in range(_SMALL))
