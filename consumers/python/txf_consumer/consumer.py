@@ -231,13 +231,9 @@ class TxfConsumer:
         """librdkafka's error_cb (runs inside poll): remember what the loop must act on."""
         if self._fatal is not None:
             return
-        if err.code() in (KafkaError._AUTHENTICATION, KafkaError._SSL):
-            user = self.options.security.get("sasl.username")
-            who = f" of User:{user}" if user else ""
-            self._fatal = FatalConsumerError(
-                f"Kafka {self.options.bootstrap} rejected the login{who}: {err.str()}; fix TXF_KAFKA_SASL_USERNAME / "
-                "TXF_KAFKA_SASL_PASSWORD(_FILE) or TXF_KAFKA_SSL_CA_LOCATION (exit 78: a restart would repeat it)",
-                EXIT_CONFIG)
+        refused = self._refusal(err)
+        if refused is not None:
+            self._fatal = refused
         elif err.fatal():
             self._fatal = FatalConsumerError(f"fatal Kafka error: {err.str()}")
         elif err.code() == KafkaError._ALL_BROKERS_DOWN:
@@ -268,10 +264,13 @@ class TxfConsumer:
 
     def _wait_for_broker(self, consumer: Consumer) -> None:
         """Short metadata requests until one answers, serving error_cb between them (nothing is assigned
-        yet, so poll() only does that): a rejected login ends the wait within a second."""
+        yet, so poll() returns no record, only errors: the group coordinator is looked up from the start):
+        a rejected login or a denied group ends the wait within a second."""
         deadline = time.monotonic() + self.options.connect_timeout_s
         while True:
-            consumer.poll(0.1)
+            early = consumer.poll(0.1)
+            if early is not None and early.error() is not None:
+                self._kafka_error(early.error())
             if self._fatal is not None:
                 raise self._fatal
             try:
@@ -406,20 +405,33 @@ class TxfConsumer:
             self._warn(f"offsets not stored: {exc.args[0].str() if exc.args else exc}")
 
     def _kafka_error(self, err: KafkaError) -> None:
-        code = err.code()
-        if code in (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.GROUP_AUTHORIZATION_FAILED):
-            user = self.options.security.get("sasl.username")
-            who = f"User:{user}" if user else "this client"
-            raise FatalConsumerError(
-                f"Kafka {self.options.bootstrap} does not authorize {who} ({err.str()}): a consumer may read the "
-                f"topics its ACLs grant and use groups its ACLs allow (--group {self.options.group}); exit 77",
-                EXIT_NOT_AUTHORIZED)
+        refused = self._refusal(err)
+        if refused is not None:
+            raise refused
         if err.fatal():
             raise FatalConsumerError(f"Kafka error: {err.str()}")
         text = err.str()
         if text not in self._warned:  # e.g. a topic that does not exist yet: say it once
             self._warned.add(text)
             self._warn(f"Kafka: {text}")
+
+    def _refusal(self, err: KafkaError) -> FatalConsumerError | None:
+        """A rejected login (78) or an ACL that denies a topic or the group (77), else None. librdkafka reports
+        these as a record's error or through error_cb, depending on where it met them: both come here."""
+        user = self.options.security.get("sasl.username")
+        who = f"User:{user}" if user else "this client"
+        code = err.code()
+        if code in (KafkaError._AUTHENTICATION, KafkaError._SSL):
+            return FatalConsumerError(
+                f"Kafka {self.options.bootstrap} rejected the login of {who}: {err.str()}; fix "
+                "TXF_KAFKA_SASL_USERNAME / TXF_KAFKA_SASL_PASSWORD(_FILE) or TXF_KAFKA_SSL_CA_LOCATION "
+                "(exit 78: a restart would repeat it)", EXIT_CONFIG)
+        if code in (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.GROUP_AUTHORIZATION_FAILED):
+            return FatalConsumerError(
+                f"Kafka {self.options.bootstrap} does not authorize {who} ({err.str()}): a consumer may read the "
+                f"topics its ACLs grant and use groups its ACLs allow (--group {self.options.group}); exit 77",
+                EXIT_NOT_AUTHORIZED)
+        return None
 
     def _check_brokers(self, consumer: Consumer) -> None:
         since = self._brokers_down_since
