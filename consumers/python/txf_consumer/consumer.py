@@ -269,8 +269,9 @@ class TxfConsumer:
         deadline = time.monotonic() + self.options.connect_timeout_s
         while True:
             early = consumer.poll(0.1)
-            if early is not None and early.error() is not None:
-                self._kafka_error(early.error())
+            early_error = early.error() if early is not None else None
+            if early_error is not None:
+                self._kafka_error(early_error)
             if self._fatal is not None:
                 raise self._fatal
             try:
