@@ -31,6 +31,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from txf_producer import service_exits
 from txf_producer.framing import frame_header, new_serializer, schema_id_of
@@ -282,7 +283,16 @@ class ProducerApp:
             serializer = new_serializer(message_type, registry, s.auto_register_schemas)
 
             def attempt(serializer: Any = serializer, message_type: Any = message_type, topic: str = topic) -> bytes:
-                return frame_header(serializer, message_type, topic)
+                try:
+                    return frame_header(serializer, message_type, topic)
+                except SchemaRegistryError as exc:
+                    if exc.http_status_code in (401, 403):  # a login to fix, not an outage to wait out
+                        raise Refused(
+                            EXIT_CONFIG,
+                            f"the schema registry at {s.registry_url} refused our login (HTTP {exc.http_status_code}): "
+                            "fix TXF_REGISTRY_BASIC_AUTH (user:password); not retrying (exit 78)",
+                        ) from None
+                    raise
 
             headers[topic] = await self._retry_until(
                 f"schema registry lookup of subject {topic}-value at {s.registry_url}",

@@ -170,6 +170,7 @@ def test_all_four_consumers_read_everything_as_a_consumer_principal(
         secured: Any, produced: dict[str, Any], go_consumer: list[str], ts_consumer: list[str],
         java_consumer: list[str]) -> None:
     assert produced["code"] == 0
+    refused_before = secured.front.refused
     env = secured.env("reader-a")
     cmds = _consumers(secured, go_consumer, ts_consumer, java_consumer, f"reader-a.{uuid.uuid4().hex[:6]}", QUOTES)
     done = _run_all({name: (cmd, env) for name, cmd in cmds.items()})
@@ -182,7 +183,7 @@ def test_all_four_consumers_read_everything_as_a_consumer_principal(
     for name in ("go", "ts", "java"):
         seen = sorted((line["topic"], line["offset"]) for line in map(json.loads, done[name].stdout.splitlines()))
         assert len(set(seen)) == QUOTES and {t for t, _o in seen} == set(secured.topics(*DATA)), name
-    assert secured.front.refused == 0  # every client sent the registry's login
+    assert secured.front.refused == refused_before  # every client sent the registry's login
 
 
 def test_a_consumer_principal_cannot_produce(secured: Any, registered: Any, tmp_path: Path) -> None:
@@ -242,9 +243,20 @@ def test_a_wrong_password_stops_every_program_with_exit_78(
             for name, cmd in _consumers(secured, go_consumer, ts_consumer, java_consumer, "reader-a.wrong", 1).items()}
     cmds["producer"] = ([sys.executable, "-m", "txf_producer.cli", "run", "--source", "sim", "--max-messages", "10"],
                         env("txf-producer", TXF_STATE_DIR=str(tmp_path), TXF_METRICS_PORT="0"))
+    # a wrong registry password: the producer and a consumer, with the right Kafka password
+    wrong_registry = {"TXF_REGISTRY_BASIC_AUTH": secured.registry_auth.split(":")[0] + ":" + wrong}
+    cmds["producer, registry"] = (
+        [sys.executable, "-m", "txf_producer.cli", "run", "--source", "sim", "--max-messages", "10"],
+        secured.env("txf-producer", TXF_STATE_DIR=str(tmp_path), TXF_METRICS_PORT="0", **wrong_registry))
+    cmds["python, registry"] = (_consumers(secured, go_consumer, ts_consumer, java_consumer, "reader-a.wrongreg",
+                                           1)["python"], secured.env("reader-a", **wrong_registry))
     t0 = time.monotonic()
     done = _run_all(cmds)
     took = time.monotonic() - t0
+    for name in ("producer, registry", "python, registry"):
+        r = done.pop(name)
+        assert r.returncode == 78 and "TXF_REGISTRY_BASIC_AUTH" in r.stderr, (name, r.returncode, r.stderr[-2000:])
+        _assert_no_secret(secured, **{f"{name} stdout": r.stdout, f"{name} stderr": r.stderr})
     for name, r in done.items():
         assert r.returncode == 78, f"{name}: exit {r.returncode}\n{r.stderr[-3000:]}"
         rejected = [line for line in r.stderr.splitlines() if "rejected the login of User:" in line]
