@@ -125,16 +125,21 @@ def client_env(cfg: StackConfig, user: str) -> dict[str, str]:
     }
 
 
+#: librdkafka's name of each client setting (the password is read from its file instead)
+_LIBRDKAFKA = {
+    "TXF_KAFKA_BOOTSTRAP": "bootstrap.servers",
+    "TXF_KAFKA_SECURITY_PROTOCOL": "security.protocol",
+    "TXF_KAFKA_SASL_MECHANISM": "sasl.mechanism",
+    "TXF_KAFKA_SASL_USERNAME": "sasl.username",
+    "TXF_KAFKA_SSL_CA_LOCATION": "ssl.ca.location",
+}
+
+
 def client_config(cfg: StackConfig, user: str) -> dict[str, Any]:
     """librdkafka properties of a client that authenticates as `user` (probes, ACL set-up, tests)."""
-    return {
-        "bootstrap.servers": bootstrap(cfg),
-        "security.protocol": "SASL_SSL",
-        "sasl.mechanism": MECHANISM,
-        "sasl.username": user,
-        "sasl.password": password(cfg, user),
-        "ssl.ca.location": str(ca_file(cfg)),
-    }
+    conf: dict[str, Any] = {_LIBRDKAFKA[k]: v for k, v in client_env(cfg, user).items() if k in _LIBRDKAFKA}
+    conf["sasl.password"] = password(cfg, user)
+    return conf
 
 
 def _jaas(user: str, secret: str) -> str:
