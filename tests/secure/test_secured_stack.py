@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic
 
 from stack import secure
@@ -56,11 +56,22 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _high_watermarks(secured: Any, topics: list[str]) -> dict[str, int]:
-    """The end offset of each topic's partition 0, read as the broker's own principal (a super user)."""
+def _high_watermarks(secured: Any, topics: list[str], deadline_s: float = 30) -> dict[str, int]:
+    """The end offset of each topic's partition 0, read as the broker's own principal (a super user).
+    A topic created a moment ago may have no leader yet (NOT_LEADER_FOR_PARTITION): asked again until the
+    deadline."""
     c = Consumer({**secure.client_config(secured.cfg, secure.BROKER_USER), "group.id": f"wm-{uuid.uuid4().hex}"})
+    deadline = time.monotonic() + deadline_s
     try:
-        return {t: c.get_watermark_offsets(TopicPartition(t, 0), timeout=10)[1] for t in topics}
+        while True:
+            try:
+                return {t: c.get_watermark_offsets(TopicPartition(t, 0), timeout=10)[1] for t in topics}
+            except KafkaException as exc:
+                if not exc.args[0].retriable() and exc.args[0].code() != KafkaError.NOT_LEADER_FOR_PARTITION:
+                    raise
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
     finally:
         c.close()
 
@@ -229,7 +240,7 @@ def test_only_the_registration_principal_manages_topics(secured: Any, registered
 
 
 def test_a_wrong_password_stops_every_program_with_exit_78(
-        secured: Any, registered: Any, go_consumer: list[str], ts_consumer: list[str], java_consumer: list[str],
+        secured: Any, produced: Any, go_consumer: list[str], ts_consumer: list[str], java_consumer: list[str],
         tmp_path: Path) -> None:
     wrong = f"wrong-{uuid.uuid4().hex}"
     secured.secrets["the wrong password tried"] = wrong
@@ -243,7 +254,8 @@ def test_a_wrong_password_stops_every_program_with_exit_78(
             for name, cmd in _consumers(secured, go_consumer, ts_consumer, java_consumer, "reader-a.wrong", 1).items()}
     cmds["producer"] = ([sys.executable, "-m", "txf_producer.cli", "run", "--source", "sim", "--max-messages", "10"],
                         env("txf-producer", TXF_STATE_DIR=str(tmp_path), TXF_METRICS_PORT="0"))
-    # a wrong registry password: the producer and a consumer, with the right Kafka password
+    # a wrong registry password: the producer and a consumer, with the right Kafka password (the consumer asks
+    # the registry at its first record: the produced ones)
     wrong_registry = {"TXF_REGISTRY_BASIC_AUTH": secured.registry_auth.split(":")[0] + ":" + wrong}
     cmds["producer, registry"] = (
         [sys.executable, "-m", "txf_producer.cli", "run", "--source", "sim", "--max-messages", "10"],
