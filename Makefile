@@ -72,11 +72,11 @@ dist: $(TOOLS) ## Build the released contract's packages into dist/ (wheels, sdi
 
 ## --- local stack (Kafka + schema registry on 127.0.0.1) -------------------
 .PHONY: up
-up: $(TOOLS) ## Start local Kafka (KRaft) and Apicurio registry (Confluent API); BROKERS=3: the cluster profile
-	$(PY) stack/localstack.py up $(if $(BROKERS),--brokers $(BROKERS))
+up: $(TOOLS) ## Start local Kafka (KRaft) and Apicurio registry (Confluent API); BROKERS=3: the cluster profile; SECURE=1: SASL_SSL + ACLs
+	$(PY) stack/localstack.py up $(if $(BROKERS),--brokers $(BROKERS)) $(if $(SECURE),--secure)
 
 .PHONY: down
-down: $(TOOLS) ## Stop what `make up` started (by PID), both profiles
+down: $(TOOLS) ## Stop what `make up` started (by PID), every profile
 	$(PY) stack/localstack.py down
 
 .PHONY: status

@@ -1,8 +1,9 @@
 """Where the local stack lives: ports, directories and timeouts, read once from the environment.
 
 Everything else in stack/ takes a `StackConfig`; nothing reads the environment on its own. The
-single-node profile (`make up`) and the cluster profile (`make up BROKERS=3`) share one state
-directory and one registry, and use different Kafka ports, so both can run side by side.
+single-node profile (`make up`), the cluster profile (`make up BROKERS=3`) and the secured profile
+(`make up SECURE=1`) share one state directory and one registry, and use different Kafka ports, so
+they can run side by side.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ REPO_ROOT = STACK_DIR.parent
 POM = STACK_DIR / "pom.xml"
 HOST = "127.0.0.1"
 SINGLE = "kafka"  # the single-node profile's process name (PID file kafka.pid, log kafka.log)
+SECURE = "kafka-secure"  # the secured profile's node (stack/secure.py)
 
 Log = Callable[[str], None]
 
@@ -64,6 +66,8 @@ class StackConfig:
     registry_mgmt_port: int = 18082
     cluster_kafka_port: int = 19192
     cluster_controller_port: int = 19292
+    secure_kafka_port: int = 19094
+    secure_controller_port: int = 19095
     timeout: float = 120.0
 
     @classmethod
@@ -80,6 +84,8 @@ class StackConfig:
             registry_mgmt_port=_env_port("TXF_REGISTRY_MGMT_PORT", registry_port + 1),
             cluster_kafka_port=_env_port("TXF_CLUSTER_KAFKA_PORT", 19192),
             cluster_controller_port=_env_port("TXF_CLUSTER_CONTROLLER_PORT", 19292),
+            secure_kafka_port=_env_port("TXF_SECURE_KAFKA_PORT", 19094),
+            secure_controller_port=_env_port("TXF_SECURE_CONTROLLER_PORT", 19095),
             timeout=_env_seconds("TXF_STACK_TIMEOUT", 120.0),
         )
         cfg.check_ports()
@@ -94,6 +100,8 @@ class StackConfig:
             "TXF_REGISTRY_MGMT_PORT": [self.registry_mgmt_port],
             "TXF_CLUSTER_KAFKA_PORT": [self.cluster_kafka_port + i for i in range(MAX_CLUSTER_NODES)],
             "TXF_CLUSTER_CONTROLLER_PORT": [self.cluster_controller_port + i for i in range(MAX_CLUSTER_NODES)],
+            "TXF_SECURE_KAFKA_PORT": [self.secure_kafka_port],
+            "TXF_SECURE_CONTROLLER_PORT": [self.secure_controller_port],
         }
         owner: dict[int, str] = {}
         for name, ports in named.items():
@@ -142,6 +150,11 @@ class StackConfig:
     def kafka_data(self) -> Path:
         return self.data_dir(SINGLE)
 
+    @property
+    def secure_dir(self) -> Path:
+        """The secured profile's secrets: CA, broker key, passwords, client settings (0700, deleted by `down`)."""
+        return self.state_dir / "secure"
+
 
 @dataclasses.dataclass
 class StackInfo:
@@ -155,6 +168,7 @@ class StackInfo:
     registry_seconds: float | None = None
     total_seconds: float = 0.0
     brokers: int = 1  # 1: the single-node profile; more: the cluster profile
+    secured: bool = False  # the secured profile (SASL_SSL + ACLs) instead of the single node
     nodes: dict[str, int] = dataclasses.field(default_factory=dict)  # cluster node name -> PID
     started_nodes: list[str] = dataclasses.field(default_factory=list)
 
@@ -166,3 +180,8 @@ class StackInfo:
             f"TXF_REGISTRY_URL={self.registry_url}",
             f"TXF_TOPIC_DURABILITY={'single' if self.brokers == 1 else 'cluster'}",
         ]
+
+    @property
+    def kafka_name(self) -> str:
+        """The process name of the profile's one node (PID file, log): kafka or kafka-secure."""
+        return SECURE if self.secured else SINGLE

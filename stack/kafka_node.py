@@ -15,11 +15,13 @@ import shutil
 import subprocess
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 from stack import procs
 from stack.config import HOST, Log, StackConfig, StackError
 from stack.downloads import find_kafka_java, kafka_home
+from stack.tls import write_private
 
 # Three of these share two cores in the cluster profile: a small heap, the serial collector and C1
 # only keep start-up short and RSS near 270 MB a node (measured in stack/README.md).
@@ -68,7 +70,19 @@ class KafkaNode:
         return (3, 2) if len(self.voters) >= 3 else (1, 1)
 
 
-def server_properties(cfg: StackConfig, node: KafkaNode) -> str:
+def plaintext_listeners(node: KafkaNode) -> str:
+    """The listener lines of a plain node: clients and brokers on PLAINTEXT, the quorum on CONTROLLER."""
+    return f"""\
+listeners=PLAINTEXT://{HOST}:{node.port},CONTROLLER://{HOST}:{node.controller_port}
+advertised.listeners=PLAINTEXT://{HOST}:{node.port},CONTROLLER://{HOST}:{node.controller_port}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+"""
+
+
+def server_properties(cfg: StackConfig, node: KafkaNode, listeners: str | None = None) -> str:
+    """The node's server.properties; `listeners` replaces the plain listener lines (the secured profile's)."""
     rf, min_isr = node.replication()
     if node.standalone:
         quorum = f"controller.quorum.bootstrap.servers={HOST}:{node.controller_port}"
@@ -81,11 +95,7 @@ def server_properties(cfg: StackConfig, node: KafkaNode) -> str:
 process.roles=broker,controller
 node.id={node.node_id}
 {quorum}
-listeners=PLAINTEXT://{HOST}:{node.port},CONTROLLER://{HOST}:{node.controller_port}
-advertised.listeners=PLAINTEXT://{HOST}:{node.port},CONTROLLER://{HOST}:{node.controller_port}
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+{(listeners or plaintext_listeners(node)).rstrip()}
 log.dirs={cfg.data_dir(node.name)}
 num.partitions=1
 default.replication.factor={rf}
@@ -128,26 +138,54 @@ def _jvm(cfg: StackConfig, node: KafkaNode, java: str) -> list[str]:
     ]
 
 
-def format_storage(cfg: StackConfig, node: KafkaNode, cluster_id: str, java: str) -> subprocess.Popen[bytes]:
+def _args_file(cfg: StackConfig, node: KafkaNode) -> Path:
+    return cfg.state_dir / f"{node.name}.format-args"
+
+
+def format_storage(
+    cfg: StackConfig,
+    node: KafkaNode,
+    cluster_id: str,
+    java: str,
+    properties: str | None = None,
+    secret_args: Sequence[str] = (),
+) -> subprocess.Popen[bytes]:
     """Write the node's properties, empty its data dir and start formatting it (a JVM; wait on the result).
 
-    Returned unwaited so that the nodes of a cluster format side by side.
+    Returned unwaited so that the nodes of a cluster format side by side. `properties` replaces the
+    plain node's (the secured profile writes its own, 0600: they hold the broker's password).
+    `secret_args` (e.g. `--add-scram` with a password) never reach the command line, where `ps`
+    would show them: the tool's class and arguments go to a 0600 argument file that the java
+    launcher reads (`java @file`), deleted by `wait_formatted`.
     """
     shutil.rmtree(cfg.data_dir(node.name), ignore_errors=True)
-    cfg.properties_file(node.name).write_text(server_properties(cfg, node))
+    props = cfg.properties_file(node.name)
+    if properties is None:
+        props.write_text(server_properties(cfg, node))
+    else:
+        write_private(props, properties.encode())
     (cfg.state_dir / "log4j2.properties").write_text(LOG4J2)
-    args = ["format", "-t", cluster_id, "-c", str(cfg.properties_file(node.name))]
+    args = ["format", "-t", cluster_id, "-c", str(props)]
     if node.standalone:
         args.insert(1, "--standalone")
+    tool = ["kafka.tools.StorageTool", *args, *secret_args]
+    if secret_args:
+        write_private(_args_file(cfg, node), "\n".join(_quoted(a) for a in tool).encode() + b"\n")
+        tool = [f"@{_args_file(cfg, node)}"]
     with open(cfg.log_file(node.name), "wb") as out:  # each fresh start begins a new log
         out.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} formatting {cfg.data_dir(node.name)}\n".encode())
         out.flush()
         return subprocess.Popen(
-            [*_jvm(cfg, node, java), "kafka.tools.StorageTool", *args],
+            [*_jvm(cfg, node, java), *tool],
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
+
+
+def _quoted(arg: str) -> str:
+    """One argument as the java launcher's @-file reads it: in double quotes, backslash and quote escaped."""
+    return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def wait_formatted(cfg: StackConfig, node: KafkaNode, proc: subprocess.Popen[bytes]) -> None:
@@ -157,6 +195,8 @@ def wait_formatted(cfg: StackConfig, node: KafkaNode, proc: subprocess.Popen[byt
         proc.kill()
         proc.wait()
         raise StackError(f"Kafka storage format of {node.name} took over {cfg.timeout:.0f} s; killed it") from None
+    finally:
+        _args_file(cfg, node).unlink(missing_ok=True)
     if code != 0:
         raise StackError(
             f"Kafka storage format of {node.name} failed (exit {code}); see {cfg.log_file(node.name)}:\n"

@@ -18,11 +18,12 @@ from typing import Any
 from stack.config import HOST, StackConfig
 
 
-def cluster_metadata(bootstrap: str, timeout: float = 3.0) -> dict[str, Any]:
+def cluster_metadata(bootstrap: str, timeout: float = 3.0, security: dict[str, Any] | None = None) -> dict[str, Any]:
     """{'cluster_id', 'controller_id', 'brokers': [(node_id, host, port)], 'topics': {name: TopicMetadata}}.
 
     Raises ConnectionError when no broker of `bootstrap` answers within `timeout`. librdkafka's own
     connection logs are silenced: a probe that waits for a starting broker fails many times on purpose.
+    `security`: librdkafka properties of an authenticated client (the secured profile's).
     """
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient
@@ -31,7 +32,8 @@ def cluster_metadata(bootstrap: str, timeout: float = 3.0) -> dict[str, Any]:
     quiet.addHandler(logging.NullHandler())
     quiet.propagate = False
     admin = AdminClient(
-        {"bootstrap.servers": bootstrap, "socket.timeout.ms": max(10, int(timeout * 1000))}, logger=quiet
+        {**(security or {}), "bootstrap.servers": bootstrap, "socket.timeout.ms": max(10, int(timeout * 1000))},
+        logger=quiet,
     )
     try:
         md = admin.list_topics(timeout=timeout)
@@ -41,15 +43,17 @@ def cluster_metadata(bootstrap: str, timeout: float = 3.0) -> dict[str, Any]:
     return {"cluster_id": md.cluster_id, "controller_id": md.controller_id, "brokers": brokers, "topics": md.topics}
 
 
-def kafka_metadata(port: int, host: str = HOST, timeout: float = 3.0) -> dict[str, Any]:
+def kafka_metadata(
+    port: int, host: str = HOST, timeout: float = 3.0, security: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """`cluster_metadata` of the broker at host:port."""
-    return cluster_metadata(f"{host}:{port}", timeout)
+    return cluster_metadata(f"{host}:{port}", timeout, security)
 
 
-def broker_listed(port: int, timeout: float = 3.0) -> bool:
+def broker_listed(port: int, timeout: float = 3.0, security: dict[str, Any] | None = None) -> bool:
     """The broker on `port` answers and the cluster lists it (registered and unfenced)."""
     try:
-        md = kafka_metadata(port, timeout=timeout)
+        md = kafka_metadata(port, timeout=timeout, security=security)
     except (OSError, ConnectionError):
         return False
     return any(p == port for _n, _h, p in md["brokers"])

@@ -6,12 +6,15 @@ loop owns everything around them: start-up checks with deadlines, signals,
 source events bridged from the source's thread (`call_soon_threadsafe`),
 periodic stats, the no-data watchdog, and a bounded shutdown.
 
-Exit codes (systemd restarts on anything but 0 and 78):
+Exit codes (systemd restarts on anything but 0, 77 and 78):
   0   stopped on purpose (SIGTERM/SIGINT, or a finite feed ended); all accepted
       quotes were delivered or, past the flush bound, spooled to disk
   1   fatal: broker or registry unreachable past the start-up deadline, login
       failed, session down and not back within the grace period, feed stalled
-  78  invalid settings or rejected credentials (EX_CONFIG): restarting cannot help
+  77  not authorized (EX_NOPERM): the Kafka principal may not write the topics
+      (ACLs); restarting cannot help until an administrator grants it
+  78  invalid settings or rejected credentials (EX_CONFIG): a Shioaji key or the
+      Kafka password (SASL) refused; restarting would only hammer the broker
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from txf_producer import service_exits
 from txf_producer.framing import frame_header, new_serializer, schema_id_of
@@ -43,11 +47,29 @@ from txf_producer.stall import Action, FeedState, StallDetector
 
 log = logging.getLogger("txf_producer")
 
-EXIT_OK, EXIT_FATAL, EXIT_CONFIG = 0, 1, 78
+EXIT_OK, EXIT_FATAL, EXIT_NOT_AUTHORIZED, EXIT_CONFIG = 0, 1, 77, 78
+#: Kafka errors that mean "this principal may not": an ACL is missing (restarting cannot help)
+AUTHORIZATION_ERRORS = frozenset(
+    {
+        KafkaError.TOPIC_AUTHORIZATION_FAILED,
+        KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+        KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+    }
+)
 
 
 class Fatal(RuntimeError):
     """A reason to exit 1 so systemd restarts the producer; the message is the one log line."""
+
+
+class Refused(Fatal):
+    """Kafka refused this client: rejected credentials (`code` 78) or writes its ACLs do not allow (77),
+    which systemd does not restart (a restart would only repeat the refused login), or a fatal error of
+    the client (1, restarted: a new process is a new producer instance)."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
 
 
 @dataclass
@@ -89,6 +111,7 @@ class ProducerApp:
         self.producing = False
         self._loop_beat_ns = 0
         self._brokers_down_ns = 0
+        self._refusal: Refused | None = None  # Kafka refused our login or our writes (any thread)
 
     # --- health and metrics ---------------------------------------------------
 
@@ -129,12 +152,66 @@ class ProducerApp:
         }
 
     def _kafka_error(self, err: Any) -> None:
-        """librdkafka global errors (poll thread): remember when every broker went away."""
-        from confluent_kafka import KafkaError
-
-        if err.code() == KafkaError._ALL_BROKERS_DOWN:
+        """librdkafka global errors (poll thread): remember when every broker went away; stop on a refusal."""
+        code = err.code()
+        if code == KafkaError._AUTHENTICATION:
+            self._refuse(EXIT_CONFIG, self._rejected_login(err.str()))
+            return
+        if code in AUTHORIZATION_ERRORS:
+            self._refuse(EXIT_NOT_AUTHORIZED, self._not_authorized(err.str()))
+            return
+        if err.fatal():  # this producer instance can do nothing more; a new process gets a new one
+            self._refuse(EXIT_FATAL, f"fatal Kafka error: {err.str()}")
+            return
+        if code == KafkaError._ALL_BROKERS_DOWN:
             self._brokers_down_ns = time.time_ns()
         log.warning("kafka: %s", err.str())
+
+    def _delivery_failed(self, err: KafkaError) -> None:
+        """A record's delivery failed (it is spooled): an authorization failure or a fatal error ends the run."""
+        if err.code() in AUTHORIZATION_ERRORS or err.fatal():
+            self._kafka_error(err)
+
+    def _serve_errors(self, timeout: float) -> None:
+        """poll(): delivery reports and error_cb. A fatal error (e.g. no right to write, found while the
+        idempotent producer asks for its id) is raised by poll itself, once: reported like error_cb's."""
+        assert self.producer is not None
+        try:
+            self.producer.poll(timeout)
+        except KafkaException as exc:
+            self._kafka_error(exc.args[0])
+
+    def _principal(self) -> str:
+        s = self.settings
+        if s.kafka_sasl_username:
+            return f"User:{s.kafka_sasl_username} ({s.kafka_sasl_mechanism} over {s.kafka_security_protocol})"
+        return f"this client ({s.kafka_security_protocol})"
+
+    def _rejected_login(self, detail: str) -> str:
+        return (
+            f"Kafka at {self.settings.kafka_bootstrap} rejected the login of {self._principal()}: {detail}. "
+            "Fix TXF_KAFKA_SASL_USERNAME / TXF_KAFKA_SASL_PASSWORD(_FILE); not retrying (exit 78), "
+            "a restart would only repeat the refused login"
+        )
+
+    def _not_authorized(self, detail: str) -> str:
+        return (
+            f"Kafka at {self.settings.kafka_bootstrap} does not authorize {self._principal()} to write: {detail}. "
+            "Run the producer as the principal granted WRITE on the txf topics (an ACL), or have one granted; "
+            "records it could not write are in the spool (exit 77)"
+        )
+
+    def _refuse(self, code: int, reason: str) -> None:
+        """Remember the first refusal and end the run with it (thread-safe; start-up checks raise it)."""
+        if self._refusal is not None:
+            return
+        self._refusal = Refused(code, reason)
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._finish, code, reason)
+
+    def _raise_refusal(self) -> None:
+        if self._refusal is not None:
+            raise self._refusal
 
     async def _heartbeat(self) -> None:
         """Proves the loop turns (liveness) and feeds systemd's watchdog while the feed is healthy."""
@@ -206,7 +283,16 @@ class ProducerApp:
             serializer = new_serializer(message_type, registry, s.auto_register_schemas)
 
             def attempt(serializer: Any = serializer, message_type: Any = message_type, topic: str = topic) -> bytes:
-                return frame_header(serializer, message_type, topic)
+                try:
+                    return frame_header(serializer, message_type, topic)
+                except SchemaRegistryError as exc:
+                    if exc.http_status_code in (401, 403):  # a login to fix, not an outage to wait out
+                        raise Refused(
+                            EXIT_CONFIG,
+                            f"the schema registry at {s.registry_url} refused our login (HTTP {exc.http_status_code}): "
+                            "fix TXF_REGISTRY_BASIC_AUTH (user:password); not retrying (exit 78)",
+                        ) from None
+                    raise
 
             headers[topic] = await self._retry_until(
                 f"schema registry lookup of subject {topic}-value at {s.registry_url}",
@@ -226,7 +312,25 @@ class ProducerApp:
         needed = sorted({t for _q, _a, t in s.routes()} | {str(s.dead_letter_topic)})
 
         def attempt() -> None:
-            metadata = producer.list_topics(timeout=min(5.0, s.startup_deadline_s))
+            end = time.monotonic() + min(5.0, s.startup_deadline_s)
+            while True:  # short metadata requests, serving error_cb between them: a refused login shows
+                self._serve_errors(0.1)  # there within a second, not after a long metadata timeout
+                self._raise_refusal()
+                try:
+                    metadata = producer.list_topics(timeout=0.5)
+                    break
+                except KafkaException:
+                    if time.monotonic() > end:
+                        raise
+            hidden = [
+                t
+                for t in needed
+                if t in metadata.topics
+                and metadata.topics[t].error is not None
+                and metadata.topics[t].error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+            ]
+            if hidden:
+                raise Refused(EXIT_NOT_AUTHORIZED, self._not_authorized(f"topics {hidden}: authorization failed"))
             missing = [t for t in needed if t not in metadata.topics or metadata.topics[t].error is not None]
             if missing:  # not worth waiting for
                 raise Fatal(
@@ -242,7 +346,7 @@ class ProducerApp:
         """Serve delivery reports until stopped (the only thread that calls poll())."""
         assert self.producer is not None
         while not self._poll_stop.is_set():
-            self.producer.poll(0.1)
+            self._serve_errors(0.1)
 
     # --- run ------------------------------------------------------------------------
 
@@ -279,9 +383,13 @@ class ProducerApp:
                     )
             headers = await self._frame_headers()
             # librdkafka's own log lines go through Python logging, not raw stderr
-            self.producer = Producer(
-                {**s.kafka_config(), "error_cb": self._kafka_error}, logger=logging.getLogger("txf_producer.librdkafka")
-            )
+            try:
+                self.producer = Producer(
+                    {**s.kafka_config(), "error_cb": self._kafka_error},
+                    logger=logging.getLogger("txf_producer.librdkafka"),
+                )
+            except KafkaException as exc:  # a property librdkafka refuses (e.g. an unreadable CA file)
+                raise Refused(EXIT_CONFIG, f"Kafka client settings refused: {exc.args[0].str()}") from None
             await self._check_kafka(self.producer)
             self.publisher = Publisher(
                 self.producer,
@@ -292,6 +400,7 @@ class ProducerApp:
                 queue_full_wait_s=s.queue_full_wait_s,
                 on_event=self._event_from_thread,
                 on_delivery_latency=self.latency.observe,
+                on_delivery_error=self._delivery_failed,
             )
             poller = threading.Thread(target=self._poll_loop, name="kafka-poll", daemon=True)
             poller.start()
@@ -315,6 +424,8 @@ class ProducerApp:
             for task in tasks:  # a background task that dies must take the process with it, loudly
                 task.add_done_callback(self._task_ended)
             code, reason = await self._done
+        except Refused as exc:
+            code, reason = exc.code, str(exc)
         except Fatal as exc:
             code, reason = EXIT_FATAL, str(exc)
         except SourceConfigError as exc:  # wrong credentials: a restart would only burn logins
@@ -327,6 +438,8 @@ class ProducerApp:
             log.exception("unexpected error")
             code, reason = EXIT_FATAL, f"unexpected {type(exc).__name__}: {exc}"
         finally:
+            if self._refusal is not None:  # the cause, whatever it made fail later (a feed that ended, a produce)
+                code, reason = self._refusal.code, str(self._refusal)
             self.producing = False
             self.notifier.stopping(reason)
             for task in tasks:

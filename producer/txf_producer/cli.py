@@ -6,7 +6,8 @@
     txf-producer respool state/spool.msgpack       # publish records that Kafka did not take
 
 Settings come from the environment and .env (see .env.example). Exit codes: 0
-stopped on purpose, 1 fatal (systemd restarts), 78 invalid settings.
+stopped on purpose, 1 fatal (systemd restarts), 77 not authorized by Kafka's
+ACLs, 78 invalid settings or rejected credentials (Shioaji key, Kafka password).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from time import time_ns as _time_ns
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from txf.v1 import Tick
 from txf_producer import wire
@@ -134,6 +134,7 @@ class Publisher:
         queue_full_wait_s: float = 2.0,
         on_event: Callable[[SourceEvent], None] | None = None,
         on_delivery_latency: Callable[[float], None] | None = None,
+        on_delivery_error: Callable[[KafkaError], None] | None = None,
     ) -> None:
         self._producer = producer
         self._produce = producer.produce
@@ -151,6 +152,7 @@ class Publisher:
         self._stuck_ns = 0  # when a wait for queue room last ran out (0: never); see _produce_when_room
         self._on_event = on_event
         self._on_latency = on_delivery_latency
+        self._on_delivery_error = on_delivery_error
         self._reject_log = RateLimitedLog(log, interval_s=10.0)
         self._delivery_log = RateLimitedLog(log, interval_s=10.0)
         self.counters = Counters()
@@ -250,6 +252,8 @@ class Publisher:
                 self._produce(stream.topic, value, stream.key, -1, self._delivered)
             except BufferError:
                 self._produce_when_room(stream.topic, stream.key, value)
+            except KafkaException as exc:
+                self._refused(stream.topic, stream.key, value, exc)
 
     def _publish_reference(self, stream: Stream, quote: Any, receive_ns: int) -> None:
         """A quote the wire encoder refused: build it as a upb message (convert.py), or dead-letter it."""
@@ -269,6 +273,8 @@ class Publisher:
                 self._produce(stream.topic, value, stream.key, -1, self._delivered)
             except BufferError:
                 self._produce_when_room(stream.topic, stream.key, value)
+            except KafkaException as exc:
+                self._refused(stream.topic, stream.key, value, exc)
 
     def published(self) -> dict[str, int]:
         """Records handed to Kafka per topic: the sum of its streams' sequence numbers."""
@@ -344,6 +350,19 @@ class Publisher:
             c.spooled,
         )
 
+    def _refused(self, topic: str, key: bytes, value: bytes, exc: KafkaException) -> None:
+        """produce() itself refused the record (the producer hit a fatal error, e.g. its principal may not
+        write): spool it like a failed delivery, so nothing accepted is lost."""
+        err: KafkaError = exc.args[0]
+        self.counters.delivery_errors += 1
+        self._spool.append(topic, key, value, f"produce refused: {err.str()}")
+        self.counters.spooled += 1
+        self._delivery_log.error(
+            "refused", "Kafka refused a record for %s (%s): spooled to %s", topic, err.str(), self._spool.path
+        )
+        if self._on_delivery_error is not None:
+            self._on_delivery_error(err)
+
     def _delivered(self, err: KafkaError | None, msg: Message) -> None:
         """Delivery report (poll thread): count, measure, and spool any failure."""
         c = self.counters
@@ -362,6 +381,8 @@ class Publisher:
         self._delivery_log.error(
             "delivery", "delivery to %s failed (%s): record spooled to %s", msg.topic(), err.str(), self._spool.path
         )
+        if self._on_delivery_error is not None:
+            self._on_delivery_error(err)
 
     def _reject(
         self,
@@ -402,6 +423,8 @@ class Publisher:
             self._produce(self._dlq, value, key, on_delivery=self._delivered)
         except BufferError:
             self._produce_when_room(self._dlq, key, value)
+        except KafkaException as exc:
+            self._refused(self._dlq, key, value, exc)
         self.counters.dead_lettered += 1
         self._reject_log.warning(
             f"reject:{quote_type.value}:{error.field}", "dead-lettered %s quote %s: %s", quote_type.value, code, error

@@ -4,6 +4,9 @@ Every setting is `TXF_<NAME>`; the original service's names
 (`KAFKA_BOOTSTRAP_SERVERS`, `TICK_TOPIC`, `BIDASK_TOPIC`, `SHIOAJI_API_KEY`,
 `SHIOAJI_SECRET_KEY`) are accepted too, so an existing `.env` keeps working.
 Secrets are `SecretStr`: they print as '**********' in reprs, logs and errors.
+The Kafka password can come from a file (TXF_KAFKA_SASL_PASSWORD_FILE, e.g. a
+systemd credential) instead of the environment; the consumers in every language
+read the same TXF_KAFKA_* names (see the README's Security section).
 See `.env.example` for each setting with its default.
 """
 
@@ -56,6 +59,7 @@ class Settings(BaseSettings):
     kafka_sasl_mechanism: str | None = _env("KAFKA_SASL_MECHANISM", None)
     kafka_sasl_username: str | None = _env("KAFKA_SASL_USERNAME", None)
     kafka_sasl_password: SecretStr | None = _env("KAFKA_SASL_PASSWORD", None)
+    kafka_sasl_password_file: Path | None = _env("KAFKA_SASL_PASSWORD_FILE", None)  # instead of the password
     kafka_ssl_ca_location: str | None = _env("KAFKA_SSL_CA_LOCATION", None)
     kafka_extra: Annotated[dict[str, Any], NoDecode] = _env("KAFKA_EXTRA", {})  # any librdkafka property, as JSON
     compression: Literal["none", "lz4", "zstd", "snappy", "gzip"] = _env("COMPRESSION", "lz4")
@@ -145,6 +149,37 @@ class Settings(BaseSettings):
                         f"TXF_HOLIDAYS_FILE {self.holidays_file}:{n}: {text!r} is not YYYY-MM-DD"
                     ) from None
         return frozenset(dates)
+
+    @model_validator(mode="after")
+    def _kafka_security(self) -> Settings:
+        """SASL needs a mechanism, a user and one password (from the environment or a file); files exist."""
+        if self.kafka_sasl_password_file is not None:
+            if self.kafka_sasl_password is not None:
+                raise ValueError(
+                    "TXF_KAFKA_SASL_PASSWORD and TXF_KAFKA_SASL_PASSWORD_FILE are both set: keep one of them"
+                )
+            self.kafka_sasl_password = SecretStr(read_secret_file(self.kafka_sasl_password_file))
+        if self.kafka_security_protocol.startswith("SASL_"):
+            missing = [
+                name
+                for name, value in (
+                    ("TXF_KAFKA_SASL_MECHANISM", self.kafka_sasl_mechanism),
+                    ("TXF_KAFKA_SASL_USERNAME", self.kafka_sasl_username),
+                    ("TXF_KAFKA_SASL_PASSWORD or TXF_KAFKA_SASL_PASSWORD_FILE", self.kafka_sasl_password),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(
+                    f"TXF_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs {', '.join(missing)}"
+                )
+        for name, path in (
+            ("TXF_KAFKA_SSL_CA_LOCATION", self.kafka_ssl_ca_location),
+            ("TXF_REGISTRY_SSL_CA_LOCATION", self.registry_ssl_ca_location),
+        ):
+            if path and not Path(path).is_file():
+                raise ValueError(f"{name}={path}: no such file (a PEM file of the CA certificates to trust)")
+        return self
 
     @model_validator(mode="after")
     def _resolve_topics(self) -> Settings:
@@ -241,6 +276,20 @@ class SettingsError(RuntimeError):
     """Invalid settings; the message names each bad setting by its environment variable."""
 
 
+def read_secret_file(path: Path) -> str:
+    """A password kept in a file: its text without the trailing newline. The error names the file, never
+    its content."""
+    try:
+        text = path.read_text("utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(
+            f"cannot read the password file {path}: {type(exc).__name__}: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
+    if not text:
+        raise ValueError(f"the password file {path} is empty")
+    return text
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read and validate settings; raise SettingsError naming every bad variable."""
     return load(Settings, **overrides)
@@ -256,8 +305,10 @@ def load(cls: type[S], **overrides: Any) -> S:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            env = str(err["loc"][0]) if err["loc"] else "?"  # the alias: the variable's name
-            lines.append(f"{env}: {err['msg']}")
+            if err["loc"]:  # the alias: the variable's name
+                lines.append(f"{err['loc'][0]}: {err['msg']}")
+            else:  # a check across settings (a model validator): its message names the variables
+                lines.append(str(err["msg"]).removeprefix("Value error, "))
         raise SettingsError("invalid settings: " + "; ".join(lines)) from None
     except _SourceError as exc:  # a value the settings source could not even parse
         raise SettingsError(f"invalid settings: {exc}") from None

@@ -2,7 +2,10 @@
 
 Exit status: 0 done (max messages, idle, SIGINT/SIGTERM); 1 fatal (broker
 unreachable past --connect-timeout-s, refused schema id, registry not answering,
-Kafka fatal error), with a one-line reason on stderr; 2 usage error.
+Kafka fatal error), with a one-line reason on stderr; 2 usage error; 77 not
+authorized (the principal's ACLs do not allow the topic or the group); 78
+credentials rejected (Kafka SASL, registry basic auth, an untrusted certificate)
+or a wrong TXF_KAFKA_* security setting.
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ from typing import Sequence
 
 from google.protobuf.message import Message
 
-from txf_consumer.consumer import (DEFAULT_GROUP, DEFAULT_TOPICS, MESSAGE_TYPES, ConsumerOptions, FatalConsumerError,
-                                   MalformedRecord, TxfConsumer, default_type_for, install_signal_handlers)
+from txf_consumer.consumer import (DEFAULT_GROUP, DEFAULT_TOPICS, EXIT_CONFIG, MESSAGE_TYPES, ConsumerOptions,
+                                   FatalConsumerError, MalformedRecord, TxfConsumer, default_type_for,
+                                   install_signal_handlers)
 from txf_consumer.handler import BaseHandler, RecordMeta
 from txf_consumer.live import DEFAULT_FPS, LiveView
 from txf_consumer.output import JsonlWriter, describe_event, summary_json, summary_text
 from txf_consumer.screen import ScreenProcess
-from txf_consumer.settings import RegistrySettings, default_bootstrap
+from txf_consumer.settings import RegistrySettings, SecuritySettingsError, default_bootstrap, kafka_security
 from txf_consumer.tracker import SeqEvent, StreamState, Tracker
 
 PROG = "txf-consume"
@@ -49,7 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=PROG, description=__doc__.split("\n\n")[0],
         epilog="Environment: TXF_KAFKA_BOOTSTRAP, TXF_REGISTRY_URL, TXF_REGISTRY_BASIC_AUTH (user:password), "
-               "TXF_REGISTRY_SSL_CA_LOCATION. Exit: 0 done, 1 fatal, 2 usage.")
+               "TXF_REGISTRY_SSL_CA_LOCATION; a secured cluster: TXF_KAFKA_SECURITY_PROTOCOL (SASL_SSL), "
+               "TXF_KAFKA_SASL_MECHANISM (SCRAM-SHA-512), TXF_KAFKA_SASL_USERNAME, TXF_KAFKA_SASL_PASSWORD or "
+               "TXF_KAFKA_SASL_PASSWORD_FILE, TXF_KAFKA_SSL_CA_LOCATION. "
+               "Exit: 0 done, 1 fatal, 2 usage, 77 not authorized, 78 credentials rejected.")
     p.add_argument("--bootstrap", default=default_bootstrap(), help="Kafka bootstrap servers (%(default)s)")
     p.add_argument("--registry", default=None,
                    help="Confluent-API registry URL; each schema id is checked once against it "
@@ -70,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(defaults: txf-tick, txfr2-tick -> Tick; txf-bidask -> BidAsk, also after a prefix)")
     p.add_argument("--property", dest="properties", action="append", type=_key_value, default=[],
                    metavar="KEY=VALUE",
-                   help="extra librdkafka consumer property, repeatable (e.g. security.protocol=SSL)")
+                   help="extra librdkafka consumer property, repeatable (e.g. fetch.min.bytes=1); never a password: "
+                        "flags show in ps, use the TXF_KAFKA_SASL_* variables")
     p.add_argument("--output", choices=("live", "jsonl", "quiet"), default="live",
                    help="live: terminal view (book ladder, tape, session, rate, loss and latency), summary table "
                         "at exit; jsonl: one JSON line per message on stdout, JSON summary on stderr; quiet: only "
@@ -112,14 +120,19 @@ def options_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser)
     return ConsumerOptions(
         topics=topics, types=types, bootstrap=args.bootstrap, group=args.group, from_beginning=args.from_beginning,
         max_messages=args.max_messages, idle_exit_ms=args.idle_exit_ms, registry=registry,
-        kafka_properties=dict(args.properties), connect_timeout_s=args.connect_timeout_s)
+        kafka_properties=dict(args.properties), security=kafka_security(),
+        connect_timeout_s=args.connect_timeout_s)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `txf-consume` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    options = options_from_args(args, parser)
+    try:
+        options = options_from_args(args, parser)
+    except SecuritySettingsError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr, flush=True)
+        return EXIT_CONFIG
     if not args.fps > 0:
         parser.error(f"--fps must be > 0, got {args.fps:g}")
     tracker = Tracker()
@@ -176,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if screen is not None:
             screen.close()  # the terminal back first, then the reason on it
         print(f"{PROG}: fatal: {exc}".replace("\n", " "), file=sys.stderr, flush=True)
-        return 1
+        return exc.exit_code
     finally:
         restore()
         if screen is not None:

@@ -27,7 +27,11 @@ Errors: a record that is not a readable frame is reported (topic, partition,
 offset, reason) and counted, then skipped. Fatal, with a one-line reason
 (`FatalConsumerError`): the broker unreachable past the deadline, a refused
 schema id (`SchemaMismatchError`), a registry that does not answer, a Kafka
-fatal or authorization error, an exception raised by the handler.
+fatal or authorization error, an exception raised by the handler. Its
+`exit_code` tells a service manager whether a restart can help: 78 for
+credentials the broker or the registry rejected, 77 for a principal the ACLs
+do not allow to read the topic or use the group (neither changes by itself:
+systemd's RestartPreventExitStatus=77 78), 1 otherwise.
 """
 
 from __future__ import annotations
@@ -45,7 +49,13 @@ from google.protobuf.message import Message
 import txf.v1
 from txf_consumer import topicmap
 from txf_consumer.handler import TIMESTAMP_TYPES, BaseHandler, QuoteHandler, RecordMeta
-from txf_consumer.schemas import RegistryReader, RegistryUnavailableError, SchemaChecker, SchemaMismatchError
+from txf_consumer.schemas import (
+    RegistryReader,
+    RegistryRefusedError,
+    RegistryUnavailableError,
+    SchemaChecker,
+    SchemaMismatchError,
+)
 from txf_consumer.settings import RegistrySettings
 from txf_consumer.tracker import SeqEvent, StreamState, Tracker
 from txf_consumer.wire import FrameDecoder, WireFormatError
@@ -93,8 +103,16 @@ def default_type_for(topic: str) -> str | None:
     return None
 
 
+EXIT_FATAL, EXIT_NOT_AUTHORIZED, EXIT_CONFIG = 1, 77, 78
+
+
 class FatalConsumerError(RuntimeError):
-    """The consumer cannot go on; str() is a one-line reason."""
+    """The consumer cannot go on; str() is a one-line reason, `exit_code` 1, 77 (not authorized) or 78
+    (credentials rejected, settings wrong)."""
+
+    def __init__(self, reason: str, exit_code: int = EXIT_FATAL) -> None:
+        super().__init__(reason)
+        self.exit_code = exit_code
 
 
 class MalformedRecord(NamedTuple):
@@ -119,6 +137,8 @@ class ConsumerOptions:
     idle_exit_ms: int = 0                     # stop after this long without any record
     registry: RegistrySettings | None = None  # None: trust schema ids (no check)
     kafka_properties: dict[str, Any] = field(default_factory=dict)
+    # TLS/SASL properties (settings.kafka_security()); kept out of repr: it holds the password
+    security: dict[str, str] = field(default_factory=dict, repr=False)
     connect_timeout_s: float = 30.0           # broker unreachable this long = fatal
     poll_batch: int = 500                     # most records taken at once (only ever waits for one)
     poll_interval_s: float = 0.25             # longest wait for the next record (heartbeat rate)
@@ -138,6 +158,7 @@ class ConsumerOptions:
         }
         if error_cb is not None:
             conf["error_cb"] = error_cb
+        conf.update(self.security)
         conf.update(self.kafka_properties)
         return conf
 
@@ -199,7 +220,7 @@ class TxfConsumer:
         self._heartbeat = heartbeat
         self._stop = threading.Event()
         self._brokers_down_since: float | None = None
-        self._fatal: str | None = None
+        self._fatal: FatalConsumerError | None = None
         self._warned: set[str] = set()
 
     def stop(self) -> None:
@@ -208,13 +229,16 @@ class TxfConsumer:
 
     def _on_error(self, err: KafkaError) -> None:
         """librdkafka's error_cb (runs inside poll): remember what the loop must act on."""
-        if err.fatal():
-            self._fatal = f"fatal Kafka error: {err.str()}"
+        if self._fatal is not None:
+            return
+        refused = self._refusal(err)
+        if refused is not None:
+            self._fatal = refused
+        elif err.fatal():
+            self._fatal = FatalConsumerError(f"fatal Kafka error: {err.str()}")
         elif err.code() == KafkaError._ALL_BROKERS_DOWN:
             if self._brokers_down_since is None:
                 self._brokers_down_since = time.monotonic()
-        elif err.code() in (KafkaError._AUTHENTICATION, KafkaError._SSL):
-            self._fatal = f"Kafka authentication/TLS error: {err.str()}"
 
     def run(self, stop: threading.Event | None = None) -> RunResult:
         """Run until max messages, idle timeout, `stop()`/`stop` event; raise FatalConsumerError otherwise."""
@@ -226,6 +250,8 @@ class TxfConsumer:
             self._wait_for_broker(consumer)
             consumer.subscribe(list(opts.topics))
             return self._loop(consumer)
+        except RegistryRefusedError as exc:
+            raise FatalConsumerError(str(exc), EXIT_CONFIG) from exc
         except (SchemaMismatchError, RegistryUnavailableError) as exc:
             raise FatalConsumerError(str(exc)) from exc
         except KafkaException as exc:
@@ -237,11 +263,24 @@ class TxfConsumer:
                 self._warn(f"close: {exc}")
 
     def _wait_for_broker(self, consumer: Consumer) -> None:
-        try:
-            md = consumer.list_topics(timeout=self.options.connect_timeout_s)
-        except KafkaException as exc:
-            raise FatalConsumerError(f"Kafka broker {self.options.bootstrap} unreachable within "
-                                     f"{self.options.connect_timeout_s:g} s: {exc.args[0].str()}") from None
+        """Short metadata requests until one answers, serving error_cb between them (nothing is assigned
+        yet, so poll() returns no record, only errors: the group coordinator is looked up from the start):
+        a rejected login or a denied group ends the wait within a second."""
+        deadline = time.monotonic() + self.options.connect_timeout_s
+        while True:
+            early = consumer.poll(0.1)
+            early_error = early.error() if early is not None else None
+            if early_error is not None:
+                self._kafka_error(early_error)
+            if self._fatal is not None:
+                raise self._fatal
+            try:
+                md = consumer.list_topics(timeout=min(1.0, self.options.connect_timeout_s))
+                break
+            except KafkaException as exc:
+                if time.monotonic() > deadline:
+                    raise FatalConsumerError(f"Kafka broker {self.options.bootstrap} unreachable within "
+                                             f"{self.options.connect_timeout_s:g} s: {exc.args[0].str()}") from None
         for t in self.options.topics:
             if t not in md.topics:
                 self._warn(f"topic {t} does not exist (yet); waiting for it")
@@ -272,8 +311,8 @@ class TxfConsumer:
                 if idle_s:
                     wait = max(0.0, min(wait, last_record + idle_s - time.monotonic()))
                 batch = consume(num_messages=1, timeout=wait)
-            if self._fatal:
-                raise FatalConsumerError(self._fatal)
+            if self._fatal is not None:
+                raise self._fatal
             if not batch:
                 self._check_brokers(consumer)
                 if self._heartbeat is not None:
@@ -367,13 +406,33 @@ class TxfConsumer:
             self._warn(f"offsets not stored: {exc.args[0].str() if exc.args else exc}")
 
     def _kafka_error(self, err: KafkaError) -> None:
-        code = err.code()
-        if err.fatal() or code in (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.GROUP_AUTHORIZATION_FAILED):
+        refused = self._refusal(err)
+        if refused is not None:
+            raise refused
+        if err.fatal():
             raise FatalConsumerError(f"Kafka error: {err.str()}")
         text = err.str()
         if text not in self._warned:  # e.g. a topic that does not exist yet: say it once
             self._warned.add(text)
             self._warn(f"Kafka: {text}")
+
+    def _refusal(self, err: KafkaError) -> FatalConsumerError | None:
+        """A rejected login (78) or an ACL that denies a topic or the group (77), else None. librdkafka reports
+        these as a record's error or through error_cb, depending on where it met them: both come here."""
+        user = self.options.security.get("sasl.username")
+        who = f"User:{user}" if user else "this client"
+        code = err.code()
+        if code in (KafkaError._AUTHENTICATION, KafkaError._SSL):
+            return FatalConsumerError(
+                f"Kafka {self.options.bootstrap} rejected the login of {who}: {err.str()}; fix "
+                "TXF_KAFKA_SASL_USERNAME / TXF_KAFKA_SASL_PASSWORD(_FILE) or TXF_KAFKA_SSL_CA_LOCATION "
+                "(exit 78: a restart would repeat it)", EXIT_CONFIG)
+        if code in (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.GROUP_AUTHORIZATION_FAILED):
+            return FatalConsumerError(
+                f"Kafka {self.options.bootstrap} does not authorize {who} ({err.str()}): a consumer may read the "
+                f"topics its ACLs grant and use groups its ACLs allow (--group {self.options.group}); exit 77",
+                EXIT_NOT_AUTHORIZED)
+        return None
 
     def _check_brokers(self, consumer: Consumer) -> None:
         since = self._brokers_down_since

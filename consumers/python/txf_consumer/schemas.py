@@ -65,6 +65,11 @@ class RegistryUnavailableError(RuntimeError):
     """The registry did not answer usefully within the deadline (network, 5xx, auth)."""
 
 
+class RegistryRefusedError(RegistryUnavailableError):
+    """The registry refused our credentials (401/403), or its TLS certificate is not one we trust: settings
+    to fix (TXF_REGISTRY_BASIC_AUTH, TXF_REGISTRY_SSL_CA_LOCATION), not something to wait out."""
+
+
 @dataclass(frozen=True)
 class RegisteredSchema:
     """One schema id as read from the registry: its file and the reference names it imports."""
@@ -121,11 +126,16 @@ class RegistryReader:
                     return status, body
                 problem = f"HTTP {status}: {_message(body)}"
                 if status in (401, 403):
-                    raise RegistryUnavailableError(f"registry {self.settings.url} refused {path}: {problem}") from None
+                    raise RegistryRefusedError(f"registry {self.settings.url} refused {path}: {problem}; fix "
+                                               "TXF_REGISTRY_BASIC_AUTH (user:password)") from None
                 if status < 500:
                     raise RegistryUnavailableError(f"registry {self.settings.url} {path}: {problem}") from None
             except (urllib.error.URLError, OSError) as exc:
-                problem = str(getattr(exc, "reason", exc))
+                reason = getattr(exc, "reason", exc)
+                if isinstance(reason, ssl.SSLCertVerificationError):
+                    raise RegistryRefusedError(f"registry {self.settings.url}: TLS certificate not trusted ({reason});"
+                                               " fix TXF_REGISTRY_SSL_CA_LOCATION (--registry-ca)") from None
+                problem = str(reason)
             if time.monotonic() + delay > deadline:
                 raise RegistryUnavailableError(f"registry {self.settings.url} not answering {path} within "
                                                f"{self.settings.deadline_s:g} s: {problem}")

@@ -1,15 +1,20 @@
 """Connection settings of the consumer: defaults from the environment, overridden by flags.
 
 The variable names are the producer's (`TXF_KAFKA_BOOTSTRAP`, `TXF_REGISTRY_URL`,
-`TXF_REGISTRY_BASIC_AUTH`, `TXF_REGISTRY_SSL_CA_LOCATION`), so one `.env`/unit file
-serves both. The registry password is read from the environment only, never from
-a flag, so it does not show up in `ps` output or shell history.
+`TXF_REGISTRY_BASIC_AUTH`, `TXF_REGISTRY_SSL_CA_LOCATION`, and for a secured
+cluster `TXF_KAFKA_SECURITY_PROTOCOL`, `TXF_KAFKA_SASL_MECHANISM`,
+`TXF_KAFKA_SASL_USERNAME`, `TXF_KAFKA_SASL_PASSWORD` or `TXF_KAFKA_SASL_PASSWORD_FILE`,
+`TXF_KAFKA_SSL_CA_LOCATION`), so one `.env`/unit file serves both, and the Go,
+TypeScript and Java consumers read the same names. Passwords are read from the
+environment or a file only, never from a flag, so they do not show up in `ps`
+output or shell history.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Mapping
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:19092"
@@ -43,6 +48,62 @@ class RegistrySettings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["url"] = str(values["url"]).rstrip("/")
         return cls(**values)  # type: ignore[arg-type]
+
+
+PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
+class SecuritySettingsError(ValueError):
+    """A TXF_KAFKA_* security setting is missing or wrong; the message names the variable, never a password."""
+
+
+def read_secret_file(path: str, variable: str) -> str:
+    """The secret kept in `path` (a password file, e.g. a systemd credential), without its trailing newline."""
+    try:
+        text = Path(path).read_text("utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SecuritySettingsError(f"{variable}={path}: cannot read it ({type(exc).__name__})") from None
+    if not text:
+        raise SecuritySettingsError(f"{variable}={path}: the file is empty")
+    return text
+
+
+def kafka_security(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """librdkafka properties for a secured cluster, from the TXF_KAFKA_* variables ({} for PLAINTEXT).
+
+    SASL needs a mechanism, a user and exactly one of TXF_KAFKA_SASL_PASSWORD and
+    TXF_KAFKA_SASL_PASSWORD_FILE; a CA file must exist. Raises SecuritySettingsError.
+    """
+    env = os.environ if env is None else env
+    protocol = (env.get("TXF_KAFKA_SECURITY_PROTOCOL") or "PLAINTEXT").upper()
+    if protocol not in PROTOCOLS:
+        raise SecuritySettingsError(f"TXF_KAFKA_SECURITY_PROTOCOL={protocol}: not one of {', '.join(PROTOCOLS)}")
+    conf = {"security.protocol": protocol}
+    ca = env.get("TXF_KAFKA_SSL_CA_LOCATION")
+    if ca:
+        if not Path(ca).is_file():
+            raise SecuritySettingsError(f"TXF_KAFKA_SSL_CA_LOCATION={ca}: no such file (PEM CA certificates)")
+        conf["ssl.ca.location"] = ca
+    if protocol.startswith("SASL_"):
+        password, password_file = env.get("TXF_KAFKA_SASL_PASSWORD"), env.get("TXF_KAFKA_SASL_PASSWORD_FILE")
+        if password and password_file:
+            raise SecuritySettingsError("TXF_KAFKA_SASL_PASSWORD and TXF_KAFKA_SASL_PASSWORD_FILE are both set: "
+                                        "keep one")
+        if password_file:
+            password = read_secret_file(password_file, "TXF_KAFKA_SASL_PASSWORD_FILE")
+        mechanism = (env.get("TXF_KAFKA_SASL_MECHANISM") or "").upper()
+        missing = [name for name, value in (("TXF_KAFKA_SASL_MECHANISM", mechanism),
+                                            ("TXF_KAFKA_SASL_USERNAME", env.get("TXF_KAFKA_SASL_USERNAME")),
+                                            ("TXF_KAFKA_SASL_PASSWORD or TXF_KAFKA_SASL_PASSWORD_FILE", password))
+                   if not value]
+        if missing:
+            raise SecuritySettingsError(f"TXF_KAFKA_SECURITY_PROTOCOL={protocol} needs {', '.join(missing)}")
+        if mechanism not in MECHANISMS:
+            raise SecuritySettingsError(f"TXF_KAFKA_SASL_MECHANISM={mechanism}: not one of {', '.join(MECHANISMS)}")
+        conf.update({"sasl.mechanism": mechanism, "sasl.username": env["TXF_KAFKA_SASL_USERNAME"],
+                     "sasl.password": str(password)})
+    return conf
 
 
 def default_bootstrap(env: Mapping[str, str] | None = None) -> str:

@@ -12,13 +12,24 @@
 // like any other, so a poison record never blocks the group.
 // Exit status: 0 after --max-messages records (printed or skipped), after
 // --idle-exit-ms without records, or on SIGINT/SIGTERM; 1 on a Kafka or
-// registry error or a failed write to stdout; 2 on a usage error.
+// registry error or a failed write to stdout; 2 on a usage error; 77 when the
+// principal's ACLs do not allow a topic or the group; 78 when Kafka or the
+// registry rejects the credentials, or a security setting is wrong.
+// A secured cluster and registry: the TXF_KAFKA_* and TXF_REGISTRY_* variables (security.ts).
 import kafkajs from "kafkajs";
 
 import { parseArgs, USAGE, UsageError, type Config } from "./cli.js";
 import { registerCodecs } from "./codecs.js";
-import { Verifier } from "./registry.js";
+import { RegistryRefusedError, Verifier } from "./registry.js";
 import { processRecord } from "./record.js";
+import {
+  EXIT_CONFIG,
+  EXIT_NOT_AUTHORIZED,
+  kafkaSecurity,
+  refusalCode,
+  registryAuth,
+  SettingsError,
+} from "./security.js";
 import { topicTypes } from "./types.js";
 
 const { Kafka, logLevel } = kafkajs;
@@ -34,11 +45,18 @@ const LEVEL_NAMES: Record<number, string> = {
   [logLevel.DEBUG]: "DEBUG",
 };
 
+// The last error a broker answered with, as KafkaJS logged it: some of its errors (a group the ACLs deny)
+// reach the application only as "Failed to find group coordinator", the broker's reason only in the log.
+let lastBrokerError = "";
+
 // KafkaJS logs to stdout by default; stdout carries only the JSON lines.
 const kafkaLogCreator: kafkajs.logCreator =
   () =>
   ({ namespace, level, log: entry }) => {
     const { message, timestamp: _t, logger: _l, stack: _s, ...extra } = entry as Record<string, unknown>;
+    if (typeof extra.error === "string") {
+      lastBrokerError = extra.error;
+    }
     const name = LEVEL_NAMES[level] ?? String(level);
     log(`kafkajs ${name} [${namespace}] ${String(message)}${Object.keys(extra).length ? " " + JSON.stringify(extra) : ""}`);
   };
@@ -55,7 +73,24 @@ async function consume(cfg: Config): Promise<number> {
       throw new UsageError(`no message type for topic ${t}: add --type ${t}=txf.v1.Tick (or txf.v1.BidAsk)`);
     }
   }
-  const verifier = cfg.registry ? new Verifier(cfg.registry) : undefined;
+  const security = kafkaSecurity();
+  const verifier = cfg.registry ? new Verifier(cfg.registry, 10_000, registryAuth()) : undefined;
+  const who = security.user ? `User:${security.user}` : "this client";
+  // One line that says why and what to fix, and the exit code that keeps a service manager from retrying.
+  const failed = (e: unknown, what: string): void => {
+    const denied = /authorization failed/i.test(lastBrokerError);
+    const code = refusalCode(e) ?? (denied ? EXIT_NOT_AUTHORIZED : undefined);
+    const text = `${what}: ${(e as Error).message}${denied ? ` (${lastBrokerError})` : ""}`;
+    if (code === EXIT_CONFIG) {
+      stop(code, `Kafka rejected the login of ${who} (${text}); fix TXF_KAFKA_SASL_USERNAME / ` +
+        "TXF_KAFKA_SASL_PASSWORD(_FILE) or TXF_KAFKA_SSL_CA_LOCATION (exit 78: a restart would repeat it)");
+    } else if (code === EXIT_NOT_AUTHORIZED) {
+      stop(code, `Kafka does not authorize ${who} (${text}): a consumer may read the topics its ACLs grant ` +
+        `and use groups its ACLs allow (--group ${cfg.group}); exit 77`);
+    } else {
+      stop(1, text);
+    }
+  };
 
   let stopping: { code: number; why: string } | undefined;
   let wake!: () => void;
@@ -90,6 +125,8 @@ async function consume(cfg: Config): Promise<number> {
   const kafka = new Kafka({
     clientId: "txf-consume",
     brokers: cfg.bootstrap.split(",").map((b) => b.trim()),
+    ssl: security.ssl,
+    sasl: security.sasl,
     logLevel: logLevel.WARN,
     logCreator: kafkaLogCreator,
   });
@@ -106,8 +143,8 @@ async function consume(cfg: Config): Promise<number> {
     log(`joined group ${payload.groupId}: ${JSON.stringify(payload.memberAssignment)}`);
   });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
-    if (!payload.restart) {
-      stop(1, `kafka: ${payload.error.message}`);
+    if (!payload.restart || refusalCode(payload.error) !== undefined) {
+      failed(payload.error, "kafka");
     }
   });
 
@@ -141,7 +178,7 @@ async function consume(cfg: Config): Promise<number> {
               log(out.reason);
             }
           } catch (e) {
-            stop(1, (e as Error).message);
+            stop(e instanceof RegistryRefusedError ? EXIT_CONFIG : 1, (e as Error).message);
             return;
           }
           resolveOffset(m.offset);
@@ -159,7 +196,7 @@ async function consume(cfg: Config): Promise<number> {
     await Promise.race([start(), stopped]);
     await stopped;
   } catch (e) {
-    stop(1, `kafka: ${(e as Error).message}`);
+    failed(e, "kafka");
   } finally {
     clearInterval(idleTimer);
     log(`${stopping?.why ?? "stopping"}; ${consumed} records read, closing`);
@@ -185,7 +222,7 @@ async function main(argv: string[]): Promise<number> {
     return await consume(cfg);
   } catch (e) {
     log((e as Error).message);
-    return e instanceof UsageError ? 2 : 1;
+    return e instanceof UsageError ? 2 : e instanceof SettingsError ? EXIT_CONFIG : 1;
   }
 }
 

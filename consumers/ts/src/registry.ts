@@ -8,8 +8,17 @@
 // form under ?format=serialized, which is then asked for. Apicurio 3.3.3
 // answers ?format=serialized with HTTP 500 for base64-stored schemas, hence
 // this order (stack/README.md).
+//
+// A registry behind basic auth and/or TLS with a private CA (TXF_REGISTRY_BASIC_AUTH,
+// TXF_REGISTRY_SSL_CA_LOCATION) is asked through node:https with that CA: Node's fetch
+// takes no CA of its own.
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+
 import { fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema, type DescriptorProto, type FileDescriptorProto } from "@bufbuild/protobuf/wkt";
+
+import type { RegistryAuth } from "./security.js";
 
 /** The record's schema is not the expected type (unknown id, not protobuf, other message). */
 export class SchemaMismatchError extends Error {
@@ -25,6 +34,48 @@ export class RegistryError extends Error {
     super(message);
     this.name = "RegistryError";
   }
+}
+
+/** The registry refused our credentials (401/403) or its certificate is not trusted: settings to fix (exit 78). */
+export class RegistryRefusedError extends RegistryError {
+  constructor(message: string) {
+    super(message);
+    this.name = "RegistryRefusedError";
+  }
+}
+
+const UNTRUSTED = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "CERT_HAS_EXPIRED",
+]);
+
+/** GET `url`: status and body text, within `timeoutMs`. */
+function httpGet(
+  url: string,
+  headers: Record<string, string>,
+  auth: RegistryAuth,
+  timeoutMs: number,
+): Promise<{ status: number; text: string }> {
+  const https = url.startsWith("https:");
+  return new Promise((resolve, reject) => {
+    const req = (https ? httpsRequest : httpRequest)(
+      url,
+      { method: "GET", headers, timeout: timeoutMs, ...(https && auth.ca ? { ca: auth.ca } : {}) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+        res.on("error", reject);
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on("error", reject);
+    req.end();
+  });
 }
 
 /** Resolves a message-index path inside a file descriptor to a full message name. */
@@ -59,8 +110,18 @@ export class Verifier {
   private readonly files = new Map<number, FileDescriptorProto>();
   private readonly bad = new Map<number, SchemaMismatchError>();
 
-  constructor(baseUrl: string, private readonly timeoutMs = 10_000) {
+  private readonly headers: Record<string, string>;
+
+  constructor(
+    baseUrl: string,
+    private readonly timeoutMs = 10_000,
+    private readonly auth: RegistryAuth = {},
+  ) {
     this.base = baseUrl.replace(/\/+$/, "");
+    this.headers = { Accept: "application/vnd.schemaregistry.v1+json, application/json" };
+    if (auth.basicAuth) {
+      this.headers.Authorization = `Basic ${Buffer.from(auth.basicAuth).toString("base64")}`;
+    }
   }
 
   /** Resolves when id + indexes name `want` (e.g. "txf.v1.Tick"); rejects with SchemaMismatchError or RegistryError. */
@@ -112,17 +173,24 @@ export class Verifier {
   }
 
   private async get(url: string): Promise<{ schema?: unknown; schemaType?: unknown }> {
-    let resp: Response;
+    let resp: { status: number; text: string };
     try {
-      resp = await fetch(url, {
-        headers: { Accept: "application/vnd.schemaregistry.v1+json, application/json" },
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
+      resp = await httpGet(url, this.headers, this.auth, this.timeoutMs);
     } catch (e) {
-      const cause = (e as { cause?: Error }).cause;
-      throw new RegistryError(`registry: GET ${url}: ${(e as Error).message}${cause ? ` (${cause.message})` : ""}`);
+      const code = (e as { code?: string }).code ?? "";
+      if (UNTRUSTED.has(code)) {
+        throw new RegistryRefusedError(
+          `registry: GET ${url}: TLS certificate not trusted (${code}); fix TXF_REGISTRY_SSL_CA_LOCATION`,
+        );
+      }
+      throw new RegistryError(`registry: GET ${url}: ${(e as Error).message}${code ? ` (${code})` : ""}`);
     }
-    const text = await resp.text().catch(() => "");
+    const text = resp.text;
+    if (resp.status === 401 || resp.status === 403) {
+      throw new RegistryRefusedError(
+        `registry: GET ${url}: HTTP ${resp.status}; fix TXF_REGISTRY_BASIC_AUTH (user:password)`,
+      );
+    }
     if (resp.status === 404) {
       throw new SchemaMismatchError(`GET ${url}: 404 ${text.trim()}`);
     }

@@ -11,7 +11,15 @@
 // are committed like any other, so a poison record never blocks the group.
 // Exit status: 0 after --max-messages records (printed or skipped), after
 // --idle-exit-ms without records, or on SIGINT/SIGTERM; 1 on a fatal Kafka
-// or registry error or a failed write to stdout; 2 on a usage error.
+// or registry error or a failed write to stdout; 2 on a usage error; 77 when
+// the principal's ACLs do not allow a topic or the group; 78 when Kafka or the
+// registry rejects the credentials, or a security setting is wrong.
+//
+// A secured cluster and registry are reached with the producer's variables:
+// TXF_KAFKA_SECURITY_PROTOCOL, TXF_KAFKA_SASL_MECHANISM, TXF_KAFKA_SASL_USERNAME,
+// TXF_KAFKA_SASL_PASSWORD or TXF_KAFKA_SASL_PASSWORD_FILE, TXF_KAFKA_SSL_CA_LOCATION,
+// TXF_REGISTRY_BASIC_AUTH (user:password), TXF_REGISTRY_SSL_CA_LOCATION
+// (security.go); never from flags.
 //
 // Latency and throughput: each Poll hands over one record as soon as
 // librdkafka has it. Lines go to a buffer that is written out as soon as the
@@ -52,6 +60,7 @@ func main() {
 type config struct {
 	bootstrap     string
 	registry      string
+	security      kafka.ConfigMap // TLS and SASL properties, from the environment (holds the password)
 	group         string
 	topics        []string
 	fromBeginning bool
@@ -173,8 +182,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
+	if cfg.security, err = securityConfig(os.Getenv); err != nil {
+		a.logf("%v", err)
+		return exitConfig
+	}
 	if cfg.registry != "" {
-		a.verifier = registry.New(cfg.registry)
+		a.verifier, err = registry.New(cfg.registry, registry.Auth{
+			BasicAuth: os.Getenv("TXF_REGISTRY_BASIC_AUTH"), CAFile: os.Getenv("TXF_REGISTRY_SSL_CA_LOCATION")})
+		if err != nil {
+			a.logf("%v", err)
+			return exitConfig
+		}
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -183,7 +201,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if cfg.fromBeginning {
 		offsetReset = "earliest"
 	}
-	a.consumer, err = kafka.NewConsumer(&kafka.ConfigMap{
+	conf := kafka.ConfigMap{
 		"bootstrap.servers": cfg.bootstrap,
 		"group.id":          cfg.group,
 		"client.id":         name,
@@ -195,7 +213,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"auto.commit.interval.ms":  1000,
 		"enable.auto.offset.store": false,
 		"fetch.queue.backoff.ms":   fetchQueueBackoffMs,
-	})
+	}
+	for k, v := range cfg.security {
+		conf[k] = v
+	}
+	a.consumer, err = kafka.NewConsumer(&conf)
 	if err != nil {
 		a.logf("kafka: %v", err)
 		return 1
@@ -270,9 +292,17 @@ func (a *app) loop(ctx context.Context) int {
 					continue // interrupted while asking the registry
 				}
 				a.logf("%v", err)
+				if errors.Is(err, registry.ErrRefused) {
+					return exitConfig
+				}
 				return 1
 			}
 		case kafka.Error:
+			user, _ := a.cfg.security["sasl.username"].(string)
+			if code, why, refused := refusal(e, user, a.cfg.group); refused {
+				a.logf("fatal: %s", why)
+				return code
+			}
 			a.logf("kafka: %v", e)
 			if e.IsFatal() {
 				return 1

@@ -8,16 +8,23 @@
 // form under ?format=serialized, which is then asked for. Apicurio 3.3.3
 // answers ?format=serialized with HTTP 500 for base64-stored schemas, hence
 // this order (stack/README.md).
+//
+// A registry behind basic auth and/or TLS with a private CA is reached with
+// Auth (the consumer fills it from TXF_REGISTRY_BASIC_AUTH and
+// TXF_REGISTRY_SSL_CA_LOCATION, the producer's names).
 package registry
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -30,22 +37,55 @@ import (
 // Any other error means the registry could not be asked.
 var ErrMismatch = errors.New("schema mismatch")
 
+// ErrRefused is wrapped when the registry refuses our credentials (HTTP 401 or
+// 403) or its certificate is not signed by a CA we trust: settings to fix, not
+// something a retry or a restart can change.
+var ErrRefused = errors.New("registry refused the client")
+
+// Auth is how to reach a registry that is not plain HTTP without a login.
+type Auth struct {
+	BasicAuth string // "user:password", sent as HTTP basic auth; "" for none
+	CAFile    string // PEM file of the CAs to trust for an https URL; "" for the system's
+}
+
 // Verifier checks schema ids; not safe for concurrent use.
 type Verifier struct {
 	base   string
+	user   string
+	pass   string
 	client *http.Client
 	files  map[uint32]*descriptorpb.FileDescriptorProto
 	bad    map[uint32]error // ids the registry does not know or that are not protobuf
 }
 
-// New returns a Verifier for the Confluent-compatible API at baseURL.
-func New(baseURL string) *Verifier {
-	return &Verifier{
+// New returns a Verifier for the Confluent-compatible API at baseURL. The error
+// (a CA file that cannot be read, a basic-auth value without ':') names the
+// setting, never the password.
+func New(baseURL string, auth Auth) (*Verifier, error) {
+	v := &Verifier{
 		base:   strings.TrimRight(baseURL, "/"),
 		client: &http.Client{Timeout: 10 * time.Second},
 		files:  map[uint32]*descriptorpb.FileDescriptorProto{},
 		bad:    map[uint32]error{},
 	}
+	if auth.BasicAuth != "" {
+		var ok bool
+		if v.user, v.pass, ok = strings.Cut(auth.BasicAuth, ":"); !ok {
+			return nil, errors.New("TXF_REGISTRY_BASIC_AUTH: want user:password")
+		}
+	}
+	if auth.CAFile != "" {
+		pem, err := os.ReadFile(auth.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("TXF_REGISTRY_SSL_CA_LOCATION=%s: cannot read it", auth.CAFile)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("TXF_REGISTRY_SSL_CA_LOCATION=%s: no PEM certificate in it", auth.CAFile)
+		}
+		v.client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	}
+	return v, nil
 }
 
 // Verify returns nil when schema id + message indexes name the message want
@@ -137,8 +177,16 @@ func (v *Verifier) get(ctx context.Context, url string) (*schemaResponse, error)
 		return nil, err
 	}
 	req.Header.Set("Accept", "application/vnd.schemaregistry.v1+json, application/json")
+	if v.user != "" {
+		req.SetBasicAuth(v.user, v.pass)
+	}
 	resp, err := v.client.Do(req)
 	if err != nil {
+		var unknownCA x509.UnknownAuthorityError
+		var badHost x509.HostnameError
+		if errors.As(err, &unknownCA) || errors.As(err, &badHost) {
+			return nil, fmt.Errorf("%w: %v; fix TXF_REGISTRY_SSL_CA_LOCATION", ErrRefused, err)
+		}
 		return nil, fmt.Errorf("registry: %w", err)
 	}
 	defer resp.Body.Close()
@@ -147,6 +195,8 @@ func (v *Verifier) get(ctx context.Context, url string) (*schemaResponse, error)
 		return nil, fmt.Errorf("registry: GET %s: %w", url, err)
 	}
 	switch {
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return nil, fmt.Errorf("%w: GET %s: HTTP %d; fix TXF_REGISTRY_BASIC_AUTH (user:password)", ErrRefused, url, resp.StatusCode)
 	case resp.StatusCode == http.StatusNotFound:
 		return nil, fmt.Errorf("%w: GET %s: 404 %s", ErrMismatch, url, strings.TrimSpace(string(body)))
 	case resp.StatusCode != http.StatusOK:

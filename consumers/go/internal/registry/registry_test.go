@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -64,7 +65,10 @@ func TestVerify(t *testing.T) {
 	var n int
 	srv := fakeRegistry(t, &n)
 	defer srv.Close()
-	v := New(srv.URL + "/api/")
+	v, err := New(srv.URL+"/api/", Auth{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 
 	for i := 0; i < 3; i++ {
@@ -103,7 +107,7 @@ func TestVerify(t *testing.T) {
 		t.Errorf("unknown id asked again")
 	}
 
-	err := v.Verify(ctx, 6, []int{0}, "txf.v1.Tick")
+	err = v.Verify(ctx, 6, []int{0}, "txf.v1.Tick")
 	if err == nil || errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "HTTP 500") {
 		t.Errorf("registry failure: err = %v, want a non-mismatch error", err)
 	}
@@ -113,7 +117,11 @@ func TestUnreachable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	err := New(url).Verify(context.Background(), 2, []int{0}, "txf.v1.Tick")
+	v, err := New(url, Auth{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = v.Verify(context.Background(), 2, []int{0}, "txf.v1.Tick")
 	if err == nil || errors.Is(err, ErrMismatch) {
 		t.Errorf("err = %v, want a connection error", err)
 	}
@@ -134,5 +142,47 @@ func TestMessageName(t *testing.T) {
 	}
 	if _, err := MessageName(fd, []int{2}); err == nil {
 		t.Error("index 2 resolved")
+	}
+}
+
+func TestBasicAuth(t *testing.T) {
+	var n int
+	inner := fakeRegistry(t, &n)
+	defer inner.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "reader" || p != "s3cret" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		resp, err := http.Get(inner.URL + r.URL.Path)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	defer srv.Close()
+	good, err := New(srv.URL+"/api", Auth{BasicAuth: "reader:s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := good.Verify(context.Background(), 2, []int{0}, "txf.v1.Tick"); err != nil {
+		t.Errorf("with the right credentials: %v", err)
+	}
+	bad, err := New(srv.URL+"/api", Auth{BasicAuth: "reader:wrong"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bad.Verify(context.Background(), 2, []int{0}, "txf.v1.Tick")
+	if !errors.Is(err, ErrRefused) || strings.Contains(err.Error(), "wrong") {
+		t.Errorf("wrong password: err = %v, want ErrRefused without the password", err)
+	}
+	if _, err := New(srv.URL, Auth{BasicAuth: "no-colon"}); err == nil || strings.Contains(err.Error(), "no-colon") {
+		t.Errorf("basic auth without ':': err = %v, want an error that does not echo it", err)
+	}
+	if _, err := New(srv.URL, Auth{CAFile: "/nonexistent/ca.pem"}); err == nil {
+		t.Error("missing CA file: no error")
 	}
 }

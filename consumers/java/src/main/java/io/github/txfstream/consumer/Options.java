@@ -35,9 +35,15 @@ public record Options(
       "                           default by name, also after a prefix ending in '.', '-' or '_':",
       "                           " + TopicMap.MESSAGES.entrySet().stream().sorted(Map.Entry.comparingByKey())
           .map(e -> e.getKey() + " -> " + e.getValue()).collect(java.util.stream.Collectors.joining(", ")),
-      "  --property KEY=VALUE     extra Kafka consumer setting (repeatable), e.g. security.protocol=SSL",
+      "  --property KEY=VALUE     extra Kafka consumer setting (repeatable), e.g. fetch.min.bytes=1; never a",
+      "                           password (flags show in ps): use the variables below",
       "  --help                   this text",
-      "  exit: 0 done (max messages, idle, or stopped), 1 fatal Kafka error, 2 usage error");
+      "  secured cluster / registry (environment, the producer's names): TXF_KAFKA_SECURITY_PROTOCOL (SASL_SSL),",
+      "    TXF_KAFKA_SASL_MECHANISM (SCRAM-SHA-512), TXF_KAFKA_SASL_USERNAME, TXF_KAFKA_SASL_PASSWORD or",
+      "    TXF_KAFKA_SASL_PASSWORD_FILE, TXF_KAFKA_SSL_CA_LOCATION, TXF_REGISTRY_BASIC_AUTH (user:password),",
+      "    TXF_REGISTRY_SSL_CA_LOCATION",
+      "  exit: 0 done (max messages, idle, or stopped), 1 fatal Kafka error, 2 usage error, 77 not authorized",
+      "        (ACLs), 78 credentials rejected or a wrong security setting");
 
   /** A usage error: the message is printed with {@link #USAGE}. */
   public static final class UsageException extends Exception {

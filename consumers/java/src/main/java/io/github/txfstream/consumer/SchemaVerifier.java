@@ -47,14 +47,36 @@ public final class SchemaVerifier {
   /** A schema fetched (or failed to fetch) for one id. */
   private record Fetched(String schemaType, String schema, Verdict failure, String reason) {}
 
+  /** The registry refused our credentials (401/403) or its certificate is not trusted: exit 78. */
+  public static final class RegistryRefusedException extends RuntimeException {
+    RegistryRefusedException(String message) {
+      super(message);
+    }
+  }
+
   private final String baseUrl;
   private final HttpClient http;
+  private final String authorization; // "Basic ..." or null
   private final Map<Integer, Fetched> byId = new HashMap<>();
   private final Map<String, Verdict> reported = new HashMap<>();
 
   public SchemaVerifier(String baseUrl) {
+    this(baseUrl, null, null);
+  }
+
+  /**
+   * A verifier for a registry behind basic auth ({@code basicAuth} "user:password", or null) and/or TLS with
+   * a private CA ({@code tls}, or null for the JDK's trust store).
+   */
+  public SchemaVerifier(String baseUrl, String basicAuth, javax.net.ssl.SSLContext tls) {
     this.baseUrl = baseUrl;
-    this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
+    if (tls != null) {
+      b.sslContext(tls);
+    }
+    this.http = b.build();
+    this.authorization = basicAuth == null ? null
+        : "Basic " + java.util.Base64.getEncoder().encodeToString(basicAuth.getBytes(StandardCharsets.UTF_8));
   }
 
   /** Number of ids asked from the registry so far. */
@@ -104,11 +126,18 @@ public final class SchemaVerifier {
 
   private Fetched fetch(int id) {
     URI uri = URI.create(baseUrl + "/schemas/ids/" + Integer.toUnsignedString(id));
-    HttpRequest req = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10))
-        .header("Accept", "application/vnd.schemaregistry.v1+json, application/json").GET().build();
+    HttpRequest.Builder rb = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10))
+        .header("Accept", "application/vnd.schemaregistry.v1+json, application/json");
+    if (authorization != null) {
+      rb.header("Authorization", authorization);
+    }
+    HttpRequest req = rb.GET().build();
     HttpResponse<String> resp;
     try {
       resp = http.send(req, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+    } catch (javax.net.ssl.SSLHandshakeException e) {
+      throw new RegistryRefusedException("registry " + baseUrl + ": TLS certificate not trusted (" + e.getMessage()
+          + "); fix TXF_REGISTRY_SSL_CA_LOCATION");
     } catch (IOException e) {
       return new Fetched(null, null, Verdict.UNAVAILABLE, "GET " + uri + ": " + e);
     } catch (InterruptedException e) {
@@ -116,6 +145,10 @@ public final class SchemaVerifier {
       return new Fetched(null, null, Verdict.UNAVAILABLE, "GET " + uri + ": interrupted");
     }
     int status = resp.statusCode();
+    if (status == 401 || status == 403) {
+      throw new RegistryRefusedException("registry refused GET " + uri + " (HTTP " + status
+          + "); fix TXF_REGISTRY_BASIC_AUTH (user:password)");
+    }
     if (status == 404) {
       return new Fetched(null, null, Verdict.MISMATCH, "unknown to the registry (GET " + uri + " -> 404)");
     }

@@ -21,6 +21,8 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
@@ -38,6 +40,10 @@ import org.slf4j.LoggerFactory;
  * to be committed with the next one), and synchronously when partitions are revoked and on exit:
  * at-least-once output. It stops by itself after --max-messages or --idle-exit-ms, and on SIGINT/SIGTERM
  * (a shutdown hook wakes the poll up; the loop commits and closes).
+ *
+ * <p>A secured cluster and registry are reached with the producer's variables ({@link Security}); exit 78
+ * when Kafka or the registry rejects the credentials or a security setting is wrong, 77 when the principal's
+ * ACLs do not allow a topic or the group (a restart cannot help either: systemd RestartPreventExitStatus).
  */
 public final class TxfConsumer {
   private static final Logger LOG = LoggerFactory.getLogger(TxfConsumer.class);
@@ -47,6 +53,7 @@ public final class TxfConsumer {
 
   private final Options options;
   private final Writer out;
+  private final Map<String, String> env; // TXF_KAFKA_* / TXF_REGISTRY_* security settings
   private final Object lifecycle = new Object();
   private volatile boolean stopRequested;
   private boolean finished;
@@ -58,8 +65,13 @@ public final class TxfConsumer {
   private long skipped;
 
   TxfConsumer(Options options, Writer out) {
+    this(options, out, Map.of());
+  }
+
+  TxfConsumer(Options options, Writer out, Map<String, String> env) {
     this.options = options;
     this.out = out;
+    this.env = env;
   }
 
   public static void main(String[] args) {
@@ -77,7 +89,7 @@ public final class TxfConsumer {
     }
     Writer out = new BufferedWriter(
         new OutputStreamWriter(new FileOutputStream(FileDescriptor.out), StandardCharsets.UTF_8), 1 << 16);
-    TxfConsumer app = new TxfConsumer(options, out);
+    TxfConsumer app = new TxfConsumer(options, out, System.getenv());
     Thread main = Thread.currentThread();
     Runtime.getRuntime().addShutdownHook(new Thread(() -> app.stopFromSignal(main), "txf-consumer-shutdown"));
     int code = app.run();
@@ -110,14 +122,24 @@ public final class TxfConsumer {
   }
 
   int run() {
-    SchemaVerifier verifier = options.registry() == null ? null : new SchemaVerifier(options.registry());
+    SchemaVerifier verifier;
+    Map<String, String> security;
+    try {
+      security = Security.kafkaProperties(env);
+      verifier = options.registry() == null ? null
+          : new SchemaVerifier(options.registry(), Security.registryBasicAuth(env), Security.registryTls(env));
+    } catch (Security.SettingsException e) {
+      LOG.error("{}", e.getMessage());
+      return Security.EXIT_CONFIG;
+    }
+    String who = Security.user(env).isEmpty() ? "this client" : "User:" + Security.user(env);
     JsonLines lines = new JsonLines(options.types(), verifier);
     try {
       synchronized (lifecycle) {
         if (stopRequested) {
           return EXIT_OK;
         }
-        consumer = new KafkaConsumer<>(consumerProperties(options));
+        consumer = new KafkaConsumer<>(consumerProperties(options, security));
       }
     } catch (KafkaException e) {
       LOG.error("cannot create the Kafka consumer: {}", rootMessage(e));
@@ -184,6 +206,17 @@ public final class TxfConsumer {
     } catch (IOException e) {
       LOG.error("cannot write to stdout: {}", e.getMessage());
       code = EXIT_FATAL;
+    } catch (AuthenticationException e) {
+      LOG.error("Kafka rejected the login of {}: {}; fix TXF_KAFKA_SASL_USERNAME / TXF_KAFKA_SASL_PASSWORD(_FILE) "
+          + "or TXF_KAFKA_SSL_CA_LOCATION (exit 78: a restart would repeat it)", who, e.getMessage());
+      code = Security.EXIT_CONFIG;
+    } catch (AuthorizationException e) {
+      LOG.error("Kafka does not authorize {} ({}): a consumer may read the topics its ACLs grant and use groups "
+          + "its ACLs allow (--group {}); exit 77", who, e.getMessage(), options.group());
+      code = Security.EXIT_NOT_AUTHORIZED;
+    } catch (SchemaVerifier.RegistryRefusedException e) {
+      LOG.error("{}", e.getMessage());
+      code = Security.EXIT_CONFIG;
     } catch (KafkaException e) {
       LOG.error("fatal Kafka error: {}", rootMessage(e));
       LOG.debug("fatal Kafka error", e);
@@ -196,7 +229,9 @@ public final class TxfConsumer {
         code = EXIT_FATAL;
       }
       try {
-        commitPending();
+        if (code == EXIT_OK || code == EXIT_FATAL) { // a refused client cannot commit either: one line, not two
+          commitPending();
+        }
       } catch (KafkaException e) {
         LOG.error("final commit failed: {}", rootMessage(e));
       }
@@ -251,6 +286,11 @@ public final class TxfConsumer {
   }
 
   static Properties consumerProperties(Options o) {
+    return consumerProperties(o, Map.of());
+  }
+
+  /** The consumer's properties: ours, then the security settings, then --property (which win). */
+  static Properties consumerProperties(Options o, Map<String, String> security) {
     Properties p = new Properties();
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, o.bootstrap());
     p.put(ConsumerConfig.GROUP_ID_CONFIG, o.group());
@@ -259,6 +299,7 @@ public final class TxfConsumer {
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, o.fromBeginning() ? "earliest" : "latest");
     p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    p.putAll(security);
     p.putAll(o.properties());
     return p;
   }
