@@ -173,3 +173,16 @@ def test_merge_equals_recording_everything_once():
     a.merge(b)
     assert a.counts == both.counts and (a.count, a.min, a.max, a.negative) == (both.count, both.min, both.max,
                                                                                both.negative)
+
+
+def test_a_bar_stream_is_tracked_for_loss_without_quote_times():
+    """txf.v1.Bar has a sequence and a run id but neither exchange_time_us nor receive_time_ns: its
+    observer tracks the stream and records no latency instead of failing on the missing fields."""
+    from txf.v1 import bar_pb2
+
+    t = Tracker()
+    observe = t.observer("txf.v1.Bar", bar_pb2.Bar.DESCRIPTOR.fields_by_name)
+    bars = [bar_pb2.Bar(code="TXFK6", sequence=s, producer_run_id=RUN_ID, end_time_ms=60_000 * s) for s in (1, 2, 4)]
+    assert [observe(b, 10**18)[0] for b in bars] == [SeqEvent.FIRST, SeqEvent.IN_ORDER, SeqEvent.GAP]
+    s = t.summary()
+    assert (s["messages"], s["loss"], s["latencyMs"]["txf.v1.Bar"]["exchangeToConsumer"]["count"]) == (3, 1, 0)

@@ -384,7 +384,7 @@ class TxfConsumer:
 
         A message goes to the handler's own `on_<name>` (on_tick, on_bidask, on_gap, ...), else to its
         `on_message` (every type, e.g. the JSON-lines writer), else it is skipped. Only messages with a
-        `sequence` (the quotes) are tracked for loss.
+        `sequence` (quotes, bars) are tracked for loss.
         """
         routes: dict[str, Route] = {}
         for topic, cls in self.options.types.items():
@@ -392,7 +392,8 @@ class TxfConsumer:
                 continue
             type_name = cls.DESCRIPTOR.full_name
             handle = _handler_method(self.handler, cls)
-            observe = self.tracker.observer(type_name) if "sequence" in cls.DESCRIPTOR.fields_by_name else _untracked
+            fields = cls.DESCRIPTOR.fields_by_name
+            observe = self.tracker.observer(type_name, fields) if "sequence" in fields else _untracked
             routes[topic] = (self.decoders[topic].decode, type_name, observe, handle)
         return routes
 

@@ -31,7 +31,7 @@ import itertools
 import math
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Collection, Iterable, NamedTuple
 
 PERCENTILES: tuple[float, ...] = (50.0, 90.0, 99.0, 99.9)
 MAX_MISSING_RANGES = 4096
@@ -284,11 +284,14 @@ class Tracker:
             observer = self.observer(type_name)
         return observer(msg, receive_time_ns)
 
-    def observer(self, type_name: str) -> "TypeObserver":
-        """`observe` for one message type, its lookups done once: what the consumer loop calls per record."""
+    def observer(self, type_name: str, fields: Collection[str] | None = None) -> "TypeObserver":
+        """`observe` for one message type, its lookups done once: what the consumer loop calls per record.
+
+        `fields` are the type's field names (None: a quote's); latency is measured only from the quote
+        times a type has (a Bar carries a sequence but no exchange_time_us / receive_time_ns)."""
         observer = self._observers.get(type_name)
         if observer is None:
-            observer = self._observers[type_name] = TypeObserver(self, type_name)
+            observer = self._observers[type_name] = TypeObserver(self, type_name, fields)
         return observer
 
     def _new_stream(self, key: StreamKey, seq: int) -> StreamState:
@@ -339,11 +342,16 @@ class TypeObserver:
     and one increment, without building a StreamKey or looking it up.
     """
 
-    __slots__ = ("_tracker", "type_name", "_exchange", "_producer", "_last_code", "_last_run", "_last_state")
+    __slots__ = (
+        "_tracker", "type_name", "_exchange", "_producer", "_last_code", "_last_run", "_last_state",
+        "_has_exchange_time", "_has_receive_time",
+    )  # fmt: skip
 
-    def __init__(self, tracker: Tracker, type_name: str) -> None:
+    def __init__(self, tracker: Tracker, type_name: str, fields: Collection[str] | None = None) -> None:
         self._tracker = tracker
         self.type_name = type_name
+        self._has_exchange_time = fields is None or "exchange_time_us" in fields
+        self._has_receive_time = fields is None or "receive_time_ns" in fields
         pair = tracker.latency.get(type_name)
         if pair is None:
             pair = tracker.latency[type_name] = LatencyPair()
@@ -359,12 +367,14 @@ class TypeObserver:
         tracker.messages += 1
         by_type = tracker.by_type
         by_type[self.type_name] = by_type.get(self.type_name, 0) + 1
-        ex_us = msg.exchange_time_us
-        if ex_us:
-            self._exchange.record(receive_time_ns - ex_us * 1000)
-        rx_ns = msg.receive_time_ns
-        if rx_ns:
-            self._producer.record(receive_time_ns - rx_ns)
+        if self._has_exchange_time:
+            ex_us = msg.exchange_time_us
+            if ex_us:
+                self._exchange.record(receive_time_ns - ex_us * 1000)
+        if self._has_receive_time:
+            rx_ns = msg.receive_time_ns
+            if rx_ns:
+                self._producer.record(receive_time_ns - rx_ns)
 
         seq = msg.sequence
         if not seq:
