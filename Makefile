@@ -34,10 +34,16 @@ demo: $(TOOLS) ## Local Kafka + registry, contract registered, producer on the s
 
 ## --- contract -----------------------------------------------------------
 .PHONY: lint
-lint: $(TOOLS) ## buf lint (STANDARD), buf format check on proto/, actionlint on .github/workflows
+lint: $(TOOLS) lint-python ## buf lint (STANDARD), buf format check on proto/, actionlint on .github/workflows, Python lint
 	$(BUF) lint
 	$(BUF) format --diff --exit-code
 	.tools/bin/actionlint -no-color
+
+.PHONY: lint-python
+lint-python: $(TOOLS) ## ruff check + ruff format --check over the repository, mypy --strict over the Python packages
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 .PHONY: format
 format: $(TOOLS) ## Rewrite proto/ in buf's canonical format

@@ -32,8 +32,10 @@ class AckClock:
 
     def pairs(self, tick_topic: str) -> list[tuple[int, int]]:
         """(producer receive_time_ns, ack ns) of every record acknowledged so far; forgets them."""
-        out = [((Tick if topic == tick_topic else BidAsk).FromString(value[6:]).receive_time_ns, ack_ns)
-               for ack_ns, topic, value in self.acks]
+        out = [
+            ((Tick if topic == tick_topic else BidAsk).FromString(value[6:]).receive_time_ns, ack_ns)
+            for ack_ns, topic, value in self.acks
+        ]
         self.acks.clear()
         return out
 

@@ -28,8 +28,9 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 for p in (REPO / "consumers" / "python", REPO / "gen" / "python"):
@@ -65,27 +66,55 @@ def make_messages(n: int, seed: int, bidask_share: float = 0.86) -> list[tuple[s
             bid = [price - i * 10_000 for i in range(5)]
             ask = [price + (i + 1) * 10_000 for i in range(5)]
             msg: Message = BidAsk(
-                code="TXFK6", timestamp_ms=t_us // 1000, bid_total_vol=rnd.randint(20, 90),
-                ask_total_vol=rnd.randint(20, 90), bid_price=bid, bid_volume=[rnd.randint(1, 20) for _ in bid],
-                diff_bid_vol=[rnd.randint(-5, 5) for _ in bid], ask_price=ask,
-                ask_volume=[rnd.randint(1, 20) for _ in ask], diff_ask_vol=[rnd.randint(-5, 5) for _ in ask],
-                exchange_time_us=t_us, receive_time_ns=rx_ns, sequence=seq["txf-bidask"], producer_run_id=RUN_ID,
+                code="TXFK6",
+                timestamp_ms=t_us // 1000,
+                bid_total_vol=rnd.randint(20, 90),
+                ask_total_vol=rnd.randint(20, 90),
+                bid_price=bid,
+                bid_volume=[rnd.randint(1, 20) for _ in bid],
+                diff_bid_vol=[rnd.randint(-5, 5) for _ in bid],
+                ask_price=ask,
+                ask_volume=[rnd.randint(1, 20) for _ in ask],
+                diff_ask_vol=[rnd.randint(-5, 5) for _ in ask],
+                exchange_time_us=t_us,
+                receive_time_ns=rx_ns,
+                sequence=seq["txf-bidask"],
+                producer_run_id=RUN_ID,
                 underlying_price=price - 700_000 + rnd.randint(-5000, 5000),
-                first_derived_bid_price=bid[1], first_derived_ask_price=ask[1],
-                first_derived_bid_vol=rnd.randint(0, 3), first_derived_ask_vol=rnd.randint(0, 3))
+                first_derived_bid_price=bid[1],
+                first_derived_ask_price=ask[1],
+                first_derived_bid_vol=rnd.randint(0, 3),
+                first_derived_ask_vol=rnd.randint(0, 3),
+            )
             out.append(("txf-bidask", msg))
         else:
             seq["txf-tick"] += 1
             vol = rnd.randint(1, 10)
             total_volume += vol
             msg = Tick(
-                code="TXFK6", timestamp_ms=t_us // 1000, close=price, volume=vol, tick_type=rnd.randint(1, 2),
-                total_volume=total_volume, underlying_price=price - 700_000, exchange_time_us=t_us,
-                receive_time_ns=rx_ns, sequence=seq["txf-tick"], producer_run_id=RUN_ID, open=233_000_000,
-                high=235_010_000, low=232_990_000, avg_price=234_012_345, amount=price * vol,
-                total_amount=96_500_123_450_000 + price * total_volume, bid_side_total_vol=total_volume // 2,
-                ask_side_total_vol=total_volume - total_volume // 2, chg_type=2, price_chg=price - 233_300_000,
-                pct_chg=5356)
+                code="TXFK6",
+                timestamp_ms=t_us // 1000,
+                close=price,
+                volume=vol,
+                tick_type=rnd.randint(1, 2),
+                total_volume=total_volume,
+                underlying_price=price - 700_000,
+                exchange_time_us=t_us,
+                receive_time_ns=rx_ns,
+                sequence=seq["txf-tick"],
+                producer_run_id=RUN_ID,
+                open=233_000_000,
+                high=235_010_000,
+                low=232_990_000,
+                avg_price=234_012_345,
+                amount=price * vol,
+                total_amount=96_500_123_450_000 + price * total_volume,
+                bid_side_total_vol=total_volume // 2,
+                ask_side_total_vol=total_volume - total_volume // 2,
+                chg_type=2,
+                price_chg=price - 233_300_000,
+                pct_chg=5356,
+            )
             out.append(("txf-tick", msg))
     return out
 
@@ -113,6 +142,7 @@ def run_ours(values: list[tuple[str, bytes]]) -> Variant:
     def time_it() -> None:
         for decode, v in calls:
             decode(v)
+
     return collect, time_it
 
 
@@ -121,6 +151,7 @@ def run_pd(values: list[tuple[str, bytes]], with_ctx: bool) -> Variant:
     calls = [(deser[t], t, v) for t, v in values]
     value_field = MessageField.VALUE
     if with_ctx:
+
         def collect() -> list[Message]:
             return [d(v, SerializationContext(t, value_field, None)) for d, t, v in calls]
 
@@ -128,12 +159,14 @@ def run_pd(values: list[tuple[str, bytes]], with_ctx: bool) -> Variant:
             for d, t, v in calls:
                 d(v, SerializationContext(t, value_field, None))
     else:
+
         def collect() -> list[Message]:
             return [d(v) for d, _t, v in calls]
 
         def time_it() -> None:
             for d, _t, v in calls:
                 d(v)
+
     return collect, time_it
 
 
@@ -146,15 +179,19 @@ def run_floor(values: list[tuple[str, bytes]]) -> Variant:
     def time_it() -> None:
         for from_string, v in calls:
             from_string(v[6:])
+
     return collect, time_it
 
 
 def check_identical(ours: list[Message], theirs: list[Message]) -> None:
     if len(ours) != len(theirs):
         raise SystemExit(f"result count differs: {len(ours)} vs {len(theirs)}")
-    for i, (a, b) in enumerate(zip(ours, theirs)):
-        if type(a) is not type(b) or a != b or \
-                a.SerializeToString(deterministic=True) != b.SerializeToString(deterministic=True):
+    for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+        if (
+            type(a) is not type(b)
+            or a != b
+            or a.SerializeToString(deterministic=True) != b.SerializeToString(deterministic=True)
+        ):
             raise SystemExit(f"message {i} differs: {a} vs {b}")
 
 
@@ -163,8 +200,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--messages", type=int, default=20_000)
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--seed", type=int, default=20260528)
-    ap.add_argument("--min-ratio", type=float, default=10.0,
-                    help="exit 1 when protobuf_deserializer_us / ours_us is below this (%(default)s)")
+    ap.add_argument(
+        "--min-ratio",
+        type=float,
+        default=10.0,
+        help="exit 1 when protobuf_deserializer_us / ours_us is below this (%(default)s)",
+    )
     args = ap.parse_args(argv)
 
     messages = make_messages(args.messages, args.seed)
@@ -186,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     samples: dict[str, list[float]] = {k: [] for k in variants}
     names = list(variants)
     for r in range(args.rounds):
-        for name in names[r % len(names):] + names[:r % len(names)]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             time_it = variants[name][1]
             t0 = time.perf_counter()
             time_it()
@@ -195,8 +236,10 @@ def main(argv: list[str] | None = None) -> int:
 
     tick_share = sum(1 for t, _ in values if t == "txf-tick") / n
     sizes = {t: statistics.mean(len(v) for tt, v in values if tt == t) for t in TOPICS}
-    print(f"decode benchmark: {n} framed messages ({1 - tick_share:.0%} BidAsk ~{sizes['txf-bidask']:.0f} B, "
-          f"{tick_share:.0%} Tick ~{sizes['txf-tick']:.0f} B), {args.rounds} rounds, medians; all results identical")
+    print(
+        f"decode benchmark: {n} framed messages ({1 - tick_share:.0%} BidAsk ~{sizes['txf-bidask']:.0f} B, "
+        f"{tick_share:.0%} Tick ~{sizes['txf-tick']:.0f} B), {args.rounds} rounds, medians; all results identical"
+    )
     print(f"{'variant':<34}{'us/message':>12}{'min':>9}{'max':>9}{'vs ours':>9}")
     for k in names:
         print(f"{k:<34}{med[k]:>12.3f}{min(samples[k]):>9.3f}{max(samples[k]):>9.3f}{med[k] / med['ours_us']:>8.2f}x")
@@ -209,10 +252,13 @@ def main(argv: list[str] | None = None) -> int:
     result["min_ratio"] = args.min_ratio
     ok = result["ratio"] >= args.min_ratio
     if not ok:
-        print(f"ratio {result['ratio']} < {args.min_ratio}: ProtobufDeserializer costs "
-              f"{med['protobuf_deserializer_us']:.2f} us here, and the protobuf parse alone "
-              f"{med['fromstring_floor_us']:.2f} us, so the best possible ratio is "
-              f"{med['protobuf_deserializer_us'] / med['fromstring_floor_us']:.1f}", file=sys.stderr)
+        print(
+            f"ratio {result['ratio']} < {args.min_ratio}: ProtobufDeserializer costs "
+            f"{med['protobuf_deserializer_us']:.2f} us here, and the protobuf parse alone "
+            f"{med['fromstring_floor_us']:.2f} us, so the best possible ratio is "
+            f"{med['protobuf_deserializer_us'] / med['fromstring_floor_us']:.1f}",
+            file=sys.stderr,
+        )
     print(json.dumps(result, separators=(",", ":")))
     return 0 if ok else 1
 

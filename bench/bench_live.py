@@ -42,6 +42,7 @@ os.environ.setdefault("SJ_LOG_PATH", str(Path(tempfile.mkdtemp(prefix="txf-bench
 
 import live_consumers  # noqa: E402
 from ack_clock import AckClock  # noqa: E402
+
 from stack import localstack  # noqa: E402
 from txf_producer.app import ProducerApp, run_app  # noqa: E402
 from txf_producer.settings import load_settings  # noqa: E402
@@ -61,22 +62,36 @@ def pct(sorted_ms: list[float], p: float) -> float:
 
 def summary(samples_ns: list[int]) -> dict[str, float]:
     ms = sorted(s / 1e6 for s in samples_ns)
-    return {"n": len(ms), "p50_ms": round(pct(ms, 0.50), 3), "p99_ms": round(pct(ms, 0.99), 3),
-            "p999_ms": round(pct(ms, 0.999), 3), "max_ms": round(ms[-1], 3)}
+    return {
+        "n": len(ms),
+        "p50_ms": round(pct(ms, 0.50), 3),
+        "p99_ms": round(pct(ms, 0.99), 3),
+        "p999_ms": round(pct(ms, 0.999), 3),
+        "max_ms": round(ms[-1], 3),
+    }
 
 
 def register(stack: Any, tmp: Path) -> dict[str, str]:
     prefix = f"live{uuid.uuid4().hex[:6]}-"
     provision(stack.bootstrap_servers, stack.registry_url, prefix)
     s = load_settings(**topic_settings(prefix))  # the names, resolved from the topic map
-    return {"tick_topic": str(s.tick_topic), "bidask_topic": str(s.bidask_topic),
-            "dead_letter_topic": str(s.dead_letter_topic)}
+    return {
+        "tick_topic": str(s.tick_topic),
+        "bidask_topic": str(s.bidask_topic),
+        "dead_letter_topic": str(s.dead_letter_topic),
+    }
 
 
 def phase(stack: Any, topics: dict[str, str], tmp: Path, clock: AckClock, config: SimConfig) -> dict[str, float]:
-    settings = load_settings(kafka_bootstrap=stack.bootstrap_servers, registry_url=stack.registry_url,
-                             state_dir=tmp / "state", metrics_port=0, stats_interval_s=3600, log_level="WARNING",
-                             **topics)
+    settings = load_settings(
+        kafka_bootstrap=stack.bootstrap_servers,
+        registry_url=stack.registry_url,
+        state_dir=tmp / "state",
+        metrics_port=0,
+        stats_interval_s=3600,
+        log_level="WARNING",
+        **topics,
+    )
     result = run_app(lambda: ProducerApp(settings, SimulatedSource(config)))
     assert result.exit_code == 0, result.reason
     out = summary(clock.take(topics["tick_topic"], WARMUP_S))
@@ -86,12 +101,30 @@ def phase(stack: Any, topics: dict[str, str], tmp: Path, clock: AckClock, config
 
 def day_replay(stack: Any, topics: dict[str, str], tmp: Path, compress: float, messages: int) -> dict[str, Any]:
     """The producer as a subprocess over one simulated trading day; CPU and RSS from the kernel."""
-    env = {**os.environ, "TXF_KAFKA_BOOTSTRAP": stack.bootstrap_servers, "TXF_REGISTRY_URL": stack.registry_url,
-           "TXF_TICK_TOPIC": topics["tick_topic"], "TXF_BIDASK_TOPIC": topics["bidask_topic"],
-           "TXF_DEAD_LETTER_TOPIC": topics["dead_letter_topic"], "TXF_STATE_DIR": str(tmp / "day"),
-           "TXF_METRICS_PORT": "0", "TXF_LOG_LEVEL": "WARNING", "TXF_STATS_INTERVAL_S": "3600"}
-    cmd = [str(REPO / ".venv/bin/txf-producer"), "run", "--source", "sim", "--speed", str(compress),
-           "--max-messages", str(messages), "--sim-start", "2026-11-24T08:45:00"]
+    env = {
+        **os.environ,
+        "TXF_KAFKA_BOOTSTRAP": stack.bootstrap_servers,
+        "TXF_REGISTRY_URL": stack.registry_url,
+        "TXF_TICK_TOPIC": topics["tick_topic"],
+        "TXF_BIDASK_TOPIC": topics["bidask_topic"],
+        "TXF_DEAD_LETTER_TOPIC": topics["dead_letter_topic"],
+        "TXF_STATE_DIR": str(tmp / "day"),
+        "TXF_METRICS_PORT": "0",
+        "TXF_LOG_LEVEL": "WARNING",
+        "TXF_STATS_INTERVAL_S": "3600",
+    }
+    cmd = [
+        str(REPO / ".venv/bin/txf-producer"),
+        "run",
+        "--source",
+        "sim",
+        "--speed",
+        str(compress),
+        "--max-messages",
+        str(messages),
+        "--sim-start",
+        "2026-11-24T08:45:00",
+    ]
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     rss: list[tuple[float, int]] = []
@@ -112,13 +145,19 @@ def day_replay(stack: Any, topics: dict[str, str], tmp: Path, compress: float, m
     cpu = usage.ru_utime + usage.ru_stime
     trading_hours = wall * compress / 3600
     tenth = max(1, len(rss) // 10)  # growth: the 2nd tenth (after start-up) against the last
-    first, last = max(r for _t, r in rss[tenth:2 * tenth] or rss), max(r for _t, r in rss[-tenth:])
-    return {"day_messages": messages, "day_wall_s": round(wall, 1), "day_trading_hours": round(trading_hours, 2),
-            "cpu_s_per_trading_hour": round(cpu / trading_hours, 2),
-            "cpu_share_of_core_at_real_rate": round(cpu / trading_hours / 3600, 5),
-            "rss_peak_mb": round(usage.ru_maxrss / 1024, 1), "rss_first_tenth_mb": round(first / 1024, 1),
-            "rss_last_tenth_mb": round(last / 1024, 1), "day_exit": exit_code,
-            "day_stderr_tail": err.strip().splitlines()[-1:] if err.strip() else []}
+    first, last = max(r for _t, r in rss[tenth : 2 * tenth] or rss), max(r for _t, r in rss[-tenth:])
+    return {
+        "day_messages": messages,
+        "day_wall_s": round(wall, 1),
+        "day_trading_hours": round(trading_hours, 2),
+        "cpu_s_per_trading_hour": round(cpu / trading_hours, 2),
+        "cpu_share_of_core_at_real_rate": round(cpu / trading_hours / 3600, 5),
+        "rss_peak_mb": round(usage.ru_maxrss / 1024, 1),
+        "rss_first_tenth_mb": round(first / 1024, 1),
+        "rss_last_tenth_mb": round(last / 1024, 1),
+        "day_exit": exit_code,
+        "day_stderr_tail": err.strip().splitlines()[-1:] if err.strip() else [],
+    }
 
 
 def main() -> int:
@@ -133,42 +172,74 @@ def main() -> int:
     ap.add_argument("--skip-consumers", action="store_true")
     args = ap.parse_args()
 
-    stack = localstack.ensure_up(localstack.StackConfig.from_env(), log=lambda m: print(f"[stack] {m}",
-                                                                                           file=sys.stderr))
+    stack = localstack.ensure_up(
+        localstack.StackConfig.from_env(), log=lambda m: print(f"[stack] {m}", file=sys.stderr)
+    )
     tmp = Path(tempfile.mkdtemp(prefix="txf-live-"))
     topics = register(stack, tmp)
     clock = AckClock()
     out: dict[str, Any] = {}
-    out["peak_353"] = phase(stack, topics, tmp, clock, SimConfig(seed=1, start=OPEN + dt.timedelta(hours=1),
-                            streams=STREAMS, rate=353, max_messages=353 * args.peak_seconds))
-    out["burst_3530"] = phase(stack, topics, tmp, clock, SimConfig(seed=2, start=OPEN + dt.timedelta(hours=2),
-                              streams=STREAMS, rate=3530, max_messages=3530 * args.burst_seconds))
+    out["peak_353"] = phase(
+        stack,
+        topics,
+        tmp,
+        clock,
+        SimConfig(
+            seed=1, start=OPEN + dt.timedelta(hours=1), streams=STREAMS, rate=353, max_messages=353 * args.peak_seconds
+        ),
+    )
+    out["burst_3530"] = phase(
+        stack,
+        topics,
+        tmp,
+        clock,
+        SimConfig(
+            seed=2,
+            start=OPEN + dt.timedelta(hours=2),
+            streams=STREAMS,
+            rate=3530,
+            max_messages=3530 * args.burst_seconds,
+        ),
+    )
     open_n = int(sum(300 * 2.718281828 ** (-s / 40) + 51 for s in range(args.open_seconds)))
-    out["open_burst"] = phase(stack, topics, tmp, clock, SimConfig(seed=3, start=OPEN, streams=STREAMS, speed=1.0,
-                              simulate_preopen=False, max_messages=open_n))
+    out["open_burst"] = phase(
+        stack,
+        topics,
+        tmp,
+        clock,
+        SimConfig(seed=3, start=OPEN, streams=STREAMS, speed=1.0, simulate_preopen=False, max_messages=open_n),
+    )
     if not args.skip_consumers:
         out["consumers"] = live_consumers.run(stack, args)
     if not args.skip_day:
         out.update(day_replay(stack, topics, tmp, args.compress, args.day_messages))
 
-    print(f"\nproducer: quote callback -> broker ack\n{'phase':<22}{'n':>8}{'p50 ms':>10}{'p99 ms':>10}"
-          f"{'p99.9 ms':>10}{'max ms':>10}")
+    print(
+        f"\nproducer: quote callback -> broker ack\n{'phase':<22}{'n':>8}{'p50 ms':>10}{'p99 ms':>10}"
+        f"{'p99.9 ms':>10}{'max ms':>10}"
+    )
     for name in ("peak_353", "burst_3530", "open_burst"):
         s = out.get(name) or {}
         if s:
             print(f"{name:<22}{s['n']:>8}{s['p50_ms']:>10}{s['p99_ms']:>10}{s['p999_ms']:>10}{s['max_ms']:>10}")
     if not args.skip_day:
-        print(f"day replay x{args.compress:g}: {out['day_messages']} msgs over {out['day_trading_hours']} trading hours "
-              f"in {out['day_wall_s']} s; CPU {out['cpu_s_per_trading_hour']} s/trading hour "
-              f"({out['cpu_share_of_core_at_real_rate'] * 100:.3f}% of a core); RSS peak {out['rss_peak_mb']} MB, "
-              f"first/last tenth {out['rss_first_tenth_mb']}/{out['rss_last_tenth_mb']} MB")
-    checks = {"peak p99 < 5 ms": out["peak_353"]["p99_ms"] < 5,
-              "open burst p99 < 20 ms": out["open_burst"]["p99_ms"] < 20,
-              "burst p99 < 20 ms": out["burst_3530"]["p99_ms"] < 20}
+        print(
+            f"day replay x{args.compress:g}: {out['day_messages']} msgs over {out['day_trading_hours']} trading hours "
+            f"in {out['day_wall_s']} s; CPU {out['cpu_s_per_trading_hour']} s/trading hour "
+            f"({out['cpu_share_of_core_at_real_rate'] * 100:.3f}% of a core); RSS peak {out['rss_peak_mb']} MB, "
+            f"first/last tenth {out['rss_first_tenth_mb']}/{out['rss_last_tenth_mb']} MB"
+        )
+    checks = {
+        "peak p99 < 5 ms": out["peak_353"]["p99_ms"] < 5,
+        "open burst p99 < 20 ms": out["open_burst"]["p99_ms"] < 20,
+        "burst p99 < 20 ms": out["burst_3530"]["p99_ms"] < 20,
+    }
     if not args.skip_day:
         checks["CPU < 2% of a core at the real rate"] = out["cpu_share_of_core_at_real_rate"] < 0.02
         checks["RSS < 150 MB"] = out["rss_peak_mb"] < 150
-        checks["no RSS growth (last tenth <= 1.1 x first)"] = out["rss_last_tenth_mb"] <= 1.1 * out["rss_first_tenth_mb"]
+        checks["no RSS growth (last tenth <= 1.1 x first)"] = (
+            out["rss_last_tenth_mb"] <= 1.1 * out["rss_first_tenth_mb"]
+        )
     if not args.skip_consumers:
         live_consumers.table(out["consumers"])
         checks.update(live_consumers.checks(out["consumers"]))

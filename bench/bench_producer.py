@@ -36,8 +36,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -50,31 +51,38 @@ from confluent_kafka.schema_registry.protobuf import ProtobufSerializer  # noqa:
 from txf.v1 import BidAsk, Tick  # noqa: E402
 from txf_producer.framing import frame_header, serializer_config  # noqa: E402
 from txf_producer.publisher import Publisher, Stream  # noqa: E402
-from txf_producer.quotes import bidask_from_array, tick_from_array  # noqa: E402
-from txf_producer.sources.base import QuoteType  # noqa: E402
-from txf_producer.quotes import TICK  # noqa: E402
+from txf_producer.quotes import (  # noqa: E402
+    TICK,  # noqa: E402
+    bidask_from_array,
+    tick_from_array,
+)
 from txf_producer.simulation.market import SimMarket  # noqa: E402
+from txf_producer.sources.base import QuoteType  # noqa: E402
 from txf_producer.sources.simulated import SimConfig  # noqa: E402
 from txf_producer.spool import Spool  # noqa: E402
 
 TAIPEI = dt.timezone(dt.timedelta(hours=8))
-SEED_PROTO = '''syntax = "proto3";
+SEED_PROTO = """syntax = "proto3";
 package txf;
 message Tick { string code = 1; int64 timestamp_ms = 2; int64 close = 3; int32 volume = 4;
   int32 tick_type = 5; int32 total_volume = 6; int64 underlying_price = 7; }
 message BidAsk { string code = 1; int64 timestamp_ms = 2; int32 bid_total_vol = 3; int32 ask_total_vol = 4;
   repeated int64 bid_price = 5; repeated int32 bid_volume = 6; repeated int32 diff_bid_vol = 7;
   repeated int64 ask_price = 8; repeated int32 ask_volume = 9; repeated int32 diff_ask_vol = 10; }
-'''
+"""
 
 
 def real_quotes(n: int, seed: int = 3) -> list[tuple[QuoteType, Any]]:
     """n real quote objects from the simulator, in its (real) mix and order."""
-    market = SimMarket(SimConfig(seed=seed, streams=(("TXFR1", QuoteType.TICK), ("TXFR1", QuoteType.BIDASK))),
-                       int(dt.datetime(2026, 11, 24, 8, 45, tzinfo=TAIPEI).timestamp()) * 10**9)
+    market = SimMarket(
+        SimConfig(seed=seed, streams=(("TXFR1", QuoteType.TICK), ("TXFR1", QuoteType.BIDASK))),
+        int(dt.datetime(2026, 11, 24, 8, 45, tzinfo=TAIPEI).timestamp()) * 10**9,
+    )
     out = []
     for kind, _t, arr in market:
-        out.append((QuoteType.TICK, tick_from_array(arr)) if kind == TICK else (QuoteType.BIDASK, bidask_from_array(arr)))
+        out.append(
+            (QuoteType.TICK, tick_from_array(arr)) if kind == TICK else (QuoteType.BIDASK, bidask_from_array(arr))
+        )
         if len(out) == n:
             return out
     raise AssertionError("simulator ended early")
@@ -84,8 +92,9 @@ def seed_pb2() -> Any:
     """The original design's txf_data_pb2, compiled with the pinned protoc into a temp dir."""
     tmp = Path(tempfile.mkdtemp(prefix="txf-seed-"))
     (tmp / "txf_data.proto").write_text(SEED_PROTO)
-    subprocess.run([str(REPO / ".venv/bin/protoc"), f"-I{tmp}", f"--python_out={tmp}", str(tmp / "txf_data.proto")],
-                   check=True)
+    subprocess.run(
+        [str(REPO / ".venv/bin/protoc"), f"-I{tmp}", f"--python_out={tmp}", str(tmp / "txf_data.proto")], check=True
+    )
     sys.path.insert(0, str(tmp))
     import txf_data_pb2  # type: ignore[import-not-found]
 
@@ -94,9 +103,17 @@ def seed_pb2() -> Any:
 
 def offline_producer() -> Producer:
     """A real librdkafka producer whose broker never answers: produce() cost only."""
-    return Producer({"bootstrap.servers": "127.0.0.1:9", "queue.buffering.max.messages": 2_000_000,
-                     "queue.buffering.max.kbytes": 2_000_000, "enable.idempotence": True, "acks": "all",
-                     "linger.ms": 1, "log_level": 0})
+    return Producer(
+        {
+            "bootstrap.servers": "127.0.0.1:9",
+            "queue.buffering.max.messages": 2_000_000,
+            "queue.buffering.max.kbytes": 2_000_000,
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 1,
+            "log_level": 0,
+        }
+    )
 
 
 def _noop(err: Any, msg: Any) -> None:
@@ -104,6 +121,7 @@ def _noop(err: Any, msg: Any) -> None:
 
 
 # --- the variants: each returns a function handling one (type, quote) --------------------
+
 
 def make_seed_style(producer: Producer, pb2: Any) -> Callable[[QuoteType, Any], None]:
     """The original hot path, as its service wrote it."""
@@ -198,17 +216,29 @@ def make_seed_style_full(producer: Producer) -> Callable[[QuoteType, Any], None]
 
     def handle(kind: QuoteType, q: Any) -> None:
         m = build_full_seed_style(kind, q, seq)
-        produce("txf-tick" if kind is QuoteType.TICK else "txf-bidask", key=q.code, value=m.SerializeToString(),
-                on_delivery=_noop)
+        produce(
+            "txf-tick" if kind is QuoteType.TICK else "txf-bidask",
+            key=q.code,
+            value=m.SerializeToString(),
+            on_delivery=_noop,
+        )
 
     return handle
 
 
 def make_ours(producer: Producer, headers: dict[str, bytes], code: str) -> Callable[[QuoteType, Any], None]:
-    pub = Publisher(producer, run_id=42, dead_letter_topic="txf-dlq",
-                    spool=Spool(Path(tempfile.mkdtemp(prefix="txf-bench-")) / "spool"))
-    pub.install([Stream(QuoteType.TICK, code, "TXFR1", "txf-tick", headers["txf-tick"]),
-                 Stream(QuoteType.BIDASK, code, "TXFR1", "txf-bidask", headers["txf-bidask"])])
+    pub = Publisher(
+        producer,
+        run_id=42,
+        dead_letter_topic="txf-dlq",
+        spool=Spool(Path(tempfile.mkdtemp(prefix="txf-bench-")) / "spool"),
+    )
+    pub.install(
+        [
+            Stream(QuoteType.TICK, code, "TXFR1", "txf-tick", headers["txf-tick"]),
+            Stream(QuoteType.BIDASK, code, "TXFR1", "txf-bidask", headers["txf-bidask"]),
+        ]
+    )
     # Offline, the only delivery reports are the purges between rounds: nothing to count or spool.
     pub._delivered = _noop  # type: ignore[method-assign]
     on_tick, on_bidask = pub.on_tick, pub.on_bidask
@@ -222,14 +252,18 @@ def make_ours(producer: Producer, headers: dict[str, bytes], code: str) -> Calla
     return handle
 
 
-def make_floor(producer: Producer, quotes: list[tuple[QuoteType, Any]], ours: Callable[..., None],
-               ) -> Callable[[QuoteType, Any], None]:
+def make_floor(
+    producer: Producer,
+    quotes: list[tuple[QuoteType, Any]],
+    ours: Callable[..., None],
+) -> Callable[[QuoteType, Any], None]:
     """produce() of bytes built beforehand (ours, so the sizes are the real ones)."""
     values = {}
     pub = ours.publisher  # type: ignore[attr-defined]
     for kind, q in quotes:
         values[id(q)] = (pub._ticks if kind is QuoteType.TICK else pub._bidasks)[q.code].header + (
-            build_full_seed_style(kind, q, [0]).SerializeToString())
+            build_full_seed_style(kind, q, [0]).SerializeToString()
+        )
     produce = producer.produce
 
     def handle(kind: QuoteType, q: Any) -> None:
@@ -239,12 +273,18 @@ def make_floor(producer: Producer, quotes: list[tuple[QuoteType, Any]], ours: Ca
 
 
 def make_serializing(registry: SchemaRegistryClient) -> Callable[[QuoteType, Any], None]:
-    conf = {"bootstrap.servers": "127.0.0.1:9", "queue.buffering.max.messages": 2_000_000,
-            "queue.buffering.max.kbytes": 2_000_000, "log_level": 0}
-    tick_p = SerializingProducer({**conf, "value.serializer": ProtobufSerializer(Tick, registry,
-                                                                                 serializer_config(False))})
-    book_p = SerializingProducer({**conf, "value.serializer": ProtobufSerializer(BidAsk, registry,
-                                                                                 serializer_config(False))})
+    conf = {
+        "bootstrap.servers": "127.0.0.1:9",
+        "queue.buffering.max.messages": 2_000_000,
+        "queue.buffering.max.kbytes": 2_000_000,
+        "log_level": 0,
+    }
+    tick_p = SerializingProducer(
+        {**conf, "value.serializer": ProtobufSerializer(Tick, registry, serializer_config(False))}
+    )
+    book_p = SerializingProducer(
+        {**conf, "value.serializer": ProtobufSerializer(BidAsk, registry, serializer_config(False))}
+    )
     seq = [0]
 
     def handle(kind: QuoteType, q: Any) -> None:
@@ -284,7 +324,7 @@ def micro(args: argparse.Namespace, registry: SchemaRegistryClient) -> dict[str,
     results: dict[str, list[float]] = {k: [] for k in variants}
     names = list(variants)
     for r in range(args.rounds + 1):  # round 0 warms up and is discarded
-        order = names[r % len(names):] + names[:r % len(names)]
+        order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
             us = time_round(variants[name], quotes)
             if r:
@@ -300,6 +340,7 @@ def micro(args: argparse.Namespace, registry: SchemaRegistryClient) -> dict[str,
 
 # --- against the real local stack --------------------------------------------------------
 
+
 def live(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
 
     from txf_producer.app import ProducerApp, run_app
@@ -313,8 +354,14 @@ def live(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
 
     def settings(**kw: Any) -> Any:
-        return load_settings(kafka_bootstrap=stack.bootstrap_servers, registry_url=stack.registry_url,
-                             **topic_settings(prefix), state_dir=tmp / "state", stats_interval_s=3600, **kw)
+        return load_settings(
+            kafka_bootstrap=stack.bootstrap_servers,
+            registry_url=stack.registry_url,
+            **topic_settings(prefix),
+            state_dir=tmp / "state",
+            stats_interval_s=3600,
+            **kw,
+        )
 
     streams = (("TXFR1", QuoteType.TICK), ("TXFR1", QuoteType.BIDASK))
     start = dt.datetime(2026, 11, 24, 8, 45, tzinfo=TAIPEI)
@@ -326,23 +373,41 @@ def live(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
     #    the model's ~7 us a quote off the producer's CPU), by the simulator in the producer's own
     #    thread, and by a replay of the same quotes recorded in an untimed run (the feed's own cost
     #    ~3.5 us). Peak RSS of the in-thread simulator run, from wait4.
-    env = {**os.environ, "TXF_KAFKA_BOOTSTRAP": stack.bootstrap_servers, "TXF_REGISTRY_URL": stack.registry_url,
-           "TXF_TICK_TOPIC": f"{prefix}txf-tick", "TXF_BIDASK_TOPIC": f"{prefix}txf-bidask",
-           "TXF_DEAD_LETTER_TOPIC": f"{prefix}txf-dlq", "TXF_STATE_DIR": str(tmp / "sustained"),
-           "TXF_METRICS_PORT": "0", "TXF_STATS_INTERVAL_S": "3600", "TXF_LOG_LEVEL": "INFO"}
+    env = {
+        **os.environ,
+        "TXF_KAFKA_BOOTSTRAP": stack.bootstrap_servers,
+        "TXF_REGISTRY_URL": stack.registry_url,
+        "TXF_TICK_TOPIC": f"{prefix}txf-tick",
+        "TXF_BIDASK_TOPIC": f"{prefix}txf-bidask",
+        "TXF_DEAD_LETTER_TOPIC": f"{prefix}txf-dlq",
+        "TXF_STATE_DIR": str(tmp / "sustained"),
+        "TXF_METRICS_PORT": "0",
+        "TXF_STATS_INTERVAL_S": "3600",
+        "TXF_LOG_LEVEL": "INFO",
+    }
     recording = tmp / "sustained.rec"
     sim = ["--source", "sim", "--max-messages", str(args.sustained), "--sim-start", "2026-11-24T08:45:00"]
-    runs = {"sim": [*sim, "--sim-process"], "sim_in_thread": sim,
-            "recording": [*sim, "--record", str(recording)],  # the replay's input, not timed
-            "replay": ["--source", "replay", "--replay", str(recording)]}
+    runs = {
+        "sim": [*sim, "--sim-process"],
+        "sim_in_thread": sim,
+        "recording": [*sim, "--record", str(recording)],  # the replay's input, not timed
+        "replay": ["--source", "replay", "--replay", str(recording)],
+    }
     for name, cli in runs.items():
-        proc = subprocess.Popen([str(REPO / ".venv/bin/txf-producer"), "run", *cli], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [str(REPO / ".venv/bin/txf-producer"), "run", *cli],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         err = proc.stderr.read().decode() if proc.stderr else ""
         _pid, status, usage = os.wait4(proc.pid, 0)
         final = json.loads(err.split("final stats ", 1)[1].splitlines()[0]) if "final stats " in err else {}
-        stamps = [dt.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S.%f") for line in err.splitlines()
-                  if "producing: run id" in line or "final stats" in line]
+        stamps = [
+            dt.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S.%f")
+            for line in err.splitlines()
+            if "producing: run id" in line or "final stats" in line
+        ]
         took = (stamps[-1] - stamps[0]).total_seconds() if len(stamps) == 2 else float("nan")
         delivered = sum(final.get("delivered", {}).values())
         published = sum(final.get("published", {}).values())
@@ -350,14 +415,18 @@ def live(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
         if name == "recording":
             continue
         out[f"sustained_{name}_msgs_per_s"] = round(delivered / took)
-        out[f"sustained_{name}_all_delivered"] = (delivered == published and accounted == args.sustained
-                                                  and final.get("spooled_total", 1) == 0
-                                                  and os.waitstatus_to_exitcode(status) == 0)
+        out[f"sustained_{name}_all_delivered"] = (
+            delivered == published
+            and accounted == args.sustained
+            and final.get("spooled_total", 1) == 0
+            and os.waitstatus_to_exitcode(status) == 0
+        )
         if name == "sim_in_thread":
             out["rss_peak_mb"] = round(usage.ru_maxrss / 1024, 1)
     out["sustained_msgs_per_s"] = out["sustained_sim_msgs_per_s"]
-    out["sustained_all_delivered"] = all(out[f"sustained_{n}_all_delivered"]
-                                         for n in ("sim", "sim_in_thread", "replay"))
+    out["sustained_all_delivered"] = all(
+        out[f"sustained_{n}_all_delivered"] for n in ("sim", "sim_in_thread", "replay")
+    )
 
     # 2. callback -> produce() return at 1,000 msgs/s (paced sim, real broker). Paced delivery wakes a
     #    sleeping thread per quote, so this includes the cold-cache cost a tight loop never sees.
@@ -394,13 +463,26 @@ def live(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
     pub_values = []
     seq = [0]
     for kind, q in quotes:
-        pub_values.append((f"{prefix}txf-tick" if kind is QuoteType.TICK else f"{prefix}txf-bidask", q.code.encode(),
-                           b"\0\0\0\0\2\0" + build_full_seed_style(kind, q, seq).SerializeToString()))
+        pub_values.append(
+            (
+                f"{prefix}txf-tick" if kind is QuoteType.TICK else f"{prefix}txf-bidask",
+                q.code.encode(),
+                b"\0\0\0\0\2\0" + build_full_seed_style(kind, q, seq).SerializeToString(),
+            )
+        )
     for codec in ("none", "lz4", "zstd", "snappy"):
         stats: list[dict[str, Any]] = []
-        p = Producer({"bootstrap.servers": stack.bootstrap_servers, "enable.idempotence": True, "acks": "all",
-                      "compression.type": codec, "linger.ms": 5, "statistics.interval.ms": 100,
-                      "stats_cb": lambda j: stats.append(json.loads(j))})
+        p = Producer(
+            {
+                "bootstrap.servers": stack.bootstrap_servers,
+                "enable.idempotence": True,
+                "acks": "all",
+                "compression.type": codec,
+                "linger.ms": 5,
+                "statistics.interval.ms": 100,
+                "stats_cb": lambda j, stats=stats: stats.append(json.loads(j)),
+            }
+        )
         t0 = time.perf_counter()
         for topic, key, value in pub_values:
             p.produce(topic, value, key)
@@ -465,24 +547,30 @@ def main() -> int:
 
     from stack import localstack
 
-    stack = localstack.ensure_up(localstack.StackConfig.from_env(), log=lambda m: print(f"[stack] {m}", file=sys.stderr))
+    stack = localstack.ensure_up(
+        localstack.StackConfig.from_env(), log=lambda m: print(f"[stack] {m}", file=sys.stderr)
+    )
     registry = SchemaRegistryClient({"url": stack.registry_url, "timeout": 10})
-    subprocess.run([str(REPO / ".venv/bin/txf-registry"), "register"], check=True, capture_output=True,
-                   env={**os.environ, "TXF_REGISTRY_URL": stack.registry_url})
+    subprocess.run(
+        [str(REPO / ".venv/bin/txf-registry"), "register"],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "TXF_REGISTRY_URL": stack.registry_url},
+    )
     figures: dict[str, Any] = micro(args, registry)
     figures.update(live(args, stack))
     f = figures
     checks = {
         "ours <= 0.8 x seed_style_full": f["ours_us"] <= 0.8 * f["seed_style_full_us"],
         "ours <= 1.25 x seed_style": f["ours_us"] <= 1.25 * f["seed_style_us"],
-        "sustained sim -> Kafka >= 50,000 msgs/s, all delivered": f["sustained_msgs_per_s"] >= 50_000 and f["sustained_all_delivered"],
+        "sustained sim -> Kafka >= 50,000 msgs/s, all delivered": f["sustained_msgs_per_s"] >= 50_000
+        and f["sustained_all_delivered"],
         "callback -> produce p99 < 20 us at 1,000 msgs/s": f["callback_p99_us"] < 20,
         "RSS < 150 MB": f["rss_peak_mb"] < 150,
     }
     f["ours_vs_seed_style"] = round(f["ours_us"] / f["seed_style_us"], 3)
     f["ours_vs_seed_style_full"] = round(f["ours_us"] / f["seed_style_full_us"], 3)
-    print(f"\nproducer hot path, us/message (median of {args.rounds} rounds x {args.messages} real quotes, "
-          "86% BidAsk)")
+    print(f"\nproducer hot path, us/message (median of {args.rounds} rounds x {args.messages} real quotes, 86% BidAsk)")
     for k in ("ours_us", "seed_style_us", "seed_style_full_us", "floor_us", "serializing_producer_us"):
         print(f"  {k:<26}{f[k]:>8.3f}")
     print(f"  ours / seed_style = {f['ours_vs_seed_style']}, ours / seed_style_full = {f['ours_vs_seed_style_full']}")

@@ -52,9 +52,10 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -62,8 +63,8 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from confluent_kafka import ConsumerGroupState, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient  # noqa: E402
-
 from tmux_pane import TmuxPane  # noqa: E402
+
 from txf_producer.settings import load_settings  # noqa: E402
 from txf_registry import provision, topic_settings  # noqa: E402
 
@@ -87,16 +88,19 @@ def log(msg: str) -> None:
 
 # --- the programs ---------------------------------------------------------------------------------
 
+
 def build(tmp: Path, compile_: bool = True) -> dict[str, list[str]]:
     """Build the Go, TS and Java consumers as their READMEs say (unless not `compile_`); each consumer's command."""
     go_bin = tmp / "txf-consume-go"
     if compile_:
         log("building the Go, TypeScript and Java consumers")
-        subprocess.run(["go", "build", "-o", str(go_bin), "./cmd/txf-consume"], cwd=REPO / "consumers" / "go",
-                       check=True)
+        subprocess.run(
+            ["go", "build", "-o", str(go_bin), "./cmd/txf-consume"], cwd=REPO / "consumers" / "go", check=True
+        )
         subprocess.run(["npm", "run", "build", "--silent"], cwd=REPO / "consumers" / "ts", check=True)
-        subprocess.run([str(REPO / "consumers" / "java" / "build.sh"), "-DskipTests"], check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [str(REPO / "consumers" / "java" / "build.sh"), "-DskipTests"], check=True, stdout=subprocess.DEVNULL
+        )
     python = str(BIN / "python")
     return {
         "python-lib": [python, str(REPO / "bench" / "python_probe.py")],
@@ -104,8 +108,13 @@ def build(tmp: Path, compile_: bool = True) -> dict[str, list[str]]:
         "go": [str(go_bin)],
         "ts": ["node", str(REPO / "consumers" / "ts" / "dist" / "main.js")],
         # as consumers/java/README.md runs it
-        "java": ["java", "-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar",
-                 str(REPO / "consumers" / "java" / "target" / "txf-consumer.jar")],
+        "java": [
+            "java",
+            "-Xmx256m",
+            "-XX:TieredStopAtLevel=1",
+            "-jar",
+            str(REPO / "consumers" / "java" / "target" / "txf-consumer.jar"),
+        ],
         "live-view": [python, str(REPO / "bench" / "python_probe.py"), "--output", "live"],
     }
 
@@ -113,9 +122,23 @@ def build(tmp: Path, compile_: bool = True) -> dict[str, list[str]]:
 def common_flags(stack: Any, topics: dict[str, str], group: str, n: int) -> list[str]:
     """The flags every consumer shares (the same names in all four languages)."""
     t, b = topics["tick_topic"], topics["bidask_topic"]
-    return ["--bootstrap", stack.bootstrap_servers, "--registry", stack.registry_url, "--group", group,
-            "--topics", f"{t},{b}", "--type", f"{t}=txf.v1.Tick", "--type", f"{b}=txf.v1.BidAsk",
-            "--from-beginning", "--max-messages", str(n)]
+    return [
+        "--bootstrap",
+        stack.bootstrap_servers,
+        "--registry",
+        stack.registry_url,
+        "--group",
+        group,
+        "--topics",
+        f"{t},{b}",
+        "--type",
+        f"{t}=txf.v1.Tick",
+        "--type",
+        f"{b}=txf.v1.BidAsk",
+        "--from-beginning",
+        "--max-messages",
+        str(n),
+    ]
 
 
 def new_topics(stack: Any, label: str) -> dict[str, str]:
@@ -123,25 +146,42 @@ def new_topics(stack: Any, label: str) -> dict[str, str]:
     prefix = f"bc{label}{uuid.uuid4().hex[:6]}-"
     provision(stack.bootstrap_servers, stack.registry_url, prefix)
     s = load_settings(**topic_settings(prefix))
-    return {"tick_topic": str(s.tick_topic), "bidask_topic": str(s.bidask_topic),
-            "txfr2_tick_topic": str(s.txfr2_tick_topic), "dead_letter_topic": str(s.dead_letter_topic)}
+    return {
+        "tick_topic": str(s.tick_topic),
+        "bidask_topic": str(s.bidask_topic),
+        "txfr2_tick_topic": str(s.txfr2_tick_topic),
+        "dead_letter_topic": str(s.dead_letter_topic),
+    }
 
 
-def start_producer(stack: Any, topics: dict[str, str], tmp: Path, n: int, rate: float | None,
-                   ack_out: Path | None = None) -> subprocess.Popen[str]:
+def start_producer(
+    stack: Any, topics: dict[str, str], tmp: Path, n: int, rate: float | None, ack_out: Path | None = None
+) -> subprocess.Popen[str]:
     """The shipped producer on the simulator: n in-session quotes at `rate` (None: full speed, own process).
 
     With `ack_out`, through bench/producer_probe.py: the same CLI, noting each broker ack.
     """
-    env = {**os.environ, "SJ_LOG_PATH": str(tmp / "shioaji.log"), "TXF_KAFKA_BOOTSTRAP": stack.bootstrap_servers, "TXF_REGISTRY_URL": stack.registry_url,
-           "TXF_TICK_TOPIC": topics["tick_topic"], "TXF_BIDASK_TOPIC": topics["bidask_topic"],
-           "TXF_TXFR2_TICK_TOPIC": topics["txfr2_tick_topic"], "TXF_DEAD_LETTER_TOPIC": topics["dead_letter_topic"],
-           "TXF_STATE_DIR": str(tmp / "producer-state"), "TXF_METRICS_PORT": "0", "TXF_LOG_LEVEL": "WARNING",
-           "TXF_STATS_INTERVAL_S": "3600"}
+    env = {
+        **os.environ,
+        "SJ_LOG_PATH": str(tmp / "shioaji.log"),
+        "TXF_KAFKA_BOOTSTRAP": stack.bootstrap_servers,
+        "TXF_REGISTRY_URL": stack.registry_url,
+        "TXF_TICK_TOPIC": topics["tick_topic"],
+        "TXF_BIDASK_TOPIC": topics["bidask_topic"],
+        "TXF_TXFR2_TICK_TOPIC": topics["txfr2_tick_topic"],
+        "TXF_DEAD_LETTER_TOPIC": topics["dead_letter_topic"],
+        "TXF_STATE_DIR": str(tmp / "producer-state"),
+        "TXF_METRICS_PORT": "0",
+        "TXF_LOG_LEVEL": "WARNING",
+        "TXF_STATS_INTERVAL_S": "3600",
+    }
     pace = ["--rate", f"{rate:g}"] if rate else ["--sim-process"]
     args = ["run", "--source", "sim", *pace, "--max-messages", str(n), "--sim-start", SESSION_HOUR]
-    cmd = [str(BIN / "txf-producer"), *args] if ack_out is None else \
-        [str(BIN / "python"), str(REPO / "bench" / "producer_probe.py"), "--ack-out", str(ack_out), "--", *args]
+    cmd = (
+        [str(BIN / "txf-producer"), *args]
+        if ack_out is None
+        else [str(BIN / "python"), str(REPO / "bench" / "producer_probe.py"), "--ack-out", str(ack_out), "--", *args]
+    )
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp)
 
 
@@ -158,10 +198,12 @@ def finish_producer(proc: subprocess.Popen[str], timeout_s: float) -> None:
 
 def high_watermarks(stack: Any, topics: dict[str, str]) -> int:
     from confluent_kafka import Consumer
+
     c = Consumer({"bootstrap.servers": stack.bootstrap_servers, "group.id": f"hw-{uuid.uuid4().hex}"})
     try:
-        return sum(c.get_watermark_offsets(TopicPartition(topics[k], 0), timeout=10)[1]
-                   for k in ("tick_topic", "bidask_topic"))
+        return sum(
+            c.get_watermark_offsets(TopicPartition(topics[k], 0), timeout=10)[1] for k in ("tick_topic", "bidask_topic")
+        )
     finally:
         c.close()
 
@@ -183,26 +225,27 @@ def wait_groups_stable(stack: Any, groups: Sequence[str], partitions: int, timeo
         if len(ready) == len(groups):
             return
         if time.monotonic() > deadline:
-            raise RuntimeError(f"consumer groups not stable within {timeout_s:g} s: "
-                               f"{sorted(set(groups) - set(ready))}")
+            raise RuntimeError(f"consumer groups not stable within {timeout_s:g} s: {sorted(set(groups) - set(ready))}")
         time.sleep(0.2)  # polling interval of a deadline-bounded wait
 
 
 # --- reading the pipes ----------------------------------------------------------------------------
+
 
 @dataclass
 class PipeRecord:
     """What one pipe consumer handed over."""
 
     samples: list[tuple[int, int]] = field(default_factory=list)  # (producer receive ns, read ns)
-    keys: set[bytes] = field(default_factory=set)                 # '"topic":..,"partition":..,"offset":..'
+    keys: set[bytes] = field(default_factory=set)  # '"topic":..,"partition":..,"offset":..'
     lines: int = 0
     first_s: float = 0.0
     last_s: float = 0.0
 
 
-def read_pipes(procs: dict[str, subprocess.Popen[bytes]], parse: bool, expect: int,
-               deadline_s: float) -> dict[str, PipeRecord]:
+def read_pipes(
+    procs: dict[str, subprocess.Popen[bytes]], parse: bool, expect: int, deadline_s: float
+) -> dict[str, PipeRecord]:
     """Read every consumer's stdout until EOF: time each line (parse) or count lines (throughput)."""
     sel = selectors.DefaultSelector()
     out: dict[str, PipeRecord] = {}
@@ -243,8 +286,8 @@ def read_pipes(procs: dict[str, subprocess.Popen[bytes]], parse: bool, expect: i
             partial[name] = lines.pop()
             for line in lines:
                 i = line.find(RECEIVE_FIELD) + len(RECEIVE_FIELD)
-                rec.samples.append((int(line[i:line.index(b'"', i)]), now_ns))
-                rec.keys.add(line[:line.index(b',"schemaId"')])
+                rec.samples.append((int(line[i : line.index(b'"', i)]), now_ns))
+                rec.keys.add(line[: line.index(b',"schemaId"')])
             rec.lines += len(lines)
             if rec.lines >= expect and not rec.last_s:
                 rec.last_s = now_s
@@ -252,8 +295,7 @@ def read_pipes(procs: dict[str, subprocess.Popen[bytes]], parse: bool, expect: i
     return out
 
 
-def summarize(samples: Sequence[tuple[int, int]], start_ns: int,
-              acks: dict[int, int] | None = None) -> dict[str, Any]:
+def summarize(samples: Sequence[tuple[int, int]], start_ns: int, acks: dict[int, int] | None = None) -> dict[str, Any]:
     """p50/p99/p99.9/max (ms) of hand-over - producer receive, for records received >= WARMUP after the first.
 
     With `acks` (producer receive -> broker ack ns, per record), also the same of hand-over - ack:
@@ -273,11 +315,17 @@ def summarize(samples: Sequence[tuple[int, int]], start_ns: int,
 def _percentiles(ms: list[float], prefix: str) -> dict[str, float]:
     def pct(p: float) -> float:
         return round(ms[min(len(ms) - 1, int(len(ms) * p))], 3)
-    return {f"{prefix}p50_ms": pct(0.50), f"{prefix}p99_ms": pct(0.99), f"{prefix}p999_ms": pct(0.999),
-            f"{prefix}max_ms": round(ms[-1], 3)}
+
+    return {
+        f"{prefix}p50_ms": pct(0.50),
+        f"{prefix}p99_ms": pct(0.99),
+        f"{prefix}p999_ms": pct(0.999),
+        f"{prefix}max_ms": round(ms[-1], 3),
+    }
 
 
 # --- phases ---------------------------------------------------------------------------------------
+
 
 def start(cmd: list[str], log_path: Path, stdout: int | None) -> subprocess.Popen[bytes]:
     return subprocess.Popen(cmd, stdout=stdout, stderr=open(log_path, "wb"), stdin=subprocess.DEVNULL, cwd=REPO)
@@ -296,8 +344,15 @@ def stop_all(procs: Sequence[subprocess.Popen[bytes]]) -> None:
             p.wait(5)
 
 
-def latency_phase(stack: Any, cmds: dict[str, list[str]], rate: float, seconds: float, tmp: Path,
-                  label: str, names: Sequence[str] = LATENCY_CONSUMERS) -> dict[str, Any]:
+def latency_phase(
+    stack: Any,
+    cmds: dict[str, list[str]],
+    rate: float,
+    seconds: float,
+    tmp: Path,
+    label: str,
+    names: Sequence[str] = LATENCY_CONSUMERS,
+) -> dict[str, Any]:
     """Every consumer beside one producer at `rate`: producer receive -> hand-over, per consumer."""
     n = int(rate * seconds)
     topics = new_topics(stack, label)
@@ -308,16 +363,41 @@ def latency_phase(stack: Any, cmds: dict[str, list[str]], rate: float, seconds: 
     procs: dict[str, subprocess.Popen[bytes]] = {}
     probe = pane = None
     if "python-lib" in names:
-        probe = start([*cmds["python-lib"], *common_flags(stack, topics, groups["python-lib"], n), "--probe",
-                       "latency", "--probe-out", str(probe_out)], tmp / f"{label}-python-lib.log", None)
+        probe = start(
+            [
+                *cmds["python-lib"],
+                *common_flags(stack, topics, groups["python-lib"], n),
+                "--probe",
+                "latency",
+                "--probe-out",
+                str(probe_out),
+            ],
+            tmp / f"{label}-python-lib.log",
+            None,
+        )
     for name in PIPE_CONSUMERS:
         if name in names:
-            procs[name] = start([*cmds[name], *common_flags(stack, topics, groups[name], n)],
-                                tmp / f"{label}-{name}.log", subprocess.PIPE)
+            procs[name] = start(
+                [*cmds[name], *common_flags(stack, topics, groups[name], n)],
+                tmp / f"{label}-{name}.log",
+                subprocess.PIPE,
+            )
     if "live-view" in names:
-        pane = TmuxPane([*cmds["live-view"], *common_flags(stack, topics, groups["live-view"], n),
-                         "--probe", "live-view", "--probe-out", str(live_out), "--summary-file", str(live_summary)],
-                        width=160, height=45, cwd=REPO)
+        pane = TmuxPane(
+            [
+                *cmds["live-view"],
+                *common_flags(stack, topics, groups["live-view"], n),
+                "--probe",
+                "live-view",
+                "--probe-out",
+                str(live_out),
+                "--summary-file",
+                str(live_summary),
+            ],
+            width=160,
+            height=45,
+            cwd=REPO,
+        )
     try:
         wait_groups_stable(stack, list(groups.values()), partitions=2)
         log(f"{label}: {len(groups)} consumers reading; producer: {n} quotes at {rate:g}/s")
@@ -338,30 +418,51 @@ def latency_phase(stack: Any, cmds: dict[str, list[str]], rate: float, seconds: 
         delete_topics(stack, topics)
     out: dict[str, Any] = {"rate": rate, "published": published, "producer_s": round(producer_s, 1)}
     result = json.loads(probe_out.read_text()) if probe is not None else {"receive_ns": [], "handled_ns": []}
-    lib = list(zip(result["receive_ns"], result["handled_ns"]))
+    lib = list(zip(result["receive_ns"], result["handled_ns"], strict=True))
     acks = [(rx, ack) for rx, ack in json.loads((tmp / f"{label}-acks.json").read_text())]
     start_ns = min(rx for rx, _ in acks)  # the phase starts with the first quote the producer received
     out[BASELINE] = {**summarize(acks, start_ns), "acked": len(acks)}
     ack_of = dict(acks)
     if probe is not None:
-        out["python-lib"] = {**summarize(lib, start_ns, ack_of), "handed_over": len(lib), "unique": len(lib),
-                             "tracker_loss": result["loss"], "tracker_duplicates": result["duplicates"]}
+        out["python-lib"] = {
+            **summarize(lib, start_ns, ack_of),
+            "handed_over": len(lib),
+            "unique": len(lib),
+            "tracker_loss": result["loss"],
+            "tracker_duplicates": result["duplicates"],
+        }
     for name, rec in piped.items():
-        out[name] = {**summarize(rec.samples, start_ns, ack_of), "handed_over": rec.lines, "unique": len(rec.keys),
-                     "exit": procs[name].returncode}
+        out[name] = {
+            **summarize(rec.samples, start_ns, ack_of),
+            "handed_over": rec.lines,
+            "unique": len(rec.keys),
+            "exit": procs[name].returncode,
+        }
     if pane is None:
         return out
     live = json.loads(live_out.read_text()) if live_out.exists() else {"receive_ns": [], "handled_ns": []}
     tracker = json.loads(live_summary.read_text()) if live_summary.exists() else {}
-    samples = list(zip(live["receive_ns"], live["handled_ns"]))
-    out["live-view"] = {**summarize(samples, start_ns, ack_of), "handed_over": len(samples), "unique": len(samples),
-                        "tracker_loss": tracker.get("loss"), "tracker_duplicates": tracker.get("duplicates"),
-                        "exit_line": screen.strip().splitlines()[-1] if screen.strip() else ""}
+    samples = list(zip(live["receive_ns"], live["handled_ns"], strict=True))
+    out["live-view"] = {
+        **summarize(samples, start_ns, ack_of),
+        "handed_over": len(samples),
+        "unique": len(samples),
+        "tracker_loss": tracker.get("loss"),
+        "tracker_duplicates": tracker.get("duplicates"),
+        "exit_line": screen.strip().splitlines()[-1] if screen.strip() else "",
+    }
     return out
 
 
-def catch_up(stack: Any, cmds: dict[str, list[str]], topics: dict[str, str], n: int, tmp: Path,
-             label: str, names: Sequence[str] = CATCH_UP_CONSUMERS) -> dict[str, Any]:
+def catch_up(
+    stack: Any,
+    cmds: dict[str, list[str]],
+    topics: dict[str, str],
+    n: int,
+    tmp: Path,
+    label: str,
+    names: Sequence[str] = CATCH_UP_CONSUMERS,
+) -> dict[str, Any]:
     """Each consumer alone, from the beginning of an n-record backlog: records per second."""
     out: dict[str, Any] = {}
     for name in names:
@@ -370,15 +471,22 @@ def catch_up(stack: Any, cmds: dict[str, list[str]], topics: dict[str, str], n: 
         deadline = time.monotonic() + 600
         if name == "python-lib":
             probe_out = tmp / f"{label}-python-lib.json"
-            p = start([*cmds[name], *flags, "--probe", "throughput", "--probe-out", str(probe_out)],
-                      tmp / f"{label}-{name}.log", None)
+            p = start(
+                [*cmds[name], *flags, "--probe", "throughput", "--probe-out", str(probe_out)],
+                tmp / f"{label}-{name}.log",
+                None,
+            )
             try:
                 p.wait(600)
             finally:
                 stop_all([p])
             r = json.loads(probe_out.read_text())
-            out[name] = {"records": r["records"], "records_per_s": round(r["records_per_s"] or 0),
-                         "tracker_loss": r["loss"], "tracker_duplicates": r["duplicates"]}
+            out[name] = {
+                "records": r["records"],
+                "records_per_s": round(r["records_per_s"] or 0),
+                "tracker_loss": r["loss"],
+                "tracker_duplicates": r["duplicates"],
+            }
         else:
             p = start([*cmds[name], *flags], tmp / f"{label}-{name}.log", subprocess.PIPE)
             try:
@@ -402,18 +510,30 @@ def delete_topics(stack: Any, topics: dict[str, str]) -> None:
 
 # --- runs, medians, report ------------------------------------------------------------------------
 
-def one_run(stack: Any, cmds: dict[str, list[str]], args: argparse.Namespace, backlog: tuple[dict[str, str], int],
-            tmp: Path, i: int) -> dict[str, Any]:
+
+def one_run(
+    stack: Any,
+    cmds: dict[str, list[str]],
+    args: argparse.Namespace,
+    backlog: tuple[dict[str, str], int],
+    tmp: Path,
+    i: int,
+) -> dict[str, Any]:
     """Side by side, then each consumer alone, then catch-up: one run's figures by phase and consumer."""
     out: dict[str, Any] = {}
-    for phase, rate, secs, alone_secs in (("peak_353", 353, args.peak_seconds, args.alone_peak_seconds),
-                                          ("burst_3530", 3530, args.burst_seconds, args.alone_burst_seconds)):
+    for phase, rate, secs, alone_secs in (
+        ("peak_353", 353, args.peak_seconds, args.alone_peak_seconds),
+        ("burst_3530", 3530, args.burst_seconds, args.alone_burst_seconds),
+    ):
         out[f"side_by_side_{phase}"] = latency_phase(stack, cmds, rate, secs, tmp, f"r{i}{phase}", SIDE_BY_SIDE)
         alone: dict[str, Any] = {}
         for name in LATENCY_CONSUMERS:
             r = latency_phase(stack, cmds, rate, alone_secs, tmp, f"r{i}{phase}{name}", (name,))
-            alone[name] = {**r[name], "published": r["published"],
-                           **{f"producer_ack_{k}": v for k, v in r[BASELINE].items() if k.endswith("_ms")}}
+            alone[name] = {
+                **r[name],
+                "published": r["published"],
+                **{f"producer_ack_{k}": v for k, v in r[BASELINE].items() if k.endswith("_ms")},
+            }
         out[f"alone_{phase}"] = alone
     out["catch_up"] = catch_up(stack, cmds, backlog[0], backlog[1], tmp, f"r{i}catchup")
     return out
@@ -427,9 +547,13 @@ def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
         for name, figures in consumers.items():
             if not isinstance(figures, dict):
                 continue
-            out[phase][name] = {key: _median_spread([r[phase][name][key] for r in runs
-                                                     if isinstance(r[phase][name].get(key), (int, float))])
-                                for key, value in figures.items() if isinstance(value, (int, float))}
+            out[phase][name] = {
+                key: _median_spread(
+                    [r[phase][name][key] for r in runs if isinstance(r[phase][name].get(key), (int, float))]
+                )
+                for key, value in figures.items()
+                if isinstance(value, (int, float))
+            }
     return out
 
 
@@ -458,9 +582,15 @@ def run(stack: Any, args: argparse.Namespace) -> dict[str, Any]:
             per_run.append(one_run(stack, cmds, args, (backlog_topics, backlog_n), tmp, i))
     finally:
         delete_topics(stack, backlog_topics)
-    return {"runs": per_run, "medians": medians(per_run), "backlog_records": backlog_n,
-            "settings": {k: getattr(args, k) for k in ("runs", "peak_seconds", "burst_seconds", "alone_peak_seconds",
-                                                      "alone_burst_seconds", "backlog")}}
+    return {
+        "runs": per_run,
+        "medians": medians(per_run),
+        "backlog_records": backlog_n,
+        "settings": {
+            k: getattr(args, k)
+            for k in ("runs", "peak_seconds", "burst_seconds", "alone_peak_seconds", "alone_burst_seconds", "backlog")
+        },
+    }
 
 
 def add_arguments(ap: argparse.ArgumentParser) -> None:
@@ -474,16 +604,20 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
 def table(result: dict[str, Any], print_: Callable[[str], None] = print) -> None:
     """Human-readable medians [min-max over runs] (the JSON line has everything)."""
     med = result["medians"]
-    print_(f"\nshipped consumers: producer receive -> hand-over, ms, medians over {len(result['runs'])} run(s) "
-           f"[min-max]; 'over ack' = hand-over - the producer's broker ack of the same record")
+    print_(
+        f"\nshipped consumers: producer receive -> hand-over, ms, medians over {len(result['runs'])} run(s) "
+        f"[min-max]; 'over ack' = hand-over - the producer's broker ack of the same record"
+    )
     print_(f"{'phase':<24}{'consumer':<14}{'p50':>20}{'p99':>20}{'p99.9':>20}{'p99 over ack':>20}{'ack p99':>20}")
     for phase in ("side_by_side_peak_353", "alone_peak_353", "side_by_side_burst_3530", "alone_burst_3530"):
         names = (BASELINE, *SIDE_BY_SIDE) if phase.startswith("side") else LATENCY_CONSUMERS
         for name in names:
             f = med[phase].get(name, {})
-            print_(f"{phase:<24}{name:<14}{_cell(f.get('p50_ms')):>20}{_cell(f.get('p99_ms')):>20}"
-                   f"{_cell(f.get('p999_ms')):>20}{_cell(f.get('over_ack_p99_ms')):>20}"
-                   f"{_cell(f.get('producer_ack_p99_ms')):>20}")
+            print_(
+                f"{phase:<24}{name:<14}{_cell(f.get('p50_ms')):>20}{_cell(f.get('p99_ms')):>20}"
+                f"{_cell(f.get('p999_ms')):>20}{_cell(f.get('over_ack_p99_ms')):>20}"
+                f"{_cell(f.get('producer_ack_p99_ms')):>20}"
+            )
     print_(f"catch-up from a backlog of {result['backlog_records']:,} records (decode and output), records/s:")
     for name in CATCH_UP_CONSUMERS:
         print_(f"  {name:<14}{_cell(med['catch_up'][name].get('records_per_s'), 0):>30}")
@@ -507,8 +641,9 @@ def checks(result: dict[str, Any]) -> dict[str, bool]:
             for name in names:
                 p99 = med[f"{mode}_{phase}"].get(name, {}).get("p99_ms", {}).get("median")
                 out[f"{mode} {phase} {name} p99 < {limit:g} ms"] = p99 is not None and p99 < limit
-    out["catch-up python-lib >= 150,000 records/s"] = \
-        (med["catch_up"]["python-lib"].get("records_per_s", {}).get("median") or 0) >= 150_000
+    out["catch-up python-lib >= 150,000 records/s"] = (
+        med["catch_up"]["python-lib"].get("records_per_s", {}).get("median") or 0
+    ) >= 150_000
     complete = True
     for r in result["runs"]:
         for phase, consumers in r.items():
@@ -527,6 +662,7 @@ def checks(result: dict[str, Any]) -> dict[str, bool]:
 
 def main(argv: list[str] | None = None) -> int:
     from stack import localstack
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--peak-seconds", type=float, default=30, help="side by side at 353/s")
     ap.add_argument("--burst-seconds", type=float, default=10, help="side by side at 3,530/s")

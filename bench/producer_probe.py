@@ -17,6 +17,7 @@ import os
 import sys
 
 from ack_clock import AckClock
+
 from txf_producer.cli import main as producer_main
 
 

@@ -27,7 +27,8 @@ from typing import Any
 
 from txf.v1 import BidAsk, Tick
 from txf_consumer import BaseHandler, RecordMeta, TxfConsumer
-from txf_consumer.cli import build_parser, main as cli_main, options_from_args
+from txf_consumer.cli import build_parser, options_from_args
+from txf_consumer.cli import main as cli_main
 from txf_consumer.consumer import install_signal_handlers
 from txf_consumer.live import LiveView
 
@@ -93,12 +94,17 @@ def library(mode: str, consumer_args: list[str]) -> dict[str, Any]:
     finally:
         restore()
     summary = result.summary()
-    out: dict[str, Any] = {"stopReason": result.stop_reason, "messages": result.messages, "loss": summary["loss"],
-                           "duplicates": summary["duplicates"]}
+    out: dict[str, Any] = {
+        "stopReason": result.stop_reason,
+        "messages": result.messages,
+        "loss": summary["loss"],
+        "duplicates": summary["duplicates"],
+    }
     if isinstance(handler, CountProbe):
         seconds = handler.last_s - handler.first_s
-        out.update(records=handler.count, seconds=seconds,
-                   records_per_s=(handler.count - 1) / seconds if seconds > 0 else None)
+        out.update(
+            records=handler.count, seconds=seconds, records_per_s=(handler.count - 1) / seconds if seconds > 0 else None
+        )
     else:
         out.update(handler.result())
     return out

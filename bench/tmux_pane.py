@@ -24,8 +24,8 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 TMUX = "tmux"
 #: Runs "$@", then prints its exit status and waits until the server is stopped.
@@ -36,8 +36,14 @@ EXIT_LINE = re.compile(r"^\[exit (\d+)\]$", re.MULTILINE)
 class TmuxPane:
     """`command` running in a width x height tmux pane."""
 
-    def __init__(self, command: Sequence[str], width: int = 160, height: int = 45,
-                 env: Mapping[str, str] | None = None, cwd: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        command: Sequence[str],
+        width: int = 160,
+        height: int = 45,
+        env: Mapping[str, str] | None = None,
+        cwd: str | Path | None = None,
+    ) -> None:
         if shutil.which(TMUX) is None:
             raise RuntimeError("tmux is not installed: run tools/bootstrap.sh (it installs the Debian package)")
         self._dir = Path(tempfile.mkdtemp(prefix="txf-tmux-"))
@@ -46,13 +52,28 @@ class TmuxPane:
         conf.write_text("set-option -g status off\n", encoding="utf-8")
         self._base = [TMUX, "-S", str(self.socket), "-f", str(conf)]
         # the server inherits this environment, and the pane's program inherits the server's
-        subprocess.run([*self._base, "new-session", "-d", "-s", "pane", "-x", str(width), "-y", str(height),
-                        shlex.join(["sh", "-c", WRAPPER, "sh", *command])], check=True, env=dict(env) if env is not None else None,
-                       cwd=str(cwd) if cwd is not None else None, capture_output=True, timeout=30)
+        subprocess.run(
+            [
+                *self._base,
+                "new-session",
+                "-d",
+                "-s",
+                "pane",
+                "-x",
+                str(width),
+                "-y",
+                str(height),
+                shlex.join(["sh", "-c", WRAPPER, "sh", *command]),
+            ],
+            check=True,
+            env=dict(env) if env is not None else None,
+            cwd=str(cwd) if cwd is not None else None,
+            capture_output=True,
+            timeout=30,
+        )
 
     def _tmux(self, *args: str) -> str:
-        return subprocess.run([*self._base, *args], check=True, capture_output=True, text=True,
-                              timeout=30).stdout
+        return subprocess.run([*self._base, *args], check=True, capture_output=True, text=True, timeout=30).stdout
 
     def capture(self) -> str:
         """The visible screen as plain text, one line per row."""
@@ -92,7 +113,7 @@ class TmuxPane:
         subprocess.run([*self._base, "kill-server"], capture_output=True, timeout=30)
         shutil.rmtree(self._dir, ignore_errors=True)
 
-    def __enter__(self) -> "TmuxPane":
+    def __enter__(self) -> TmuxPane:
         return self
 
     def __exit__(self, *exc: object) -> None:

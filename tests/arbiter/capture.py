@@ -55,10 +55,16 @@ class Capture:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TXF_", "KAFKA_", "SHIOAJI_"))}
-        env.update(TXF_KAFKA_BOOTSTRAP=self.stack.bootstrap_servers, TXF_REGISTRY_URL=self.stack.registry_url,
-                   TXF_TOPIC_PREFIX=self.prefix, TXF_METRICS_PORT="0", TXF_ARBITER_METRICS_PORT="0",
-                   TXF_LOG_LEVEL="INFO",
-                   TXF_STARTUP_DEADLINE_S="20", PYTHONUNBUFFERED="1")
+        env.update(
+            TXF_KAFKA_BOOTSTRAP=self.stack.bootstrap_servers,
+            TXF_REGISTRY_URL=self.stack.registry_url,
+            TXF_TOPIC_PREFIX=self.prefix,
+            TXF_METRICS_PORT="0",
+            TXF_ARBITER_METRICS_PORT="0",
+            TXF_LOG_LEVEL="INFO",
+            TXF_STARTUP_DEADLINE_S="20",
+            PYTHONUNBUFFERED="1",
+        )
         env.update(extra)
         return env
 
@@ -69,14 +75,33 @@ class Capture:
 
     def start_leg(self, leg: str, seed: int, drop: float = 0.0, jitter_ms: float = 0.0) -> None:
         env = self.env(TXF_CAPTURE_LEG=leg, TXF_STATE_DIR=str(self.tmp / f"state-{leg}"))
-        self._spawn(f"leg-{leg}", [str(BIN / "txf-producer"), "run", "--source", "sim", "--seed", str(SEED),
-                                   "--sim-start", SIM_START.isoformat(), "--speed", "1",
-                                   "--sim-anchor-ns", str(self.anchor_ns), "--leg-seed", str(seed),
-                                   "--leg-drop", str(drop), "--leg-jitter-ms", str(jitter_ms)], env)
+        self._spawn(
+            f"leg-{leg}",
+            [
+                str(BIN / "txf-producer"),
+                "run",
+                "--source",
+                "sim",
+                "--seed",
+                str(SEED),
+                "--sim-start",
+                SIM_START.isoformat(),
+                "--speed",
+                "1",
+                "--sim-anchor-ns",
+                str(self.anchor_ns),
+                "--leg-seed",
+                str(seed),
+                "--leg-drop",
+                str(drop),
+                "--leg-jitter-ms",
+                str(jitter_ms),
+            ],
+            env,
+        )
 
     def start_arbiter(self, name: str = "arbiter") -> None:
-        self._spawn(name, [str(BIN / "txf-arbiter"), "run"],
-                    self.env(TXF_STATE_DIR=str(self.tmp / f"state-{name}")))
+        self._spawn(name, [str(BIN / "txf-arbiter"), "run"], self.env(TXF_STATE_DIR=str(self.tmp / f"state-{name}")))
 
     def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         proc = self.procs[name]
@@ -115,8 +140,14 @@ class Capture:
 
 def read_topic(stack: Any, topic: str) -> list[tuple[bytes, int]]:
     """Every record (value, CreateTime ms) of a one-partition topic, read committed, start to end."""
-    c = Consumer({"bootstrap.servers": stack.bootstrap_servers, "group.id": f"rb-{uuid.uuid4().hex}",
-                  "enable.auto.commit": False, "isolation.level": "read_committed"})
+    c = Consumer(
+        {
+            "bootstrap.servers": stack.bootstrap_servers,
+            "group.id": f"rb-{uuid.uuid4().hex}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+        }
+    )
     try:
         low, high = c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
         c.assign([TopicPartition(topic, 0, low)])
@@ -143,8 +174,12 @@ def wait_drained(stack: Any, cap: Capture, quiet_s: float = 3.0, timeout: float 
     deadline = time.monotonic() + timeout
     last, since = None, time.monotonic()
     while time.monotonic() < deadline:
-        now = tuple(Consumer({"bootstrap.servers": stack.bootstrap_servers, "group.id": "w"}).get_watermark_offsets(
-            TopicPartition(cap.prefix + t, 0), timeout=10)[1] for t in KINDS)
+        now = tuple(
+            Consumer({"bootstrap.servers": stack.bootstrap_servers, "group.id": "w"}).get_watermark_offsets(
+                TopicPartition(cap.prefix + t, 0), timeout=10
+            )[1]
+            for t in KINDS
+        )
         if now != last:
             last, since = now, time.monotonic()
         elif time.monotonic() - since >= quiet_s:
@@ -162,8 +197,10 @@ def market_quotes(until_s: float) -> Iterator[tuple[int, str, Any]]:
     from txf_producer.convert import build_bidask, build_tick
     from txf_producer.quotes import TICK, bidask_from_array, tick_from_array
 
-    market = SimMarket(SimConfig(seed=SEED, streams=(("TXFR1", QuoteType.TICK), ("TXFR1", QuoteType.BIDASK))),
-                       sessions.to_ns(SIM_START))
+    market = SimMarket(
+        SimConfig(seed=SEED, streams=(("TXFR1", QuoteType.TICK), ("TXFR1", QuoteType.BIDASK))),
+        sessions.to_ns(SIM_START),
+    )
     for index, (kind, t_us, arr) in enumerate(market):
         if (t_us * 1000 - sessions.to_ns(SIM_START)) / 1e9 > until_s:
             return

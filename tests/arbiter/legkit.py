@@ -17,19 +17,32 @@ from txf_producer.sources.base import QuoteType
 from txf_producer.sources.simulated import SimConfig
 
 SCHEMA_IDS = {"tick": 7, "bidask": 9}
-HEADERS = {"txf-tick": b"\x00\x00\x00\x00\x07\x00", "txf-bidask": b"\x00\x00\x00\x00\x09\x00",
-           "txf-gaps": b"\x00\x00\x00\x00\x0b\x00"}
+HEADERS = {
+    "txf-tick": b"\x00\x00\x00\x00\x07\x00",
+    "txf-bidask": b"\x00\x00\x00\x00\x09\x00",
+    "txf-gaps": b"\x00\x00\x00\x00\x0b\x00",
+}
 LEG_TOPICS = {f"leg-{leg}.txf-{kind}": (leg, kind) for leg in ("a", "b") for kind in ("tick", "bidask")}
 STREAMS = (("TXFR1", QuoteType.TICK), ("TXFR1", QuoteType.BIDASK))
 
 
 def core(window_s: float = 300.0, floor_s: float = 2.0, holidays: Any = ()) -> ArbiterCore:
-    routes = {topic: LegRoute(leg, Tick if kind == "tick" else BidAsk, f"txf-{kind}")
-              for topic, (leg, kind) in LEG_TOPICS.items()}
+    routes = {
+        topic: LegRoute(leg, Tick if kind == "tick" else BidAsk, f"txf-{kind}")
+        for topic, (leg, kind) in LEG_TOPICS.items()
+    }
     ids = {topic: {SCHEMA_IDS[kind]} for topic, (_leg, kind) in LEG_TOPICS.items()}
-    return ArbiterCore(routes, HEADERS, ids, run_id=0xA1B1_7E5, window_s=window_s,
-                       gaps=GapDetector(floor_s, holidays), ledger_topic="txf-gaps", dead_letter_topic="txf-dlq",
-                       clock=lambda: 1_800_000_000_000_000_000)
+    return ArbiterCore(
+        routes,
+        HEADERS,
+        ids,
+        run_id=0xA1B1_7E5,
+        window_s=window_s,
+        gaps=GapDetector(floor_s, holidays),
+        ledger_topic="txf-gaps",
+        dead_letter_topic="txf-dlq",
+        clock=lambda: 1_800_000_000_000_000_000,
+    )
 
 
 def market(start: datetime, seed: int = 7, holidays: frozenset[Any] = frozenset()) -> Iterator[tuple[str, Any]]:

@@ -43,13 +43,17 @@ def test_a_quote_only_the_slower_leg_had_is_written_late_and_flagged() -> None:
     assert msg.flags == RecordFlag.RECORD_FLAG_LATE and msg.sequence == 3 and c.stats.late == 1
 
 
-@pytest.mark.parametrize("value, reason", [
-    (None, "tombstone"),
-    (b"\x01garbage", "not a Confluent frame"),
-    (b"\x00\x00\x00\x00\x63\x00\x0a\x05TXFK6", "schema id 99 is not one the subject leg-a.txf-bidask-value holds"),
-    (b"\x00\x00\x00\x00\x09\x02\x0a\x05TXFK6", "message index byte 2 is not 0"),
-    (b"\x00\x00\x00\x00\x09\x00\xff\xff\xff", "payload is not a txf.v1.BidAsk"),
-], ids=["tombstone", "garbage", "foreign-schema", "wrong-type", "bad-payload"])
+@pytest.mark.parametrize(
+    "value, reason",
+    [
+        (None, "tombstone"),
+        (b"\x01garbage", "not a Confluent frame"),
+        (b"\x00\x00\x00\x00\x63\x00\x0a\x05TXFK6", "schema id 99 is not one the subject leg-a.txf-bidask-value holds"),
+        (b"\x00\x00\x00\x00\x09\x02\x0a\x05TXFK6", "message index byte 2 is not 0"),
+        (b"\x00\x00\x00\x00\x09\x00\xff\xff\xff", "payload is not a txf.v1.BidAsk"),
+    ],
+    ids=["tombstone", "garbage", "foreign-schema", "wrong-type", "bad-payload"],
+)
 def test_bad_input_on_a_leg_is_dead_lettered_with_its_reason_never_a_crash(value: bytes | None, reason: str) -> None:
     c = core()
     (dlq,) = c.take("leg-a.txf-bidask", value, "leg-a.txf-bidask[0]@42")
@@ -71,8 +75,11 @@ def test_what_the_canonical_topics_hold_is_not_written_again() -> None:
     """A new active arbiter remembers the canonical tail: leg records read again are copies."""
     first = core()
     quotes = list(itertools.islice(market(TEN), 30))
-    written = [o for i, (k, q) in enumerate(quotes)
-               for o in first.take(f"leg-a.txf-{k}", leg_record(k, q, run_id=1, sequence=i + 1))]
+    written = [
+        o
+        for i, (k, q) in enumerate(quotes)
+        for o in first.take(f"leg-a.txf-{k}", leg_record(k, q, run_id=1, sequence=i + 1))
+    ]
     second = core()
     for o in written:
         second.remember(decode(o.topic, o.value))
@@ -88,11 +95,17 @@ def test_a_capture_hole_flags_each_streams_next_record_and_goes_to_the_ledger() 
     after = [q for q in quotes if (q[1].datetime - t0).total_seconds() >= 15]  # 10 s captured by no leg
     for i, (k, q) in enumerate(before):
         assert all(o.topic != "txf-gaps" for o in c.take(f"leg-a.txf-{k}", leg_record(k, q, run_id=1, sequence=i)))
-    outs = [o for i, (k, q) in enumerate(after) for o in c.take(f"leg-b.txf-{k}", leg_record(k, q, run_id=2,
-                                                                                           sequence=i + 1))]
+    outs = [
+        o
+        for i, (k, q) in enumerate(after)
+        for o in c.take(f"leg-b.txf-{k}", leg_record(k, q, run_id=2, sequence=i + 1))
+    ]
     ledger = [Gap.FromString(o.value[6:]) for o in outs if o.topic == "txf-gaps"]
-    flagged = [decode(o.topic, o.value) for o in outs if o.topic != "txf-gaps"
-               and decode(o.topic, o.value).flags & RecordFlag.RECORD_FLAG_GAP_BEFORE]
+    flagged = [
+        decode(o.topic, o.value)
+        for o in outs
+        if o.topic != "txf-gaps" and decode(o.topic, o.value).flags & RecordFlag.RECORD_FLAG_GAP_BEFORE
+    ]
     assert sorted(g.message_type for g in ledger) == ["txf.v1.BidAsk", "txf.v1.Tick"]  # one per stream
     assert len(flagged) == 2 and c.stats.holes == 1
     last_before_ns = max(q[1].datetime for q in before)

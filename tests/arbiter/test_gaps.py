@@ -30,8 +30,7 @@ def _feed(quotes: list[tuple[str, object]]) -> int:
 
 def test_a_quiet_night_session_has_no_hole() -> None:
     start = datetime(2026, 11, 24, 15, 0, tzinfo=TAIPEI)
-    quotes = list(itertools.takewhile(lambda q: q[1].datetime < datetime(2026, 11, 25, 5, 0),
-                                      market(start, seed=3)))
+    quotes = list(itertools.takewhile(lambda q: q[1].datetime < datetime(2026, 11, 25, 5, 0), market(start, seed=3)))
     assert len(quotes) > 50_000  # the whole night, down to its ~2.6 msgs/s floor
     assert _feed(quotes) == 0
 
@@ -39,8 +38,11 @@ def test_a_quiet_night_session_has_no_hole() -> None:
 def test_a_holiday_and_the_week_end_are_no_holes() -> None:
     holidays = frozenset({date(2026, 11, 27)})  # Friday: no day session, no night session from it
     start = datetime(2026, 11, 26, 13, 40, tzinfo=TAIPEI)  # Thursday's day close, then its night
-    quotes = list(itertools.takewhile(lambda q: q[1].datetime < datetime(2026, 11, 30, 9, 0),
-                                      market(start, seed=5, holidays=holidays)))
+    quotes = list(
+        itertools.takewhile(
+            lambda q: q[1].datetime < datetime(2026, 11, 30, 9, 0), market(start, seed=5, holidays=holidays)
+        )
+    )
     days = {q.datetime.date() for _k, q in quotes}
     assert date(2026, 11, 27) in days and date(2026, 11, 30) in days  # Thursday night ran into Friday 05:00
     c = core(holidays=holidays)
@@ -49,15 +51,18 @@ def test_a_holiday_and_the_week_end_are_no_holes() -> None:
     assert c.stats.holes == 0
 
 
-@pytest.mark.parametrize("when, silent_s, hole", [
-    ((2026, 11, 24, 8, 45, 5), 2.5, True),     # the opening burst: seconds of nothing are implausible
-    ((2026, 11, 24, 11, 0), 1.5, False),       # midday, below the 2 s floor (transport jitter is not a hole)
-    ((2026, 11, 24, 11, 0), 10.0, True),
-    ((2026, 11, 25, 2, 0), 7.0, False),        # night floor ~2.6 msgs/s: 8 s are still plausible
-    ((2026, 11, 25, 2, 0), 20.0, True),
-    ((2026, 11, 24, 13, 44, 58), 4_000.0, False),  # across the close into the night session
-    ((2026, 11, 28, 4, 59, 59), 200_000.0, False),  # Saturday 05:00 close to Monday's pre-open
-])
+@pytest.mark.parametrize(
+    "when, silent_s, hole",
+    [
+        ((2026, 11, 24, 8, 45, 5), 2.5, True),  # the opening burst: seconds of nothing are implausible
+        ((2026, 11, 24, 11, 0), 1.5, False),  # midday, below the 2 s floor (transport jitter is not a hole)
+        ((2026, 11, 24, 11, 0), 10.0, True),
+        ((2026, 11, 25, 2, 0), 7.0, False),  # night floor ~2.6 msgs/s: 8 s are still plausible
+        ((2026, 11, 25, 2, 0), 20.0, True),
+        ((2026, 11, 24, 13, 44, 58), 4_000.0, False),  # across the close into the night session
+        ((2026, 11, 28, 4, 59, 59), 200_000.0, False),  # Saturday 05:00 close to Monday's pre-open
+    ],
+)
 def test_silence_judged_second_by_second(when: tuple[int, ...], silent_s: float, hole: bool) -> None:
     d = GapDetector(floor_s=2.0)
     t = _ns(*when)

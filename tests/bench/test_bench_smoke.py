@@ -24,8 +24,12 @@ from confluent_kafka.schema_registry import SchemaRegistryClient  # noqa: E402
 
 @pytest.mark.integration
 def test_micro_and_paced_benchmarks_report_every_variant(stack) -> None:  # type: ignore[no-untyped-def]
-    subprocess.run([str(Path(sys.executable).parent / "txf-registry"), "register"], check=True, capture_output=True,
-                   env={**os.environ, "TXF_REGISTRY_URL": stack.registry_url})
+    subprocess.run(
+        [str(Path(sys.executable).parent / "txf-registry"), "register"],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "TXF_REGISTRY_URL": stack.registry_url},
+    )
     registry = SchemaRegistryClient({"url": stack.registry_url, "timeout": 10})
     micro = bench_producer.micro(argparse.Namespace(messages=300, rounds=2), registry)
     assert set(micro) == {"ours_us", "seed_style_us", "seed_style_full_us", "floor_us", "serializing_producer_us"}

@@ -3,14 +3,16 @@
 Importing this module puts consumers/python on sys.path, so tests can import
 `txf_consumer` before it is installed as part of the project.
 """
+
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 CONSUMER_SRC = REPO / "consumers" / "python"
@@ -35,18 +37,33 @@ def unique(prefix: str) -> str:
 
 def serializer_conf() -> dict[str, Any]:
     """The project's serializer settings with auto-registration on (TOPIC subjects)."""
-    return {"auto.register.schemas": True, "use.latest.version": False, "normalize.schemas": False,
-            "subject.name.strategy.type": "TOPIC"}
+    return {
+        "auto.register.schemas": True,
+        "use.latest.version": False,
+        "normalize.schemas": False,
+        "subject.name.strategy.type": "TOPIC",
+    }
 
 
 def tick(seq: int, run_id: int = RUN_ID, code: str = "TXFK6", **extra: Any) -> Tick:
     """A realistic Tick of stream (code, run_id) with sequence `seq` (values vary with seq)."""
     t_us = BASE_US + seq * 1000
     fields: dict[str, Any] = dict(
-        code=code, timestamp_ms=t_us // 1000, close=234_560_000 + seq * 10_000, volume=1 + seq % 5, tick_type=1,
-        total_volume=40_000 + seq, underlying_price=233_871_234, exchange_time_us=t_us,
-        receive_time_ns=t_us * 1000 + 50_000_000, sequence=seq, producer_run_id=run_id, chg_type=2,
-        price_chg=-1_250_000 if seq % 2 else 1_250_000, pct_chg=5356)
+        code=code,
+        timestamp_ms=t_us // 1000,
+        close=234_560_000 + seq * 10_000,
+        volume=1 + seq % 5,
+        tick_type=1,
+        total_volume=40_000 + seq,
+        underlying_price=233_871_234,
+        exchange_time_us=t_us,
+        receive_time_ns=t_us * 1000 + 50_000_000,
+        sequence=seq,
+        producer_run_id=run_id,
+        chg_type=2,
+        price_chg=-1_250_000 if seq % 2 else 1_250_000,
+        pct_chg=5356,
+    )
     fields.update(extra)
     return Tick(**fields)
 
@@ -56,12 +73,24 @@ def bidask(seq: int, run_id: int = RUN_ID, code: str = "TXFK6", **extra: Any) ->
     t_us = BASE_US + seq * 700
     p = 234_550_000 + (seq % 7) * 10_000
     fields: dict[str, Any] = dict(
-        code=code, timestamp_ms=t_us // 1000, bid_total_vol=61, ask_total_vol=57,
-        bid_price=[p - i * 10_000 for i in range(5)], bid_volume=[9, 14, 11, 13, seq % 20],
-        diff_bid_vol=[-2, 0, 3, -1, 1], ask_price=[p + (i + 1) * 10_000 for i in range(5)],
-        ask_volume=[4, 12, 15, 10, 16], diff_ask_vol=[1, -3, 0, 0, -16], exchange_time_us=t_us,
-        receive_time_ns=t_us * 1000 + 30_000_000, sequence=seq, producer_run_id=run_id,
-        underlying_price=233_871_234, first_derived_bid_price=p - 10_000, first_derived_ask_price=p + 20_000)
+        code=code,
+        timestamp_ms=t_us // 1000,
+        bid_total_vol=61,
+        ask_total_vol=57,
+        bid_price=[p - i * 10_000 for i in range(5)],
+        bid_volume=[9, 14, 11, 13, seq % 20],
+        diff_bid_vol=[-2, 0, 3, -1, 1],
+        ask_price=[p + (i + 1) * 10_000 for i in range(5)],
+        ask_volume=[4, 12, 15, 10, 16],
+        diff_ask_vol=[1, -3, 0, 0, -16],
+        exchange_time_us=t_us,
+        receive_time_ns=t_us * 1000 + 30_000_000,
+        sequence=seq,
+        producer_run_id=run_id,
+        underlying_price=233_871_234,
+        first_derived_bid_price=p - 10_000,
+        first_derived_ask_price=p + 20_000,
+    )
     fields.update(extra)
     return BidAsk(**fields)
 
@@ -71,8 +100,9 @@ class SerializingSender:
 
     def __init__(self, stack: Any) -> None:
         self.registry = SchemaRegistryClient({"url": stack.registry_url, "timeout": 10})
-        self.producer = Producer({"bootstrap.servers": stack.bootstrap_servers, "enable.idempotence": True,
-                                  "acks": "all", "linger.ms": 5})
+        self.producer = Producer(
+            {"bootstrap.servers": stack.bootstrap_servers, "enable.idempotence": True, "acks": "all", "linger.ms": 5}
+        )
         self._serializers: dict[type[Message], ProtobufSerializer] = {}
         self.schema_ids: dict[str, int] = {}
         self.errors: list[Any] = []
@@ -112,5 +142,12 @@ def cli_env() -> dict[str, str]:
 
 def run_cli(args: Sequence[str], timeout: float = 90.0) -> subprocess.CompletedProcess[str]:
     """`python -m txf_consumer ARGS` (= txf-consume), bounded by `timeout`."""
-    return subprocess.run([sys.executable, "-m", "txf_consumer", *args], capture_output=True, text=True,
-                          encoding="utf-8", timeout=timeout, env=cli_env(), cwd=str(REPO))
+    return subprocess.run(
+        [sys.executable, "-m", "txf_consumer", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=timeout,
+        env=cli_env(),
+        cwd=str(REPO),
+    )

@@ -6,6 +6,7 @@ records are reported and skipped; a refused schema, an unreachable broker and
 signals end the CLI as documented. No sleeps: runs end by --max-messages or
 --idle-exit-ms, subprocesses are bounded by timeouts.
 """
+
 from __future__ import annotations
 
 import json
@@ -60,24 +61,53 @@ def sent(stack, topics):
 
 def options(stack, pair, **kw) -> ConsumerOptions:
     tick_topic, book_topic = pair
-    base = dict(topics=[tick_topic, book_topic], types={tick_topic: Tick, book_topic: BidAsk},
-                bootstrap=stack.bootstrap_servers, group=unique("grp"), from_beginning=True,
-                registry=RegistrySettings(url=stack.registry_url), idle_exit_ms=20_000, connect_timeout_s=20)
+    base = dict(
+        topics=[tick_topic, book_topic],
+        types={tick_topic: Tick, book_topic: BidAsk},
+        bootstrap=stack.bootstrap_servers,
+        group=unique("grp"),
+        from_beginning=True,
+        registry=RegistrySettings(url=stack.registry_url),
+        idle_exit_ms=20_000,
+        connect_timeout_s=20,
+    )
     base.update(kw)
     return ConsumerOptions(**base)
 
 
 def cli_args(stack, topics, *extra: str) -> list[str]:
     tick_topic, book_topic = topics
-    return ["--bootstrap", stack.bootstrap_servers, "--registry", stack.registry_url, "--group", unique("cli"),
-            "--topics", f"{tick_topic},{book_topic}", "--type", f"{tick_topic}=txf.v1.Tick",
-            "--type", f"{book_topic}=txf.v1.BidAsk", "--from-beginning", *extra]
+    return [
+        "--bootstrap",
+        stack.bootstrap_servers,
+        "--registry",
+        stack.registry_url,
+        "--group",
+        unique("cli"),
+        "--topics",
+        f"{tick_topic},{book_topic}",
+        "--type",
+        f"{tick_topic}=txf.v1.Tick",
+        "--type",
+        f"{book_topic}=txf.v1.BidAsk",
+        "--from-beginning",
+        *extra,
+    ]
 
 
 def expected_line(topic, offset, schema_id, msg) -> str:
-    return json.dumps({"topic": topic, "partition": 0, "offset": offset, "schemaId": schema_id,
-                       "type": msg.DESCRIPTOR.full_name, "message": json_format.MessageToDict(msg)},
-                      separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(
+        {
+            "topic": topic,
+            "partition": 0,
+            "offset": offset,
+            "schemaId": schema_id,
+            "type": msg.DESCRIPTOR.full_name,
+            "message": json_format.MessageToDict(msg),
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
 
 
 def test_library_run_decodes_everything_sent(stack, topics, sent):
@@ -93,8 +123,11 @@ def test_library_run_decodes_everything_sent(stack, topics, sent):
         assert [m for m, _ in got] == want
         assert [meta.offset for _, meta in got] == list(range(len(want)))
         meta = got[0][1]
-        assert (meta.partition, meta.schema_id, meta.type_name) == (0, sender.schema_ids[topic],
-                                                                     want[0].DESCRIPTOR.full_name)
+        assert (meta.partition, meta.schema_id, meta.type_name) == (
+            0,
+            sender.schema_ids[topic],
+            want[0].DESCRIPTOR.full_name,
+        )
         assert meta.kafka_timestamp_type == "create" and meta.kafka_timestamp_ms > 0
         assert meta.key == b"TXFK6" and meta.receive_time_ns > 0
     s = result.summary()
@@ -131,8 +164,10 @@ def test_a_record_is_handed_over_without_waiting_for_a_batch(stack, topics):
             arrived.set()
 
     stop = threading.Event()
-    consumer = TxfConsumer(options(stack, topics, topics=[tick_topic], types={tick_topic: Tick},
-                                   poll_interval_s=20.0, idle_exit_ms=0), Signal())
+    consumer = TxfConsumer(
+        options(stack, topics, topics=[tick_topic], types={tick_topic: Tick}, poll_interval_s=20.0, idle_exit_ms=0),
+        Signal(),
+    )
     runner = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
     runner.start()
     try:
@@ -145,8 +180,9 @@ def test_a_record_is_handed_over_without_waiting_for_a_batch(stack, topics):
 
 def test_cli_jsonl_prints_every_message_exactly(stack, topics, sent):
     sender, msgs = sent
-    proc = run_cli(cli_args(stack, topics, "--output", "jsonl", "--max-messages", str(N_TICK + N_BOOK),
-                            "--idle-exit-ms", "30000"))
+    proc = run_cli(
+        cli_args(stack, topics, "--output", "jsonl", "--max-messages", str(N_TICK + N_BOOK), "--idle-exit-ms", "30000")
+    )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert len(lines) == N_TICK + N_BOOK
@@ -154,28 +190,37 @@ def test_cli_jsonl_prints_every_message_exactly(stack, topics, sent):
         got = [line for line in lines if json.loads(line)["topic"] == topic]
         assert got == [expected_line(topic, i, sender.schema_ids[topic], m) for i, m in enumerate(want)]
     summary = json.loads(proc.stderr.strip().splitlines()[-1])
-    assert (summary["messages"], summary["loss"], summary["duplicates"], summary["malformed"]) == \
-        (N_TICK + N_BOOK, 0, 0, 0)
+    assert (summary["messages"], summary["loss"], summary["duplicates"], summary["malformed"]) == (
+        N_TICK + N_BOOK,
+        0,
+        0,
+        0,
+    )
     assert summary["stopReason"] == "max-messages"
-    assert {k for k in summary["latencyMs"]["txf.v1.Tick"]["exchangeToConsumer"]} >= \
-        {"count", "p50", "p90", "p99", "p99.9", "max"}
+    assert {k for k in summary["latencyMs"]["txf.v1.Tick"]["exchangeToConsumer"]} >= {
+        "count",
+        "p50",
+        "p90",
+        "p99",
+        "p99.9",
+        "max",
+    }
 
 
 def test_gap_duplicate_restart_and_malformed_are_reported_exactly(stack, topics):
     tick_topic, book_topic = topics
     sender = SerializingSender(stack)
-    tick_seqs = [1, 2, 3, 5, 6, 6, 7]                  # 4 lost, 6 twice
-    book_seqs = [1, 2, 3, 4, 8, 9]                     # 5..7 lost (a gap of 3)
+    tick_seqs = [1, 2, 3, 5, 6, 6, 7]  # 4 lost, 6 twice
+    book_seqs = [1, 2, 3, 4, 8, 9]  # 5..7 lost (a gap of 3)
     sender.send(tick_topic, [tick(s) for s in tick_seqs])
-    sender.send_raw(tick_topic, b"\x01" + b"\x00" * 20)     # GUID form: not ours
-    sender.send_raw(tick_topic, None)                       # tombstone
+    sender.send_raw(tick_topic, b"\x01" + b"\x00" * 20)  # GUID form: not ours
+    sender.send_raw(tick_topic, None)  # tombstone
     sender.send(tick_topic, [tick(1, run_id=RUN_ID + 1), tick(2, run_id=RUN_ID + 1)])  # producer restart
     sender.send(book_topic, [bidask(s) for s in book_seqs])
     sender.flush()
     total = len(tick_seqs) + 2 + len(book_seqs)
 
-    result = TxfConsumer(options(stack, topics, max_messages=total), Collect(),
-                         on_malformed=lambda rec: None).run()
+    result = TxfConsumer(options(stack, topics, max_messages=total), Collect(), on_malformed=lambda rec: None).run()
     s = result.summary()
     assert (s["loss"], s["gaps"], s["duplicates"], s["producerRestarts"], s["malformed"]) == (4, 2, 1, 1, 2)
     streams = {(x["type"], x["producerRunId"]): x for x in s["streams"]}
@@ -187,8 +232,13 @@ def test_gap_duplicate_restart_and_malformed_are_reported_exactly(stack, topics)
     proc = run_cli(cli_args(stack, topics, "--output", "quiet", "--max-messages", str(total)))
     assert proc.returncode == 0, proc.stderr
     cli_summary = json.loads(proc.stdout)
-    assert {k: cli_summary[k] for k in ("loss", "gaps", "duplicates", "producerRestarts", "malformed")} == \
-        {"loss": 4, "gaps": 2, "duplicates": 1, "producerRestarts": 1, "malformed": 2}
+    assert {k: cli_summary[k] for k in ("loss", "gaps", "duplicates", "producerRestarts", "malformed")} == {
+        "loss": 4,
+        "gaps": 2,
+        "duplicates": 1,
+        "producerRestarts": 1,
+        "malformed": 2,
+    }
     err = proc.stderr
     assert f"gap in txf.v1.Tick TXFK6 run {RUN_ID}: 1 missing (sequence 4..4) before 5 at {tick_topic}[0]@3" in err
     assert f"gap in txf.v1.BidAsk TXFK6 run {RUN_ID}: 3 missing (sequence 5..7) before 8 at {book_topic}[0]@4" in err
@@ -201,10 +251,13 @@ def test_gap_duplicate_restart_and_malformed_are_reported_exactly(stack, topics)
 def test_refused_schema_is_fatal_with_a_one_line_reason(stack, topics):
     tick_topic, book_topic = topics
     sender = SerializingSender(stack)
-    sender.send(tick_topic, [bidask(1)])     # a BidAsk (registered under the tick topic's subject) on a Tick topic
+    sender.send(tick_topic, [bidask(1)])  # a BidAsk (registered under the tick topic's subject) on a Tick topic
     sender.flush()
-    with pytest.raises(FatalConsumerError, match=f"topic '{tick_topic}': schema id {sender.schema_ids[tick_topic]} "
-                                                 f"refused: .* is txf.v1.BidAsk, this topic carries txf.v1.Tick"):
+    with pytest.raises(
+        FatalConsumerError,
+        match=f"topic '{tick_topic}': schema id {sender.schema_ids[tick_topic]} "
+        f"refused: .* is txf.v1.BidAsk, this topic carries txf.v1.Tick",
+    ):
         TxfConsumer(options(stack, topics), Collect()).run()
     proc = run_cli(cli_args(stack, topics, "--output", "jsonl"))
     assert proc.returncode == 1 and proc.stdout == ""
@@ -213,8 +266,10 @@ def test_refused_schema_is_fatal_with_a_one_line_reason(stack, topics):
 
 
 def test_unreachable_broker_is_fatal_after_the_deadline():
-    proc = run_cli(["--bootstrap", "127.0.0.1:9", "--topics", "txf-tick", "--output", "jsonl",
-                    "--connect-timeout-s", "2"], timeout=60)
+    proc = run_cli(
+        ["--bootstrap", "127.0.0.1:9", "--topics", "txf-tick", "--output", "jsonl", "--connect-timeout-s", "2"],
+        timeout=60,
+    )
     assert proc.returncode == 1
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("txf-consume: fatal: Kafka broker 127.0.0.1:9 unreachable within 2 s")
@@ -243,8 +298,14 @@ def test_signal_stops_cleanly_and_commits(stack, topics, sig):
     group = unique("sig")
     args = cli_args(stack, topics, "--output", "jsonl", "--connect-timeout-s", "20")
     args[args.index("--group") + 1] = group
-    proc = subprocess.Popen([sys.executable, "-m", "txf_consumer", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=str(REPO))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "txf_consumer", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+        cwd=str(REPO),
+    )
     try:
         # two lines on stdout = the loop is running with its signal handlers installed
         first = [proc.stdout.readline(), proc.stdout.readline()]
@@ -288,8 +349,10 @@ def test_cli_live_without_a_terminal_prints_only_the_summary(stack, topics, sent
     proc = run_cli(cli_args(stack, topics, "--output", "live", "--max-messages", str(N_TICK + N_BOOK)))
     assert proc.returncode == 0, proc.stderr
     assert "\x1b" not in proc.stdout
-    assert proc.stdout.startswith(f"txf-consume: stopped (max-messages): {N_TICK + N_BOOK} records, "
-                                  f"{N_TICK + N_BOOK} messages, 0 malformed; loss 0 in 0 gap(s), duplicates 0")
+    assert proc.stdout.startswith(
+        f"txf-consume: stopped (max-messages): {N_TICK + N_BOOK} records, "
+        f"{N_TICK + N_BOOK} messages, 0 malformed; loss 0 in 0 gap(s), duplicates 0"
+    )
     assert "producer->consumer" in proc.stdout
 
 
@@ -297,8 +360,9 @@ def test_buffered_output_is_flushed_before_its_offsets_are_stored(stack, topics,
     """The heartbeat (the CLI's flush of buffered JSON lines) runs before every store of offsets, so a
     SIGKILL between the two repeats lines on restart, never loses them (at-least-once for the output)."""
     calls: list[str] = []
-    consumer = TxfConsumer(options(stack, topics, max_messages=N_TICK + N_BOOK), Collect(),
-                           heartbeat=lambda: calls.append("flush"))
+    consumer = TxfConsumer(
+        options(stack, topics, max_messages=N_TICK + N_BOOK), Collect(), heartbeat=lambda: calls.append("flush")
+    )
     store = consumer._store
 
     def recording_store(kafka_consumer, stored):

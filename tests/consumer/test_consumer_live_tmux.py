@@ -6,6 +6,7 @@ high/low/volume, the message count, and the health line, which turns to LOSS
 when a sequence number is skipped while the view runs. Ctrl-C leaves the
 alternate screen and prints the summary; the JSON summary file agrees.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,25 +37,47 @@ def test_live_view_shows_the_market_and_its_health_in_a_terminal(stack, new_topi
     sender.send(book_topic, [bidask(i) for i in range(1, N_BOOK + 1)])
     sender.flush()
     summary_file = tmp_path / "summary.json"
-    cmd = [sys.executable, "-m", "txf_consumer", "--bootstrap", stack.bootstrap_servers, "--registry",
-           stack.registry_url, "--group", unique("live"), "--topics", f"{tick_topic},{book_topic}",
-           "--type", f"{tick_topic}=txf.v1.Tick", "--type", f"{book_topic}=txf.v1.BidAsk", "--from-beginning",
-           "--output", "live", "--summary-file", str(summary_file)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "txf_consumer",
+        "--bootstrap",
+        stack.bootstrap_servers,
+        "--registry",
+        stack.registry_url,
+        "--group",
+        unique("live"),
+        "--topics",
+        f"{tick_topic},{book_topic}",
+        "--type",
+        f"{tick_topic}=txf.v1.Tick",
+        "--type",
+        f"{book_topic}=txf.v1.BidAsk",
+        "--from-beginning",
+        "--output",
+        "live",
+        "--summary-file",
+        str(summary_file),
+    ]
     with TmuxPane(cmd, width=160, height=45, env=cli_env(), cwd=REPO) as pane:
         # latency percentiles are redrawn once a second: wait for the BidAsk ones too
-        screen = pane.wait_for(lambda s: f"messages {N_TICK + N_BOOK}" in s and
-                               re.search(r"producer→here\s+BidAsk p50 [\d.]+ p99 [\d.]+", s) is not None)
+        screen = pane.wait_for(
+            lambda s: (
+                f"messages {N_TICK + N_BOOK}" in s
+                and re.search(r"producer→here\s+BidAsk p50 [\d.]+ p99 [\d.]+", s) is not None
+            )
+        )
         rows = screen.splitlines()
         book, last = bidask(N_BOOK), session_tick(N_TICK)
-        for price, volume in zip(book.ask_price, book.ask_volume):   # asks: size right of the price
+        for price, volume in zip(book.ask_price, book.ask_volume, strict=True):  # asks: size right of the price
             assert any(re.search(rf"│\s+{format_price(price)}\s+{volume}\s", r) for r in rows), screen
-        for price, volume in zip(book.bid_price, book.bid_volume):   # bids: size left of the price
+        for price, volume in zip(book.bid_price, book.bid_volume, strict=True):  # bids: size left of the price
             assert any(re.search(rf"│\s+{volume}\s+{format_price(price)}\s", r) for r in rows), screen
         best_ask = next(i for i, r in enumerate(rows) if re.search(rf"│\s+{format_price(book.ask_price[0])}\s+\d", r))
         best_bid = next(i for i, r in enumerate(rows) if re.search(rf"\d\s+{format_price(book.bid_price[0])}\s", r))
         assert best_bid == best_ask + 1, screen
         tape = [r for r in rows if re.search(r"\d\d:\d\d:\d\d\.\d{3}\s+\d+\s+\d+\s+(BUY|SELL)", r)]
-        assert len(tape) >= 20, screen                                 # the tape fills its column
+        assert len(tape) >= 20, screen  # the tape fills its column
         assert re.search(rf"{format_price(last.close)}\s+{last.volume}\s+BUY", tape[0]), tape[0]  # 30: buyer
         assert re.search(rf"{format_price(session_tick(N_TICK - 1).close)}\s+\d+\s+SELL", tape[1]), tape[1]
         assert f"high  {format_price(last.high)}" in screen and f"low   {format_price(last.low)}" in screen
@@ -75,5 +98,9 @@ def test_live_view_shows_the_market_and_its_health_in_a_terminal(stack, new_topi
         final = pane.capture()
     assert f"stopped (stopped): {N_TICK + N_BOOK + 2} records" in final and "loss 1 in 1 gap(s)" in final, final
     summary = json.loads(summary_file.read_text())
-    assert (summary["messages"], summary["loss"], summary["duplicates"], summary["stopReason"]) == \
-        (N_TICK + N_BOOK + 2, 1, 0, "stopped")
+    assert (summary["messages"], summary["loss"], summary["duplicates"], summary["stopReason"]) == (
+        N_TICK + N_BOOK + 2,
+        1,
+        0,
+        "stopped",
+    )

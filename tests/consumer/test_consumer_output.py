@@ -1,4 +1,5 @@
 """txf_consumer.output / live / screen: price text, the JSON line, the live view's snapshots and screen (no Kafka)."""
+
 from __future__ import annotations
 
 import json
@@ -9,12 +10,11 @@ import time
 
 import consumerkit  # noqa: F401 - puts consumers/python on sys.path
 import pytest
-from consumerkit import REPO, RUN_ID, bidask, tick
+from consumerkit import REPO, bidask, tick
+from rich.console import Console
 
-from txf.v1 import BidAsk, Tick
 from txf_consumer.consumer import MESSAGE_TYPES
 from txf_consumer.handler import RecordMeta
-from rich.console import Console
 from txf_consumer.live import LiveView
 from txf_consumer.output import format_price, json_line
 from txf_consumer.screen import ScreenProcess, render
@@ -24,10 +24,20 @@ from txf_consumer.tracker import SeqEvent, Tracker
 VECTORS = json.loads((REPO / "tests" / "vectors" / "txf_v1.json").read_text(encoding="utf-8"))["vectors"]
 
 
-@pytest.mark.parametrize("scaled,text", [
-    (234565000, "23456.5"), (234560000, "23456"), (0, "0"), (1, "0.0001"), (-1, "-0.0001"),
-    (-23330000, "-2333"), (12345, "1.2345"), (2**63 - 1, "922337203685477.5807"), (-(2**63), "-922337203685477.5808"),
-])
+@pytest.mark.parametrize(
+    "scaled,text",
+    [
+        (234565000, "23456.5"),
+        (234560000, "23456"),
+        (0, "0"),
+        (1, "0.0001"),
+        (-1, "-0.0001"),
+        (-23330000, "-2333"),
+        (12345, "1.2345"),
+        (2**63 - 1, "922337203685477.5807"),
+        (-(2**63), "-922337203685477.5808"),
+    ],
+)
 def test_format_price_is_exact_decimal_text(scaled, text):
     assert format_price(scaled) == text
 
@@ -41,8 +51,14 @@ def test_json_line_is_compact_and_canonical(vector):
     cls = MESSAGE_TYPES[vector["type"]]
     msg = cls.FromString(bytes.fromhex(vector["hex"]))
     line = json_line(msg, meta(offset=12, type_name=vector["type"]))
-    assert json.loads(line) == {"topic": "txf-tick", "partition": 0, "offset": 12, "schemaId": 7,
-                                "type": vector["type"], "message": vector["json"]}
+    assert json.loads(line) == {
+        "topic": "txf-tick",
+        "partition": 0,
+        "offset": 12,
+        "schemaId": 7,
+        "type": vector["type"],
+        "message": vector["json"],
+    }
     assert line == json.dumps(json.loads(line), separators=(",", ":"), ensure_ascii=False)  # compact, UTF-8
     assert line.startswith('{"topic":"txf-tick","partition":0,"offset":12,"schemaId":7,"type":"txf.v1.')
 
@@ -84,9 +100,9 @@ def test_live_view_snapshot_holds_book_tape_session_and_health():
     [snap] = sink.snapshots
     b, last = bidask(1), tick(4)
     [book] = snap.books
-    assert [tuple(lvl) for lvl in book.bids] == list(zip(b.bid_price, b.bid_volume))
-    assert [tuple(lvl) for lvl in book.asks] == list(zip(b.ask_price, b.ask_volume))
-    assert [t.price for t in snap.tape] == [tick(s).close for s in (4, 2, 1)]      # newest first
+    assert [tuple(lvl) for lvl in book.bids] == list(zip(b.bid_price, b.bid_volume, strict=True))
+    assert [tuple(lvl) for lvl in book.asks] == list(zip(b.ask_price, b.ask_volume, strict=True))
+    assert [t.price for t in snap.tape] == [tick(s).close for s in (4, 2, 1)]  # newest first
     assert (snap.tape[0].volume, snap.tape[0].side) == (last.volume, 2)
     [session] = snap.sessions
     assert (session.last, session.total_volume, session.change) == (last.close, last.total_volume, last.price_chg)
@@ -96,9 +112,9 @@ def test_live_view_snapshot_holds_book_tape_session_and_health():
     assert (lat["txf.v1.Tick"].producer_p50, lat["txf.v1.BidAsk"].producer_p99) == (5.0, 7.0)  # exact, ms
     assert len(snap.events) == 1 and "gap in txf.v1.Tick TXFK6" in snap.events[0]
 
-    view.heartbeat()                    # the same instant: no frame due
+    view.heartbeat()  # the same instant: no frame due
     clock[0] += 0.25
-    sink.is_ready = False               # the screen has not taken the last one: nothing is built or sent
+    sink.is_ready = False  # the screen has not taken the last one: nothing is built or sent
     view.heartbeat()
     assert len(sink.snapshots) == 1
     sink.is_ready = True
@@ -116,14 +132,14 @@ def test_screen_draws_ladder_tape_session_and_problems():
     screen = console.export_text()
     b, last = bidask(1), tick(4)
     rows = screen.splitlines()
-    for price, volume in zip(b.ask_price, b.ask_volume):    # ask size right of its price, bid size left
+    for price, volume in zip(b.ask_price, b.ask_volume, strict=True):  # ask size right of its price, bid size left
         assert any(re.search(rf"{format_price(price)}\s+{volume}\b", r) for r in rows), (price, screen)
-    for price, volume in zip(b.bid_price, b.bid_volume):
+    for price, volume in zip(b.bid_price, b.bid_volume, strict=True):
         assert any(re.search(rf"\b{volume}\s+{format_price(price)}", r) for r in rows), (price, screen)
     ask_rows = [i for i, r in enumerate(rows) if format_price(b.ask_price[0]) in r and "│" in r]
     bid_rows = [i for i, r in enumerate(rows) if re.search(rf"\b{b.bid_volume[0]}\s+{format_price(b.bid_price[0])}", r)]
     assert ask_rows and bid_rows and ask_rows[0] < bid_rows[0]  # best ask just above best bid
-    tape_row = next(r for r in rows if "SELL" in r)              # tick 4, the newest, seller-initiated
+    tape_row = next(r for r in rows if "SELL" in r)  # tick 4, the newest, seller-initiated
     assert format_price(last.close) in tape_row and "09:" in tape_row
     assert f"high  {format_price(last.high)}" in screen and f"low   {format_price(last.low)}" in screen
     assert f"volume  {last.total_volume:,}" in screen

@@ -7,6 +7,7 @@ under unique subjects with confluent's client). A tiny local HTTP server stands
 in for a registry that answers .proto text by default (as Confluent's does), for
 basic auth, and for one that keeps failing.
 """
+
 from __future__ import annotations
 
 import base64
@@ -20,8 +21,14 @@ from consumerkit import SerializingSender, bidask, tick, unique
 from google.protobuf import descriptor_pb2
 
 from txf.v1 import BidAsk, Tick
-from txf_consumer.schemas import (RegistryReader, RegistryUnavailableError, SchemaChecker, SchemaMismatchError,
-                                  compatibility_problems, registered_message)
+from txf_consumer.schemas import (
+    RegistryReader,
+    RegistryUnavailableError,
+    SchemaChecker,
+    SchemaMismatchError,
+    compatibility_problems,
+    registered_message,
+)
 from txf_consumer.settings import RegistrySettings
 
 FDP = descriptor_pb2.FieldDescriptorProto
@@ -43,12 +50,12 @@ def checker_for(url: str, **kw) -> SchemaChecker:
 def test_compatibility_rules_on_descriptors():
     reg = file_proto(Tick).message_type[0]
     assert compatibility_problems(reg, Tick.DESCRIPTOR) == []
-    reg.field[0].name = "contract"                     # a rename is not on the wire: fine
-    del reg.field[-1]                                  # a field only we know: fine (writer leaves it unset)
+    reg.field[0].name = "contract"  # a rename is not on the wire: fine
+    del reg.field[-1]  # a field only we know: fine (writer leaves it unset)
     assert compatibility_problems(reg, Tick.DESCRIPTOR) == []
-    reg.field[2].type = FDP.TYPE_SINT64                # close: int64 -> sint64 changes the bytes
-    reg.field[3].label = FDP.LABEL_REPEATED            # volume: singular -> repeated
-    reg.field[4].type_name = ".txf.v1.ChgType"         # tick_type: another enum
+    reg.field[2].type = FDP.TYPE_SINT64  # close: int64 -> sint64 changes the bytes
+    reg.field[3].label = FDP.LABEL_REPEATED  # volume: singular -> repeated
+    reg.field[4].type_name = ".txf.v1.ChgType"  # tick_type: another enum
     reg.field.add(name="extra", number=99, type=FDP.TYPE_STRING, label=FDP.LABEL_OPTIONAL)
     problems = compatibility_problems(reg, Tick.DESCRIPTOR)
     assert problems == [
@@ -71,6 +78,7 @@ def test_message_index_path_walks_nested_messages():
 
 # --- the real registry ------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def registered(stack):
     """Schema ids of Tick and BidAsk as the project's serializer registers them (TOPIC subjects)."""
@@ -78,14 +86,20 @@ def registered(stack):
     tick_topic, book_topic = unique("sc-tick"), unique("sc-book")
     sender.frame(tick_topic, tick(1))
     sender.frame(book_topic, bidask(1))
-    return {"tick": (tick_topic, sender.schema_ids[tick_topic]), "book": (book_topic, sender.schema_ids[book_topic]),
-            "client": sender.registry}
+    return {
+        "tick": (tick_topic, sender.schema_ids[tick_topic]),
+        "book": (book_topic, sender.schema_ids[book_topic]),
+        "client": sender.registry,
+    }
 
 
 def register_variant(client: SchemaRegistryClient, fdp: descriptor_pb2.FileDescriptorProto) -> int:
     """Register a changed txf/v1/tick.proto under a new subject, with the same reference as the real one."""
-    schema = Schema(base64.b64encode(fdp.SerializeToString()).decode(), "PROTOBUF",
-                    [SchemaReference("txf/v1/common.proto", "txf/v1/common.proto", 1)])
+    schema = Schema(
+        base64.b64encode(fdp.SerializeToString()).decode(),
+        "PROTOBUF",
+        [SchemaReference("txf/v1/common.proto", "txf/v1/common.proto", 1)],
+    )
     return client.register_schema(unique("sc-variant") + "-value", schema)
 
 
@@ -107,8 +121,10 @@ def test_id_of_another_type_is_refused(stack, registered):
     _book_topic, book_id = registered["book"]
     with pytest.raises(SchemaMismatchError) as exc:
         checker.check("prices-tick", Tick, book_id)
-    assert str(exc.value) == (f"topic 'prices-tick': schema id {book_id} refused: message [0] of txf/v1/bidask.proto "
-                              f"is txf.v1.BidAsk, this topic carries txf.v1.Tick")
+    assert str(exc.value) == (
+        f"topic 'prices-tick': schema id {book_id} refused: message [0] of txf/v1/bidask.proto "
+        f"is txf.v1.BidAsk, this topic carries txf.v1.Tick"
+    )
     with pytest.raises(SchemaMismatchError):  # cached: same verdict, no second fetch
         checker.check("prices-tick", Tick, book_id)
     assert checker.fetched_ids == [book_id]
@@ -117,7 +133,7 @@ def test_id_of_another_type_is_refused(stack, registered):
 @pytest.mark.integration
 def test_incompatible_field_type_is_refused(stack, registered):
     fdp = file_proto(Tick)
-    fdp.message_type[0].field[2].type = FDP.TYPE_DOUBLE      # close: int64 -> double
+    fdp.message_type[0].field[2].type = FDP.TYPE_DOUBLE  # close: int64 -> double
     bad_id = register_variant(registered["client"], fdp)
     assert bad_id not in (registered["tick"][1], registered["book"][1])
     checker = checker_for(stack.registry_url)
@@ -130,8 +146,9 @@ def test_incompatible_field_type_is_refused(stack, registered):
 @pytest.mark.integration
 def test_writer_with_an_added_field_and_a_renamed_one_are_accepted(stack, registered):
     extra = file_proto(Tick)
-    extra.message_type[0].field.add(name="venue", number=40, type=FDP.TYPE_STRING, label=FDP.LABEL_OPTIONAL,
-                                    json_name="venue")
+    extra.message_type[0].field.add(
+        name="venue", number=40, type=FDP.TYPE_STRING, label=FDP.LABEL_OPTIONAL, json_name="venue"
+    )
     renamed = file_proto(Tick)
     renamed.message_type[0].field[1].name = "ts_ms"
     renamed.message_type[0].field[1].json_name = "tsMs"
@@ -194,8 +211,10 @@ class _FakeHandler(BaseHTTPRequestHandler):
         if self.path.endswith("?format=serialized"):
             text = base64.b64encode(file_proto(Tick).SerializeToString()).decode()
         else:
-            text = ('syntax = "proto3";\npackage txf.v1;\nimport "txf/v1/common.proto";\n'
-                    'message Tick { string code = 1; }\n')
+            text = (
+                'syntax = "proto3";\npackage txf.v1;\nimport "txf/v1/common.proto";\n'
+                "message Tick { string code = 1; }\n"
+            )
         self._send(200, {"schema": text, "schemaType": "PROTOBUF", "references": refs})
 
     def _send(self, status: int, body: dict) -> None:
@@ -214,6 +233,7 @@ def fake_registry():
     def make(**kw) -> FakeRegistry:
         servers.append(FakeRegistry(**kw))
         return servers[-1]
+
     yield make
     for s in servers:
         s.close()
@@ -224,8 +244,10 @@ def test_proto_text_answer_is_retried_with_format_serialized(fake_registry):
     checker = checker_for(reg.url)
     assert checker.check("t", Tick, 1) is Tick
     assert checker.check("t", Tick, 1) is Tick
-    assert [p for p, _ in reg.requests] == ["/apis/ccompat/v7/schemas/ids/1",
-                                            "/apis/ccompat/v7/schemas/ids/1?format=serialized"]
+    assert [p for p, _ in reg.requests] == [
+        "/apis/ccompat/v7/schemas/ids/1",
+        "/apis/ccompat/v7/schemas/ids/1?format=serialized",
+    ]
 
 
 def test_basic_auth_is_sent(fake_registry):

@@ -1,4 +1,5 @@
 """txf_consumer.tracker: exact loss/duplicate accounting per stream, restarts, and histogram percentiles."""
+
 from __future__ import annotations
 
 import math
@@ -33,13 +34,18 @@ def test_in_order_stream_has_no_loss():
 
 def test_gaps_are_counted_with_their_sizes_and_late_fills_shrink_the_loss():
     t = Tracker()
-    assert feed(t, [1, 2, 5, 6, 10]) == [SeqEvent.FIRST, SeqEvent.IN_ORDER, SeqEvent.GAP, SeqEvent.IN_ORDER,
-                                         SeqEvent.GAP]
+    assert feed(t, [1, 2, 5, 6, 10]) == [
+        SeqEvent.FIRST,
+        SeqEvent.IN_ORDER,
+        SeqEvent.GAP,
+        SeqEvent.IN_ORDER,
+        SeqEvent.GAP,
+    ]
     st_ = t.streams[StreamKey(TICK, "TXFK6", RUN_ID)]
     assert (st_.lost, st_.gaps, st_.gap_events, st_.missing) == (5, 2, [(3, 2), (7, 3)], [[3, 4], [7, 9]])
     assert feed(t, [8, 3]) == [SeqEvent.LATE, SeqEvent.LATE]
     assert (st_.lost, st_.reordered, st_.missing) == (3, 2, [[4, 4], [7, 7], [9, 9]])
-    assert feed(t, [8]) == [SeqEvent.DUPLICATE]          # filled already: now a duplicate
+    assert feed(t, [8]) == [SeqEvent.DUPLICATE]  # filled already: now a duplicate
     s = t.summary()
     assert (s["loss"], s["gaps"], s["duplicates"], s["reordered"]) == (3, 2, 1, 2)
     assert s["streams"][0]["gapSizes"] == [2, 3]
@@ -47,9 +53,15 @@ def test_gaps_are_counted_with_their_sizes_and_late_fills_shrink_the_loss():
 
 def test_duplicates_are_counted_exactly():
     t = Tracker()
-    assert feed(t, [1, 2, 2, 3, 1, 3, 3]) == [SeqEvent.FIRST, SeqEvent.IN_ORDER, SeqEvent.DUPLICATE,
-                                              SeqEvent.IN_ORDER, SeqEvent.DUPLICATE, SeqEvent.DUPLICATE,
-                                              SeqEvent.DUPLICATE]
+    assert feed(t, [1, 2, 2, 3, 1, 3, 3]) == [
+        SeqEvent.FIRST,
+        SeqEvent.IN_ORDER,
+        SeqEvent.DUPLICATE,
+        SeqEvent.IN_ORDER,
+        SeqEvent.DUPLICATE,
+        SeqEvent.DUPLICATE,
+        SeqEvent.DUPLICATE,
+    ]
     assert t.summary()["duplicates"] == 4 and t.summary()["loss"] == 0
 
 
@@ -58,8 +70,8 @@ def test_new_producer_run_is_a_new_stream_and_a_restart():
     feed(t, [1, 2, 3], run_id=111)
     events = feed(t, [1, 2], run_id=222)
     assert events == [SeqEvent.FIRST, SeqEvent.IN_ORDER]
-    feed(t, [4], run_id=111)                           # a late record of the old run: its own stream, no restart
-    feed(t, [1], run_id=333, kind=BOOK)                # first BidAsk stream: not a restart
+    feed(t, [4], run_id=111)  # a late record of the old run: its own stream, no restart
+    feed(t, [1], run_id=333, kind=BOOK)  # first BidAsk stream: not a restart
     s = t.summary()
     assert s["producerRestarts"] == 1 and s["loss"] == 0 and s["duplicates"] == 0
     runs = {(x["type"], x["producerRunId"]): x for x in s["streams"]}
@@ -134,7 +146,7 @@ def test_percentiles_within_bucket_precision_of_the_sorted_reference(seed):
     rnd = random.Random(seed)
     n = rnd.choice([1, 7, 1000, 50_000])
     values = [int(rnd.lognormvariate(17.5, 1.2)) for _ in range(n)]  # ~40 ms median, in ns
-    values += [rnd.randint(0, 300) for _ in range(n // 50)]          # a few exact small values
+    values += [rnd.randint(0, 300) for _ in range(n // 50)]  # a few exact small values
     h = LogHistogram()
     for v in values:
         h.record(v)
@@ -171,8 +183,12 @@ def test_merge_equals_recording_everything_once():
         (a if i % 2 else b).record(v)
         both.record(v)
     a.merge(b)
-    assert a.counts == both.counts and (a.count, a.min, a.max, a.negative) == (both.count, both.min, both.max,
-                                                                               both.negative)
+    assert a.counts == both.counts and (a.count, a.min, a.max, a.negative) == (
+        both.count,
+        both.min,
+        both.max,
+        both.negative,
+    )
 
 
 def test_a_bar_stream_is_tracked_for_loss_without_quote_times():

@@ -1,4 +1,5 @@
 """txf_consumer.wire: Confluent frame decoding equals ProtobufDeserializer's; malformed input is a WireFormatError."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,11 @@ U64 = st.integers(0, 2**64 - 1)
 
 
 def same(a, b) -> bool:
-    return type(a) is type(b) and a == b and \
-        a.SerializeToString(deterministic=True) == b.SerializeToString(deterministic=True)
+    return (
+        type(a) is type(b)
+        and a == b
+        and a.SerializeToString(deterministic=True) == b.SerializeToString(deterministic=True)
+    )
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
@@ -56,6 +60,7 @@ def test_header_bytes_equal_protobuf_serializer():
 @given(st.integers(0, 2**32 - 1), st.lists(st.integers(0, 10**6), min_size=1, max_size=6))
 def test_header_roundtrip_and_confluent_index_encoding(schema_id, indexes):
     import io
+
     header = encode_header(schema_id, indexes)
     if indexes != [0]:  # confluent's writer (count, then the indexes, zig-zag)
         buf = io.BytesIO()
@@ -78,21 +83,59 @@ def test_long_form_of_index_zero_is_accepted():
 
 
 def _ticks():
-    return st.builds(Tick, code=st.text(max_size=12), timestamp_ms=I64, close=I64, volume=I64,
-                     tick_type=st.integers(0, 5), total_volume=I64, underlying_price=I64, exchange_time_us=I64,
-                     receive_time_ns=I64, sequence=U64, producer_run_id=U64, open=I64, high=I64, low=I64,
-                     avg_price=I64, amount=I64, total_amount=I64, bid_side_total_vol=I64, ask_side_total_vol=I64,
-                     chg_type=st.integers(0, 9), price_chg=I64, pct_chg=I64, simtrade=st.booleans())
+    return st.builds(
+        Tick,
+        code=st.text(max_size=12),
+        timestamp_ms=I64,
+        close=I64,
+        volume=I64,
+        tick_type=st.integers(0, 5),
+        total_volume=I64,
+        underlying_price=I64,
+        exchange_time_us=I64,
+        receive_time_ns=I64,
+        sequence=U64,
+        producer_run_id=U64,
+        open=I64,
+        high=I64,
+        low=I64,
+        avg_price=I64,
+        amount=I64,
+        total_amount=I64,
+        bid_side_total_vol=I64,
+        ask_side_total_vol=I64,
+        chg_type=st.integers(0, 9),
+        price_chg=I64,
+        pct_chg=I64,
+        simtrade=st.booleans(),
+    )
 
 
 def _bidasks():
     five = st.lists(I64, min_size=0, max_size=5)
-    return st.builds(BidAsk, code=st.text(max_size=12), timestamp_ms=I64, bid_total_vol=I64, ask_total_vol=I64,
-                     bid_price=five, bid_volume=five, diff_bid_vol=five, ask_price=five, ask_volume=five,
-                     diff_ask_vol=five, exchange_time_us=I64, receive_time_ns=I64, sequence=U64,
-                     producer_run_id=U64, underlying_price=I64, first_derived_bid_price=I64,
-                     first_derived_ask_price=I64, first_derived_bid_vol=I64, first_derived_ask_vol=I64,
-                     simtrade=st.booleans())
+    return st.builds(
+        BidAsk,
+        code=st.text(max_size=12),
+        timestamp_ms=I64,
+        bid_total_vol=I64,
+        ask_total_vol=I64,
+        bid_price=five,
+        bid_volume=five,
+        diff_bid_vol=five,
+        ask_price=five,
+        ask_volume=five,
+        diff_ask_vol=five,
+        exchange_time_us=I64,
+        receive_time_ns=I64,
+        sequence=U64,
+        producer_run_id=U64,
+        underlying_price=I64,
+        first_derived_bid_price=I64,
+        first_derived_ask_price=I64,
+        first_derived_bid_vol=I64,
+        first_derived_ask_vol=I64,
+        simtrade=st.booleans(),
+    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -111,33 +154,38 @@ def test_equal_to_protobuf_deserializer_over_many_messages(msgs, schema_id):
 
 def test_equal_to_protobuf_deserializer_on_the_benchmark_mix():
     import sys
+
     sys.path.insert(0, str(REPO / "bench"))
     from bench_decode import TOPICS, frame, make_messages
+
     decoders = {t: FrameDecoder(c) for t, c in TOPICS.items()}
     deserializers = {t: ProtobufDeserializer(c, {}) for t, c in TOPICS.items()}
     messages = make_messages(3000, seed=11)
-    for (topic, value), (_t, sent) in zip(frame(messages), messages):
+    for (topic, value), (_t, sent) in zip(frame(messages), messages, strict=True):
         _sid, ours = decoders[topic].decode(value)
         assert same(ours, deserializers[topic](value)) and same(ours, sent)
 
 
-@pytest.mark.parametrize("value,fragment", [
-    (None, "null value"),
-    (b"", "empty value"),
-    (b"\x01" + b"\x00" * 20, "bad magic byte 0x01"),
-    (b"\x7b{\"json\": 1}", "bad magic byte 0x7b"),
-    (b"\x00\x00\x00", "truncated schema id"),
-    (b"\x00\x00\x00\x00\x07", "truncated message-index array"),
-    (b"\x00\x00\x00\x00\x07\x80", "truncated message-index count"),
-    (b"\x00\x00\x00\x00\x07\x04\x02\x80", "truncated message index 1"),
-    (b"\x00\x00\x00\x00\x07\x7e", "invalid message-index count"),       # count 63, 0 bytes left
-    (b"\x00\x00\x00\x00\x07\x01\x00", "invalid message-index count -1"),
-    (b"\x00\x00\x00\x00\x07\x02\x01", "negative message index -1"),
-    (b"\x00\x00\x00\x00\x07" + b"\xff" * 11, "varint longer than 10 bytes"),
-    (b"\x00\x00\x00\x00\x07\x02\x02\x08\x01", "unknown message index [1]"),
-    (b"\x00\x00\x00\x00\x07\x00\x0a\x05TX", "payload is not a valid txf.v1.Tick"),  # string cut short
-    (b"\x00\x00\x00\x00\x07\x00\xff\xff\xff", "payload is not a valid txf.v1.Tick"),
-])
+@pytest.mark.parametrize(
+    "value,fragment",
+    [
+        (None, "null value"),
+        (b"", "empty value"),
+        (b"\x01" + b"\x00" * 20, "bad magic byte 0x01"),
+        (b'\x7b{"json": 1}', "bad magic byte 0x7b"),
+        (b"\x00\x00\x00", "truncated schema id"),
+        (b"\x00\x00\x00\x00\x07", "truncated message-index array"),
+        (b"\x00\x00\x00\x00\x07\x80", "truncated message-index count"),
+        (b"\x00\x00\x00\x00\x07\x04\x02\x80", "truncated message index 1"),
+        (b"\x00\x00\x00\x00\x07\x7e", "invalid message-index count"),  # count 63, 0 bytes left
+        (b"\x00\x00\x00\x00\x07\x01\x00", "invalid message-index count -1"),
+        (b"\x00\x00\x00\x00\x07\x02\x01", "negative message index -1"),
+        (b"\x00\x00\x00\x00\x07" + b"\xff" * 11, "varint longer than 10 bytes"),
+        (b"\x00\x00\x00\x00\x07\x02\x02\x08\x01", "unknown message index [1]"),
+        (b"\x00\x00\x00\x00\x07\x00\x0a\x05TX", "payload is not a valid txf.v1.Tick"),  # string cut short
+        (b"\x00\x00\x00\x00\x07\x00\xff\xff\xff", "payload is not a valid txf.v1.Tick"),
+    ],
+)
 def test_malformed_values_raise_wire_format_error(value, fragment):
     decoder = FrameDecoder(Tick)
     with pytest.raises(WireFormatError) as exc:

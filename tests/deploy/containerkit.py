@@ -22,8 +22,9 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from systemd_container import ContainerError, SystemdContainer, leftovers, wait_until
 
@@ -58,16 +59,41 @@ TimeoutStartSec=180
 
 def wheelhouse() -> Path:
     """Wheels for the producer's venv, downloaded on the host (which reaches PyPI) once per pin set."""
-    pins = hashlib.sha256(b"".join((REPO / p).read_bytes() for p in (
-        "pyproject.toml", "gen/python/pyproject.toml", "consumers/python/pyproject.toml", "archive/pyproject.toml")))
+    pins = hashlib.sha256(
+        b"".join(
+            (REPO / p).read_bytes()
+            for p in (
+                "pyproject.toml",
+                "gen/python/pyproject.toml",
+                "consumers/python/pyproject.toml",
+                "archive/pyproject.toml",
+            )
+        )
+    )
     target = Path.home() / ".cache" / "txfstream" / "wheels" / pins.hexdigest()[:16]
     done = target / ".complete"
     if not done.exists():
         target.mkdir(parents=True, exist_ok=True)
-        subprocess.run([str(DEV_PYTHON), "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-                        "--dest", str(target), str(REPO / "gen/python"), str(REPO / "consumers/python"), str(REPO),
-                        str(REPO / "archive"), "setuptools>=77"],
-                       check=True, cwd=REPO, timeout=600)
+        subprocess.run(
+            [
+                str(DEV_PYTHON),
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--dest",
+                str(target),
+                str(REPO / "gen/python"),
+                str(REPO / "consumers/python"),
+                str(REPO),
+                str(REPO / "archive"),
+                "setuptools>=77",
+            ],
+            check=True,
+            cwd=REPO,
+            timeout=600,
+        )
         done.touch()
     return target
 
@@ -91,13 +117,24 @@ class ProducerContainer(SystemdContainer):
 
     def install(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """deploy/install.sh ARGS inside, as root on the container's /."""
-        return self.run("bash", str(REPO / "deploy/install.sh"), *args, check=check, timeout=300,
-                        env={"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(self._wheels)})
+        return self.run(
+            "bash",
+            str(REPO / "deploy/install.sh"),
+            *args,
+            check=check,
+            timeout=300,
+            env={"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(self._wheels)},
+        )
 
     def start_stack(self) -> None:
         self.systemctl("start", STACK_UNIT_NAME, timeout=200)
-        self.run(str(DEV_PYTHON.parent / "txf-registry"), "register", "--topics", timeout=120,
-                 env={"TXF_KAFKA_BOOTSTRAP": KAFKA, "TXF_REGISTRY_URL": REGISTRY})
+        self.run(
+            str(DEV_PYTHON.parent / "txf-registry"),
+            "register",
+            "--topics",
+            timeout=120,
+            env={"TXF_KAFKA_BOOTSTRAP": KAFKA, "TXF_REGISTRY_URL": REGISTRY},
+        )
 
     def probe(self, *args: str) -> Any:
         """in_container.py ARGS inside; its JSON answer."""
@@ -158,12 +195,15 @@ class ProducerContainer(SystemdContainer):
         def reached() -> str | None:
             state = self.prop(unit, "ActiveState")
             return state if state in states else None
+
         return wait_until(reached, timeout, f"{unit} to reach {'/'.join(states)}", interval=0.1)
 
     def wait_journal(self, since: str, text: str, timeout: float, *args: str) -> dict[str, Any]:
         """The first journal entry since a mark whose MESSAGE contains text."""
+
         def found() -> dict[str, Any] | None:
             return next((e for e in self.entries(since, *args) if text in str(e.get("MESSAGE", ""))), None)
+
         try:
             return wait_until(found, timeout, f"journal line {text!r}", interval=0.2)
         except ContainerError as exc:

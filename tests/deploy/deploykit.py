@@ -24,10 +24,18 @@ ENV_EXAMPLE = REPO / ".env.example"
 
 MAIN_UNIT = "txf-producer.service"
 ARBITER_UNIT = "txf-arbiter.service"
-SCHEDULE_UNITS = ("txf-producer-start.service", "txf-producer-start.timer",
-                  "txf-producer-stop.service", "txf-producer-stop.timer")
-ARCHIVE_UNITS = ("txf-archive.service", "txf-archive-bars.service", "txf-archive-compact.service",
-                 "txf-archive-compact.timer")
+SCHEDULE_UNITS = (
+    "txf-producer-start.service",
+    "txf-producer-start.timer",
+    "txf-producer-stop.service",
+    "txf-producer-stop.timer",
+)
+ARCHIVE_UNITS = (
+    "txf-archive.service",
+    "txf-archive-bars.service",
+    "txf-archive-compact.service",
+    "txf-archive-compact.timer",
+)
 ALL_UNITS = (MAIN_UNIT, ARBITER_UNIT, *SCHEDULE_UNITS)
 STUBBED = ("systemctl", "useradd", "userdel", "chown", "getent", "crontab")
 
@@ -114,8 +122,14 @@ def run_script(script: str, root: Path, *args: str, workdir: Path) -> Run:
     stubs, log = make_stubs(workdir)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TXF_")}
     env["PATH"] = f"{stubs}:{env.get('PATH', '/usr/bin:/bin')}"
-    proc = subprocess.run(["bash", str(DEPLOY / script), "--root", str(root), *args],
-                          capture_output=True, text=True, env=env, cwd=workdir, timeout=120)
+    proc = subprocess.run(
+        ["bash", str(DEPLOY / script), "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=workdir,
+        timeout=120,
+    )
     calls = [c for c in log.read_text().splitlines() if c]
     log.write_text("")
     return Run(proc.returncode, proc.stdout, proc.stderr, calls)
@@ -140,8 +154,7 @@ def snapshot(root: Path) -> dict[str, tuple]:
         elif stat.S_ISDIR(st.st_mode):
             out[rel] = ("dir", stat.S_IMODE(st.st_mode))
         else:
-            out[rel] = ("file", stat.S_IMODE(st.st_mode), st.st_mtime_ns,
-                        hashlib.sha256(path.read_bytes()).hexdigest())
+            out[rel] = ("file", stat.S_IMODE(st.st_mode), st.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest())
     return out
 
 

@@ -27,8 +27,9 @@ BOOTSTRAP = os.environ.get("TXF_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
 
 
 def _consumer() -> Consumer:
-    return Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": f"probe-{uuid.uuid4().hex}",
-                     "enable.auto.commit": False})
+    return Consumer(
+        {"bootstrap.servers": BOOTSTRAP, "group.id": f"probe-{uuid.uuid4().hex}", "enable.auto.commit": False}
+    )
 
 
 def offsets(topics: list[str]) -> dict[str, int]:
@@ -60,10 +61,19 @@ def readback(topics: list[str]) -> dict[str, Any]:
                 msg = cls.FromString(m.value()[6:])  # magic byte, schema id, message index [0]
                 runs.setdefault(f"{msg.producer_run_id:016x}", []).append(msg.sequence)
         c.close()
-        out[topic] = {"end": ends[topic], "read": seen, "runs": {
-            run: {"count": len(seqs), "distinct": len(set(seqs)), "max": max(seqs),
-                  "complete": set(seqs) == set(range(1, max(seqs) + 1))}
-            for run, seqs in runs.items()}}
+        out[topic] = {
+            "end": ends[topic],
+            "read": seen,
+            "runs": {
+                run: {
+                    "count": len(seqs),
+                    "distinct": len(set(seqs)),
+                    "max": max(seqs),
+                    "complete": set(seqs) == set(range(1, max(seqs) + 1)),
+                }
+                for run, seqs in runs.items()
+            },
+        }
     return out
 
 

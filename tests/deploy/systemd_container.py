@@ -36,8 +36,9 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, TypeVar
+from typing import TypeVar
 
 STAGE = Path(__file__).with_name("systemd_container_stage.sh")
 SYSTEMD = Path("/lib/systemd/systemd")
@@ -105,7 +106,7 @@ class SystemdContainer:
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    def __enter__(self) -> "SystemdContainer":
+    def __enter__(self) -> SystemdContainer:
         try:
             self.boot()
         except BaseException:
@@ -133,10 +134,30 @@ class SystemdContainer:
         log = open(self._dir / "stage.log", "wb")  # noqa: SIM115 - closed in close()
         self._stage_log = log
         self._outer = subprocess.Popen(
-            ["unshare", "--pid", "--fork", "--mount", "--mount-proc", "--net", "--uts", "--ipc",
-             "--propagation", "private", "bash", str(STAGE), "enter", str(self.cgroup), str(mnt),
-             str(units_dir), TEST_TARGET],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                "unshare",
+                "--pid",
+                "--fork",
+                "--mount",
+                "--mount-proc",
+                "--net",
+                "--uts",
+                "--ipc",
+                "--propagation",
+                "private",
+                "bash",
+                str(STAGE),
+                "enter",
+                str(self.cgroup),
+                str(mnt),
+                str(units_dir),
+                TEST_TARGET,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.pid = wait_until(self._find_systemd, timeout, f"systemd to start as PID 1 ({self._stage_tail()})")
         state = ""
 
@@ -149,8 +170,10 @@ class SystemdContainer:
         try:
             wait_until(settled, timeout, "systemctl is-system-running", interval=0.2)
         except ContainerError as exc:
-            raise ContainerError(f"{exc}: state {state!r}; failed units: "
-                                 f"{self.run('systemctl', '--failed', '--no-legend', check=False).stdout}") from None
+            raise ContainerError(
+                f"{exc}: state {state!r}; failed units: "
+                f"{self.run('systemctl', '--failed', '--no-legend', check=False).stdout}"
+            ) from None
         if state == "degraded":
             failed = self.run("systemctl", "--failed", "--no-legend", "--plain", check=False).stdout
             raise ContainerError(f"the container booted degraded; failed units:\n{failed}")
@@ -164,8 +187,9 @@ class SystemdContainer:
     def _find_systemd(self) -> int | None:
         """systemd's host PID: the process in our cgroup tree that runs the systemd binary."""
         if self._outer is not None and self._outer.poll() is not None:
-            raise ContainerError(f"the container exited with {self._outer.returncode} before systemd ran: "
-                                 f"{self._stage_tail()}")
+            raise ContainerError(
+                f"the container exited with {self._outer.returncode} before systemd ran: {self._stage_tail()}"
+            )
         target = os.path.realpath(SYSTEMD)
         for procs in [self.cgroup / "cgroup.procs", *self.cgroup.glob("*/cgroup.procs")]:
             try:
@@ -206,19 +230,38 @@ class SystemdContainer:
 
     # --- commands inside ---------------------------------------------------------------------
 
-    def run(self, *cmd: str, check: bool = True, timeout: float = 60.0, input: str | None = None,
-            env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self,
+        *cmd: str,
+        check: bool = True,
+        timeout: float = 60.0,
+        input: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         """Run a command inside (all of systemd's namespaces, its root, as root); text output."""
         if not self.pid:
             raise ContainerError("the container is not running")
-        full_env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
-                    "SYSTEMD_PAGER": "", "SYSTEMD_COLORS": "0", **(env or {})}
-        proc = subprocess.run(["nsenter", "--target", str(self.pid), *NSENTER[1:], "--", *cmd],
-                              capture_output=True, text=True, timeout=timeout, input=input, env=full_env,
-                              stdin=None if input is not None else subprocess.DEVNULL)
+        full_env = {
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "LANG": "C.UTF-8",
+            "SYSTEMD_PAGER": "",
+            "SYSTEMD_COLORS": "0",
+            **(env or {}),
+        }
+        proc = subprocess.run(
+            ["nsenter", "--target", str(self.pid), *NSENTER[1:], "--", *cmd],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input,
+            env=full_env,
+            stdin=None if input is not None else subprocess.DEVNULL,
+        )
         if check and proc.returncode != 0:
-            raise ContainerError(f"`{shlex.join(cmd)}` exited {proc.returncode} in the container:\n"
-                                 f"{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+            raise ContainerError(
+                f"`{shlex.join(cmd)}` exited {proc.returncode} in the container:\n"
+                f"{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+            )
         return proc
 
     def sh(self, script: str, **kwargs: object) -> subprocess.CompletedProcess[str]:

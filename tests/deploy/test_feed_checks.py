@@ -12,25 +12,26 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from confluent_kafka import Producer
-
 from deploykit import BIN
 
 pytestmark = pytest.mark.integration
 
 CHECK = BIN / "check-feed-alive"
 WAIT = BIN / "wait-for-kafka"
-IN_DAY_SESSION = "2026-11-24T10:00+08:00"      # Tuesday
-IN_FRIDAY_NIGHT = "2026-11-28T04:00+08:00"     # Saturday 04:00: Friday's night session
-OUTSIDE = ("2026-11-24T14:00+08:00",           # between the day and the night session
-           "2026-11-28T05:30+08:00",           # Saturday after Friday's night session
-           "2026-11-29T12:00+08:00",           # Sunday
-           "2026-11-30T02:00+08:00",           # Monday before the first session
-           "2026-11-24T08:40+08:00")           # pre-open auction: not a session
+IN_DAY_SESSION = "2026-11-24T10:00+08:00"  # Tuesday
+IN_FRIDAY_NIGHT = "2026-11-28T04:00+08:00"  # Saturday 04:00: Friday's night session
+OUTSIDE = (
+    "2026-11-24T14:00+08:00",  # between the day and the night session
+    "2026-11-28T05:30+08:00",  # Saturday after Friday's night session
+    "2026-11-29T12:00+08:00",  # Sunday
+    "2026-11-30T02:00+08:00",  # Monday before the first session
+    "2026-11-24T08:40+08:00",
+)  # pre-open auction: not a session
 
 
 def _clean_env() -> dict[str, str]:
@@ -47,15 +48,23 @@ def _check_cmd(tmp_path: Path, *args: str, env_file: Path | None = None, holiday
 
 
 def check(tmp_path: Path, *args: str, **kw) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
-    return subprocess.run(_check_cmd(tmp_path, *args, **kw), capture_output=True, text=True,
-                          cwd=tmp_path, env=_clean_env(), timeout=120)
+    return subprocess.run(
+        _check_cmd(tmp_path, *args, **kw), capture_output=True, text=True, cwd=tmp_path, env=_clean_env(), timeout=120
+    )
 
 
-def check_while_producing(tmp_path: Path, bootstrap: str, produce_to: list[str], seconds: float,
-                          *args: str, **kw) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+def check_while_producing(
+    tmp_path: Path, bootstrap: str, produce_to: list[str], seconds: float, *args: str, **kw
+) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
     """Run the check and, while it samples, produce to `produce_to` continuously."""
-    proc = subprocess.Popen(_check_cmd(tmp_path, *args, **kw), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=tmp_path, env=_clean_env())
+    proc = subprocess.Popen(
+        _check_cmd(tmp_path, *args, **kw),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=_clean_env(),
+    )
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0})
     deadline = time.monotonic() + seconds
     n = 0
@@ -76,8 +85,20 @@ def _one_line(proc: subprocess.CompletedProcess[str], label: str) -> None:
 
 def test_ok_while_the_topic_grows(stack, new_topic: Callable[..., str], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     topic = new_topic("feedcheck")
-    proc = check_while_producing(tmp_path, stack.bootstrap_servers, [topic], 6, "--bootstrap", stack.bootstrap_servers,
-                                 "--topic", topic, "--interval", "2", "--now", IN_DAY_SESSION)
+    proc = check_while_producing(
+        tmp_path,
+        stack.bootstrap_servers,
+        [topic],
+        6,
+        "--bootstrap",
+        stack.bootstrap_servers,
+        "--topic",
+        topic,
+        "--interval",
+        "2",
+        "--now",
+        IN_DAY_SESSION,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     _one_line(proc, "OK")
     assert f"{topic} +" in proc.stdout and f"'{topic}'=" in proc.stdout.split("|")[1]
@@ -107,29 +128,52 @@ def test_ok_on_a_listed_holiday(tmp_path: Path) -> None:
 
 
 def test_unknown_when_kafka_is_unreachable_or_the_topic_missing(stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    down = check(tmp_path, "--bootstrap", f"127.0.0.1:{_free_port()}", "--topic", "t", "--timeout", "2",
-                 "--now", IN_DAY_SESSION)
+    down = check(
+        tmp_path, "--bootstrap", f"127.0.0.1:{_free_port()}", "--topic", "t", "--timeout", "2", "--now", IN_DAY_SESSION
+    )
     assert down.returncode == 3, down.stdout + down.stderr
     _one_line(down, "UNKNOWN")
     assert down.stderr == "", "librdkafka's own log must not leak around the one line"
-    missing = check(tmp_path, "--bootstrap", stack.bootstrap_servers, "--topic", "no-such-topic-for-feedcheck",
-                    "--now", IN_DAY_SESSION, "--interval", "0")
+    missing = check(
+        tmp_path,
+        "--bootstrap",
+        stack.bootstrap_servers,
+        "--topic",
+        "no-such-topic-for-feedcheck",
+        "--now",
+        IN_DAY_SESSION,
+        "--interval",
+        "0",
+    )
     assert missing.returncode == 3 and "no-such-topic-for-feedcheck" in missing.stdout, missing.stdout
 
 
 def test_topics_and_broker_from_the_producer_env_file(stack, new_topic, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     tick, bidask = new_topic("feedtick"), new_topic("feedbidask")
     env_file = tmp_path / "producer.env"
-    env_file.write_text(f"# as install.sh writes it\nTXF_KAFKA_BOOTSTRAP={stack.bootstrap_servers}\n"
-                        f"TXF_TICK_TOPIC={tick}\nTXF_BIDASK_TOPIC={bidask}\n")
+    env_file.write_text(
+        f"# as install.sh writes it\nTXF_KAFKA_BOOTSTRAP={stack.bootstrap_servers}\n"
+        f"TXF_TICK_TOPIC={tick}\nTXF_BIDASK_TOPIC={bidask}\n"
+    )
     # only BidAsk flows (a quiet Tick stream is normal for seconds at a time): OK, Tick named as quiet
-    proc = check_while_producing(tmp_path, stack.bootstrap_servers, [bidask], 5, "--interval", "2",
-                                 "--now", IN_DAY_SESSION, env_file=env_file)
+    proc = check_while_producing(
+        tmp_path, stack.bootstrap_servers, [bidask], 5, "--interval", "2", "--now", IN_DAY_SESSION, env_file=env_file
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"{bidask} +" in proc.stdout and f"quiet: {tick}" in proc.stdout
     # --require-all: every topic must advance
-    strict = check_while_producing(tmp_path, stack.bootstrap_servers, [bidask], 5, "--interval", "2",
-                                   "--require-all", "--now", IN_DAY_SESSION, env_file=env_file)
+    strict = check_while_producing(
+        tmp_path,
+        stack.bootstrap_servers,
+        [bidask],
+        5,
+        "--interval",
+        "2",
+        "--require-all",
+        "--now",
+        IN_DAY_SESSION,
+        env_file=env_file,
+    )
     assert strict.returncode == 1 and f"no new records on {tick}" in strict.stdout, strict.stdout
 
 
@@ -155,8 +199,17 @@ def test_state_file_compares_with_the_previous_run(stack, new_topic, tmp_path: P
 
 def test_no_verdict_right_after_the_open(stack, new_topic, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     topic = new_topic("feedopen")
-    proc = check(tmp_path, "--bootstrap", stack.bootstrap_servers, "--topic", topic, "--interval", "1",
-                 "--now", "2026-11-24T08:45:20+08:00")
+    proc = check(
+        tmp_path,
+        "--bootstrap",
+        stack.bootstrap_servers,
+        "--topic",
+        topic,
+        "--interval",
+        "1",
+        "--now",
+        "2026-11-24T08:45:20+08:00",
+    )
     assert proc.returncode == 0 and "not judged" in proc.stdout, proc.stdout
 
 
@@ -169,8 +222,9 @@ def _free_port() -> int:
 
 def _wait(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], float]:
     start = time.monotonic()
-    proc = subprocess.run(["bash", str(WAIT), *args], capture_output=True, text=True,
-                          env={**_clean_env(), **(env or {})}, timeout=60)
+    proc = subprocess.run(
+        ["bash", str(WAIT), *args], capture_output=True, text=True, env={**_clean_env(), **(env or {})}, timeout=60
+    )
     return proc, time.monotonic() - start
 
 

@@ -9,9 +9,20 @@ import re
 from pathlib import Path
 
 import pytest
-
-from deploykit import (ALL_UNITS, ARCHIVE_UNITS, BIN, DEPLOY, SCHEDULE_UNITS, SYSTEMD, env_example, install, mode,
-                       run_script, snapshot, uninstall)
+from deploykit import (
+    ALL_UNITS,
+    ARCHIVE_UNITS,
+    BIN,
+    DEPLOY,
+    SCHEDULE_UNITS,
+    SYSTEMD,
+    env_example,
+    install,
+    mode,
+    run_script,
+    snapshot,
+    uninstall,
+)
 
 UNIT_DIR = "etc/systemd/system"
 SCRIPTS = ("wait-for-kafka", "txf-run-window", "check-feed-alive", "txf-record-exit")
@@ -192,8 +203,12 @@ def test_dry_run_changes_nothing(root: Path, tmp_path: Path, populated: bool) ->
         _ok(install(root, workdir=tmp_path))
     before = snapshot(root)
     # without --skip-venv: the venv and pip steps are printed, not run
-    for script, args in (("install.sh", ("--dry-run",)), ("install.sh", ("--dry-run", "--schedule", "cron")),
-                         ("uninstall.sh", ("--dry-run",)), ("uninstall.sh", ("--dry-run", "--purge"))):
+    for script, args in (
+        ("install.sh", ("--dry-run",)),
+        ("install.sh", ("--dry-run", "--schedule", "cron")),
+        ("uninstall.sh", ("--dry-run",)),
+        ("uninstall.sh", ("--dry-run", "--purge")),
+    ):
         run = run_script(script, root, *args, workdir=tmp_path)
         _ok(run)
         assert snapshot(root) == before, (script, args)

@@ -14,11 +14,11 @@ import shutil
 import subprocess
 import time
 import urllib.parse
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
-
-from containerkit import booted, UNIT, ProducerContainer
+from containerkit import UNIT, ProducerContainer, booted
 from deploykit import DEPLOY
 from systemd_container import wait_until
 
@@ -27,9 +27,21 @@ RULES = MONITORING / "txf-producer.rules.yml"
 DASHBOARD = MONITORING / "txf-producer.dashboard.json"
 PROMETHEUS_PORT = 9090
 # Every alert the issue asks for (feed, delivery, spool, queue, watchdog, consumer lag) and the rest.
-ALERTS = {"TxfFeedStalled", "TxfNoDataSinceOpen", "TxfDeliveryErrors", "TxfSpoolGrowing", "TxfQueueNearFull",
-          "TxfProducerNotReady", "TxfProducerWatchdogKill", "TxfProducerRestarting", "TxfDeliveryLatencyHigh",
-          "TxfConsumerLag", "TxfCaptureHole", "TxfNoActiveArbiter", "TxfCaptureLegSilent"}
+ALERTS = {
+    "TxfFeedStalled",
+    "TxfNoDataSinceOpen",
+    "TxfDeliveryErrors",
+    "TxfSpoolGrowing",
+    "TxfQueueNearFull",
+    "TxfProducerNotReady",
+    "TxfProducerWatchdogKill",
+    "TxfProducerRestarting",
+    "TxfDeliveryLatencyHigh",
+    "TxfConsumerLag",
+    "TxfCaptureHole",
+    "TxfNoActiveArbiter",
+    "TxfCaptureLegSilent",
+}
 
 
 def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
@@ -54,11 +66,15 @@ def test_promtool_unit_tests_of_every_alert_pass() -> None:
 
 def test_the_rules_test_would_catch_a_broken_rule(tmp_path: Any) -> None:
     """Negative control: a threshold changed by mistake makes `promtool test rules` fail."""
-    (tmp_path / RULES.name).write_text(RULES.read_text().replace("increase(txf_spooled_total", "increase(txf_spooled_totl"))
+    (tmp_path / RULES.name).write_text(
+        RULES.read_text().replace("increase(txf_spooled_total", "increase(txf_spooled_totl")
+    )
     (tmp_path / "t.yml").write_text((MONITORING / "txf-producer.rules.test.yml").read_text())
     promtool = shutil.which("promtool")
     assert promtool
-    run = subprocess.run([promtool, "test", "rules", "t.yml"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    run = subprocess.run(
+        [promtool, "test", "rules", "t.yml"], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
     assert run.returncode != 0 and "TxfSpoolGrowing" in run.stdout + run.stderr
 
 
@@ -97,14 +113,21 @@ def live() -> Iterator[ProducerContainer]:
         c.systemctl("start", UNIT)
         config = c.run("cat", "/opt/txfstream/monitoring/prometheus.example.yml").stdout
         fast = config.replace("scrape_interval: 15s", "scrape_interval: 1s").replace(
-            "evaluation_interval: 15s", "evaluation_interval: 1s")
+            "evaluation_interval: 15s", "evaluation_interval: 1s"
+        )
         assert fast != config
         c.write("/etc/prometheus/txf-test.yml", fast)
         check = c.run("promtool", "check", "config", "/etc/prometheus/txf-test.yml", check=False)
         assert check.returncode == 0, check.stdout + check.stderr
-        c.run("systemd-run", "--unit=txf-test-prometheus", "--", "/usr/bin/prometheus",
-              "--config.file=/etc/prometheus/txf-test.yml", "--storage.tsdb.path=/var/lib/txf-test-prometheus",
-              f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}")
+        c.run(
+            "systemd-run",
+            "--unit=txf-test-prometheus",
+            "--",
+            "/usr/bin/prometheus",
+            "--config.file=/etc/prometheus/txf-test.yml",
+            "--storage.tsdb.path=/var/lib/txf-test-prometheus",
+            f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}",
+        )
         yield c
         c.systemctl("stop", "txf-test-prometheus.service", UNIT)
 
@@ -149,8 +172,11 @@ def test_every_dashboard_query_names_live_metrics_and_returns_data(live: Produce
         names = _metric_names(expr)
         assert names, f"query names no producer metric: {expr}"
         assert names <= exposed, f"{expr}: {sorted(names - exposed)} not in a live /metrics scrape"
-    wait_until(lambda: all(_api(c, "query", query=e.replace("$instance", ".*"))["result"] for e in queries), 60,
-               "every dashboard query to return data")
+    wait_until(
+        lambda: all(_api(c, "query", query=e.replace("$instance", ".*"))["result"] for e in queries),
+        60,
+        "every dashboard query to return data",
+    )
     # the txf-arbiter group's metrics come from the arbiter (test_systemd_service.py scrapes it)
     rule_metrics = {m for m in _metric_names(RULES.read_text()) if not m.startswith("txf_arbiter_")}
     assert rule_metrics <= exposed, f"rules use {sorted(rule_metrics - exposed)}, which the producer does not expose"

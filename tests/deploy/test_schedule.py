@@ -11,12 +11,12 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from deploykit import BIN, CRONTAB, SYSTEMD, one, parse_unit, values
+
 from txf_producer import sessions
 
 ANALYZE = shutil.which("systemd-analyze")
@@ -45,8 +45,10 @@ def _parse_oncalendar(expr: str) -> tuple[frozenset[int], str]:
 
 
 def timer_schedule() -> dict[str, set[tuple[frozenset[int], str]]]:
-    return {action: {_parse_oncalendar(e) for e in values(_timer(action), "Timer", "OnCalendar")}
-            for action in ("start", "stop")}
+    return {
+        action: {_parse_oncalendar(e) for e in values(_timer(action), "Timer", "OnCalendar")}
+        for action in ("start", "stop")
+    }
 
 
 def _cron_field(field: str, lo: int, hi: int) -> set[int]:
@@ -104,15 +106,22 @@ def elapses(expr: str, base: datetime, count: int, host_tz: str = "UTC") -> list
 
     systemd prints each elapse in the host zone, plus an "(in UTC)" line when that is not UTC:
     the UTC-suffixed timestamps are exactly one per elapse either way."""
-    base_utc = base.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-    proc = subprocess.run([ANALYZE, "calendar", f"--iterations={count}", f"--base-time={base_utc}", expr],
-                          capture_output=True, text=True, env={**os.environ, "TZ": host_tz}, timeout=30)
+    base_utc = base.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    proc = subprocess.run(
+        [ANALYZE, "calendar", f"--iterations={count}", f"--base-time={base_utc}", expr],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TZ": host_tz},
+        timeout=30,
+    )
     assert proc.returncode == 0, f"systemd-analyze rejects {expr!r}: {proc.stderr}"
-    found = re.findall(r"^\s*(?:Next elapse|Iter\. #\d+|\(in UTC\)): \w{3} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC$",
-                       proc.stdout, flags=re.M)
+    found = re.findall(
+        r"^\s*(?:Next elapse|Iter\. #\d+|\(in UTC\)): \w{3} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC$",
+        proc.stdout,
+        flags=re.M,
+    )
     assert len(found) == count, proc.stdout
-    return [datetime.strptime(s, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc).astimezone(TAIPEI)
-            for s in found]
+    return [datetime.strptime(s, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).astimezone(TAIPEI) for s in found]
 
 
 def _load_run_window():
@@ -140,8 +149,9 @@ def test_systemd_accepts_every_oncalendar_and_elapses_at_taipei_times(action: st
         assert all(t.strftime("%H:%M:%S") == f"{hhmm}:00" for t in times), (expr, times)
         assert {t.weekday() for t in times} == set(days), (expr, times)
         # consecutive elapses: every matching day, nothing skipped
-        expected_days = [d for d in (BASE.date() + timedelta(n) for n in range(1, 7 * WEEKS + 2))
-                         if d.weekday() in days][: len(times)]
+        expected_days = [
+            d for d in (BASE.date() + timedelta(n) for n in range(1, 7 * WEEKS + 2)) if d.weekday() in days
+        ][: len(times)]
         assert [t.date() for t in times] == expected_days
 
 
@@ -183,11 +193,13 @@ def test_schedule_covers_every_session_with_margins() -> None:
         checked += 1
     assert checked == 2 * 5 * WEEKS
     # and it is down when nothing trades
-    for idle in (datetime(2026, 11, 29, 12, 0, tzinfo=TAIPEI),   # Sunday
-                 datetime(2026, 11, 30, 3, 0, tzinfo=TAIPEI),    # Monday night before the first session
-                 datetime(2026, 11, 28, 6, 0, tzinfo=TAIPEI),    # Saturday after Friday's night session
-                 datetime(2026, 11, 24, 14, 0, tzinfo=TAIPEI),   # between day and night session
-                 datetime(2026, 11, 24, 7, 0, tzinfo=TAIPEI)):   # before the day session
+    for idle in (
+        datetime(2026, 11, 29, 12, 0, tzinfo=TAIPEI),  # Sunday
+        datetime(2026, 11, 30, 3, 0, tzinfo=TAIPEI),  # Monday night before the first session
+        datetime(2026, 11, 28, 6, 0, tzinfo=TAIPEI),  # Saturday after Friday's night session
+        datetime(2026, 11, 24, 14, 0, tzinfo=TAIPEI),  # between day and night session
+        datetime(2026, 11, 24, 7, 0, tzinfo=TAIPEI),
+    ):  # before the day session
         assert not running_at(idle), idle
 
 
@@ -242,18 +254,31 @@ def test_run_window_admits_every_scheduled_start_and_no_stop() -> None:
 def _run_window_cli(tmp_path: Path, now: str, holidays: str = "") -> subprocess.CompletedProcess[str]:
     hfile = tmp_path / "holidays"
     hfile.write_text(holidays)
-    return subprocess.run([sys.executable, str(BIN / "txf-run-window"), "--now", now, "--holidays", str(hfile)],
-                          capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        [sys.executable, str(BIN / "txf-run-window"), "--now", now, "--holidays", str(hfile)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
 
-@pytest.mark.parametrize("now,code", [
-    ("2026-11-24T08:25", 0), ("2026-11-24T08:24:59", 1), ("2026-11-24T13:49:59", 0), ("2026-11-24T13:50", 1),
-    ("2026-11-24T14:45", 0), ("2026-11-25T05:04", 0), ("2026-11-25T05:05", 1),
-    ("2026-11-28T04:00", 0),   # Saturday: Friday's night session
-    ("2026-11-28T08:25", 1), ("2026-11-29T14:45", 1),  # weekend
-    ("2026-11-30T02:00", 1),   # Monday early: no Sunday night session
-    ("2026-11-24T00:25:00+00:00", 0),  # an aware time in another zone (08:25 Taipei)
-])
+@pytest.mark.parametrize(
+    "now,code",
+    [
+        ("2026-11-24T08:25", 0),
+        ("2026-11-24T08:24:59", 1),
+        ("2026-11-24T13:49:59", 0),
+        ("2026-11-24T13:50", 1),
+        ("2026-11-24T14:45", 0),
+        ("2026-11-25T05:04", 0),
+        ("2026-11-25T05:05", 1),
+        ("2026-11-28T04:00", 0),  # Saturday: Friday's night session
+        ("2026-11-28T08:25", 1),
+        ("2026-11-29T14:45", 1),  # weekend
+        ("2026-11-30T02:00", 1),  # Monday early: no Sunday night session
+        ("2026-11-24T00:25:00+00:00", 0),  # an aware time in another zone (08:25 Taipei)
+    ],
+)
 def test_run_window_cli(tmp_path: Path, now: str, code: int) -> None:
     proc = _run_window_cli(tmp_path, now)
     assert proc.returncode == code, proc.stdout + proc.stderr

@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from systemd_container import SystemdContainer, leftovers
 
 pytestmark = pytest.mark.integration

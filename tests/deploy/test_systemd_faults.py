@@ -12,12 +12,12 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-
-from containerkit import booted, REPO, UNIT, ProducerContainer, entry_time
+from containerkit import REPO, UNIT, ProducerContainer, booted, entry_time
 from systemd_container import wait_until
 
 pytestmark = pytest.mark.integration
@@ -88,8 +88,11 @@ def test_frozen_producer_is_killed_by_the_watchdog_and_restarted(fresh: Producer
     assert 'txf_service_exits_total{result="watchdog"} 1.0' in metrics
     startup = kill_to_ready - 1.0
     _figure("watchdog: freeze -> SIGABRT", f"{freeze_to_kill:.2f} s (WatchdogSec=3s drop-in; shipped 120 s)")
-    _figure("watchdog: kill -> READY of the new process", f"{kill_to_ready:.2f} s (RestartSec=1s drop-in: "
-            f"start-up {startup:.2f} s; shipped: 25 s + start-up, freeze -> streaming again ~{120 + 25 + startup:.0f} s)")
+    _figure(
+        "watchdog: kill -> READY of the new process",
+        f"{kill_to_ready:.2f} s (RestartSec=1s drop-in: "
+        f"start-up {startup:.2f} s; shipped: 25 s + start-up, freeze -> streaming again ~{120 + 25 + startup:.0f} s)",
+    )
 
 
 def test_login_that_hangs_forever_is_ended_by_the_start_timeout(fresh: ProducerContainer) -> None:
@@ -99,12 +102,17 @@ def test_login_that_hangs_forever_is_ended_by_the_start_timeout(fresh: ProducerC
     WatchdogSec=3s that must NOT fire: the watchdog only runs once READY=1 was sent.
     """
     c = fresh
-    for name, source in (("sitecustomize.py", Path(__file__).with_name("hung_login") / "sitecustomize.py"),
-                         ("fake_shioaji.py", REPO / "tests/producer/fake_shioaji.py")):
+    for name, source in (
+        ("sitecustomize.py", Path(__file__).with_name("hung_login") / "sitecustomize.py"),
+        ("fake_shioaji.py", REPO / "tests/producer/fake_shioaji.py"),
+    ):
         c.write(f"{HUNG_LOGIN}/{name}", source.read_text())
     c.settings(TXF_SHIOAJI_API_KEY="key-that-must-not-be-logged", TXF_SHIOAJI_SECRET_KEY="secret-not-logged")
-    c.test_drop_in("50-hung-login", f"[Service]\nEnvironment=PYTHONPATH={HUNG_LOGIN}\nTimeoutStartSec=6s\n"
-                   "TimeoutStopSec=3s\nRestartSec=2s\nWatchdogSec=3s\n")
+    c.test_drop_in(
+        "50-hung-login",
+        f"[Service]\nEnvironment=PYTHONPATH={HUNG_LOGIN}\nTimeoutStartSec=6s\n"
+        "TimeoutStopSec=3s\nRestartSec=2s\nWatchdogSec=3s\n",
+    )
     mark = c.mark()
     t0 = time.monotonic()
     start = c.systemctl("start", UNIT, check=False)
@@ -130,8 +138,11 @@ def test_login_that_hangs_forever_is_ended_by_the_start_timeout(fresh: ProducerC
     c.systemctl("stop", UNIT)
     journal = "\n".join(str(e.get("MESSAGE")) for e in c.entries(mark))
     assert "key-that-must-not-be-logged" not in journal and "secret-not-logged" not in journal
-    _figure("hung login: start -> start timeout -> SIGKILL", f"{start_to_timeout:.1f} s + "
-            f"{entry_time(killed) - entry_time(timed_out):.1f} s (drop-in 6 s + 3 s; shipped 240 s + 30 s)")
+    _figure(
+        "hung login: start -> start timeout -> SIGKILL",
+        f"{start_to_timeout:.1f} s + "
+        f"{entry_time(killed) - entry_time(timed_out):.1f} s (drop-in 6 s + 3 s; shipped 240 s + 30 s)",
+    )
 
 
 def test_repeated_fatal_exits_follow_restartsec_and_stop_at_the_start_limit(fresh: ProducerContainer) -> None:
@@ -155,10 +166,13 @@ def test_repeated_fatal_exits_follow_restartsec_and_stop_at_the_start_limit(fres
     starts = [e for e in entries if str(e.get("MESSAGE", "")).startswith("Starting txf-producer.service")]
     exits = [e for e in entries if "txf-producer: exit 1: topics" in str(e.get("MESSAGE", ""))]
     assert len(starts) == 5 and len(exits) == 5, (len(starts), len(exits))
-    gaps = [entry_time(nxt) - entry_time(ended) for ended, nxt in zip(exits, starts[1:])]
+    gaps = [entry_time(nxt) - entry_time(ended) for ended, nxt in zip(exits, starts[1:], strict=False)]
     assert all(gap >= 1.9 for gap in gaps), gaps
     span = entry_time(exits[-1]) - entry_time(starts[0])
     per_run = (span - sum(gaps)) / 5
-    _figure("restart budget: 5 failing starts -> start limit hit", f"{span:.1f} s, exit -> next start "
-            f"{min(gaps):.2f}-{max(gaps):.2f} s (RestartSec=2s drop-in); shipped: ~{4 * 25 + 5 * per_run:.0f} s "
-            "for 5 logins, then none")
+    _figure(
+        "restart budget: 5 failing starts -> start limit hit",
+        f"{span:.1f} s, exit -> next start "
+        f"{min(gaps):.2f}-{max(gaps):.2f} s (RestartSec=2s drop-in); shipped: ~{4 * 25 + 5 * per_run:.0f} s "
+        "for 5 logins, then none",
+    )

@@ -11,14 +11,13 @@ today. The container runs in Asia/Taipei, as the RUNBOOK requires for cron.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Iterator
 
 import pytest
-
-from containerkit import booted, UNIT, ProducerContainer, entry_time
+from containerkit import UNIT, ProducerContainer, booted, entry_time
 from deploykit import CRONTAB
-from systemd_container import wait_until
+
 from txf_producer.sessions import TAIPEI
 
 pytestmark = pytest.mark.integration
@@ -81,10 +80,16 @@ def test_install_enables_both_timers_for_the_next_session_times(host: ProducerCo
     for timer, times in days.items():
         shown = host.prop(f"{timer}.timer", "NextElapseUSecRealtime")
         nxt = datetime.strptime(shown.rsplit(" ", 1)[0], "%a %Y-%m-%d %H:%M:%S").replace(tzinfo=TAIPEI)
-        expected = min(t for day in range(8) for hhmm, weekdays in times.items()
-                       if (t := datetime.combine(now.date() + timedelta(days=day),
-                                                 datetime.strptime(hhmm, "%H:%M").time(), TAIPEI)) > now
-                       and t.weekday() in weekdays)
+        expected = min(
+            t
+            for day in range(8)
+            for hhmm, weekdays in times.items()
+            if (
+                t := datetime.combine(now.date() + timedelta(days=day), datetime.strptime(hhmm, "%H:%M").time(), TAIPEI)
+            )
+            > now
+            and t.weekday() in weekdays
+        )
         assert nxt == expected, (timer, shown, expected)
     # ... and the start timer's boot trigger (a reboot inside a session resumes streaming).
     assert "2min" in host.prop(f"{START}.timer", "TimersMonotonic")
@@ -160,9 +165,13 @@ def test_the_crontab_under_the_real_cron_daemon(fresh: ProducerContainer) -> Non
     now = _taipei_now()
     start_at = (now + timedelta(minutes=1 if now.second < 50 else 2)).replace(second=0, microsecond=0)
     stop_at = start_at + timedelta(minutes=1)
-    header = "".join(line + "\n" for line in CRONTAB.read_text().splitlines()
-                     if re.match(r"^(SHELL|PATH|CRON_TZ)=", line))
-    c.write("/etc/cron.d/txf-producer-test", header + _cron_line("start", start_at) + "\n" + _cron_line("stop", stop_at) + "\n")
+    header = "".join(
+        line + "\n" for line in CRONTAB.read_text().splitlines() if re.match(r"^(SHELL|PATH|CRON_TZ)=", line)
+    )
+    c.write(
+        "/etc/cron.d/txf-producer-test",
+        header + _cron_line("start", start_at) + "\n" + _cron_line("stop", stop_at) + "\n",
+    )
     # cron reads /etc/cron.d at start; a file changed within the second of its last scan can be missed.
     c.systemctl("start", "cron.service")
     mark = c.mark()
@@ -175,6 +184,9 @@ def test_the_crontab_under_the_real_cron_daemon(fresh: ProducerContainer) -> Non
     assert 0 <= entry_time(started) - start_at.timestamp() < 3
     assert 0 <= entry_time(stopping) - stop_at.timestamp() < 3
     assert c.show(UNIT, "Result", "ExecMainStatus") == {"Result": "success", "ExecMainStatus": "0"}
-    _figure("cron lateness", f"start {entry_time(started) - start_at.timestamp():.2f} s, "
-            f"stop {entry_time(stopping) - stop_at.timestamp():.2f} s")
+    _figure(
+        "cron lateness",
+        f"start {entry_time(started) - start_at.timestamp():.2f} s, "
+        f"stop {entry_time(stopping) - stop_at.timestamp():.2f} s",
+    )
     c.systemctl("stop", "cron.service")

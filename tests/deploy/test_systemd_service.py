@@ -14,11 +14,11 @@ import os
 import re
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-
 from containerkit import KAFKA, PRODUCER, REGISTRY, STATE, UNIT, ProducerContainer, booted, entry_time
 from deploykit import DEPLOY, timespan_s
 from systemd_container import wait_until
@@ -66,8 +66,12 @@ def _final_stats(messages: list[str]) -> dict[str, Any]:
 
 def test_install_sh_installs_on_the_live_container_and_verify_is_clean(host: ProducerContainer) -> None:
     summary = host.installed.stdout  # type: ignore[attr-defined]
-    for done in ("done: create system user txf", "done: pip install txfstream + txf-contracts",
-                 "done: create /etc/txfstream/producer.env", "done: systemctl daemon-reload"):
+    for done in (
+        "done: create system user txf",
+        "done: pip install txfstream + txf-contracts",
+        "done: create /etc/txfstream/producer.env",
+        "done: systemctl daemon-reload",
+    ):
         assert done in summary, summary
     assert host.run("id", "-un", "txf").stdout.strip() == "txf"
     assert host.run("stat", "-c", "%a %U:%G", "/etc/txfstream/producer.env").stdout.split() == ["640", "root:txf"]
@@ -83,9 +87,24 @@ def test_install_sh_installs_on_the_live_container_and_verify_is_clean(host: Pro
 def test_shipped_values_are_what_the_runbook_says(host: ProducerContainer) -> None:
     """systemd's effective values of the unit as installed (no drop-in) against the RUNBOOK's text."""
     host.reset_producer()
-    shown = host.show(UNIT, "Type", "NotifyAccess", "WatchdogUSec", "WatchdogSignal", "Restart", "RestartUSec",
-                      "RestartPreventExitStatus", "StartLimitBurst", "StartLimitIntervalUSec", "TimeoutStartUSec",
-                      "TimeoutStopUSec", "KillSignal", "KillMode", "User", "DropInPaths")
+    shown = host.show(
+        UNIT,
+        "Type",
+        "NotifyAccess",
+        "WatchdogUSec",
+        "WatchdogSignal",
+        "Restart",
+        "RestartUSec",
+        "RestartPreventExitStatus",
+        "StartLimitBurst",
+        "StartLimitIntervalUSec",
+        "TimeoutStartUSec",
+        "TimeoutStopUSec",
+        "KillSignal",
+        "KillMode",
+        "User",
+        "DropInPaths",
+    )
     assert shown["DropInPaths"] == ""
     runbook = (DEPLOY / "RUNBOOK.md").read_text()
 
@@ -109,7 +128,12 @@ def test_shipped_values_are_what_the_runbook_says(host: ProducerContainer) -> No
     assert shown["KillSignal"] == "2" and claimed(r"KillSignal=(SIG\w+)") == "SIGINT"
     assert shown["WatchdogSignal"] == "6"  # SIGABRT: Python's faulthandler prints every thread's stack
     assert (shown["Type"], shown["NotifyAccess"], shown["Restart"], shown["KillMode"], shown["User"]) == (
-        "notify", "main", "always", "mixed", "txf")
+        "notify",
+        "main",
+        "always",
+        "mixed",
+        "txf",
+    )
     assert timespan_s(shown["TimeoutStartUSec"]) == 240
 
 
@@ -134,10 +158,11 @@ def test_start_returns_once_producing_and_the_unit_is_active(fresh: ProducerCont
     assert entry_time(producing) <= entry_time(active)
     assert status.startswith("producing 2 streams")
     before = c.probe("offsets", *TOPICS)
-    wait_until(lambda: all(n > before[t] for t, n in c.probe("offsets", *TOPICS).items()), 15,
-               "records on both topics")
-    _figure("systemctl start -> active (sim source)", f"{took:.2f} s, producer's first line -> READY "
-            f"{entry_time(active) - entry_time(launched):.2f} s")
+    wait_until(lambda: all(n > before[t] for t, n in c.probe("offsets", *TOPICS).items()), 15, "records on both topics")
+    _figure(
+        "systemctl start -> active (sim source)",
+        f"{took:.2f} s, producer's first line -> READY {entry_time(active) - entry_time(launched):.2f} s",
+    )
 
 
 def test_start_waits_for_ready_and_fails_when_it_never_comes(fresh: ProducerContainer) -> None:
@@ -204,8 +229,11 @@ def test_hardened_producer_writes_state_serves_metrics_publishes_and_spools(fres
     assert status["Seccomp"].strip() == "2"  # SystemCallArchitectures=native, RestrictAddressFamilies=, ...
     mounts = {f[4]: f[5] for f in (line.split() for line in Path(f"/proc/{pid}/mountinfo").read_text().splitlines())}
     assert mounts["/"].startswith("ro") and mounts[STATE].startswith("rw"), (mounts["/"], mounts.get(STATE))
-    wait_until(lambda: _metrics(c).get('txf_messages_delivered_total{topic="txf-bidask"}', 0) > 500, 20,
-               "500 BidAsk delivered (metrics served under the hardening)")
+    wait_until(
+        lambda: _metrics(c).get('txf_messages_delivered_total{topic="txf-bidask"}', 0) > 500,
+        20,
+        "500 BidAsk delivered (metrics served under the hardening)",
+    )
     # Freeze the broker: what is in flight at the stop cannot be delivered within the 2 s flush bound.
     kafka = c.stack_pid("kafka")
     mark = c.mark()
@@ -241,8 +269,7 @@ def test_a_breaking_hardening_line_is_caught_here(fresh: ProducerContainer) -> N
     c = fresh
     c.use_sim("--rate", "200")
     c.settings(TXF_STARTUP_DEADLINE_S="2")
-    c.test_drop_in("50-break", "[Service]\nRestrictAddressFamilies=\nRestrictAddressFamilies=AF_UNIX\n"
-                   "ExecStartPre=\n")
+    c.test_drop_in("50-break", "[Service]\nRestrictAddressFamilies=\nRestrictAddressFamilies=AF_UNIX\nExecStartPre=\n")
     mark = c.mark()
     assert c.systemctl("start", UNIT, check=False).returncode != 0
     assert any("txf-producer: exit 1: schema registry lookup" in m for m in c.messages(mark, "-u", UNIT))
@@ -264,8 +291,11 @@ def test_stop_under_2500_msgs_per_s_flushes_everything_and_exits_0(fresh: Produc
     before = c.probe("offsets", *TOPICS)
     mark = c.mark()
     c.systemctl("start", UNIT)
-    wait_until(lambda: c.probe("offsets", "txf-bidask")["txf-bidask"] - before["txf-bidask"] > 10_000, 60,
-               "10,000 BidAsk records at 2,500 msgs/s")
+    wait_until(
+        lambda: c.probe("offsets", "txf-bidask")["txf-bidask"] - before["txf-bidask"] > 10_000,
+        60,
+        "10,000 BidAsk records at 2,500 msgs/s",
+    )
     t0 = time.monotonic()
     c.systemctl("stop", UNIT)
     took = time.monotonic() - t0
@@ -284,8 +314,10 @@ def test_stop_under_2500_msgs_per_s_flushes_everything_and_exits_0(fresh: Produc
         assert run["complete"] and run["count"] == run["distinct"] == run["max"] == stats["delivered"][topic], run
         lost += run["max"] - run["distinct"]
     assert took < timespan_s(c.prop(UNIT, "TimeoutStopUSec"))
-    _figure("systemctl stop at 2,500 msgs/s -> exit 0", f"{took:.2f} s (TimeoutStopSec 30 s), "
-            f"{sum(stats['delivered'].values())} records, lost {lost}")
+    _figure(
+        "systemctl stop at 2,500 msgs/s -> exit 0",
+        f"{took:.2f} s (TimeoutStopSec 30 s), {sum(stats['delivered'].values())} records, lost {lost}",
+    )
 
 
 # --------------------------------------------------------------------------- redundant capture
@@ -298,8 +330,15 @@ def test_arbiter_unit_writes_a_capture_leg_once_and_comes_back_after_sigkill(fre
     leg record exactly once (no loss across the kill, no second copy)."""
     c = fresh
     prefix, arbiter = "arb.", "txf-arbiter.service"
-    c.run(str(PRODUCER.replace("txf-producer", "txf-registry")), "--topic-prefix", prefix, "register", "--topics",
-          timeout=120, env={"TXF_KAFKA_BOOTSTRAP": KAFKA, "TXF_REGISTRY_URL": REGISTRY})
+    c.run(
+        str(PRODUCER.replace("txf-producer", "txf-registry")),
+        "--topic-prefix",
+        prefix,
+        "register",
+        "--topics",
+        timeout=120,
+        env={"TXF_KAFKA_BOOTSTRAP": KAFKA, "TXF_REGISTRY_URL": REGISTRY},
+    )
     c.write("/etc/txfstream/arbiter.env", f"TXF_TOPIC_PREFIX={prefix}\nTXF_ARBITER_LEGS=a\n", mode=0o640)
     # what `install.sh --arbiter` does on a live host (tests/deploy/test_install.py covers the flag)
     c.systemctl("enable", "--now", arbiter)  # returns at READY=1
@@ -313,13 +352,20 @@ def test_arbiter_unit_writes_a_capture_leg_once_and_comes_back_after_sigkill(fre
         wait_until(lambda: c.probe("offsets", canonical)[canonical] > 500 or None, 60, "500 canonical BidAsk")
         killed = c.main_pid(arbiter)
         os.kill(killed, signal.SIGKILL)
-        wait_until(lambda: (c.main_pid(arbiter) not in (0, killed)
-                            and c.prop(arbiter, "StatusText").startswith("active")) or None,
-                   60, "systemd to restart the arbiter and the new one to go active")
+        wait_until(
+            lambda: (
+                (c.main_pid(arbiter) not in (0, killed) and c.prop(arbiter, "StatusText").startswith("active")) or None
+            ),
+            60,
+            "systemd to restart the arbiter and the new one to go active",
+        )
         assert c.prop(arbiter, "NRestarts") == "1"
         before = c.probe("offsets", canonical)[canonical]
-        wait_until(lambda: c.probe("offsets", canonical)[canonical] > before + 200 or None, 60,
-                   "the restarted arbiter to write")
+        wait_until(
+            lambda: c.probe("offsets", canonical)[canonical] > before + 200 or None,
+            60,
+            "the restarted arbiter to write",
+        )
         metrics = c.probe("http", "http://127.0.0.1:9465/metrics")
         assert metrics["status"] == 200 and "\ntxf_arbiter_active 1.0\n" in metrics["body"], metrics
         rules = (DEPLOY / "monitoring" / "txf-producer.rules.yml").read_text()
@@ -330,8 +376,10 @@ def test_arbiter_unit_writes_a_capture_leg_once_and_comes_back_after_sigkill(fre
 
         def drained() -> dict[str, Any] | None:
             back = c.probe("readback", *(t for _k, lt, ct in streams for t in (lt, ct)))
-            done = all(sum(r["count"] for r in back[ct]["runs"].values())
-                       >= sum(r["count"] for r in back[lt]["runs"].values()) for _k, lt, ct in streams)
+            done = all(
+                sum(r["count"] for r in back[ct]["runs"].values()) >= sum(r["count"] for r in back[lt]["runs"].values())
+                for _k, lt, ct in streams
+            )
             return back if done else None
 
         back = wait_until(drained, 60, "the arbiter to write every leg record")
@@ -342,8 +390,11 @@ def test_arbiter_unit_writes_a_capture_leg_once_and_comes_back_after_sigkill(fre
             assert len(written) >= 2, f"one run per arbiter process: {written}"  # before and after the kill
             assert all(r["complete"] and r["count"] == r["distinct"] for r in written.values()), written
             assert sum(r["count"] for r in written.values()) == next(iter(legs.values()))["count"]
-        _figure("arbiter SIGKILL under systemd", f"restarted, {sum(r['count'] for r in written.values())} "
-                f"BidAsk written once from the leg's {next(iter(legs.values()))['count']}")
+        _figure(
+            "arbiter SIGKILL under systemd",
+            f"restarted, {sum(r['count'] for r in written.values())} "
+            f"BidAsk written once from the leg's {next(iter(legs.values()))['count']}",
+        )
     finally:
         c.systemctl("disable", "--now", arbiter)
         c.run("rm", "-f", "/etc/txfstream/arbiter.env")
@@ -370,8 +421,11 @@ def test_journal_lines_carry_their_priority_and_no_timestamp(host: ProducerConta
         elif message.startswith("txf-producer: exit") or message.startswith("txf-producer: invalid"):
             assert entry["PRIORITY"] == "3", entry
     assert {"INFO", "WARNING", "ERROR"} <= levels, levels
-    shown = {e["__CURSOR"] for e in host.entries("", "-u", UNIT, "-p", "warning")
-             if e.get("SYSLOG_IDENTIFIER") == "txf-producer"}
+    shown = {
+        e["__CURSOR"]
+        for e in host.entries("", "-u", UNIT, "-p", "warning")
+        if e.get("SYSLOG_IDENTIFIER") == "txf-producer"
+    }
     expected = {e["__CURSOR"] for e in ours if int(e["PRIORITY"]) <= 4}
     assert shown == expected and expected
     infos = [e for e in ours if e["PRIORITY"] == "6"]

@@ -8,9 +8,20 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from deploykit import (
+    ALL_UNITS,
+    ARBITER_UNIT,
+    ARCHIVE_UNITS,
+    MAIN_UNIT,
+    SYSTEMD,
+    env_example,
+    install,
+    one,
+    parse_unit,
+    timespan_s,
+    values,
+)
 
-from deploykit import (ALL_UNITS, ARBITER_UNIT, ARCHIVE_UNITS, MAIN_UNIT, SYSTEMD, env_example, install, one, parse_unit, timespan_s,
-                       values)
 from txf_producer.settings import Settings
 
 ANALYZE = shutil.which("systemd-analyze")
@@ -32,8 +43,9 @@ def _setting(name: str, field: str) -> float:
 
 
 def _verify(unit_dir: Path, *names: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([ANALYZE, "verify", *(f"./{n}" for n in names)], cwd=unit_dir,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [ANALYZE, "verify", *(f"./{n}" for n in names)], cwd=unit_dir, capture_output=True, text=True, timeout=60
+    )
 
 
 @needs_analyze
@@ -62,8 +74,9 @@ def test_installed_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
 @needs_analyze
 def test_verify_output_check_is_meaningful(tmp_path: Path) -> None:
     """The empty-output assertion above catches what the exit status does not."""
-    (tmp_path / "bad.service").write_text("[Service]\nType=notify\nExecStart=/bin/true\nRestrat=always\n"
-                                          "KillSignal=SIGNOPE\n")
+    (tmp_path / "bad.service").write_text(
+        "[Service]\nType=notify\nExecStart=/bin/true\nRestrat=always\nKillSignal=SIGNOPE\n"
+    )
     proc = _verify(tmp_path, "bad.service")
     assert "Restrat" in proc.stderr and "SIGNOPE" in proc.stderr
 
@@ -95,7 +108,8 @@ def test_restart_policy(unit: dict) -> None:
     assert burst * (wait_s + restart_sec) > interval
     # Start-up: the Kafka wait plus the producer's start-up deadline fit in TimeoutStartSec.
     assert timespan_s(one(unit, "Service", "TimeoutStartSec")) > wait_s + _setting(
-        "TXF_STARTUP_DEADLINE_S", "startup_deadline_s")
+        "TXF_STARTUP_DEADLINE_S", "startup_deadline_s"
+    )
 
 
 def test_stop_gives_the_flush_and_logout_time(unit: dict) -> None:
@@ -122,10 +136,18 @@ def test_runs_the_live_producer_with_its_settings(unit: dict) -> None:
 
 def test_hardening(unit: dict) -> None:
     expected = {
-        "NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes",
-        "ReadWritePaths": "/var/lib/txfstream", "ProtectKernelTunables": "yes", "ProtectKernelModules": "yes",
-        "ProtectControlGroups": "yes", "LockPersonality": "yes", "MemoryDenyWriteExecute": "yes",
-        "SystemCallArchitectures": "native", "CapabilityBoundingSet": "",
+        "NoNewPrivileges": "yes",
+        "ProtectSystem": "strict",
+        "ProtectHome": "yes",
+        "PrivateTmp": "yes",
+        "ReadWritePaths": "/var/lib/txfstream",
+        "ProtectKernelTunables": "yes",
+        "ProtectKernelModules": "yes",
+        "ProtectControlGroups": "yes",
+        "LockPersonality": "yes",
+        "MemoryDenyWriteExecute": "yes",
+        "SystemCallArchitectures": "native",
+        "CapabilityBoundingSet": "",
     }
     for key, value in expected.items():
         assert one(unit, "Service", key) == value, key
@@ -137,8 +159,11 @@ def test_hardening(unit: dict) -> None:
 def test_every_directive_says_why(name: str) -> None:
     """Each directive line is directly preceded by a comment line."""
     lines = (SYSTEMD / name).read_text().splitlines()
-    missing = [line for prev, line in zip([""] + lines, lines)
-               if line.strip() and line[0] not in "#;[" and not prev.startswith("#")]
+    missing = [
+        line
+        for prev, line in zip([""] + lines, lines, strict=False)
+        if line.strip() and line[0] not in "#;[" and not prev.startswith("#")
+    ]
     assert not missing, f"{name}: directives without a comment: {missing}"
 
 

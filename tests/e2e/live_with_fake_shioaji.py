@@ -50,8 +50,9 @@ class ScriptedShioaji(FakeShioaji):
     def _session(self) -> None:
         self.emit_event(0, 0, "Session up", "")
         self.emit_event(0, 16, "Subscribe or Unsubscribe ok", "TIC/v1/FOP/*/TFE/TXFK6")
-        market = SimMarket(SimConfig(seed=11, streams=(("TXFR1", QuoteType.TICK), ("TXFR1", QuoteType.BIDASK))),
-                           START_NS)
+        market = SimMarket(
+            SimConfig(seed=11, streams=(("TXFR1", QuoteType.TICK), ("TXFR1", QuoteType.BIDASK))), START_NS
+        )
         for _ in range(self.quotes):
             kind, _t, arr = next(market)
             if kind == TICK:

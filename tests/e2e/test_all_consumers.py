@@ -60,12 +60,20 @@ def published(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     prefix = f"all{uuid.uuid4().hex[:8]}-"
     provision(stack.bootstrap_servers, stack.registry_url, prefix)
     topics = topic_settings(prefix)
-    settings = load_settings(kafka_bootstrap=stack.bootstrap_servers, registry_url=stack.registry_url, **topics,
-                             state_dir=tmp_path_factory.mktemp("state"), metrics_port=0)
+    settings = load_settings(
+        kafka_bootstrap=stack.bootstrap_servers,
+        registry_url=stack.registry_url,
+        **topics,
+        state_dir=tmp_path_factory.mktemp("state"),
+        metrics_port=0,
+    )
     assert settings.compression == "lz4"  # what consumers meet in production
     streams = tuple((a, q) for q, a, _t in settings.routes())
-    source = SimulatedSource(SimConfig(seed=17, start=dt.datetime(2026, 11, 24, 8, 45, tzinfo=TAIPEI),
-                                       streams=streams, max_messages=PRODUCED))
+    source = SimulatedSource(
+        SimConfig(
+            seed=17, start=dt.datetime(2026, 11, 24, 8, 45, tzinfo=TAIPEI), streams=streams, max_messages=PRODUCED
+        )
+    )
     result = run_app(lambda: ProducerApp(settings, source))
     assert result.exit_code == EXIT_OK and sum(result.stats["delivered"].values()) == PRODUCED, result
     _publish_vectors(stack, prefix)
@@ -86,9 +94,13 @@ def published(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
                 for m in batch:
                     msg = deserialize(m.value(), SerializationContext(topic, MessageField.VALUE))
                     reference[(topic, m.partition(), m.offset())] = {
-                        "topic": topic, "partition": m.partition(), "offset": m.offset(),
-                        "schemaId": int.from_bytes(m.value()[1:5], "big"), "type": cls.DESCRIPTOR.full_name,
-                        "message": MessageToDict(msg)}
+                        "topic": topic,
+                        "partition": m.partition(),
+                        "offset": m.offset(),
+                        "schemaId": int.from_bytes(m.value()[1:5], "big"),
+                        "type": cls.DESCRIPTOR.full_name,
+                        "message": MessageToDict(msg),
+                    }
                 got += len(batch)
     finally:
         c.close()
@@ -98,9 +110,22 @@ def published(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
 
 
 def _consume(stack: Any, cmd: list[str], published: dict[str, Any], extra: list[str] = ()) -> dict:  # type: ignore[assignment]
-    args = ["--bootstrap", stack.bootstrap_servers, "--registry", stack.registry_url,
-            "--group", f"all-{uuid.uuid4().hex[:8]}", "--topics", ",".join(published["topics"]),
-            "--from-beginning", "--max-messages", str(N), "--idle-exit-ms", "8000", *extra]
+    args = [
+        "--bootstrap",
+        stack.bootstrap_servers,
+        "--registry",
+        stack.registry_url,
+        "--group",
+        f"all-{uuid.uuid4().hex[:8]}",
+        "--topics",
+        ",".join(published["topics"]),
+        "--from-beginning",
+        "--max-messages",
+        str(N),
+        "--idle-exit-ms",
+        "8000",
+        *extra,
+    ]
     run = subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
     lines = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
@@ -116,8 +141,9 @@ CONSUMERS = {
 
 
 @pytest.mark.parametrize("language", CONSUMERS)
-def test_every_consumer_prints_the_reference_for_every_record(stack: Any, published: dict[str, Any], language: str,
-                                                              request: pytest.FixtureRequest) -> None:
+def test_every_consumer_prints_the_reference_for_every_record(
+    stack: Any, published: dict[str, Any], language: str, request: pytest.FixtureRequest
+) -> None:
     extra = ["--output", "jsonl"] if language == "python" else []
     got = _consume(stack, CONSUMERS[language](request), published, extra)
     reference = published["reference"]

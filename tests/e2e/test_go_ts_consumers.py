@@ -21,9 +21,10 @@ import signal
 import subprocess
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -56,8 +57,9 @@ def _run_build(cmd: list[str], cwd: Path) -> None:
     except subprocess.TimeoutExpired:
         pytest.fail(f"{' '.join(cmd)} (in {cwd}) did not finish within {BUILD_TIMEOUT_S} s", pytrace=False)
     if done.returncode != 0:
-        pytest.fail(f"{' '.join(cmd)} (in {cwd}) failed ({done.returncode}):\n{done.stdout}\n{done.stderr}",
-                    pytrace=False)
+        pytest.fail(
+            f"{' '.join(cmd)} (in {cwd}) failed ({done.returncode}):\n{done.stdout}\n{done.stderr}", pytrace=False
+        )
 
 
 def _need(tool: str) -> str:
@@ -107,19 +109,43 @@ def _vectors() -> list[tuple[str, Message]]:
 
 
 def _ticks(n: int) -> list[Tick]:
-    return [Tick(code="TXFK6" if i % 3 else "TXFL6", timestamp_ms=1763947800000 + i, close=234_560_000 + i * 10_000,
-                 volume=i % 7, tick_type=(TickType.TICK_TYPE_BUY, TickType.TICK_TYPE_SELL)[i % 2],
-                 total_volume=40_000 + i, sequence=i + 1, producer_run_id=(1 << 64) - 1 - i,
-                 chg_type=ChgType.CHG_TYPE_DOWN, price_chg=-1_250_000 - i, pct_chg=-(i * 7), simtrade=i == 3)
-            for i in range(n)]
+    return [
+        Tick(
+            code="TXFK6" if i % 3 else "TXFL6",
+            timestamp_ms=1763947800000 + i,
+            close=234_560_000 + i * 10_000,
+            volume=i % 7,
+            tick_type=(TickType.TICK_TYPE_BUY, TickType.TICK_TYPE_SELL)[i % 2],
+            total_volume=40_000 + i,
+            sequence=i + 1,
+            producer_run_id=(1 << 64) - 1 - i,
+            chg_type=ChgType.CHG_TYPE_DOWN,
+            price_chg=-1_250_000 - i,
+            pct_chg=-(i * 7),
+            simtrade=i == 3,
+        )
+        for i in range(n)
+    ]
 
 
 def _bidasks(n: int) -> list[BidAsk]:
-    return [BidAsk(code="TXFK6", timestamp_ms=1763947800000 + i, bid_total_vol=100 + i, ask_total_vol=90,
-                   bid_price=[234_550_000 - k * 10_000 for k in range(5)], bid_volume=[i + k for k in range(5)],
-                   diff_bid_vol=[-i, 0, i, -1, 1], ask_price=[234_560_000 + k * 10_000 for k in range(5)],
-                   ask_volume=[5, 4, 3, 2, 1], diff_ask_vol=[0] * 5, sequence=i + 1, producer_run_id=i)
-            for i in range(n)]
+    return [
+        BidAsk(
+            code="TXFK6",
+            timestamp_ms=1763947800000 + i,
+            bid_total_vol=100 + i,
+            ask_total_vol=90,
+            bid_price=[234_550_000 - k * 10_000 for k in range(5)],
+            bid_volume=[i + k for k in range(5)],
+            diff_bid_vol=[-i, 0, i, -1, 1],
+            ask_price=[234_560_000 + k * 10_000 for k in range(5)],
+            ask_volume=[5, 4, 3, 2, 1],
+            diff_ask_vol=[0] * 5,
+            sequence=i + 1,
+            producer_run_id=i,
+        )
+        for i in range(n)
+    ]
 
 
 @dataclass
@@ -135,8 +161,11 @@ class DataSet:
 
 
 def _create_topics(admin: AdminClient, partitions: dict[str, int]) -> None:
-    futures = admin.create_topics([NewTopic(t, num_partitions=n, replication_factor=1) for t, n in partitions.items()],
-                                  operation_timeout=30, request_timeout=30)
+    futures = admin.create_topics(
+        [NewTopic(t, num_partitions=n, replication_factor=1) for t, n in partitions.items()],
+        operation_timeout=30,
+        request_timeout=30,
+    )
     for f in futures.values():
         f.result(timeout=30)
 
@@ -144,8 +173,13 @@ def _create_topics(admin: AdminClient, partitions: dict[str, int]) -> None:
 @pytest.fixture(scope="module")
 def dataset(stack) -> Iterator[DataSet]:
     run = uuid.uuid4().hex[:10]
-    ds = DataSet(tick=f"e2e-gots-tick-{run}", bidask=f"e2e-gots-bidask-{run}", bad=f"e2e-gots-bad-{run}",
-                 other=f"e2e-gots-other-{run}", types={})
+    ds = DataSet(
+        tick=f"e2e-gots-tick-{run}",
+        bidask=f"e2e-gots-bidask-{run}",
+        bad=f"e2e-gots-bad-{run}",
+        other=f"e2e-gots-other-{run}",
+        types={},
+    )
     ds.types = {ds.tick: "txf.v1.Tick", ds.bidask: "txf.v1.BidAsk", ds.bad: "txf.v1.Tick", ds.other: "txf.v1.Tick"}
     admin = AdminClient({"bootstrap.servers": stack.bootstrap_servers})
     _create_topics(admin, {ds.tick: 2, ds.bidask: 1, ds.bad: 1, ds.other: 1})
@@ -158,18 +192,22 @@ def dataset(stack) -> Iterator[DataSet]:
     plan += [(ds.tick, i % 2, m) for i, m in enumerate(ticks)]
     plan += [(ds.bidask, 0, m) for m in [m for _n, m in vectors if isinstance(m, BidAsk)] + _bidasks(15)]
     good = Tick(code="TXFK6", close=1, sequence=1)
-    plan += [(ds.bad, 0, v) for v in (
-        good,
-        b'{"code":"TXFK6"}',  # JSON, bad magic byte
-        b"\x00\x00\x00",  # truncated schema id
-        None,  # tombstone
-        "header+garbage",  # valid header, invalid protobuf (placeholder, built below)
-        Tick(code="TXFL6", close=2, sequence=2),
-    )]
+    plan += [
+        (ds.bad, 0, v)
+        for v in (
+            good,
+            b'{"code":"TXFK6"}',  # JSON, bad magic byte
+            b"\x00\x00\x00",  # truncated schema id
+            None,  # tombstone
+            "header+garbage",  # valid header, invalid protobuf (placeholder, built below)
+            Tick(code="TXFL6", close=2, sequence=2),
+        )
+    ]
     plan += [(ds.other, 0, m) for m in _bidasks(3)]
 
-    producer = Producer({"bootstrap.servers": stack.bootstrap_servers, "acks": "all", "linger.ms": 0,
-                         "enable.idempotence": True})
+    producer = Producer(
+        {"bootstrap.servers": stack.bootstrap_servers, "acks": "all", "linger.ms": 0, "enable.idempotence": True}
+    )
     delivered: list[tuple[Any, str, int, int]] = []
     values: list[bytes | None] = []
     tick_header: bytes | None = None
@@ -185,16 +223,22 @@ def dataset(stack) -> Iterator[DataSet]:
         else:
             value, key = item, b"TXFK6"
         values.append(value)
-        producer.produce(topic, key=key, value=value, partition=partition,
-                         on_delivery=lambda err, m: delivered.append((err, m.topic(), m.partition(), m.offset())))
+        producer.produce(
+            topic,
+            key=key,
+            value=value,
+            partition=partition,
+            on_delivery=lambda err, m: delivered.append((err, m.topic(), m.partition(), m.offset())),
+        )
         producer.flush(30)  # one at a time: delivery order == plan order, offsets are known
     assert producer.flush(30) == 0
     assert len(delivered) == len(plan) and all(err is None for err, *_ in delivered), delivered
 
-    schema_ids = {t: registry.get_latest_version(f"{t}-value").schema_id
-                  for t in (ds.tick, ds.bidask, ds.bad, ds.other)}
+    schema_ids = {
+        t: registry.get_latest_version(f"{t}-value").schema_id for t in (ds.tick, ds.bidask, ds.bad, ds.other)
+    }
     deserializers = {name: ProtobufDeserializer(cls, {}) for name, cls in TYPES.items()}
-    for (_err, topic, partition, offset), value in zip(delivered, values):
+    for (_err, topic, partition, offset), value in zip(delivered, values, strict=False):
         ds.end_offsets[(topic, partition)] = max(ds.end_offsets.get((topic, partition), 0), offset + 1)
         if topic == ds.other:  # a BidAsk schema id on a topic read as Tick
             ds.skipped.append((topic, partition, offset))
@@ -207,8 +251,16 @@ def dataset(stack) -> Iterator[DataSet]:
         if msg is None:
             ds.skipped.append((topic, partition, offset))
             continue
-        ds.reference.append({"topic": topic, "partition": partition, "offset": offset, "schemaId": schema_ids[topic],
-                             "type": type_name, "message": MessageToDict(msg)})
+        ds.reference.append(
+            {
+                "topic": topic,
+                "partition": partition,
+                "offset": offset,
+                "schemaId": schema_ids[topic],
+                "type": type_name,
+                "message": MessageToDict(msg),
+            }
+        )
     assert len(ds.skipped) == 4 + 3 and len(ds.reference) == len(plan) - 7
     assert schema_ids[ds.tick] == schema_ids[ds.bad] != schema_ids[ds.bidask] == schema_ids[ds.other]
     yield ds
@@ -218,8 +270,17 @@ def dataset(stack) -> Iterator[DataSet]:
 
 # --- running a consumer -----------------------------------------------------------------------------------------
 def _args(stack, ds: DataSet, group: str, topics: list[str]) -> list[str]:
-    args = ["--bootstrap", stack.bootstrap_servers, "--registry", stack.registry_url, "--group", group,
-            "--topics", ",".join(topics), "--from-beginning"]
+    args = [
+        "--bootstrap",
+        stack.bootstrap_servers,
+        "--registry",
+        stack.registry_url,
+        "--group",
+        group,
+        "--topics",
+        ",".join(topics),
+        "--from-beginning",
+    ]
     for t in topics:
         args += ["--type", f"{t}={ds.types[t]}"]
     return args
@@ -263,8 +324,9 @@ def test_lines_equal_the_python_reference(stack, dataset: DataSet, consumer_cmd:
     topics = [ds.tick, ds.bidask, ds.bad]
     count = sum(n for (t, _p), n in ds.end_offsets.items() if t in topics)
     group = f"e2e-gots-{uuid.uuid4().hex[:10]}"
-    done = _run(consumer_cmd + _args(stack, ds, group, topics)
-                + ["--max-messages", str(count), "--idle-exit-ms", "20000"])
+    done = _run(
+        consumer_cmd + _args(stack, ds, group, topics) + ["--max-messages", str(count), "--idle-exit-ms", "20000"]
+    )
     assert done.returncode == 0, done.stderr
     assert not STACK_TRACE.search(done.stderr), done.stderr
 
@@ -290,21 +352,24 @@ def test_schema_id_of_another_type_is_skipped(stack, dataset: DataSet, consumer_
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
     for offset in range(n):
-        assert re.search(rf"skip topic={ds.other} partition=0 offset={offset}: .*txf\.v1\.BidAsk, not txf\.v1\.Tick",
-                         done.stderr), done.stderr
+        assert re.search(
+            rf"skip topic={ds.other} partition=0 offset={offset}: .*txf\.v1\.BidAsk, not txf\.v1\.Tick", done.stderr
+        ), done.stderr
     assert _committed(stack, group, [(ds.other, 0)]) == {(ds.other, 0): n}
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_stops_on_signal_and_commits(stack, dataset: DataSet, consumer_cmd: list[str], sig: signal.Signals,
-                                     tmp_path: Path) -> None:
+def test_stops_on_signal_and_commits(
+    stack, dataset: DataSet, consumer_cmd: list[str], sig: signal.Signals, tmp_path: Path
+) -> None:
     ds = dataset
     expected = sorted((r for r in ds.reference if r["topic"] == ds.tick), key=_key)
     group = f"e2e-gots-{uuid.uuid4().hex[:10]}"
     err_path = tmp_path / "stderr.txt"
     with err_path.open("w") as err_file:
-        proc = subprocess.Popen(consumer_cmd + _args(stack, ds, group, [ds.tick]), stdout=subprocess.PIPE,
-                                stderr=err_file, text=True)
+        proc = subprocess.Popen(
+            consumer_cmd + _args(stack, ds, group, [ds.tick]), stdout=subprocess.PIPE, stderr=err_file, text=True
+        )
     lines: queue.Queue[str | None] = queue.Queue()
 
     def pump() -> None:
@@ -321,8 +386,10 @@ def test_stops_on_signal_and_commits(stack, dataset: DataSet, consumer_cmd: list
             try:
                 line = lines.get(timeout=RUN_TIMEOUT_S)
             except queue.Empty:
-                pytest.fail(f"{len(got)} of {len(expected)} lines after {RUN_TIMEOUT_S} s:\n{err_path.read_text()}",
-                            pytrace=False)
+                pytest.fail(
+                    f"{len(got)} of {len(expected)} lines after {RUN_TIMEOUT_S} s:\n{err_path.read_text()}",
+                    pytrace=False,
+                )
             if line is None:
                 pytest.fail(f"exited early ({proc.wait(timeout=5)}):\n{err_path.read_text()}", pytrace=False)
             got.append(json.loads(line))

@@ -19,8 +19,9 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -62,17 +63,24 @@ def java_consumer() -> list[str]:
         pytest.fail("java (17+) is not on PATH", pytrace=False)
     if not JAR.exists() or JAR.stat().st_mtime < _newest_source_mtime():
         if mvn is None:
-            pytest.fail("mvn is not on PATH and consumers/java/target/txf-consumer.jar is missing or stale",
-                        pytrace=False)
+            pytest.fail(
+                "mvn is not on PATH and consumers/java/target/txf-consumer.jar is missing or stale", pytrace=False
+            )
         t0 = time.monotonic()
         try:
-            r = subprocess.run([str(JAVA_DIR / "build.sh"), "-DskipTests"], cwd=REPO, capture_output=True,
-                               text=True, timeout=BUILD_TIMEOUT_S)
+            r = subprocess.run(
+                [str(JAVA_DIR / "build.sh"), "-DskipTests"],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                timeout=BUILD_TIMEOUT_S,
+            )
         except subprocess.TimeoutExpired:
             pytest.fail(f"consumers/java/build.sh took more than {BUILD_TIMEOUT_S} s", pytrace=False)
         if r.returncode != 0 or not JAR.exists():
-            pytest.fail(f"consumers/java/build.sh failed ({r.returncode}):\n{(r.stdout + r.stderr)[-4000:]}",
-                        pytrace=False)
+            pytest.fail(
+                f"consumers/java/build.sh failed ({r.returncode}):\n{(r.stdout + r.stderr)[-4000:]}", pytrace=False
+            )
         print(f"[java] built {JAR.relative_to(REPO)} in {time.monotonic() - t0:.1f} s")
     return [java, *JVM_FLAGS, "-jar", str(JAR)]
 
@@ -80,8 +88,11 @@ def java_consumer() -> list[str]:
 # --- topics and records -----------------------------------------------------------------------------------------
 def _create_topics(bootstrap: str, partitions: dict[str, int]) -> None:
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    futures = admin.create_topics([NewTopic(t, num_partitions=n, replication_factor=1) for t, n in partitions.items()],
-                                  operation_timeout=30, request_timeout=30)
+    futures = admin.create_topics(
+        [NewTopic(t, num_partitions=n, replication_factor=1) for t, n in partitions.items()],
+        operation_timeout=30,
+        request_timeout=30,
+    )
     for f in futures.values():
         f.result(timeout=30)
     deadline = time.monotonic() + 30
@@ -90,8 +101,12 @@ def _create_topics(bootstrap: str, partitions: dict[str, int]) -> None:
         md = admin.list_topics(timeout=5).topics
         for t, n in list(pending.items()):
             m = md.get(t)
-            if m is not None and m.error is None and len(m.partitions) == n and all(
-                    p.leader >= 0 for p in m.partitions.values()):
+            if (
+                m is not None
+                and m.error is None
+                and len(m.partitions) == n
+                and all(p.leader >= 0 for p in m.partitions.values())
+            ):
                 del pending[t]
         if pending:
             time.sleep(0.05)
@@ -106,21 +121,40 @@ def _golden(type_name: str) -> list[Message]:
 def _ticks(n: int) -> list[Message]:
     out: list[Message] = _golden("txf.v1.Tick")
     for i in range(n):
-        out.append(Tick(code="TXFK6" if i % 2 else "TXFL6", timestamp_ms=1763947800000 + i, close=234_560_000 + i,
-                        volume=1 + i % 5, tick_type=TickType.TICK_TYPE_SELL if i % 3 else TickType.TICK_TYPE_BUY,
-                        total_volume=40_000 + i, sequence=i + 1, producer_run_id=2**64 - 1 - i,
-                        chg_type=ChgType.CHG_TYPE_DOWN, price_chg=-(i * 10_000), simtrade=i == 7))
+        out.append(
+            Tick(
+                code="TXFK6" if i % 2 else "TXFL6",
+                timestamp_ms=1763947800000 + i,
+                close=234_560_000 + i,
+                volume=1 + i % 5,
+                tick_type=TickType.TICK_TYPE_SELL if i % 3 else TickType.TICK_TYPE_BUY,
+                total_volume=40_000 + i,
+                sequence=i + 1,
+                producer_run_id=2**64 - 1 - i,
+                chg_type=ChgType.CHG_TYPE_DOWN,
+                price_chg=-(i * 10_000),
+                simtrade=i == 7,
+            )
+        )
     return out
 
 
 def _bidasks(n: int) -> list[Message]:
     out: list[Message] = _golden("txf.v1.BidAsk")
     for i in range(n):
-        out.append(BidAsk(code="TXFK6", timestamp_ms=1763947800000 + i, sequence=i + 1,
-                          bid_price=[234_550_000 - 10_000 * k for k in range(5)],
-                          bid_volume=[1 + k + i for k in range(5)],
-                          ask_price=[234_560_000 + 10_000 * k for k in range(5)], ask_volume=[2 + k for k in range(5)],
-                          diff_bid_vol=[-1, 0, 2, 0, -3], diff_ask_vol=[i, -i, 0, 0, 1]))
+        out.append(
+            BidAsk(
+                code="TXFK6",
+                timestamp_ms=1763947800000 + i,
+                sequence=i + 1,
+                bid_price=[234_550_000 - 10_000 * k for k in range(5)],
+                bid_volume=[1 + k + i for k in range(5)],
+                ask_price=[234_560_000 + 10_000 * k for k in range(5)],
+                ask_volume=[2 + k for k in range(5)],
+                diff_bid_vol=[-1, 0, 2, 0, -3],
+                diff_ask_vol=[i, -i, 0, 0, 1],
+            )
+        )
     return out
 
 
@@ -138,9 +172,14 @@ class Produced:
             if type_name is None:
                 continue
             msg = ProtobufDeserializer(TYPES[type_name], {})(value, SerializationContext(topic, MessageField.VALUE))
-            out[(topic, partition, offset)] = {"topic": topic, "partition": partition, "offset": offset,
-                                               "schemaId": int.from_bytes(value[1:5], "big"), "type": type_name,
-                                               "message": MessageToDict(msg)}
+            out[(topic, partition, offset)] = {
+                "topic": topic,
+                "partition": partition,
+                "offset": offset,
+                "schemaId": int.from_bytes(value[1:5], "big"),
+                "type": type_name,
+                "message": MessageToDict(msg),
+            }
         return out
 
     def high_watermarks(self) -> dict[tuple[str, int], int]:
@@ -153,10 +192,10 @@ class Produced:
 def _produce(stack: Any, plan: list[tuple[str, int, Message | bytes]]) -> Produced:
     """Produce (topic, partition, message or raw value) in order; messages through ProtobufSerializer."""
     registry = SchemaRegistryClient({"url": stack.registry_url, "timeout": 10})
-    serializers = {t: ProtobufSerializer(cls, registry, serializer_config(auto_register=True))
-                   for t, cls in TYPES.items()}
-    producer = Producer({"bootstrap.servers": stack.bootstrap_servers, "enable.idempotence": True,
-                         "linger.ms": 5})
+    serializers = {
+        t: ProtobufSerializer(cls, registry, serializer_config(auto_register=True)) for t, cls in TYPES.items()
+    }
+    producer = Producer({"bootstrap.servers": stack.bootstrap_servers, "enable.idempotence": True, "linger.ms": 5})
     produced = Produced()
     for topic, partition, item in plan:
         if isinstance(item, Message):
@@ -205,28 +244,33 @@ def _assert_no_stack_trace(stderr: str) -> None:
 @pytest.fixture
 def topics(stack: Any) -> Iterator[dict[str, str]]:
     run = uuid.uuid4().hex[:10]
-    names = {"tick": f"e2e-java-{run}-txf-tick",  # type by name (prefix-txf-tick)
-             "bidask": f"e2e-java-{run}-txf-bidask",
-             "other": f"e2e-java-{run}-quotes"}  # type by --type
+    names = {
+        "tick": f"e2e-java-{run}-txf-tick",  # type by name (prefix-txf-tick)
+        "bidask": f"e2e-java-{run}-txf-bidask",
+        "other": f"e2e-java-{run}-quotes",
+    }  # type by --type
     _create_topics(stack.bootstrap_servers, {names["tick"]: 1, names["bidask"]: 2, names["other"]: 1})
     yield names
-    AdminClient({"bootstrap.servers": stack.bootstrap_servers}).delete_topics(list(names.values()),
-                                                                              operation_timeout=10)
+    AdminClient({"bootstrap.servers": stack.bootstrap_servers}).delete_topics(
+        list(names.values()), operation_timeout=10
+    )
 
 
 # --- tests ------------------------------------------------------------------------------------------------------
-def test_java_lines_equal_the_python_reference(stack: Any, topics: dict[str, str],
-                                               java_consumer: list[str]) -> None:
+def test_java_lines_equal_the_python_reference(stack: Any, topics: dict[str, str], java_consumer: list[str]) -> None:
     tick_t, bidask_t, other_t = topics["tick"], topics["bidask"], topics["other"]
     ticks, bidasks = _ticks(40), _bidasks(30)
     registry = SchemaRegistryClient({"url": stack.registry_url, "timeout": 10})
     tick_header = ProtobufSerializer(Tick, registry, serializer_config(auto_register=True))(
-        Tick(code="X"), SerializationContext(tick_t, MessageField.VALUE))[:6]
+        Tick(code="X"), SerializationContext(tick_t, MessageField.VALUE)
+    )[:6]
     assert tick_header[0] == 0 and tick_header[5] == 0
-    malformed = [b"\x01\x00\x00\x00\x01\x00\x0a\x00",  # bad magic byte
-                 b"\x00\x00",  # truncated schema id
-                 tick_header + b"\x0a\xff",  # right header, truncated string field
-                 b"\x00\x7f\xff\xff\xf0\x00" + ticks[0].SerializeToString()]  # schema id unknown to the registry
+    malformed = [
+        b"\x01\x00\x00\x00\x01\x00\x0a\x00",  # bad magic byte
+        b"\x00\x00",  # truncated schema id
+        tick_header + b"\x0a\xff",  # right header, truncated string field
+        b"\x00\x7f\xff\xff\xf0\x00" + ticks[0].SerializeToString(),
+    ]  # schema id unknown to the registry
     plan: list[tuple[str, int, Message | bytes]] = [(tick_t, 0, m) for m in ticks[:10]]
     plan += [(tick_t, 0, v) for v in malformed]  # in the middle: every partition ends with a good record
     plan += [(tick_t, 0, m) for m in ticks[10:]]
@@ -238,9 +282,24 @@ def test_java_lines_equal_the_python_reference(stack: Any, topics: dict[str, str
     assert n == len(ticks) + len(bidasks) + 5 and len(produced.records) == n + len(malformed)
 
     group = f"e2e-java-{uuid.uuid4().hex[:10]}"
-    cmd = [*java_consumer, "--bootstrap", stack.bootstrap_servers, "--registry", stack.registry_url,
-           "--group", group, "--topics", f"{tick_t},{bidask_t},{other_t}", "--type", f"{other_t}=txf.v1.Tick",
-           "--from-beginning", "--max-messages", str(n), "--idle-exit-ms", "30000"]
+    cmd = [
+        *java_consumer,
+        "--bootstrap",
+        stack.bootstrap_servers,
+        "--registry",
+        stack.registry_url,
+        "--group",
+        group,
+        "--topics",
+        f"{tick_t},{bidask_t},{other_t}",
+        "--type",
+        f"{other_t}=txf.v1.Tick",
+        "--from-beginning",
+        "--max-messages",
+        str(n),
+        "--idle-exit-ms",
+        "30000",
+    ]
     t0 = time.monotonic()
     r = subprocess.run(cmd, capture_output=True, timeout=RUN_TIMEOUT_S, encoding="utf-8")
     took = time.monotonic() - t0
@@ -264,8 +323,10 @@ def test_java_lines_equal_the_python_reference(stack: Any, topics: dict[str, str
             assert f"skipped record topic={topic} partition={partition} offset={offset}:" in r.stderr, r.stderr
     assert "bad magic byte 0x01" in r.stderr and "truncated schema id" in r.stderr
     assert "payload is not a valid txf.v1.Tick" in r.stderr
-    assert f"registry check failed: unknown to the registry (GET {stack.registry_url}/schemas/ids/2147483632 -> 404)" \
-        in r.stderr, r.stderr
+    assert (
+        f"registry check failed: unknown to the registry (GET {stack.registry_url}/schemas/ids/2147483632 -> 404)"
+        in r.stderr
+    ), r.stderr
     # the registry check ran once per (topic, id) and passed for every good record
     ids = {v["schemaId"] for v in want.values()}
     assert len(ids) == 2  # Tick's and BidAsk's schema: ids are content ids in Apicurio
@@ -280,29 +341,58 @@ def test_java_lines_equal_the_python_reference(stack: Any, topics: dict[str, str
 
     # the same group again: nothing left to print, it stops after the idle time
     t1 = time.monotonic()
-    r2 = subprocess.run([*java_consumer, "--bootstrap", stack.bootstrap_servers, "--group", group,
-                         "--topics", f"{tick_t},{bidask_t},{other_t}", "--type", f"{other_t}=txf.v1.Tick",
-                         "--from-beginning", "--idle-exit-ms", "1500"],
-                        capture_output=True, timeout=RUN_TIMEOUT_S, encoding="utf-8")
+    r2 = subprocess.run(
+        [
+            *java_consumer,
+            "--bootstrap",
+            stack.bootstrap_servers,
+            "--group",
+            group,
+            "--topics",
+            f"{tick_t},{bidask_t},{other_t}",
+            "--type",
+            f"{other_t}=txf.v1.Tick",
+            "--from-beginning",
+            "--idle-exit-ms",
+            "1500",
+        ],
+        capture_output=True,
+        timeout=RUN_TIMEOUT_S,
+        encoding="utf-8",
+    )
     took2 = time.monotonic() - t1
     assert r2.returncode == 0, r2.stderr[-3000:]
     _assert_no_stack_trace(r2.stderr)
     assert r2.stdout == ""
     assert "idle for" in r2.stderr and "0 messages printed" in r2.stderr, r2.stderr
-    print(f"[java] {n} messages in {took:.2f} s (JVM start, group join, registry checks); "
-          f"idle re-run {took2:.2f} s")
+    print(f"[java] {n} messages in {took:.2f} s (JVM start, group join, registry checks); idle re-run {took2:.2f} s")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_java_consumer_stops_on_signal_and_commits(stack: Any, topics: dict[str, str], java_consumer: list[str],
-                                                   sig: signal.Signals) -> None:
+def test_java_consumer_stops_on_signal_and_commits(
+    stack: Any, topics: dict[str, str], java_consumer: list[str], sig: signal.Signals
+) -> None:
     tick_t = topics["tick"]
     produced = _produce(stack, [(tick_t, 0, m) for m in _ticks(20)])
     want = produced.reference()
     group = f"e2e-java-{uuid.uuid4().hex[:10]}"
-    proc = subprocess.Popen([*java_consumer, "--bootstrap", stack.bootstrap_servers, "--group", group,
-                             "--topics", tick_t, "--from-beginning", "--idle-exit-ms", "60000"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, encoding="utf-8")
+    proc = subprocess.Popen(
+        [
+            *java_consumer,
+            "--bootstrap",
+            stack.bootstrap_servers,
+            "--group",
+            group,
+            "--topics",
+            tick_t,
+            "--from-beginning",
+            "--idle-exit-ms",
+            "60000",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        encoding="utf-8",
+    )
     lines: queue.Queue[str | None] = queue.Queue()
     stderr: list[str] = []
 
@@ -343,8 +433,9 @@ def test_java_consumer_stops_on_signal_and_commits(stack: Any, topics: dict[str,
 
 
 def test_java_consumer_usage_error(java_consumer: list[str]) -> None:
-    r = subprocess.run([*java_consumer, "--topics", "mystery-topic"], capture_output=True, timeout=RUN_TIMEOUT_S,
-                       encoding="utf-8")
+    r = subprocess.run(
+        [*java_consumer, "--topics", "mystery-topic"], capture_output=True, timeout=RUN_TIMEOUT_S, encoding="utf-8"
+    )
     assert r.returncode == 2
     assert r.stdout == ""
     assert "no message type for topic(s) mystery-topic" in r.stderr and "usage:" in r.stderr

@@ -43,18 +43,32 @@ def topics(stack: Any) -> dict[str, str]:
 
 def _env(stack: Any, tmp_path: Path, topics: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TXF_", "KAFKA_", "SHIOAJI_", "TICK_", "BIDASK_"))}
-    env.update(TXF_KAFKA_BOOTSTRAP=stack.bootstrap_servers, TXF_REGISTRY_URL=stack.registry_url,
-               TXF_STATE_DIR=str(tmp_path / "state"), TXF_METRICS_PORT="0", TXF_LOG_LEVEL="INFO",
-               TXF_TICK_TOPIC=topics["tick"], TXF_BIDASK_TOPIC=topics["bidask"], TXF_DEAD_LETTER_TOPIC=topics["dlq"],
-               TXF_SHIOAJI_API_KEY=API_KEY, TXF_SHIOAJI_SECRET_KEY=SECRET_KEY, TXF_FAKE_QUOTES=str(QUOTES),
-               PYTHONUNBUFFERED="1")
+    env.update(
+        TXF_KAFKA_BOOTSTRAP=stack.bootstrap_servers,
+        TXF_REGISTRY_URL=stack.registry_url,
+        TXF_STATE_DIR=str(tmp_path / "state"),
+        TXF_METRICS_PORT="0",
+        TXF_LOG_LEVEL="INFO",
+        TXF_TICK_TOPIC=topics["tick"],
+        TXF_BIDASK_TOPIC=topics["bidask"],
+        TXF_DEAD_LETTER_TOPIC=topics["dlq"],
+        TXF_SHIOAJI_API_KEY=API_KEY,
+        TXF_SHIOAJI_SECRET_KEY=SECRET_KEY,
+        TXF_FAKE_QUOTES=str(QUOTES),
+        PYTHONUNBUFFERED="1",
+    )
     return env
 
 
 def _read_all(stack: Any, topic: str, expected: int, deadline_s: float = 60) -> list[bytes]:
     """Every record of `topic` from the start, waiting until `expected` are there (or failing)."""
-    c = Consumer({"bootstrap.servers": stack.bootstrap_servers, "group.id": f"lr-{uuid.uuid4().hex}",
-                  "enable.auto.commit": False})
+    c = Consumer(
+        {
+            "bootstrap.servers": stack.bootstrap_servers,
+            "group.id": f"lr-{uuid.uuid4().hex}",
+            "enable.auto.commit": False,
+        }
+    )
     c.assign([TopicPartition(topic, 0, 0)])
     values: list[bytes] = []
     deadline = time.monotonic() + deadline_s
@@ -79,11 +93,17 @@ def _without_run(value: bytes, cls: type[Message]) -> tuple[bytes, bytes]:
 
 
 def test_live_recording_replays_onto_the_same_topics_with_the_same_bytes(
-        stack: Any, tmp_path: Path, topics: dict[str, str]) -> None:
+    stack: Any, tmp_path: Path, topics: dict[str, str]
+) -> None:
     env = _env(stack, tmp_path, topics)
     recording = tmp_path / "live.rec"
-    live = subprocess.Popen([sys.executable, str(DRIVER), "run", "--source", "shioaji", "--record", str(recording)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    live = subprocess.Popen(
+        [sys.executable, str(DRIVER), "run", "--source", "shioaji", "--record", str(recording)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         # the session's quotes are all in Kafka: stop the producer as systemd does, by its PID
         ticks = _read_all(stack, topics["tick"], 1)
@@ -104,24 +124,33 @@ def test_live_recording_replays_onto_the_same_topics_with_the_same_bytes(
     # the live recording names its streams: alias, real code and type
     with open_recording(recording) as r:
         assert r.header.source == "shioaji"
-        assert set(r.header.subscriptions) == {Subscription("TXFR1", "TXFK6", QuoteType.TICK),
-                                               Subscription("TXFR1", "TXFK6", QuoteType.BIDASK)}
+        assert set(r.header.subscriptions) == {
+            Subscription("TXFR1", "TXFK6", QuoteType.TICK),
+            Subscription("TXFR1", "TXFK6", QuoteType.BIDASK),
+        }
         assert sum(1 for kind, _t, _p in r.records() if kind in (0, 1)) == QUOTES
     raw = recording.read_bytes()
     for secret in (API_KEY, SECRET_KEY):  # the credentials reach neither the recording nor the logs
         assert secret.encode() not in raw and secret not in err and secret not in out
 
-    replay = subprocess.run([sys.executable, "-m", "txf_producer.cli", "run", "--source", "replay",
-                             "--replay", str(recording)], env=env, capture_output=True, text=True, timeout=120)
+    replay = subprocess.run(
+        [sys.executable, "-m", "txf_producer.cli", "run", "--source", "replay", "--replay", str(recording)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert replay.returncode == 0, replay.stderr[-3000:]
 
     for topic, cls, live_values in ((topics["tick"], Tick, ticks), (topics["bidask"], BidAsk, bidasks)):
         everything = _read_all(stack, topic, 2 * len(live_values))
         assert len(everything) == 2 * len(live_values), f"{topic}: extra records"
-        first, second = everything[:len(live_values)], everything[len(live_values):]
+        first, second = everything[: len(live_values)], everything[len(live_values) :]
         assert first == live_values
         assert [_without_run(v, cls) for v in second] == [_without_run(v, cls) for v in first]
         assert [cls.FromString(v[6:]).sequence for v in second] == list(range(1, len(second) + 1))
-        runs = {cls.FromString(v[6:]).producer_run_id for v in first}, {cls.FromString(v[6:]).producer_run_id
-                                                                      for v in second}
+        runs = (
+            {cls.FromString(v[6:]).producer_run_id for v in first},
+            {cls.FromString(v[6:]).producer_run_id for v in second},
+        )
         assert len(runs[0]) == len(runs[1]) == 1 and runs[0] != runs[1]

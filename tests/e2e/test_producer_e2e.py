@@ -22,7 +22,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from txf.v1 import BidAsk, Tick
 from txf_producer.app import EXIT_OK, ProducerApp, run_app
 from txf_producer.framing import serializer_config
-from txf_producer.quotes import bidask_array, tick_array, BIDASK_FIELDS, TICK_FIELDS
+from txf_producer.quotes import BIDASK_FIELDS, TICK_FIELDS, bidask_array, tick_array
 from txf_producer.settings import load_settings
 from txf_producer.sources.base import QuoteType
 from txf_producer.sources.simulated import SimConfig, SimulatedSource
@@ -64,39 +64,69 @@ def _utc_us(date: str, time: str) -> int:
 
 
 def _expect_tick(a: list[Any]) -> dict[str, Any]:
-    f = dict(zip(TICK_FIELDS, a))
+    f = dict(zip(TICK_FIELDS, a, strict=False))
     us = _utc_us(f["date"], f["time"])
-    return {"code": f["code"], "close": _x(f["close"]), "open": _x(f["open"]), "high": _x(f["high"]),
-            "low": _x(f["low"]), "avg_price": _x(f["avg_price"]), "amount": _x(f["amount"]),
-            "total_amount": _x(f["total_amount"]), "underlying_price": _x(f["underlying_price"]),
-            "price_chg": _x(f["price_chg"]), "pct_chg": _x(f["pct_chg"]), "volume": f["volume"],
-            "total_volume": f["total_volume"], "bid_side_total_vol": f["bid_side_total_vol"],
-            "ask_side_total_vol": f["ask_side_total_vol"], "tick_type": f["tick_type"], "chg_type": f["chg_type"],
-            "exchange_time_us": us, "timestamp_ms": us // 1000, "simtrade": f["simtrade"]}
+    return {
+        "code": f["code"],
+        "close": _x(f["close"]),
+        "open": _x(f["open"]),
+        "high": _x(f["high"]),
+        "low": _x(f["low"]),
+        "avg_price": _x(f["avg_price"]),
+        "amount": _x(f["amount"]),
+        "total_amount": _x(f["total_amount"]),
+        "underlying_price": _x(f["underlying_price"]),
+        "price_chg": _x(f["price_chg"]),
+        "pct_chg": _x(f["pct_chg"]),
+        "volume": f["volume"],
+        "total_volume": f["total_volume"],
+        "bid_side_total_vol": f["bid_side_total_vol"],
+        "ask_side_total_vol": f["ask_side_total_vol"],
+        "tick_type": f["tick_type"],
+        "chg_type": f["chg_type"],
+        "exchange_time_us": us,
+        "timestamp_ms": us // 1000,
+        "simtrade": f["simtrade"],
+    }
 
 
 def _expect_bidask(a: list[Any]) -> dict[str, Any]:
-    f = dict(zip(BIDASK_FIELDS, a))
+    f = dict(zip(BIDASK_FIELDS, a, strict=False))
     us = _utc_us(f["date"], f["time"])
-    return {"code": f["code"], "bid_price": [_x(p) for p in f["bid_price"]],
-            "ask_price": [_x(p) for p in f["ask_price"]], "bid_volume": f["bid_volume"],
-            "ask_volume": f["ask_volume"], "diff_bid_vol": f["diff_bid_vol"], "diff_ask_vol": f["diff_ask_vol"],
-            "bid_total_vol": f["bid_total_vol"], "ask_total_vol": f["ask_total_vol"],
-            "underlying_price": _x(f["underlying_price"]),
-            "first_derived_bid_price": _x(f["first_derived_bid_price"]),
-            "first_derived_ask_price": _x(f["first_derived_ask_price"]),
-            "first_derived_bid_vol": f["first_derived_bid_vol"], "first_derived_ask_vol": f["first_derived_ask_vol"],
-            "exchange_time_us": us, "timestamp_ms": us // 1000, "simtrade": f["simtrade"]}
+    return {
+        "code": f["code"],
+        "bid_price": [_x(p) for p in f["bid_price"]],
+        "ask_price": [_x(p) for p in f["ask_price"]],
+        "bid_volume": f["bid_volume"],
+        "ask_volume": f["ask_volume"],
+        "diff_bid_vol": f["diff_bid_vol"],
+        "diff_ask_vol": f["diff_ask_vol"],
+        "bid_total_vol": f["bid_total_vol"],
+        "ask_total_vol": f["ask_total_vol"],
+        "underlying_price": _x(f["underlying_price"]),
+        "first_derived_bid_price": _x(f["first_derived_bid_price"]),
+        "first_derived_ask_price": _x(f["first_derived_ask_price"]),
+        "first_derived_bid_vol": f["first_derived_bid_vol"],
+        "first_derived_ask_vol": f["first_derived_ask_vol"],
+        "exchange_time_us": us,
+        "timestamp_ms": us // 1000,
+        "simtrade": f["simtrade"],
+    }
 
 
 def _fields(msg: Any, names: list[str]) -> dict[str, Any]:
-    return {n: (list(getattr(msg, n)) if n.endswith(("_price", "_volume", "_vol")) and
-                hasattr(getattr(msg, n), "__len__") else getattr(msg, n)) for n in names}
+    return {
+        n: (
+            list(getattr(msg, n))
+            if n.endswith(("_price", "_volume", "_vol")) and hasattr(getattr(msg, n), "__len__")
+            else getattr(msg, n)
+        )
+        for n in names
+    }
 
 
 def _read_all(bootstrap: str, topic: str, count: int) -> list[Any]:
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"e2e-{uuid.uuid4().hex}",
-                  "enable.auto.commit": False})
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"e2e-{uuid.uuid4().hex}", "enable.auto.commit": False})
     c.assign([TopicPartition(topic, 0, 0)])
     out: list[Any] = []
     try:
@@ -118,12 +148,17 @@ def test_sim_to_kafka_decodes_to_the_input_with_nothing_lost(stack: Any, tmp_pat
     prefix = f"e2e{uuid.uuid4().hex[:8]}-"
     provision(stack.bootstrap_servers, stack.registry_url, prefix)
     client = SchemaRegistryClient({"url": stack.registry_url, "timeout": 10})
-    settings = load_settings(kafka_bootstrap=stack.bootstrap_servers, registry_url=stack.registry_url,
-                             **topic_settings(prefix), state_dir=tmp_path / "state",
-                             stats_interval_s=3600)
+    settings = load_settings(
+        kafka_bootstrap=stack.bootstrap_servers,
+        registry_url=stack.registry_url,
+        **topic_settings(prefix),
+        state_dir=tmp_path / "state",
+        stats_interval_s=3600,
+    )
     streams = tuple((a, q) for q, a, _t in settings.routes())
-    source = SimulatedSource(SimConfig(seed=7, start=dt.datetime(2026, 11, 24, 8, 45, tzinfo=TAIPEI),
-                                       streams=streams, max_messages=N))
+    source = SimulatedSource(
+        SimConfig(seed=7, start=dt.datetime(2026, 11, 24, 8, 45, tzinfo=TAIPEI), streams=streams, max_messages=N)
+    )
     captured: list[Capture] = []
 
     def wrap(sink: Any) -> Capture:
@@ -137,13 +172,14 @@ def test_sim_to_kafka_decodes_to_the_input_with_nothing_lost(stack: Any, tmp_pat
     assert 0.80 < len(cap.bidasks) / N < 0.92  # the real mix, ~86% BidAsk
     assert result.stats["dead_lettered"] == 0 and result.stats["spooled_total"] == 0
 
-    for topic, cls, arrays, expect, qt in (
-            (settings.tick_topic, Tick, cap.ticks, _expect_tick, QuoteType.TICK),
-            (settings.bidask_topic, BidAsk, cap.bidasks, _expect_bidask, QuoteType.BIDASK)):
+    for topic, cls, arrays, expect, _qt in (
+        (settings.tick_topic, Tick, cap.ticks, _expect_tick, QuoteType.TICK),
+        (settings.bidask_topic, BidAsk, cap.bidasks, _expect_bidask, QuoteType.BIDASK),
+    ):
         records = _read_all(stack.bootstrap_servers, topic, len(arrays))
         serializer = ProtobufSerializer(cls, client, serializer_config(auto_register=False))
         ctx = SerializationContext(topic, MessageField.VALUE)
-        for i, (record, raw) in enumerate(zip(records, arrays)):
+        for i, (record, raw) in enumerate(zip(records, arrays, strict=False)):
             msg = cls.FromString(record.value()[6:])
             assert record.value() == serializer(msg, ctx), f"{topic}[{i}] not byte-identical to ProtobufSerializer"
             want = expect(raw)

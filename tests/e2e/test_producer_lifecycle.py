@@ -32,8 +32,13 @@ def _closed_port() -> int:
 
 def _env(stack: Any, tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TXF_", "KAFKA_", "SHIOAJI_", "TICK_", "BIDASK_"))}
-    env.update(TXF_KAFKA_BOOTSTRAP=stack.bootstrap_servers, TXF_REGISTRY_URL=stack.registry_url,
-               TXF_STATE_DIR=str(tmp_path / "state"), TXF_STARTUP_DEADLINE_S="3", PYTHONUNBUFFERED="1")
+    env.update(
+        TXF_KAFKA_BOOTSTRAP=stack.bootstrap_servers,
+        TXF_REGISTRY_URL=stack.registry_url,
+        TXF_STATE_DIR=str(tmp_path / "state"),
+        TXF_STARTUP_DEADLINE_S="3",
+        PYTHONUNBUFFERED="1",
+    )
     env.update(extra)
     return env
 
@@ -43,19 +48,24 @@ def registered(stack: Any) -> dict[str, str]:
     """Unique topics, registered and created like `make register` does."""
     prefix = f"lc{uuid.uuid4().hex[:8]}-"
     provision(stack.bootstrap_servers, stack.registry_url, prefix)
-    return {"TXF_TICK_TOPIC": f"{prefix}txf-tick", "TXF_BIDASK_TOPIC": f"{prefix}txf-bidask",
-            "TXF_DEAD_LETTER_TOPIC": f"{prefix}txf-dlq"}
+    return {
+        "TXF_TICK_TOPIC": f"{prefix}txf-tick",
+        "TXF_BIDASK_TOPIC": f"{prefix}txf-bidask",
+        "TXF_DEAD_LETTER_TOPIC": f"{prefix}txf-dlq",
+    }
 
 
 def _run(env: dict[str, str], *args: str, timeout: float = 60) -> tuple[subprocess.CompletedProcess[str], float]:
     t0 = time.monotonic()
-    result = subprocess.run([*PRODUCER, "run", "--source", "sim", *args], env=env, capture_output=True, text=True,
-                            timeout=timeout)
+    result = subprocess.run(
+        [*PRODUCER, "run", "--source", "sim", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
     return result, time.monotonic() - t0
 
 
-def test_registry_unreachable_at_start_exits_1_within_the_deadline(stack: Any, tmp_path: Path,
-                                                                   registered: dict[str, str]) -> None:
+def test_registry_unreachable_at_start_exits_1_within_the_deadline(
+    stack: Any, tmp_path: Path, registered: dict[str, str]
+) -> None:
     url = f"http://127.0.0.1:{_closed_port()}/apis/ccompat/v7"
     result, took = _run(_env(stack, tmp_path, TXF_REGISTRY_URL=url, **registered), "--max-messages", "10")
     assert result.returncode == 1, result.stderr
@@ -64,8 +74,9 @@ def test_registry_unreachable_at_start_exits_1_within_the_deadline(stack: Any, t
     assert "TXF_REGISTRY_URL" in last and took < 20
 
 
-def test_broker_unreachable_at_start_exits_1_within_the_deadline(stack: Any, tmp_path: Path,
-                                                                 registered: dict[str, str]) -> None:
+def test_broker_unreachable_at_start_exits_1_within_the_deadline(
+    stack: Any, tmp_path: Path, registered: dict[str, str]
+) -> None:
     bootstrap = f"127.0.0.1:{_closed_port()}"
     result, took = _run(_env(stack, tmp_path, TXF_KAFKA_BOOTSTRAP=bootstrap, **registered), "--max-messages", "10")
     assert result.returncode == 1, result.stderr
@@ -102,11 +113,17 @@ def _high(bootstrap: str, topic: str) -> int:
         c.close()
 
 
-def test_sigterm_under_load_delivers_everything_accepted_then_exits_0(stack: Any, tmp_path: Path,
-                                                                      registered: dict[str, str]) -> None:
+def test_sigterm_under_load_delivers_everything_accepted_then_exits_0(
+    stack: Any, tmp_path: Path, registered: dict[str, str]
+) -> None:
     env = _env(stack, tmp_path, TXF_LOG_LEVEL="INFO", **registered)
-    proc = subprocess.Popen([*PRODUCER, "run", "--source", "sim", "--rate", "5000"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*PRODUCER, "run", "--source", "sim", "--rate", "5000"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while _high(stack.bootstrap_servers, registered["TXF_BIDASK_TOPIC"]) < 5000:  # mid-stream
@@ -136,16 +153,24 @@ def test_sigterm_under_load_delivers_everything_accepted_then_exits_0(stack: Any
         assert seqs == list(range(1, len(seqs) + 1))
 
 
-def test_record_then_replay_publishes_every_recorded_quote(stack: Any, tmp_path: Path,
-                                                           registered: dict[str, str]) -> None:
+def test_record_then_replay_publishes_every_recorded_quote(
+    stack: Any, tmp_path: Path, registered: dict[str, str]
+) -> None:
     """--record writes every quote it saw (closed and flushed at exit); replay publishes them all again."""
     env = _env(stack, tmp_path, TXF_LOG_LEVEL="INFO", TXF_METRICS_PORT="0", **registered)
     recording = tmp_path / "session.rec"
     recorded, _took = _run(env, "--max-messages", "3000", "--record", str(recording))
     assert recorded.returncode == 0, recorded.stderr
-    replay = subprocess.run([*PRODUCER, "run", "--source", "replay", "--replay", str(recording)], env=env,
-                            capture_output=True, text=True, timeout=60)
+    replay = subprocess.run(
+        [*PRODUCER, "run", "--source", "replay", "--replay", str(recording)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert replay.returncode == 0, replay.stderr
-    counts = [json.loads(re.search(r"final stats (\{.*\})", r.stderr).group(1))  # type: ignore[union-attr]
-              for r in (recorded, replay)]
+    counts = [
+        json.loads(re.search(r"final stats (\{.*\})", r.stderr).group(1))  # type: ignore[union-attr]
+        for r in (recorded, replay)
+    ]
     assert [sum(c["published"].values()) for c in counts] == [3000, 3000]

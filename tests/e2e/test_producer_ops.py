@@ -44,19 +44,27 @@ def topics(stack: Any) -> dict[str, str]:
     return topic_settings(prefix)
 
 
-def test_metrics_health_and_sd_notify_while_producing(stack: Any, topics: dict[str, str], tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_metrics_health_and_sd_notify_while_producing(
+    stack: Any, topics: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     notify_path = tmp_path / "notify.sock"
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     notify.bind(str(notify_path))
     notify.settimeout(30)
     monkeypatch.setenv("NOTIFY_SOCKET", str(notify_path))
     port = _free_port()
-    settings = load_settings(kafka_bootstrap=stack.bootstrap_servers, registry_url=stack.registry_url,
-                             state_dir=tmp_path / "state", metrics_port=port, stats_interval_s=3600, **topics)
+    settings = load_settings(
+        kafka_bootstrap=stack.bootstrap_servers,
+        registry_url=stack.registry_url,
+        state_dir=tmp_path / "state",
+        metrics_port=port,
+        stats_interval_s=3600,
+        **topics,
+    )
     streams = tuple((a, q) for q, a, _t in settings.routes())
-    source = SimulatedSource(SimConfig(seed=3, start=dt.datetime(2026, 11, 24, 8, 45, tzinfo=TAIPEI),
-                                       streams=streams, rate=2000))
+    source = SimulatedSource(
+        SimConfig(seed=3, start=dt.datetime(2026, 11, 24, 8, 45, tzinfo=TAIPEI), streams=streams, rate=2000)
+    )
     apps: list[ProducerApp] = []
     result: list[Any] = []
 
@@ -79,16 +87,27 @@ def test_metrics_health_and_sd_notify_while_producing(stack: Any, topics: dict[s
         while True:  # wait for deliveries to show up in a scrape
             status, text = _get(base + "/metrics")
             assert status == 200
-            delivered = [line for line in text.splitlines()
-                         if line.startswith("txf_messages_delivered_total") and str(settings.bidask_topic) in line]
+            delivered = [
+                line
+                for line in text.splitlines()
+                if line.startswith("txf_messages_delivered_total") and str(settings.bidask_topic) in line
+            ]
             if delivered and float(delivered[0].split()[-1]) >= 500:
                 break
-        for family in ("txf_quotes_received_total{type=\"bidask\"}", "txf_messages_published_total",
-                       "txf_dead_lettered_total", "txf_delivery_errors_total", "txf_queue_depth",
-                       "txf_last_quote_age_seconds", "txf_produce_to_ack_seconds_bucket{le=\"+Inf\"}",
-                       "txf_ready 1.0"):
+        for family in (
+            'txf_quotes_received_total{type="bidask"}',
+            "txf_messages_published_total",
+            "txf_dead_lettered_total",
+            "txf_delivery_errors_total",
+            "txf_queue_depth",
+            "txf_last_quote_age_seconds",
+            'txf_produce_to_ack_seconds_bucket{le="+Inf"}',
+            "txf_ready 1.0",
+        ):
             assert family in text, family
-        age = float(next(line for line in text.splitlines() if line.startswith("txf_last_quote_age_seconds")).split()[-1])
+        age = float(
+            next(line for line in text.splitlines() if line.startswith("txf_last_quote_age_seconds")).split()[-1]
+        )
         assert 0 <= age < 5
     finally:
         if apps:
@@ -102,7 +121,7 @@ def test_metrics_health_and_sd_notify_while_producing(stack: Any, topics: dict[s
             tail.append(notify.recv(4096))
             if tail[-1].startswith(b"STOPPING=1"):
                 break
-    except socket.timeout:
+    except TimeoutError:
         pass
     assert tail and tail[-1].startswith(b"STOPPING=1"), tail
     assert _get_refused(f"http://127.0.0.1:{port}/healthz")  # the endpoint stops with the producer

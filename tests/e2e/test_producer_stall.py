@@ -18,11 +18,10 @@ import pytest
 
 from txf_producer import sessions
 from txf_producer.app import EXIT_FATAL, ProducerApp, run_app
-from txf_producer.quotes import bidask_from_array, tick_from_array
+from txf_producer.quotes import TICK, bidask_from_array, tick_from_array
 from txf_producer.settings import load_settings
-from txf_producer.sources.base import QuoteSink, QuoteType, Source, Subscription
-from txf_producer.quotes import TICK
 from txf_producer.simulation.market import SimMarket
+from txf_producer.sources.base import QuoteSink, QuoteType, Source, Subscription
 from txf_producer.sources.simulated import SimConfig
 from txf_producer.stall import FeedState, StallDetector
 from txf_registry import provision, topic_settings
@@ -39,8 +38,10 @@ class GoesSilent(Source):
     def __init__(self, n: int) -> None:
         self.n = n
         self.resubscribes: list[float] = []
-        self.market = SimMarket(SimConfig(seed=2, streams=(("TXFR1", QuoteType.TICK), ("TXFR1", QuoteType.BIDASK))),
-                                sessions.to_ns(dt.datetime(2026, 11, 24, 8, 45, tzinfo=TAIPEI)))
+        self.market = SimMarket(
+            SimConfig(seed=2, streams=(("TXFR1", QuoteType.TICK), ("TXFR1", QuoteType.BIDASK))),
+            sessions.to_ns(dt.datetime(2026, 11, 24, 8, 45, tzinfo=TAIPEI)),
+        )
 
     async def start(self, sink: QuoteSink) -> list[Subscription]:
         code = self.market.codes()["TXFR1"]
@@ -67,11 +68,17 @@ class GoesSilent(Source):
 def test_silent_feed_is_resubscribed_then_exits_1(stack: Any, tmp_path: Path) -> None:
     prefix = f"stall{uuid.uuid4().hex[:8]}-"
     provision(stack.bootstrap_servers, stack.registry_url, prefix)
-    settings = load_settings(kafka_bootstrap=stack.bootstrap_servers, registry_url=stack.registry_url,
-                             **topic_settings(prefix), state_dir=tmp_path / "state", metrics_port=0)
+    settings = load_settings(
+        kafka_bootstrap=stack.bootstrap_servers,
+        registry_url=stack.registry_url,
+        **topic_settings(prefix),
+        state_dir=tmp_path / "state",
+        metrics_port=0,
+    )
     opened = time.time_ns()
-    session = sessions.Session(sessions.SessionKind.DAY, dt.date(2026, 11, 24), opened - 60 * 10**9, opened,
-                               opened + 3600 * 10**9, False)
+    session = sessions.Session(
+        sessions.SessionKind.DAY, dt.date(2026, 11, 24), opened - 60 * 10**9, opened, opened + 3600 * 10**9, False
+    )
     detector = StallDetector(timeout_s=2.0, session_at=lambda now: session)
     source = GoesSilent(500)
     t0 = time.monotonic()
@@ -95,8 +102,13 @@ def test_a_failing_background_task_ends_the_run_loudly(stack: Any, tmp_path: Pat
     """The watchdog must never die silently and leave the feed unwatched: the run exits 1 naming it."""
     prefix = f"bug{uuid.uuid4().hex[:8]}-"
     provision(stack.bootstrap_servers, stack.registry_url, prefix)
-    settings = load_settings(kafka_bootstrap=stack.bootstrap_servers, registry_url=stack.registry_url,
-                             **topic_settings(prefix), state_dir=tmp_path / "state", metrics_port=0)
+    settings = load_settings(
+        kafka_bootstrap=stack.bootstrap_servers,
+        registry_url=stack.registry_url,
+        **topic_settings(prefix),
+        state_dir=tmp_path / "state",
+        metrics_port=0,
+    )
     result = run_app(lambda: ProducerApp(settings, GoesSilent(100), stall_detector=BrokenDetector(timeout_s=2.0)))
     assert result.exit_code == EXIT_FATAL
     assert result.reason == "internal task failed: RuntimeError: detector bug"

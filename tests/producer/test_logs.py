@@ -12,8 +12,18 @@ import pytest
 from txf_producer.logs import JournalFormatter, journal_prefix, stderr_is_journal, syslog_priority
 
 
-@pytest.mark.parametrize(("level", "priority"), [(logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4),
-                                                 (logging.INFO, 6), (logging.DEBUG, 7), (25, 6), (35, 4)])
+@pytest.mark.parametrize(
+    ("level", "priority"),
+    [
+        (logging.CRITICAL, 2),
+        (logging.ERROR, 3),
+        (logging.WARNING, 4),
+        (logging.INFO, 6),
+        (logging.DEBUG, 7),
+        (25, 6),
+        (35, 4),
+    ],
+)
 def test_syslog_priority(level: int, priority: int) -> None:
     assert syslog_priority(level) == priority
 

@@ -24,14 +24,20 @@ def test_counts_start_at_zero_for_every_result_and_survive_a_bad_file(tmp_path: 
 def test_recorder_counts_what_systemd_reports(tmp_path: Path) -> None:
     env = {**os.environ, "TXF_STATE_DIR": str(tmp_path), "EXIT_CODE": "killed", "EXIT_STATUS": "ABRT"}
     for result in ("watchdog", "watchdog", "success"):
-        proc = subprocess.run([sys.executable, str(RECORDER)], env={**env, "SERVICE_RESULT": result},
-                              capture_output=True, text=True, timeout=30)
+        proc = subprocess.run(
+            [sys.executable, str(RECORDER)],
+            env={**env, "SERVICE_RESULT": result},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert proc.returncode == 0, proc.stderr
     assert "result=success code=killed status=ABRT (success #1)" in proc.stderr
     counts = service_exits.counts(tmp_path)
     assert (counts["watchdog"], counts["success"], counts["exit-code"]) == (2, 1, 0)
-    outside = subprocess.run([sys.executable, str(RECORDER)], env={k: v for k, v in env.items()},
-                             capture_output=True, text=True, timeout=30)
+    outside = subprocess.run(
+        [sys.executable, str(RECORDER)], env={k: v for k, v in env.items()}, capture_output=True, text=True, timeout=30
+    )
     assert outside.returncode == 0 and "nothing recorded" in outside.stderr
     assert service_exits.counts(tmp_path)["watchdog"] == 2
 

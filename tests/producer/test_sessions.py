@@ -314,16 +314,16 @@ def _tp(y: int, mo: int, d: int, h: int, mi: int = 0) -> int:
 @pytest.mark.parametrize(
     ("when", "expected"),
     [
-        ((2026, 5, 27, 8, 45), date(2026, 5, 27)),   # Wednesday day session
+        ((2026, 5, 27, 8, 45), date(2026, 5, 27)),  # Wednesday day session
         ((2026, 5, 27, 13, 45), date(2026, 5, 27)),  # after the close: still that day
         ((2026, 5, 27, 14, 49), date(2026, 5, 27)),
         ((2026, 5, 27, 14, 50), date(2026, 5, 28)),  # night pre-open: the next trading day
         ((2026, 5, 27, 23, 0), date(2026, 5, 28)),
         ((2026, 5, 28, 4, 59), date(2026, 5, 28)),
         ((2026, 5, 28, 6, 0), date(2026, 5, 28)),
-        ((2026, 5, 29, 15, 0), date(2026, 6, 1)),    # Friday night -> Monday
-        ((2026, 5, 30, 4, 0), date(2026, 6, 1)),     # Saturday early hours of Friday's night
-        ((2026, 5, 31, 12, 0), date(2026, 6, 1)),    # Sunday: nothing opened since Friday night
+        ((2026, 5, 29, 15, 0), date(2026, 6, 1)),  # Friday night -> Monday
+        ((2026, 5, 30, 4, 0), date(2026, 6, 1)),  # Saturday early hours of Friday's night
+        ((2026, 5, 31, 12, 0), date(2026, 6, 1)),  # Sunday: nothing opened since Friday night
     ],
 )
 def test_trading_day_counts_the_night_for_the_next_trading_day(when, expected):

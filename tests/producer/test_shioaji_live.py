@@ -22,7 +22,6 @@ from fake_shioaji import LIBRARY_THREAD, FakeShioaji, sj  # first: sets SJ_LOG_P
 from pydantic import SecretStr
 
 from txf_producer.quotes import make_bidask, make_tick
-from txf_producer.sources import shioaji_live
 from txf_producer.sources.base import QuoteType, SourceError, Subscription
 from txf_producer.sources.events import Connected, Disconnected, Reconnected, SourceEvent, SourceFault, Subscribed
 from txf_producer.sources.shioaji_live import (

@@ -33,8 +33,18 @@ PRODUCER_ONLY = {
     "txfstream",
 }
 # rich (and what it pulls in: markdown-it-py, mdurl, pygments) draws txf-consume's live view; pure Python.
-ALLOWED = {"txf-consumer", "txf-contracts", "confluent-kafka", "protobuf", "pip", "setuptools",
-           "rich", "markdown-it-py", "mdurl", "pygments"}
+ALLOWED = {
+    "txf-consumer",
+    "txf-contracts",
+    "confluent-kafka",
+    "protobuf",
+    "pip",
+    "setuptools",
+    "rich",
+    "markdown-it-py",
+    "mdurl",
+    "pygments",
+}
 
 
 def _run(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:

@@ -52,8 +52,13 @@ class Secured:
         for line in secure.env_file(self.cfg, user).read_text().splitlines():
             key, _, value = line.partition("=")
             env[key] = value
-        env.update(TXF_REGISTRY_URL=self.front.url, TXF_REGISTRY_BASIC_AUTH=self.registry_auth,
-                   TXF_REGISTRY_SSL_CA_LOCATION=self.ca, TXF_TOPIC_PREFIX=self.prefix, PYTHONUNBUFFERED="1")
+        env.update(
+            TXF_REGISTRY_URL=self.front.url,
+            TXF_REGISTRY_BASIC_AUTH=self.registry_auth,
+            TXF_REGISTRY_SSL_CA_LOCATION=self.ca,
+            TXF_TOPIC_PREFIX=self.prefix,
+            PYTHONUNBUFFERED="1",
+        )
         env.update(extra)
         return env
 
@@ -74,8 +79,10 @@ def secured(stack: localstack.StackInfo, tmp_path_factory: pytest.TempPathFactor
         info = localstack.ensure_up(cfg, log=log, secured=True)
     except localstack.StackError as exc:
         pytest.fail(f"the secured profile did not come up: {exc}", pytrace=False)
-    print(f"[secure] {info.bootstrap_servers} started here: {info.started_kafka} ({info.total_seconds:.1f} s)",
-          file=sys.stderr)
+    print(
+        f"[secure] {info.bootstrap_servers} started here: {info.started_kafka} ({info.total_seconds:.1f} s)",
+        file=sys.stderr,
+    )
     front = None
     try:
         prefix = f"txf-sec{uuid.uuid4().hex[:8]}."

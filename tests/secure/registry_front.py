@@ -44,8 +44,9 @@ class RegistryFront:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 headers = {h: self.headers[h] for h in FORWARDED_HEADERS if self.headers.get(h)}
-                req = urllib.request.Request(front.upstream + self.path, data=body, headers=headers,
-                                             method=self.command)
+                req = urllib.request.Request(
+                    front.upstream + self.path, data=body, headers=headers, method=self.command
+                )
                 try:
                     with urllib.request.urlopen(req, timeout=30) as resp:
                         status, payload, ctype = resp.status, resp.read(), resp.headers.get("Content-Type")

@@ -83,8 +83,9 @@ def _run(cmd: list[str], env: dict[str, str], timeout: float = RUN_TIMEOUT_S) ->
 def _run_all(cmds: dict[str, tuple[list[str], dict[str, str]]]) -> dict[str, subprocess.CompletedProcess[str]]:
     """Start every command at once and wait for all (each by its own Popen; killed by PID on a timeout)."""
     procs = {
-        name: subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               stdin=subprocess.DEVNULL)
+        name: subprocess.Popen(
+            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL
+        )
         for name, (cmd, env) in cmds.items()
     }
     done: dict[str, subprocess.CompletedProcess[str]] = {}
@@ -100,8 +101,7 @@ def _run_all(cmds: dict[str, tuple[list[str], dict[str, str]]]) -> dict[str, sub
     return done
 
 
-def _consumers(secured: Any, go: list[str], ts: list[str], java: list[str], group: str,
-               n: int) -> dict[str, list[str]]:
+def _consumers(secured: Any, go: list[str], ts: list[str], java: list[str], group: str, n: int) -> dict[str, list[str]]:
     """Each consumer's documented command line reading the module's data topics from the beginning."""
     topics = ",".join(secured.topics(*DATA))
     common = ["--topics", topics, "--from-beginning", "--max-messages", str(n), "--registry", secured.front.url]
@@ -122,8 +122,10 @@ def _assert_no_secret(secured: Any, **captured: str | bytes) -> None:
 def registered(secured: Any) -> subprocess.CompletedProcess[str]:
     """`txf-registry register --topics` as the registration principal: subjects through the registry front,
     every declared topic (legs included) under the module's prefix."""
-    done = _run([sys.executable, "-m", "txf_registry.cli", "--topic-prefix", secured.prefix, "register", "--topics"],
-                secured.env("txf-registrar"))
+    done = _run(
+        [sys.executable, "-m", "txf_registry.cli", "--topic-prefix", secured.prefix, "register", "--topics"],
+        secured.env("txf-registrar"),
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     assert secured.front.requests > 0
     _assert_no_secret(secured, stdout=done.stdout, stderr=done.stderr)
@@ -138,12 +140,23 @@ def produced(secured: Any, registered: Any, tmp_path_factory: pytest.TempPathFac
     state = tmp_path_factory.mktemp("producer-state")
     recording = state / "live.rec"
     port = _free_port()
-    env = secured.env("txf-producer", TXF_STATE_DIR=str(state), TXF_METRICS_PORT=str(port),
-                      TXF_SHIOAJI_API_KEY=API_KEY, TXF_SHIOAJI_SECRET_KEY=SECRET_KEY, TXF_FAKE_QUOTES=str(QUOTES))
+    env = secured.env(
+        "txf-producer",
+        TXF_STATE_DIR=str(state),
+        TXF_METRICS_PORT=str(port),
+        TXF_SHIOAJI_API_KEY=API_KEY,
+        TXF_SHIOAJI_SECRET_KEY=SECRET_KEY,
+        TXF_FAKE_QUOTES=str(QUOTES),
+    )
     topics = secured.topics(*DATA)
-    proc = subprocess.Popen([sys.executable, str(DRIVER), "run", "--source", "shioaji", "--record", str(recording)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, str(DRIVER), "run", "--source", "shioaji", "--record", str(recording)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     endpoints: dict[str, str] = {}
     try:
         deadline = time.monotonic() + RUN_TIMEOUT_S
@@ -163,8 +176,14 @@ def produced(secured: Any, registered: Any, tmp_path_factory: pytest.TempPathFac
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    return {"code": proc.returncode, "stdout": out, "stderr": err, "endpoints": endpoints,
-            "recording": recording.read_bytes() if recording.exists() else b"", "state": state}
+    return {
+        "code": proc.returncode,
+        "stdout": out,
+        "stderr": err,
+        "endpoints": endpoints,
+        "recording": recording.read_bytes() if recording.exists() else b"",
+        "state": state,
+    }
 
 
 def test_the_producer_publishes_as_its_principal_and_leaks_nothing(secured: Any, produced: dict[str, Any]) -> None:
@@ -173,13 +192,18 @@ def test_the_producer_publishes_as_its_principal_and_leaks_nothing(secured: Any,
     assert json.loads(produced["endpoints"]["/readyz"])["ready"] is True
     assert "txf_" in produced["endpoints"]["/metrics"]
     assert len(produced["recording"]) > 1000
-    _assert_no_secret(secured, stdout=produced["stdout"], stderr=produced["stderr"], recording=produced["recording"],
-                      **{f"GET {p}": body for p, body in produced["endpoints"].items()})
+    _assert_no_secret(
+        secured,
+        stdout=produced["stdout"],
+        stderr=produced["stderr"],
+        recording=produced["recording"],
+        **{f"GET {p}": body for p, body in produced["endpoints"].items()},
+    )
 
 
 def test_all_four_consumers_read_everything_as_a_consumer_principal(
-        secured: Any, produced: dict[str, Any], go_consumer: list[str], ts_consumer: list[str],
-        java_consumer: list[str]) -> None:
+    secured: Any, produced: dict[str, Any], go_consumer: list[str], ts_consumer: list[str], java_consumer: list[str]
+) -> None:
     assert produced["code"] == 0
     refused_before = secured.front.refused
     env = secured.env("reader-a")
@@ -212,8 +236,23 @@ def test_a_consumer_principal_cannot_produce(secured: Any, registered: Any, tmp_
 
 
 def test_a_consumer_principal_keeps_to_its_own_groups(secured: Any, registered: Any) -> None:
-    r = _run([sys.executable, "-m", "txf_consumer", "--output", "quiet", "--topics", ",".join(secured.topics(*DATA)),
-              "--group", "reader-b.not-mine", "--no-schema-check", "--idle-exit-ms", "20000"], secured.env("reader-a"))
+    r = _run(
+        [
+            sys.executable,
+            "-m",
+            "txf_consumer",
+            "--output",
+            "quiet",
+            "--topics",
+            ",".join(secured.topics(*DATA)),
+            "--group",
+            "reader-b.not-mine",
+            "--no-schema-check",
+            "--idle-exit-ms",
+            "20000",
+        ],
+        secured.env("reader-a"),
+    )
     assert r.returncode == 77, r.stderr[-2000:]
     assert "does not authorize User:reader-a" in r.stderr and "Group authorization failed" in r.stderr
     _assert_no_secret(secured, stdout=r.stdout, stderr=r.stderr)
@@ -227,9 +266,17 @@ def test_only_the_registration_principal_manages_topics(secured: Any, registered
             "create": admin.create_topics([NewTopic(secured.prefix + "txf-loadtest-x", 1, 1)], request_timeout=15),
             "delete": admin.delete_topics([topic], request_timeout=15),
             "alter config": admin.incremental_alter_configs(
-                [ConfigResource("TOPIC", topic, incremental_configs=[
-                    ConfigEntry("retention.ms", "1000", incremental_operation=AlterConfigOpType.SET)])],
-                request_timeout=15),
+                [
+                    ConfigResource(
+                        "TOPIC",
+                        topic,
+                        incremental_configs=[
+                            ConfigEntry("retention.ms", "1000", incremental_operation=AlterConfigOpType.SET)
+                        ],
+                    )
+                ],
+                request_timeout=15,
+            ),
         }
         for what, futures in attempts.items():
             for f in futures.values():
@@ -240,8 +287,13 @@ def test_only_the_registration_principal_manages_topics(secured: Any, registered
 
 
 def test_a_wrong_password_stops_every_program_with_exit_78(
-        secured: Any, produced: Any, go_consumer: list[str], ts_consumer: list[str], java_consumer: list[str],
-        tmp_path: Path) -> None:
+    secured: Any,
+    produced: Any,
+    go_consumer: list[str],
+    ts_consumer: list[str],
+    java_consumer: list[str],
+    tmp_path: Path,
+) -> None:
     wrong = f"wrong-{uuid.uuid4().hex}"
     secured.secrets["the wrong password tried"] = wrong
 
@@ -250,18 +302,25 @@ def test_a_wrong_password_stops_every_program_with_exit_78(
         del e["TXF_KAFKA_SASL_PASSWORD_FILE"]  # the password from the environment this time
         return e
 
-    cmds = {name: (cmd, env("reader-a"))
-            for name, cmd in _consumers(secured, go_consumer, ts_consumer, java_consumer, "reader-a.wrong", 1).items()}
-    cmds["producer"] = ([sys.executable, "-m", "txf_producer.cli", "run", "--source", "sim", "--max-messages", "10"],
-                        env("txf-producer", TXF_STATE_DIR=str(tmp_path), TXF_METRICS_PORT="0"))
+    cmds = {
+        name: (cmd, env("reader-a"))
+        for name, cmd in _consumers(secured, go_consumer, ts_consumer, java_consumer, "reader-a.wrong", 1).items()
+    }
+    cmds["producer"] = (
+        [sys.executable, "-m", "txf_producer.cli", "run", "--source", "sim", "--max-messages", "10"],
+        env("txf-producer", TXF_STATE_DIR=str(tmp_path), TXF_METRICS_PORT="0"),
+    )
     # a wrong registry password: the producer and a consumer, with the right Kafka password (the consumer asks
     # the registry at its first record: the produced ones)
     wrong_registry = {"TXF_REGISTRY_BASIC_AUTH": secured.registry_auth.split(":")[0] + ":" + wrong}
     cmds["producer, registry"] = (
         [sys.executable, "-m", "txf_producer.cli", "run", "--source", "sim", "--max-messages", "10"],
-        secured.env("txf-producer", TXF_STATE_DIR=str(tmp_path), TXF_METRICS_PORT="0", **wrong_registry))
-    cmds["python, registry"] = (_consumers(secured, go_consumer, ts_consumer, java_consumer, "reader-a.wrongreg",
-                                           1)["python"], secured.env("reader-a", **wrong_registry))
+        secured.env("txf-producer", TXF_STATE_DIR=str(tmp_path), TXF_METRICS_PORT="0", **wrong_registry),
+    )
+    cmds["python, registry"] = (
+        _consumers(secured, go_consumer, ts_consumer, java_consumer, "reader-a.wrongreg", 1)["python"],
+        secured.env("reader-a", **wrong_registry),
+    )
     t0 = time.monotonic()
     done = _run_all(cmds)
     took = time.monotonic() - t0

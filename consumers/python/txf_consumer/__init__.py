@@ -13,7 +13,18 @@ from txf_consumer.tracker import Tracker
 from txf_consumer.wire import FrameDecoder, WireFormatError
 
 __all__ = [
-    "BaseHandler", "ConsumerOptions", "FatalConsumerError", "FrameDecoder", "QuoteHandler", "RecordMeta",
-    "RegistrySettings", "RunResult", "SchemaChecker", "SchemaMismatchError", "Tracker", "TxfConsumer",
-    "WireFormatError", "consume",
+    "BaseHandler",
+    "ConsumerOptions",
+    "FatalConsumerError",
+    "FrameDecoder",
+    "QuoteHandler",
+    "RecordMeta",
+    "RegistrySettings",
+    "RunResult",
+    "SchemaChecker",
+    "SchemaMismatchError",
+    "Tracker",
+    "TxfConsumer",
+    "WireFormatError",
+    "consume",
 ]

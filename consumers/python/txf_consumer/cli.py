@@ -14,13 +14,23 @@ import argparse
 import io
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
+from typing import IO
 
 from google.protobuf.message import Message
 
-from txf_consumer.consumer import (DEFAULT_GROUP, DEFAULT_TOPICS, EXIT_CONFIG, MESSAGE_TYPES, ConsumerOptions,
-                                   FatalConsumerError, MalformedRecord, TxfConsumer, default_type_for,
-                                   install_signal_handlers)
+from txf_consumer.consumer import (
+    DEFAULT_GROUP,
+    DEFAULT_TOPICS,
+    EXIT_CONFIG,
+    MESSAGE_TYPES,
+    ConsumerOptions,
+    FatalConsumerError,
+    MalformedRecord,
+    TxfConsumer,
+    default_type_for,
+    install_signal_handlers,
+)
 from txf_consumer.handler import BaseHandler, RecordMeta
 from txf_consumer.live import DEFAULT_FPS, LiveView
 from txf_consumer.output import JsonlWriter, describe_event, summary_json, summary_text
@@ -51,44 +61,87 @@ def _non_negative(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The command line (defaults from TXF_* environment variables, see settings.py)."""
     p = argparse.ArgumentParser(
-        prog=PROG, description=__doc__.split("\n\n")[0],
+        prog=PROG,
+        description=__doc__.split("\n\n")[0],
         epilog="Environment: TXF_KAFKA_BOOTSTRAP, TXF_REGISTRY_URL, TXF_REGISTRY_BASIC_AUTH (user:password), "
-               "TXF_REGISTRY_SSL_CA_LOCATION; a secured cluster: TXF_KAFKA_SECURITY_PROTOCOL (SASL_SSL), "
-               "TXF_KAFKA_SASL_MECHANISM (SCRAM-SHA-512), TXF_KAFKA_SASL_USERNAME, TXF_KAFKA_SASL_PASSWORD or "
-               "TXF_KAFKA_SASL_PASSWORD_FILE, TXF_KAFKA_SSL_CA_LOCATION. "
-               "Exit: 0 done, 1 fatal, 2 usage, 77 not authorized, 78 credentials rejected.")
+        "TXF_REGISTRY_SSL_CA_LOCATION; a secured cluster: TXF_KAFKA_SECURITY_PROTOCOL (SASL_SSL), "
+        "TXF_KAFKA_SASL_MECHANISM (SCRAM-SHA-512), TXF_KAFKA_SASL_USERNAME, TXF_KAFKA_SASL_PASSWORD or "
+        "TXF_KAFKA_SASL_PASSWORD_FILE, TXF_KAFKA_SSL_CA_LOCATION. "
+        "Exit: 0 done, 1 fatal, 2 usage, 77 not authorized, 78 credentials rejected.",
+    )
     p.add_argument("--bootstrap", default=default_bootstrap(), help="Kafka bootstrap servers (%(default)s)")
-    p.add_argument("--registry", default=None,
-                   help="Confluent-API registry URL; each schema id is checked once against it "
-                        "(default $TXF_REGISTRY_URL or the local stack)")
+    p.add_argument(
+        "--registry",
+        default=None,
+        help="Confluent-API registry URL; each schema id is checked once against it "
+        "(default $TXF_REGISTRY_URL or the local stack)",
+    )
     p.add_argument("--registry-ca", default=None, help="PEM CA file for an https registry")
-    p.add_argument("--no-schema-check", action="store_true",
-                   help="trust schema ids without asking the registry (decode with the topic's type)")
+    p.add_argument(
+        "--no-schema-check",
+        action="store_true",
+        help="trust schema ids without asking the registry (decode with the topic's type)",
+    )
     p.add_argument("--group", default=DEFAULT_GROUP, help="consumer group; offsets are committed to it (%(default)s)")
     p.add_argument("--topics", default=",".join(DEFAULT_TOPICS), help="comma-separated topics (%(default)s)")
-    p.add_argument("--from-beginning", action="store_true",
-                   help="start at the earliest offset when the group has no committed offset")
+    p.add_argument(
+        "--from-beginning",
+        action="store_true",
+        help="start at the earliest offset when the group has no committed offset",
+    )
     p.add_argument("--max-messages", type=_non_negative, default=0, help="stop after N messages (0: no limit)")
-    p.add_argument("--idle-exit-ms", type=_non_negative, default=0,
-                   help="stop after M ms without any record, counted from the start or the last record "
-                        "(0: never)")
-    p.add_argument("--type", dest="types", action="append", type=_key_value, default=[], metavar="TOPIC=TYPE",
-                   help="message type of a topic, repeatable; TYPE is txf.v1.Tick or txf.v1.BidAsk "
-                        "(defaults: txf-tick, txfr2-tick -> Tick; txf-bidask -> BidAsk, also after a prefix)")
-    p.add_argument("--property", dest="properties", action="append", type=_key_value, default=[],
-                   metavar="KEY=VALUE",
-                   help="extra librdkafka consumer property, repeatable (e.g. fetch.min.bytes=1); never a password: "
-                        "flags show in ps, use the TXF_KAFKA_SASL_* variables")
-    p.add_argument("--output", choices=("live", "jsonl", "quiet"), default="live",
-                   help="live: terminal view (book ladder, tape, session, rate, loss and latency), summary table "
-                        "at exit; jsonl: one JSON line per message on stdout, JSON summary on stderr; quiet: only "
-                        "the JSON summary, on stdout (default %(default)s)")
-    p.add_argument("--fps", type=float, default=DEFAULT_FPS,
-                   help="live view: frames a second, drawn by a separate process (%(default)s)")
-    p.add_argument("--summary-file", default=None, metavar="PATH",
-                   help="also write the JSON summary (loss, duplicates, latency) to PATH at exit")
-    p.add_argument("--connect-timeout-s", type=float, default=30.0,
-                   help="fatal when the broker (or registry) does not answer this long (%(default)s)")
+    p.add_argument(
+        "--idle-exit-ms",
+        type=_non_negative,
+        default=0,
+        help="stop after M ms without any record, counted from the start or the last record (0: never)",
+    )
+    p.add_argument(
+        "--type",
+        dest="types",
+        action="append",
+        type=_key_value,
+        default=[],
+        metavar="TOPIC=TYPE",
+        help="message type of a topic, repeatable; TYPE is txf.v1.Tick or txf.v1.BidAsk "
+        "(defaults: txf-tick, txfr2-tick -> Tick; txf-bidask -> BidAsk, also after a prefix)",
+    )
+    p.add_argument(
+        "--property",
+        dest="properties",
+        action="append",
+        type=_key_value,
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra librdkafka consumer property, repeatable (e.g. fetch.min.bytes=1); never a password: "
+        "flags show in ps, use the TXF_KAFKA_SASL_* variables",
+    )
+    p.add_argument(
+        "--output",
+        choices=("live", "jsonl", "quiet"),
+        default="live",
+        help="live: terminal view (book ladder, tape, session, rate, loss and latency), summary table "
+        "at exit; jsonl: one JSON line per message on stdout, JSON summary on stderr; quiet: only "
+        "the JSON summary, on stdout (default %(default)s)",
+    )
+    p.add_argument(
+        "--fps",
+        type=float,
+        default=DEFAULT_FPS,
+        help="live view: frames a second, drawn by a separate process (%(default)s)",
+    )
+    p.add_argument(
+        "--summary-file",
+        default=None,
+        metavar="PATH",
+        help="also write the JSON summary (loss, duplicates, latency) to PATH at exit",
+    )
+    p.add_argument(
+        "--connect-timeout-s",
+        type=float,
+        default=30.0,
+        help="fatal when the broker (or registry) does not answer this long (%(default)s)",
+    )
     return p
 
 
@@ -115,13 +168,22 @@ def options_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser)
             types[t] = MESSAGE_TYPES[default]
     registry = None
     if not args.no_schema_check:
-        registry = RegistrySettings.from_env(url=args.registry, ca_location=args.registry_ca,
-                                             deadline_s=args.connect_timeout_s)
+        registry = RegistrySettings.from_env(
+            url=args.registry, ca_location=args.registry_ca, deadline_s=args.connect_timeout_s
+        )
     return ConsumerOptions(
-        topics=topics, types=types, bootstrap=args.bootstrap, group=args.group, from_beginning=args.from_beginning,
-        max_messages=args.max_messages, idle_exit_ms=args.idle_exit_ms, registry=registry,
-        kafka_properties=dict(args.properties), security=kafka_security(),
-        connect_timeout_s=args.connect_timeout_s)
+        topics=topics,
+        types=types,
+        bootstrap=args.bootstrap,
+        group=args.group,
+        from_beginning=args.from_beginning,
+        max_messages=args.max_messages,
+        idle_exit_ms=args.idle_exit_ms,
+        registry=registry,
+        kafka_properties=dict(args.properties),
+        security=kafka_security(),
+        connect_timeout_s=args.connect_timeout_s,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -165,20 +227,34 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.output == "jsonl":
         writer = JsonlWriter(stdout_bin, on_closed=lambda: consumer.stop())
-        consumer = TxfConsumer(options, writer, tracker=tracker, on_malformed=count_malformed,
-                               on_sequence_event=event_to_stderr, heartbeat=writer.flush)
+        consumer = TxfConsumer(
+            options,
+            writer,
+            tracker=tracker,
+            on_malformed=count_malformed,
+            on_sequence_event=event_to_stderr,
+            heartbeat=writer.flush,
+        )
     elif args.output == "live":
         screen = ScreenProcess(args.fps, on_failure=screen_gone)
         view = LiveView(tracker, screen, fps=args.fps, malformed=lambda: malformed[0])
 
         def on_sequence_event(event: SeqEvent, state: StreamState, meta: RecordMeta, seq: int) -> None:
-            view.on_sequence_event(event, state, meta, seq)  # type: ignore[union-attr]
+            view.on_sequence_event(event, state, meta, seq)
             event_to_stderr(event, state, meta, seq)
-        consumer = TxfConsumer(options, view, tracker=tracker, on_malformed=count_malformed,
-                               on_sequence_event=on_sequence_event, heartbeat=view.heartbeat)
+
+        consumer = TxfConsumer(
+            options,
+            view,
+            tracker=tracker,
+            on_malformed=count_malformed,
+            on_sequence_event=on_sequence_event,
+            heartbeat=view.heartbeat,
+        )
     else:
-        consumer = TxfConsumer(options, BaseHandler(), tracker=tracker, on_malformed=count_malformed,
-                               on_sequence_event=event_to_stderr)
+        consumer = TxfConsumer(
+            options, BaseHandler(), tracker=tracker, on_malformed=count_malformed, on_sequence_event=event_to_stderr
+        )
 
     restore = install_signal_handlers(consumer)
     try:
@@ -199,8 +275,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.summary_file:
         _write_summary(args.summary_file, summary)
     if screen_failed:
-        print(f"{PROG}: fatal: {screen_failed[0]}; use --output jsonl or quiet without a terminal view",
-              file=sys.stderr, flush=True)
+        print(
+            f"{PROG}: fatal: {screen_failed[0]}; use --output jsonl or quiet without a terminal view",
+            file=sys.stderr,
+            flush=True,
+        )
         return 1
     if args.output == "jsonl":
         _flush_quietly(stdout_bin)
@@ -220,7 +299,7 @@ def _write_summary(path: str, summary: dict[str, object]) -> None:
     os.replace(tmp, path)
 
 
-def _flush_quietly(out: io.BufferedIOBase | io.BytesIO) -> None:
+def _flush_quietly(out: IO[bytes]) -> None:
     try:
         out.flush()
     except BrokenPipeError:

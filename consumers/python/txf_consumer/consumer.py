@@ -40,8 +40,9 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from google.protobuf.message import Message
@@ -129,19 +130,19 @@ class ConsumerOptions:
     """Everything the loop needs. `max_messages`/`idle_exit_ms` 0 mean no limit."""
 
     topics: list[str]
-    types: dict[str, type[Message]]           # topic -> message class
+    types: dict[str, type[Message]]  # topic -> message class
     bootstrap: str = "127.0.0.1:19092"
     group: str = DEFAULT_GROUP
     from_beginning: bool = False
-    max_messages: int = 0                     # stop after this many decoded messages
-    idle_exit_ms: int = 0                     # stop after this long without any record
+    max_messages: int = 0  # stop after this many decoded messages
+    idle_exit_ms: int = 0  # stop after this long without any record
     registry: RegistrySettings | None = None  # None: trust schema ids (no check)
     kafka_properties: dict[str, Any] = field(default_factory=dict)
     # TLS/SASL properties (settings.kafka_security()); kept out of repr: it holds the password
     security: dict[str, str] = field(default_factory=dict, repr=False)
-    connect_timeout_s: float = 30.0           # broker unreachable this long = fatal
-    poll_batch: int = 500                     # most records taken at once (only ever waits for one)
-    poll_interval_s: float = 0.25             # longest wait for the next record (heartbeat rate)
+    connect_timeout_s: float = 30.0  # broker unreachable this long = fatal
+    poll_batch: int = 500  # most records taken at once (only ever waits for one)
+    poll_interval_s: float = 0.25  # longest wait for the next record (heartbeat rate)
 
     def kafka_config(self, error_cb: Callable[[KafkaError], None] | None = None) -> dict[str, Any]:
         """librdkafka consumer properties; `kafka_properties` override the defaults."""
@@ -167,53 +168,73 @@ class ConsumerOptions:
 class RunResult:
     """How a run ended and what it saw."""
 
-    stop_reason: str          # "max-messages", "idle", "stopped"
-    records: int              # records polled (decoded + malformed)
-    messages: int             # decoded and handed to the handler
+    stop_reason: str  # "max-messages", "idle", "stopped"
+    records: int  # records polled (decoded + malformed)
+    messages: int  # decoded and handed to the handler
     malformed: int
     tracker: Tracker
     schema_ids: dict[str, list[int]]  # topic -> schema ids seen
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready: the tracker's summary plus record counts and the stop reason."""
-        return {"stopReason": self.stop_reason, "records": self.records, "malformed": self.malformed,
-                "schemaIds": self.schema_ids, **self.tracker.summary()}
+        return {
+            "stopReason": self.stop_reason,
+            "records": self.records,
+            "malformed": self.malformed,
+            "schemaIds": self.schema_ids,
+            **self.tracker.summary(),
+        }
 
 
 def report_malformed(rec: MalformedRecord) -> None:
     """Default malformed-record report: one line on stderr."""
-    print(f"txf-consume: malformed record {rec.topic}[{rec.partition}]@{rec.offset}: {rec.reason}",
-          file=sys.stderr, flush=True)
+    print(
+        f"txf-consume: malformed record {rec.topic}[{rec.partition}]@{rec.offset}: {rec.reason}",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 SeqCallback = Callable[[SeqEvent, StreamState, RecordMeta, int], None]
 #: What the loop does with a record of one topic: decode, its type name, tracker entry, handler method.
-Route = tuple[Callable[[bytes | None], tuple[int, Any]], str,
-              Callable[[Any, int], tuple[SeqEvent | None, StreamState | None]], Callable[[Any, RecordMeta], None]]
+Route = tuple[
+    Callable[[bytes | None], tuple[int, Any]],
+    str,
+    Callable[[Any, int], tuple[SeqEvent | None, StreamState | None]],
+    Callable[[Any, RecordMeta], None],
+]
 
 
 class TxfConsumer:
     """Consume txf.v1 topics into a QuoteHandler until a stop condition; see the module doc."""
 
-    def __init__(self, options: ConsumerOptions, handler: QuoteHandler, *, tracker: Tracker | None = None,
-                 on_malformed: Callable[[MalformedRecord], None] = report_malformed,
-                 on_sequence_event: SeqCallback | None = None,
-                 on_warning: Callable[[str], None] | None = None,
-                 heartbeat: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        options: ConsumerOptions,
+        handler: QuoteHandler,
+        *,
+        tracker: Tracker | None = None,
+        on_malformed: Callable[[MalformedRecord], None] = report_malformed,
+        on_sequence_event: SeqCallback | None = None,
+        on_warning: Callable[[str], None] | None = None,
+        heartbeat: Callable[[], None] | None = None,
+    ) -> None:
         missing = [t for t in options.topics if t not in options.types]
         if missing:
             raise ValueError(f"no message type for topic(s) {', '.join(missing)}")
         unknown = sorted({c.DESCRIPTOR.full_name for c in options.types.values()} - set(MESSAGE_TYPES))
         if unknown:
-            raise ValueError(f"no handler method for message type(s) {', '.join(unknown)}: "
-                             f"known {', '.join(sorted(MESSAGE_TYPES))}")
+            raise ValueError(
+                f"no handler method for message type(s) {', '.join(unknown)}: known {', '.join(sorted(MESSAGE_TYPES))}"
+            )
         self.options = options
         self.handler = handler
         self.tracker = tracker if tracker is not None else Tracker()
         self.checker = SchemaChecker(RegistryReader(options.registry)) if options.registry else None
         self.decoders: dict[str, FrameDecoder[Any]] = {
             t: FrameDecoder(options.types[t], self.checker.resolver(t, options.types[t]) if self.checker else None)
-            for t in options.topics}
+            for t in options.topics
+        }
         self._on_malformed = on_malformed
         self._on_seq = on_sequence_event
         self._warn = on_warning or (lambda m: print(f"txf-consume: {m}", file=sys.stderr, flush=True))
@@ -279,8 +300,10 @@ class TxfConsumer:
                 break
             except KafkaException as exc:
                 if time.monotonic() > deadline:
-                    raise FatalConsumerError(f"Kafka broker {self.options.bootstrap} unreachable within "
-                                             f"{self.options.connect_timeout_s:g} s: {exc.args[0].str()}") from None
+                    raise FatalConsumerError(
+                        f"Kafka broker {self.options.bootstrap} unreachable within "
+                        f"{self.options.connect_timeout_s:g} s: {exc.args[0].str()}"
+                    ) from None
         for t in self.options.topics:
             if t not in md.topics:
                 self._warn(f"topic {t} does not exist (yet); waiting for it")
@@ -334,33 +357,46 @@ class TxfConsumer:
                         self._kafka_error(err)
                         continue
                     records += 1
-                    topic = m.topic()
+                    # a record without an error always has its topic, partition and offset
+                    topic: str = m.topic()  # type: ignore[assignment]
+                    partition: int = m.partition()  # type: ignore[assignment]
+                    offset: int = m.offset()  # type: ignore[assignment]
                     decode, type_name, observe, handle = routes[topic]
                     try:
                         schema_id, msg = decode(m.value())
                     except WireFormatError as exc:
                         malformed += 1
-                        self._on_malformed(MalformedRecord(topic, m.partition(), m.offset(), str(exc)))
-                        stored[(topic, m.partition())] = m.offset()
+                        self._on_malformed(MalformedRecord(topic, partition, offset, str(exc)))
+                        stored[(topic, partition)] = offset
                         continue
                     ids = schema_ids[topic]
                     if schema_id not in ids:
                         ids.append(schema_id)
-                    partition = m.partition()
-                    offset = m.offset()
                     ts_type, ts = m.timestamp()
                     now_ns = time_ns()
-                    meta: RecordMeta = new_meta(RecordMeta, (
-                        topic, partition, offset, schema_id, type_name, m.key(), ts if ts_type else None,
-                        TIMESTAMP_TYPES.get(ts_type, "none"), now_ns))
+                    meta: RecordMeta = new_meta(
+                        RecordMeta,
+                        (
+                            topic,
+                            partition,
+                            offset,
+                            schema_id,
+                            type_name,
+                            m.key(),
+                            ts if ts_type else None,
+                            TIMESTAMP_TYPES.get(ts_type, "none"),
+                            now_ns,
+                        ),
+                    )
                     event, state = observe(msg, now_ns)
-                    if on_seq is not None and event not in quiet_events and state is not None:
+                    if on_seq is not None and event not in quiet_events and event is not None and state is not None:
                         on_seq(event, state, meta, msg.sequence)
                     try:
                         handle(msg, meta)
                     except Exception as exc:
-                        raise FatalConsumerError(f"handler failed on {topic}[{partition}]@{offset}: "
-                                                 f"{type(exc).__name__}: {exc}") from exc
+                        raise FatalConsumerError(
+                            f"handler failed on {topic}[{partition}]@{offset}: {type(exc).__name__}: {exc}"
+                        ) from exc
                     stored[(topic, partition)] = offset
                     messages += 1
                     if max_messages and messages >= max_messages:
@@ -427,12 +463,15 @@ class TxfConsumer:
             return FatalConsumerError(
                 f"Kafka {self.options.bootstrap} rejected the login of {who}: {err.str()}; fix "
                 "TXF_KAFKA_SASL_USERNAME / TXF_KAFKA_SASL_PASSWORD(_FILE) or TXF_KAFKA_SSL_CA_LOCATION "
-                "(exit 78: a restart would repeat it)", EXIT_CONFIG)
+                "(exit 78: a restart would repeat it)",
+                EXIT_CONFIG,
+            )
         if code in (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.GROUP_AUTHORIZATION_FAILED):
             return FatalConsumerError(
                 f"Kafka {self.options.bootstrap} does not authorize {who} ({err.str()}): a consumer may read the "
                 f"topics its ACLs grant and use groups its ACLs allow (--group {self.options.group}); exit 77",
-                EXIT_NOT_AUTHORIZED)
+                EXIT_NOT_AUTHORIZED,
+            )
         return None
 
     def _check_brokers(self, consumer: Consumer) -> None:
@@ -443,8 +482,10 @@ class TxfConsumer:
             consumer.list_topics(timeout=5)
             self._brokers_down_since = None
         except KafkaException as exc:
-            raise FatalConsumerError(f"Kafka broker {self.options.bootstrap} unreachable for more than "
-                                     f"{self.options.connect_timeout_s:g} s: {exc.args[0].str()}") from None
+            raise FatalConsumerError(
+                f"Kafka broker {self.options.bootstrap} unreachable for more than "
+                f"{self.options.connect_timeout_s:g} s: {exc.args[0].str()}"
+            ) from None
 
 
 def install_signal_handlers(target: TxfConsumer | threading.Event) -> Callable[[], None]:
@@ -466,6 +507,7 @@ def install_signal_handlers(target: TxfConsumer | threading.Event) -> Callable[[
     def restore() -> None:
         for s, h in previous.items():
             signal.signal(s, h)
+
     return restore
 
 

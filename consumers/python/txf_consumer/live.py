@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import collections
 import time
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from txf.v1 import BidAsk, Tick
 from txf_consumer.handler import BaseHandler, RecordMeta
@@ -43,9 +44,15 @@ class SnapshotSink(Protocol):
 class LiveView(BaseHandler):
     """Handler of the live view: the last book and session per contract, the tape, loss and latency."""
 
-    def __init__(self, tracker: Tracker, sink: SnapshotSink, fps: float = DEFAULT_FPS,
-                 malformed: Callable[[], int] = lambda: 0, clock: Callable[[], float] = time.monotonic,
-                 wall_clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        tracker: Tracker,
+        sink: SnapshotSink,
+        fps: float = DEFAULT_FPS,
+        malformed: Callable[[], int] = lambda: 0,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self.tracker = tracker
         self.sink = sink
         self.interval_s = 1.0 / fps
@@ -88,9 +95,14 @@ class LiveView(BaseHandler):
     def snapshot(self, now: float | None = None) -> Snapshot:
         """What the screen shows now."""
         now = self._clock() if now is None else now
-        return Snapshot(self._wall_clock(), tuple(_book(b) for _, b in sorted(self.books.items())),
-                        tuple(_session(t) for _, t in sorted(self.last_ticks.items())),
-                        tuple(_trade(t) for t in reversed(self.tape)), self._health(now), tuple(self.events))
+        return Snapshot(
+            self._wall_clock(),
+            tuple(_book(b) for _, b in sorted(self.books.items())),
+            tuple(_session(t) for _, t in sorted(self.last_ticks.items())),
+            tuple(_trade(t) for t in reversed(self.tape)),
+            self._health(now),
+            tuple(self.events),
+        )
 
     def _health(self, now: float) -> Health:
         t = self.tracker
@@ -103,15 +115,31 @@ class LiveView(BaseHandler):
         rate = (t.messages - first_n) / (now - first_t) if now > first_t else 0.0
         if now - self._latency_at >= LATENCY_EVERY_S:
             self._latency_at = now
-            self._latency = tuple(_latency(name, pair.producer, pair.exchange)
-                                  for name, pair in sorted(t.latency.items()))
-        return Health(t.messages, rate, totals["lost"], totals["gaps"], totals["duplicates"], totals["reordered"],
-                      t.producer_restarts, self._malformed(), self._latency)
+            self._latency = tuple(
+                _latency(name, pair.producer, pair.exchange) for name, pair in sorted(t.latency.items())
+            )
+        return Health(
+            t.messages,
+            rate,
+            totals["lost"],
+            totals["gaps"],
+            totals["duplicates"],
+            totals["reordered"],
+            t.producer_restarts,
+            self._malformed(),
+            self._latency,
+        )
 
 
 def _book(b: BidAsk) -> Book:
-    return Book(b.code, tuple(map(Level, b.bid_price, b.bid_volume)), tuple(map(Level, b.ask_price, b.ask_volume)),
-                b.bid_total_vol, b.ask_total_vol, b.exchange_time_us)
+    return Book(
+        b.code,
+        tuple(map(Level, b.bid_price, b.bid_volume)),
+        tuple(map(Level, b.ask_price, b.ask_volume)),
+        b.bid_total_vol,
+        b.ask_total_vol,
+        b.exchange_time_us,
+    )
 
 
 def _session(t: Tick) -> Session:

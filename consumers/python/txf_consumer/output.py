@@ -11,8 +11,9 @@ lowerCamelCase names, 64-bit integers as strings, enums by name, defaults omitte
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
@@ -41,10 +42,18 @@ def taipei_clock_text(exchange_time_us: int) -> str:
 
 def json_line(msg: Message, meta: RecordMeta) -> str:
     """The cross-language JSON line of one message (no newline)."""
-    return json.dumps({"topic": meta.topic, "partition": meta.partition, "offset": meta.offset,
-                       "schemaId": meta.schema_id, "type": meta.type_name,
-                       "message": json_format.MessageToDict(msg)},
-                      separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(
+        {
+            "topic": meta.topic,
+            "partition": meta.partition,
+            "offset": meta.offset,
+            "schemaId": meta.schema_id,
+            "type": meta.type_name,
+            "message": json_format.MessageToDict(msg),
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
 
 
 class JsonlWriter(BaseHandler):
@@ -102,8 +111,10 @@ def summary_text(summary: dict[str, Any]) -> str:
     if by_type:
         lines.append(f"  by type: {by_type}")
     for s in summary["streams"]:
-        lines.append(f"  {s['type']:<14} {s['code']:<8} run {s['producerRunId']:<20} seq {s['firstSequence']}.."
-                     f"{s['lastSequence']}  count {s['count']}  lost {s['lost']}  dup {s['duplicates']}")
+        lines.append(
+            f"  {s['type']:<14} {s['code']:<8} run {s['producerRunId']:<20} seq {s['firstSequence']}.."
+            f"{s['lastSequence']}  count {s['count']}  lost {s['lost']}  dup {s['duplicates']}"
+        )
     for t, pair in summary["latencyMs"].items():
         for label, key in (("exchange->consumer", "exchangeToConsumer"), ("producer->consumer", "producerToConsumer")):
             h = pair[key]
@@ -127,8 +138,11 @@ def describe_event(event: SeqEvent, state: StreamState, meta: RecordMeta, seq: i
     where = f"{meta.topic}[{meta.partition}]@{meta.offset}"
     stream = f"{k.type_name} {k.code} run {k.producer_run_id}"
     if event is SeqEvent.GAP:
-        first, size = (state.gap_events[-1] if state.gap_events and state.gap_events[-1][0] + state.gap_events[-1][1]
-                       == seq else (None, None))
+        first, size = (
+            state.gap_events[-1]
+            if state.gap_events and state.gap_events[-1][0] + state.gap_events[-1][1] == seq
+            else (None, None)
+        )
         span = f" (sequence {first}..{seq - 1})" if first is not None else ""
         return f"gap in {stream}: {size if size is not None else '?'} missing{span} before {seq} at {where}"
     if event is SeqEvent.DUPLICATE:
@@ -136,6 +150,8 @@ def describe_event(event: SeqEvent, state: StreamState, meta: RecordMeta, seq: i
     if event is SeqEvent.LATE:
         return f"late message in {stream}: sequence {seq} after {state.last_sequence} at {where}"
     if event is SeqEvent.FIRST and state.restart_of is not None:
-        return f"producer restart: {k.type_name} {k.code} run {state.restart_of} -> {k.producer_run_id} " \
-               f"(starts at sequence {seq}) at {where}"
+        return (
+            f"producer restart: {k.type_name} {k.code} run {state.restart_of} -> {k.producer_run_id} "
+            f"(starts at sequence {seq}) at {where}"
+        )
     return None

@@ -37,17 +37,20 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from typing import cast
 
 from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import DecodeError, Message
 
 from txf_consumer.settings import RegistrySettings
-from txf_consumer.wire import Resolver
+from txf_consumer.wire import M, Resolver
 
-_TYPE_NAMES = {v: k[len("TYPE_"):].lower() for k, v in descriptor_pb2.FieldDescriptorProto.Type.items()}
+_TYPE_NAMES: dict[int, str] = {
+    v: k[len("TYPE_") :].lower() for k, v in descriptor_pb2.FieldDescriptorProto.Type.items()
+}
 _LABEL_REPEATED = descriptor_pb2.FieldDescriptorProto.LABEL_REPEATED
 
 
@@ -107,7 +110,8 @@ class RegistryReader:
         if fdp is None:
             kind = body.get("schemaType", "AVRO") if isinstance(body, dict) else type(body).__name__
             raise ValueError(f"schema id {schema_id} is not a readable protobuf descriptor (schemaType {kind})")
-        refs = tuple(r.get("name", "") for r in (body.get("references") or []))
+        references = body.get("references") if isinstance(body, dict) else None
+        refs = tuple(r.get("name", "") for r in (references or []))
         return RegisteredSchema(schema_id, fdp, refs)
 
     def _get(self, path: str) -> tuple[int, object]:
@@ -126,19 +130,25 @@ class RegistryReader:
                     return status, body
                 problem = f"HTTP {status}: {_message(body)}"
                 if status in (401, 403):
-                    raise RegistryRefusedError(f"registry {self.settings.url} refused {path}: {problem}; fix "
-                                               "TXF_REGISTRY_BASIC_AUTH (user:password)") from None
+                    raise RegistryRefusedError(
+                        f"registry {self.settings.url} refused {path}: {problem}; fix "
+                        "TXF_REGISTRY_BASIC_AUTH (user:password)"
+                    ) from None
                 if status < 500:
                     raise RegistryUnavailableError(f"registry {self.settings.url} {path}: {problem}") from None
             except (urllib.error.URLError, OSError) as exc:
                 reason = getattr(exc, "reason", exc)
                 if isinstance(reason, ssl.SSLCertVerificationError):
-                    raise RegistryRefusedError(f"registry {self.settings.url}: TLS certificate not trusted ({reason});"
-                                               " fix TXF_REGISTRY_SSL_CA_LOCATION (--registry-ca)") from None
+                    raise RegistryRefusedError(
+                        f"registry {self.settings.url}: TLS certificate not trusted ({reason});"
+                        " fix TXF_REGISTRY_SSL_CA_LOCATION (--registry-ca)"
+                    ) from None
                 problem = str(reason)
             if time.monotonic() + delay > deadline:
-                raise RegistryUnavailableError(f"registry {self.settings.url} not answering {path} within "
-                                               f"{self.settings.deadline_s:g} s: {problem}")
+                raise RegistryUnavailableError(
+                    f"registry {self.settings.url} not answering {path} within "
+                    f"{self.settings.deadline_s:g} s: {problem}"
+                )
             self._sleep(delay)
             delay = min(delay * 2, 2.0)
 
@@ -169,8 +179,9 @@ def _parse_file(body: object) -> descriptor_pb2.FileDescriptorProto | None:
     return fdp if (fdp.name or fdp.message_type) else None
 
 
-def registered_message(fdp: descriptor_pb2.FileDescriptorProto, indexes: tuple[int, ...]
-                       ) -> tuple[str, descriptor_pb2.DescriptorProto]:
+def registered_message(
+    fdp: descriptor_pb2.FileDescriptorProto, indexes: tuple[int, ...]
+) -> tuple[str, descriptor_pb2.DescriptorProto]:
     """(full name, descriptor) of the message at a message-index path; ValueError when out of range."""
     if not indexes:
         raise ValueError("empty message-index path")
@@ -203,19 +214,24 @@ def compatibility_problems(registered: descriptor_pb2.DescriptorProto, ours: Des
         if mine is None:  # added by a newer writer: an unknown field to us, harmless
             continue
         if mine.type != f.type:
-            problems.append(f"field {f.number} ({f.name}) is {_TYPE_NAMES.get(f.type, f.type)} in the registry, "
-                            f"{_TYPE_NAMES.get(mine.type, mine.type)} here")
+            problems.append(
+                f"field {f.number} ({f.name}) is {_TYPE_NAMES.get(f.type, f.type)} in the registry, "
+                f"{_TYPE_NAMES.get(mine.type, mine.type)} here"
+            )
             continue
         if (f.label == _LABEL_REPEATED) != _is_repeated(mine):
-            problems.append(f"field {f.number} ({f.name}) is {'repeated' if f.label == _LABEL_REPEATED else 'singular'}"
-                            f" in the registry, {'repeated' if _is_repeated(mine) else 'singular'} here")
+            problems.append(
+                f"field {f.number} ({f.name}) is {'repeated' if f.label == _LABEL_REPEATED else 'singular'}"
+                f" in the registry, {'repeated' if _is_repeated(mine) else 'singular'} here"
+            )
             continue
         if f.type in (FieldDescriptor.TYPE_ENUM, FieldDescriptor.TYPE_MESSAGE, FieldDescriptor.TYPE_GROUP):
             theirs = f.type_name.lstrip(".")
             target = mine.enum_type if f.type == FieldDescriptor.TYPE_ENUM else mine.message_type
             if target is not None and theirs != target.full_name and not target.full_name.endswith("." + theirs):
-                problems.append(f"field {f.number} ({f.name}) is of type {theirs} in the registry, "
-                                f"{target.full_name} here")
+                problems.append(
+                    f"field {f.number} ({f.name}) is of type {theirs} in the registry, {target.full_name} here"
+                )
     return problems
 
 
@@ -223,7 +239,7 @@ def _is_repeated(f: FieldDescriptor) -> bool:
     rep = getattr(f, "is_repeated", None)
     if rep is not None:
         return bool(rep)
-    return f.label == FieldDescriptor.LABEL_REPEATED  # older runtimes
+    return bool(f.label == FieldDescriptor.LABEL_REPEATED)  # type: ignore[attr-defined]  # older runtimes
 
 
 class SchemaChecker:
@@ -245,14 +261,18 @@ class SchemaChecker:
         """Schema ids fetched from the registry so far, in order (tests assert 'once per id')."""
         return list(self._schemas)
 
-    def resolver(self, topic: str, message_class: type[Message]) -> Resolver:
+    def resolver(self, topic: str, message_class: type[M]) -> Resolver[M]:
         """The FrameDecoder resolve hook of `topic`: returns `message_class` or raises SchemaMismatchError."""
-        def resolve(schema_id: int, indexes: tuple[int, ...]) -> type[Message]:
-            return self.check(topic, message_class, schema_id, indexes)
+
+        def resolve(schema_id: int, indexes: tuple[int, ...]) -> type[M]:
+            self.check(topic, message_class, schema_id, indexes)  # raises unless readable by message_class
+            return message_class
+
         return resolve
 
-    def check(self, topic: str, message_class: type[Message], schema_id: int,
-              indexes: tuple[int, ...] = (0,)) -> type[Message]:
+    def check(
+        self, topic: str, message_class: type[Message], schema_id: int, indexes: tuple[int, ...] = (0,)
+    ) -> type[Message]:
         """`message_class` when records of `topic` written with (schema_id, indexes) are readable by it.
 
         Raises SchemaMismatchError (cached), or RegistryUnavailableError (not cached:
@@ -273,25 +293,35 @@ class SchemaChecker:
             self._schemas[schema_id] = self._reader.get_schema(schema_id)
         return self._schemas[schema_id]
 
-    def _judge(self, topic: str, message_class: type[Message], schema_id: int, indexes: tuple[int, ...]
-               ) -> type[Message] | SchemaMismatchError:
+    def _judge(
+        self, topic: str, message_class: type[Message], schema_id: int, indexes: tuple[int, ...]
+    ) -> type[Message] | SchemaMismatchError:
         expected = message_class.DESCRIPTOR.full_name
         try:
             schema = self._schema(schema_id)
         except ValueError as exc:
             return SchemaMismatchError(topic, schema_id, str(exc))
         if schema is None:
-            return SchemaMismatchError(topic, schema_id, f"the registry {self._reader.settings.url} does not know "
-                                                         f"this id (written against another registry?)")
+            return SchemaMismatchError(
+                topic,
+                schema_id,
+                f"the registry {self._reader.settings.url} does not know this id (written against another registry?)",
+            )
         try:
             name, registered = registered_message(schema.file, indexes)
         except ValueError as exc:
             return SchemaMismatchError(topic, schema_id, f"{exc} (file {schema.file.name})")
         if name != expected:
-            return SchemaMismatchError(topic, schema_id, f"message {list(indexes)} of {schema.file.name} is {name}, "
-                                                         f"this topic carries {expected}")
-        problems = compatibility_problems(registered, message_class.DESCRIPTOR)
+            return SchemaMismatchError(
+                topic,
+                schema_id,
+                f"message {list(indexes)} of {schema.file.name} is {name}, this topic carries {expected}",
+            )
+        problems = compatibility_problems(registered, cast(Descriptor, message_class.DESCRIPTOR))  # upb's or python's
         if problems:
-            return SchemaMismatchError(topic, schema_id, f"{name} as registered cannot be read with this "
-                                                         f"consumer's {expected}: " + "; ".join(problems))
+            return SchemaMismatchError(
+                topic,
+                schema_id,
+                f"{name} as registered cannot be read with this consumer's {expected}: " + "; ".join(problems),
+            )
         return message_class

@@ -2,7 +2,8 @@
 
 Why a process, not a thread: rendering a full-screen layout takes milliseconds
 of Python (~15 ms at 160x45), and a drawing thread would hold the interpreter
-lock while quotes wait. The process also runs at a lower priority (nice 10). Here the consumer (live.py) sends a `Snapshot` over a socket pair when a
+lock while quotes wait. The process also runs at a lower priority (nice 10).
+Here the consumer (live.py) sends a `Snapshot` over a socket pair when a
 frame is due and the screen has taken the previous one; this process keeps the
 newest and `rich.live.Live` redraws it at a fixed frame rate in the terminal's
 alternate screen, which it restores on exit (also on SIGTERM, or when the
@@ -24,9 +25,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Callable, Sequence
 
 from rich.console import Console, Group, RenderableType
 from rich.layout import Layout
@@ -52,12 +53,17 @@ class ScreenProcess:
     def __init__(self, fps: float, on_failure: Callable[[str], None] | None = None) -> None:
         ours, theirs = socket.socketpair()
         package_root = str(Path(__file__).resolve().parents[1])  # the child imports txf_consumer from here too
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH"))
-                                                          if p)}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p),
+        }
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "txf_consumer.screen", "--fd", str(theirs.fileno()), "--fps", f"{fps:g}"],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env)
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                env=env,
+            )
         finally:
             theirs.close()
         self._conn = Connection(ours.detach())
@@ -119,12 +125,14 @@ class ScreenProcess:
     def _fail(self, exc: BaseException) -> None:
         code = self._proc.poll()
         self.failed = f"the live view's screen process (PID {self._proc.pid}) " + (
-            f"exited with code {code}" if code is not None else f"stopped answering: {exc}")
+            f"exited with code {code}" if code is not None else f"stopped answering: {exc}"
+        )
         if self._on_failure is not None:
             self._on_failure(self.failed)
 
 
 # --- drawing (in the screen process) ------------------------------------------------------------
+
 
 def _signed(scaled: int) -> str:
     text = format_price(scaled)
@@ -149,14 +157,21 @@ def render(s: Snapshot) -> RenderableType:
     market.add_column(min_width=44)
     market.add_column(min_width=44)
     for code in sorted(books.keys() | sessions.keys()):
-        market.add_row(_ladder(books[code]) if code in books else Panel(Text("no book yet", style="dim"),
-                                                                        title=f"{code} book"),
-                       _session(sessions[code]) if code in sessions else Panel(Text("no trade yet", style="dim"),
-                                                                               title=f"{code} session"))
+        market.add_row(
+            _ladder(books[code]) if code in books else Panel(Text("no book yet", style="dim"), title=f"{code} book"),
+            _session(sessions[code])
+            if code in sessions
+            else Panel(Text("no trade yet", style="dim"), title=f"{code} session"),
+        )
     body = Layout(name="body")
-    body.split_row(Layout(market if market.row_count else Panel(Text("waiting for the first quote", style="dim")),
-                          name="market", ratio=3),
-                   Layout(_tape(s.tape), name="tape", ratio=2))
+    body.split_row(
+        Layout(
+            market if market.row_count else Panel(Text("waiting for the first quote", style="dim")),
+            name="market",
+            ratio=3,
+        ),
+        Layout(_tape(s.tape), name="tape", ratio=2),
+    )
     parts.append(body)
     if s.events:
         parts.append(Layout(_events(s.events), name="events", size=len(s.events) + 2))
@@ -168,29 +183,49 @@ def render(s: Snapshot) -> RenderableType:
 def _header(s: Snapshot) -> Group:
     """Clock, rate, health and latency lines (render() frames them)."""
     h = s.health
-    top = Text.assemble(("txf-consume", "bold"), "  ", time.strftime("%H:%M:%S", time.localtime(s.wall_time)),
-                        "  ", (f"{h.rate:,.0f} msg/s", "bold cyan"), f"  messages {_int(h.messages)}")
+    top = Text.assemble(
+        ("txf-consume", "bold"),
+        "  ",
+        time.strftime("%H:%M:%S", time.localtime(s.wall_time)),
+        "  ",
+        (f"{h.rate:,.0f} msg/s", "bold cyan"),
+        f"  messages {_int(h.messages)}",
+    )
     return Group(top, _health_line(h), *_latency_lines(h.latency))
 
 
 def _health_line(h: Health) -> Text:
     bad = h.lost or h.duplicates or h.malformed
-    badge = ("● FEED OK", "bold green") if not bad else (
-        f"● LOSS {_int(h.lost)}" if h.lost else "● PROBLEMS", "bold white on red")
+    badge = (
+        ("● FEED OK", "bold green")
+        if not bad
+        else (f"● LOSS {_int(h.lost)}" if h.lost else "● PROBLEMS", "bold white on red")
+    )
     red = "bold red"
-    return Text.assemble(badge, "  ", (f"loss {_int(h.lost)} in {h.gaps} gap(s)", red if h.lost else ""), "  ",
-                         (f"dup {_int(h.duplicates)}", red if h.duplicates else ""), f"  reordered {h.reordered}",
-                         f"  restarts {h.restarts}", "  ", (f"malformed {h.malformed}", red if h.malformed else ""))
+    return Text.assemble(
+        badge,
+        "  ",
+        (f"loss {_int(h.lost)} in {h.gaps} gap(s)", red if h.lost else ""),
+        "  ",
+        (f"dup {_int(h.duplicates)}", red if h.duplicates else ""),
+        f"  reordered {h.reordered}",
+        f"  restarts {h.restarts}",
+        "  ",
+        (f"malformed {h.malformed}", red if h.malformed else ""),
+    )
 
 
 def _latency_lines(latency: Sequence[Latency]) -> list[Text]:
     if not latency:
         return [Text("latency: no messages yet", style="dim")]
     short = {lat.type_name: lat.type_name.rsplit(".", 1)[-1] for lat in latency}
-    producer = "  ".join(f"{short[lat.type_name]} p50 {_ms(lat.producer_p50)} p99 {_ms(lat.producer_p99)} "
-                         f"max {_ms(lat.producer_max)}" for lat in latency)
-    exchange = "  ".join(f"{short[lat.type_name]} p50 {_ms(lat.exchange_p50)} p99 {_ms(lat.exchange_p99)}"
-                         for lat in latency)
+    producer = "  ".join(
+        f"{short[lat.type_name]} p50 {_ms(lat.producer_p50)} p99 {_ms(lat.producer_p99)} max {_ms(lat.producer_max)}"
+        for lat in latency
+    )
+    exchange = "  ".join(
+        f"{short[lat.type_name]} p50 {_ms(lat.exchange_p50)} p99 {_ms(lat.exchange_p99)}" for lat in latency
+    )
     return [Text(f"latency ms  producer→here  {producer}"), Text(f"latency ms  exchange→here  {exchange}", style="dim")]
 
 
@@ -205,8 +240,11 @@ def _ladder(b: Book) -> Panel:
     for lvl in b.bids:
         t.add_row(_int(lvl.volume), Text(format_price(lvl.price), style="green"), "")
     spread = format_price(b.asks[0].price - b.bids[0].price) if b.asks and b.bids else "-"
-    summary = Text(f"bid total {_int(b.bid_total)}  ask total {_int(b.ask_total)}  spread {spread}\n"
-                   f"at {taipei_clock_text(b.exchange_time_us)}", style="dim")
+    summary = Text(
+        f"bid total {_int(b.bid_total)}  ask total {_int(b.ask_total)}  spread {spread}\n"
+        f"at {taipei_clock_text(b.exchange_time_us)}",
+        style="dim",
+    )
     return Panel(Group(t, summary), title=f"{b.code} book")
 
 
@@ -216,8 +254,12 @@ def _session(s: Session) -> Panel:
     t = Table.grid(padding=(0, 2))
     for _ in range(4):
         t.add_column()
-    t.add_row(Text("last", style="dim"), Text(format_price(s.last), style=f"bold {colour}".strip()),
-              Text("change", style="dim"), Text(f"{_signed(s.change)} ({_signed(s.pct_change)}%)", style=colour))
+    t.add_row(
+        Text("last", style="dim"),
+        Text(format_price(s.last), style=f"bold {colour}".strip()),
+        Text("change", style="dim"),
+        Text(f"{_signed(s.change)} ({_signed(s.pct_change)}%)", style=colour),
+    )
     t.add_row(Text("high", style="dim"), format_price(s.high), Text("open", style="dim"), format_price(s.open))
     t.add_row(Text("low", style="dim"), format_price(s.low), Text("volume", style="dim"), _int(s.total_volume))
     return Panel(t, title=f"{s.code} session" + (" (simulated trade)" if s.simtrade else ""))
@@ -250,6 +292,7 @@ def _events(events: Sequence[str]) -> Panel:
 
 # --- the process --------------------------------------------------------------------------------
 
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Receive snapshots on --fd and draw the newest at --fps until told to stop (None) or EOF."""
 
@@ -263,8 +306,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Ctrl-C is for the consumer, which then tells us to stop; SIGTERM leaves the screen tidy too
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with Live(Text("txf-consume: waiting for the first records ..."), console=Console(), screen=True,
-              auto_refresh=True, refresh_per_second=args.fps, redirect_stdout=False, redirect_stderr=False) as live:
+    with Live(
+        Text("txf-consume: waiting for the first records ..."),
+        console=Console(),
+        screen=True,
+        auto_refresh=True,
+        refresh_per_second=args.fps,
+        redirect_stdout=False,
+        redirect_stderr=False,
+    ) as live:
         while True:
             try:
                 snapshot = conn.recv()

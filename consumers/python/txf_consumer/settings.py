@@ -13,9 +13,9 @@ output or shell history.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:19092"
 DEFAULT_REGISTRY_URL = "http://127.0.0.1:18081/apis/ccompat/v7"
@@ -37,7 +37,7 @@ class RegistrySettings:
     deadline_s: float = 30.0
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "RegistrySettings":
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> RegistrySettings:
         """Settings from TXF_REGISTRY_* variables; keyword overrides that are not None win."""
         env = os.environ if env is None else env
         values: dict[str, object] = {
@@ -88,21 +88,32 @@ def kafka_security(env: Mapping[str, str] | None = None) -> dict[str, str]:
     if protocol.startswith("SASL_"):
         password, password_file = env.get("TXF_KAFKA_SASL_PASSWORD"), env.get("TXF_KAFKA_SASL_PASSWORD_FILE")
         if password and password_file:
-            raise SecuritySettingsError("TXF_KAFKA_SASL_PASSWORD and TXF_KAFKA_SASL_PASSWORD_FILE are both set: "
-                                        "keep one")
+            raise SecuritySettingsError(
+                "TXF_KAFKA_SASL_PASSWORD and TXF_KAFKA_SASL_PASSWORD_FILE are both set: keep one"
+            )
         if password_file:
             password = read_secret_file(password_file, "TXF_KAFKA_SASL_PASSWORD_FILE")
         mechanism = (env.get("TXF_KAFKA_SASL_MECHANISM") or "").upper()
-        missing = [name for name, value in (("TXF_KAFKA_SASL_MECHANISM", mechanism),
-                                            ("TXF_KAFKA_SASL_USERNAME", env.get("TXF_KAFKA_SASL_USERNAME")),
-                                            ("TXF_KAFKA_SASL_PASSWORD or TXF_KAFKA_SASL_PASSWORD_FILE", password))
-                   if not value]
+        missing = [
+            name
+            for name, value in (
+                ("TXF_KAFKA_SASL_MECHANISM", mechanism),
+                ("TXF_KAFKA_SASL_USERNAME", env.get("TXF_KAFKA_SASL_USERNAME")),
+                ("TXF_KAFKA_SASL_PASSWORD or TXF_KAFKA_SASL_PASSWORD_FILE", password),
+            )
+            if not value
+        ]
         if missing:
             raise SecuritySettingsError(f"TXF_KAFKA_SECURITY_PROTOCOL={protocol} needs {', '.join(missing)}")
         if mechanism not in MECHANISMS:
             raise SecuritySettingsError(f"TXF_KAFKA_SASL_MECHANISM={mechanism}: not one of {', '.join(MECHANISMS)}")
-        conf.update({"sasl.mechanism": mechanism, "sasl.username": env["TXF_KAFKA_SASL_USERNAME"],
-                     "sasl.password": str(password)})
+        conf.update(
+            {
+                "sasl.mechanism": mechanism,
+                "sasl.username": env["TXF_KAFKA_SASL_USERNAME"],
+                "sasl.password": str(password),
+            }
+        )
     return conf
 
 

@@ -25,8 +25,8 @@ class Book(NamedTuple):
     """The last five-level book of one contract (txf.v1.BidAsk)."""
 
     code: str
-    bids: tuple[Level, ...]       # best first
-    asks: tuple[Level, ...]       # best first
+    bids: tuple[Level, ...]  # best first
+    asks: tuple[Level, ...]  # best first
     bid_total: int
     ask_total: int
     exchange_time_us: int
@@ -50,8 +50,8 @@ class Session(NamedTuple):
     open: int
     high: int
     low: int
-    change: int                   # price_chg, points x10000
-    pct_change: int               # pct_chg, percent x10000
+    change: int  # price_chg, points x10000
+    pct_change: int  # pct_chg, percent x10000
     total_volume: int
     simtrade: bool
 
@@ -60,10 +60,10 @@ class Latency(NamedTuple):
     """Latency percentiles (ms) of one message type; None before the first message."""
 
     type_name: str
-    producer_p50: float | None    # producer receive -> this consumer
+    producer_p50: float | None  # producer receive -> this consumer
     producer_p99: float | None
     producer_max: float | None
-    exchange_p50: float | None    # exchange time -> this consumer
+    exchange_p50: float | None  # exchange time -> this consumer
     exchange_p99: float | None
 
 
@@ -71,7 +71,7 @@ class Health(NamedTuple):
     """Loss and latency: the line that says whether the screen can be trusted."""
 
     messages: int
-    rate: float                   # messages per second over about the last second
+    rate: float  # messages per second over about the last second
     lost: int
     gaps: int
     duplicates: int
@@ -84,9 +84,9 @@ class Health(NamedTuple):
 class Snapshot(NamedTuple):
     """One frame's worth of state."""
 
-    wall_time: float              # time.time() when it was taken
+    wall_time: float  # time.time() when it was taken
     books: tuple[Book, ...]
     sessions: tuple[Session, ...]
-    tape: tuple[Trade, ...]       # newest first
+    tape: tuple[Trade, ...]  # newest first
     health: Health
-    events: tuple[str, ...]       # recent loss/duplicate/restart/malformed reports, oldest first
+    events: tuple[str, ...]  # recent loss/duplicate/restart/malformed reports, oldest first

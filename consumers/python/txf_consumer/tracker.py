@@ -29,9 +29,10 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Collection, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 PERCENTILES: tuple[float, ...] = (50.0, 90.0, 99.0, 99.9)
 MAX_MISSING_RANGES = 4096
@@ -48,8 +49,8 @@ class LogHistogram:
     """
 
     SUB_BITS = 7
-    _SUB = 1 << SUB_BITS          # 128 sub-buckets per power of two
-    _EXACT = 2 * _SUB             # values below 256 have their own bucket
+    _SUB = 1 << SUB_BITS  # 128 sub-buckets per power of two
+    _EXACT = 2 * _SUB  # values below 256 have their own bucket
     _BUCKETS = _EXACT + (64 - SUB_BITS - 1) * _SUB  # up to 2**64
 
     __slots__ = ("counts", "count", "min", "max", "negative", "total")
@@ -129,7 +130,7 @@ class LogHistogram:
             out[p] = min(max((low + high) // 2, lo), hi)
         return out
 
-    def merge(self, other: "LogHistogram") -> None:
+    def merge(self, other: LogHistogram) -> None:
         """Add another histogram's counts to this one."""
         for idx, c in enumerate(other.counts):
             if c:
@@ -156,11 +157,11 @@ class LogHistogram:
 class SeqEvent(Enum):
     """What one message meant for its stream."""
 
-    FIRST = "first"            # first message of a stream we saw
-    IN_ORDER = "in_order"      # sequence = previous highest + 1
-    GAP = "gap"                # jumped ahead: the numbers between are missing (lost so far)
-    LATE = "late"              # filled a hole left by an earlier gap (reordered)
-    DUPLICATE = "duplicate"    # a number already seen
+    FIRST = "first"  # first message of a stream we saw
+    IN_ORDER = "in_order"  # sequence = previous highest + 1
+    GAP = "gap"  # jumped ahead: the numbers between are missing (lost so far)
+    LATE = "late"  # filled a hole left by an earlier gap (reordered)
+    DUPLICATE = "duplicate"  # a number already seen
     UNSEQUENCED = "unsequenced"  # sequence 0: the writer set no sequence, not tracked
 
 
@@ -178,16 +179,16 @@ class StreamState:
 
     key: StreamKey
     first_sequence: int
-    last_sequence: int          # highest sequence seen
+    last_sequence: int  # highest sequence seen
     count: int = 1
-    lost: int = 0               # numbers currently missing (holes not filled)
-    gaps: int = 0               # gap events (jumps ahead)
+    lost: int = 0  # numbers currently missing (holes not filled)
+    gaps: int = 0  # gap events (jumps ahead)
     duplicates: int = 0
-    reordered: int = 0          # late messages that filled a hole, or came before the first seen
-    missing: list[list[int]] = field(default_factory=list)   # sorted [low, high] holes
+    reordered: int = 0  # late messages that filled a hole, or came before the first seen
+    missing: list[list[int]] = field(default_factory=list)  # sorted [low, high] holes
     missing_ranges_dropped: int = 0
     gap_events: list[tuple[int, int]] = field(default_factory=list)  # (first missing, size), first 1000
-    restart_of: int | None = None   # producer_run_id this run followed, when it is a restart
+    restart_of: int | None = None  # producer_run_id this run followed, when it is a restart
 
     def observe(self, seq: int) -> SeqEvent:
         """Account for one more message with sequence `seq`."""
@@ -245,10 +246,17 @@ class StreamState:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready counters (64-bit run id as a string, as proto3 JSON does)."""
         return {
-            "type": self.key.type_name, "code": self.key.code, "producerRunId": str(self.key.producer_run_id),
-            "firstSequence": self.first_sequence, "lastSequence": self.last_sequence, "count": self.count,
-            "lost": self.lost, "gaps": self.gaps, "gapSizes": [size for _, size in self.gap_events],
-            "duplicates": self.duplicates, "reordered": self.reordered,
+            "type": self.key.type_name,
+            "code": self.key.code,
+            "producerRunId": str(self.key.producer_run_id),
+            "firstSequence": self.first_sequence,
+            "lastSequence": self.last_sequence,
+            "count": self.count,
+            "lost": self.lost,
+            "gaps": self.gaps,
+            "gapSizes": [size for _, size in self.gap_events],
+            "duplicates": self.duplicates,
+            "reordered": self.reordered,
             "missingRangesDropped": self.missing_ranges_dropped,
             "restartOf": None if self.restart_of is None else str(self.restart_of),
         }
@@ -260,8 +268,8 @@ class LatencyPair:
     __slots__ = ("exchange", "producer")
 
     def __init__(self) -> None:
-        self.exchange = LogHistogram()   # exchange_time_us -> consumer receive
-        self.producer = LogHistogram()   # receive_time_ns (producer) -> consumer receive
+        self.exchange = LogHistogram()  # exchange_time_us -> consumer receive
+        self.producer = LogHistogram()  # receive_time_ns (producer) -> consumer receive
 
 
 class Tracker:
@@ -284,7 +292,7 @@ class Tracker:
             observer = self.observer(type_name)
         return observer(msg, receive_time_ns)
 
-    def observer(self, type_name: str, fields: Collection[str] | None = None) -> "TypeObserver":
+    def observer(self, type_name: str, fields: Collection[str] | None = None) -> TypeObserver:
         """`observe` for one message type, its lookups done once: what the consumer loop calls per record.
 
         `fields` are the type's field names (None: a quote's); latency is measured only from the quote
@@ -327,9 +335,10 @@ class Tracker:
             "producerRestarts": self.producer_restarts,
             "unsequenced": self.unsequenced,
             "streams": [s.to_dict() for s in self.streams.values()],
-            "latencyMs": {t: {"exchangeToConsumer": p.exchange.summary_ms(),
-                              "producerToConsumer": p.producer.summary_ms()}
-                          for t, p in self.latency.items()},
+            "latencyMs": {
+                t: {"exchangeToConsumer": p.exchange.summary_ms(), "producerToConsumer": p.producer.summary_ms()}
+                for t, p in self.latency.items()
+            },
         }
 
 

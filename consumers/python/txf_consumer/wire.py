@@ -21,8 +21,9 @@ class, same parse): tests/consumer/test_wire.py checks byte-for-byte equality.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from google.protobuf.message import DecodeError, Message
 
@@ -53,7 +54,7 @@ class FrameHeader:
     payload_offset: int
 
 
-def _read_zigzag_varint(value: bytes, pos: int, what: str) -> tuple[int, int]:
+def _read_zigzag_varint(value: bytes | bytearray | memoryview, pos: int, what: str) -> tuple[int, int]:
     """One zig-zag varint at `pos`: (decoded value, next position)."""
     result = 0
     shift = 0
@@ -162,8 +163,7 @@ class FrameDecoder(Generic[M]):
         try:
             return schema_id, from_string(value[6:])  # type: ignore[index]
         except DecodeError as exc:
-            raise WireFormatError(f"payload is not a valid {self.message_class.DESCRIPTOR.full_name}: "
-                                  f"{exc}") from None
+            raise WireFormatError(f"payload is not a valid {self.message_class.DESCRIPTOR.full_name}: {exc}") from None
 
     def known_schema_ids(self) -> set[int]:
         """Schema ids resolved so far."""
@@ -180,7 +180,7 @@ class FrameDecoder(Generic[M]):
             if header.message_indexes == FIRST_MESSAGE and header.payload_offset == 6:
                 self._fast[bytes(value[:6])] = (header.schema_id, cls.FromString)
         try:
-            return header.schema_id, cls.FromString(value[header.payload_offset:])
+            return header.schema_id, cls.FromString(value[header.payload_offset :])
         except DecodeError as exc:
             raise WireFormatError(f"payload is not a valid {cls.DESCRIPTOR.full_name}: {exc}") from None
 
@@ -188,6 +188,8 @@ class FrameDecoder(Generic[M]):
         if self._resolve is not None:
             return self._resolve(schema_id, indexes)
         if indexes != FIRST_MESSAGE:
-            raise WireFormatError(f"unknown message index {list(indexes)} for schema id {schema_id}: "
-                                  f"{self.message_class.DESCRIPTOR.full_name} is message [0] of its file")
+            raise WireFormatError(
+                f"unknown message index {list(indexes)} for schema id {schema_id}: "
+                f"{self.message_class.DESCRIPTOR.full_name} is message [0] of its file"
+            )
         return self.message_class
