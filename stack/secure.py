@@ -53,7 +53,7 @@ class Principal:
     """A SCRAM user of the secured profile and the role its ACLs come from (stack/acls.py)."""
 
     name: str
-    role: str  # "broker", "registrar", "producer", "consumer"
+    role: str  # "broker", "registrar", "producer", "arbiter", "archiver", "consumer"
 
 
 #: Who exists on the secured profile. Consumers may use only consumer groups whose names start with
@@ -62,6 +62,8 @@ PRINCIPALS = (
     Principal(BROKER_USER, "broker"),
     Principal("txf-registrar", "registrar"),
     Principal("txf-producer", "producer"),
+    Principal("txf-arbiter", "arbiter"),
+    Principal("txf-archiver", "archiver"),
     Principal("reader-a", "consumer"),
     Principal("reader-b", "consumer"),
 )

@@ -2,7 +2,8 @@
 
 Settings: the producer's (TXF_KAFKA_*, TXF_REGISTRY_*, TXF_TOPIC_PREFIX, TXF_HOLIDAYS*,
 TXF_METRICS_PORT, ...) and TXF_ARBITER_* (see .env.example). Run two: the oldest writes, the other
-stands by and takes over within the session timeout. Exit: 0 stopped, 1 fatal, 78 settings.
+stands by and takes over within the session timeout. Exit: 0 stopped, 1 fatal (systemd restarts it),
+77 not authorized by Kafka's ACLs, 78 settings or credentials rejected (neither is restarted).
 """
 
 from __future__ import annotations

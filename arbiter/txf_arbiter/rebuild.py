@@ -29,15 +29,17 @@ def read_tail(
     topics: Iterable[tuple[str, type[Tick] | type[BidAsk]]],
     since_ms: int,
     remember: Callable[[Tick | BidAsk], None],
+    group: str,
     timeout_s: float = 30.0,
 ) -> int:
     """Feed `remember` every record of `topics` written since `since_ms` (broker time), up to each
     partition's end as of now; returns the count. Unparsable records are skipped (they are not
-    quotes this arbiter could have written)."""
+    quotes this arbiter could have written). The reader's group id starts with the arbiter's `group`
+    (it commits nothing), so the one group-prefix ACL of the arbiter's principal covers it."""
     consumer = Consumer(
         {
             **client_config,
-            "group.id": f"txf-arbiter-rebuild-{uuid.uuid4().hex}",
+            "group.id": f"{group}-rebuild-{uuid.uuid4().hex}",
             "enable.auto.commit": False,
             "isolation.level": "read_committed",
             "enable.partition.eof": False,

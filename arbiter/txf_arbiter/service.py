@@ -46,6 +46,7 @@ from txf_arbiter.gaps import GapDetector
 from txf_arbiter.metrics import ArbiterCollector
 from txf_arbiter.rebuild import read_tail
 from txf_arbiter.settings import ArbiterSettings
+from txf_producer import refusal
 from txf_producer.framing import frame_header, new_serializer
 from txf_producer.metrics import LatencyHistogram, serve_collector
 from txf_producer.notify import Notifier
@@ -53,12 +54,20 @@ from txf_registry.topicmap import load_topic_map
 
 log = logging.getLogger("txf_arbiter")
 
-EXIT_OK, EXIT_FATAL, EXIT_CONFIG = 0, 1, 78
+EXIT_OK, EXIT_FATAL = 0, 1
+EXIT_NOT_AUTHORIZED, EXIT_CONFIG = refusal.EXIT_NOT_AUTHORIZED, refusal.EXIT_CONFIG
+#: the grants an arbiter runs on (named in its exit-77 line; stack/acls.py grants them)
+GRANTS = "READ on the leg and canonical topics, WRITE on the canonical topics and the gap ledger, its group"
 _TICK_S = 0.2  # housekeeping period: commits, lease keepalive, gap check, watchdog
 
 
 class Fatal(RuntimeError):
-    """A reason to exit 1 (a standby takes over); the message is the one log line."""
+    """A reason to exit 1 (a standby takes over), or 77/78 when Kafka or the registry refuses this
+    arbiter (systemd does not restart those); the message is the one log line."""
+
+    def __init__(self, reason: str, code: int = EXIT_FATAL) -> None:
+        super().__init__(reason)
+        self.code = code
 
 
 def message_class(full_name: str) -> type[ProtoMessage]:
@@ -115,7 +124,7 @@ class ArbiterService:
         self.takeovers = 0
         self.delivery_errors = 0
         self.latency = LatencyHistogram()
-        self._fatal: str | None = None
+        self._fatal: Fatal | None = None  # set from librdkafka's callbacks, raised by the loop
         self._delivery = Delivery()
         self._done_offsets: dict[tuple[str, int], int] = {}
         self._held: list[Message] = []
@@ -161,6 +170,9 @@ class ArbiterService:
                     }
                 return headers, ids
             except Exception as exc:  # noqa: BLE001 - reported with the deadline below
+                refused = refusal.registry_login_refused(s, exc)
+                if refused is not None:
+                    raise Fatal(refused, EXIT_CONFIG) from None
                 if time.monotonic() > deadline:
                     raise Fatal(
                         f"schema registry at {s.registry_url}: {type(exc).__name__}: {exc}; start it, "
@@ -171,12 +183,30 @@ class ArbiterService:
     def _check_topics(self, needed: list[str]) -> None:
         assert self.producer is not None
         s = self.settings
-        try:
-            metadata = self.producer.list_topics(timeout=s.startup_deadline_s)
-        except KafkaException as exc:
+        deadline = time.monotonic() + s.startup_deadline_s
+        while True:  # short asks with the error callback served between them: a refused login ends it at once
+            self.producer.poll(0.1)
+            if self._fatal is not None:
+                raise self._fatal
+            try:
+                metadata = self.producer.list_topics(timeout=0.5)
+                break
+            except KafkaException as exc:
+                if time.monotonic() > deadline:
+                    raise Fatal(
+                        f"Kafka at {s.kafka_bootstrap} unreachable: {exc}; start it or fix TXF_KAFKA_BOOTSTRAP"
+                    ) from None
+        hidden = [
+            t
+            for t in needed
+            if t in metadata.topics
+            and metadata.topics[t].error is not None
+            and metadata.topics[t].error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+        ]
+        if hidden:
             raise Fatal(
-                f"Kafka at {s.kafka_bootstrap} unreachable: {exc}; start it or fix TXF_KAFKA_BOOTSTRAP"
-            ) from None
+                refusal.not_authorized(s, f"topics {hidden}: authorization failed", GRANTS), EXIT_NOT_AUTHORIZED
+            )
         missing = [t for t in needed if t not in metadata.topics]
         if missing:
             raise Fatal(
@@ -223,9 +253,10 @@ class ArbiterService:
             self._loop()
             code, reason = EXIT_OK, "stopped"
         except Fatal as exc:
-            code, reason = EXIT_FATAL, str(exc)
+            code, reason = exc.code, str(exc)
         except KafkaException as exc:
-            code, reason = EXIT_FATAL, f"Kafka: {exc}"
+            refused = refusal.describe(s, exc.args[0], GRANTS) if exc.args else None
+            code, reason = refused or (EXIT_FATAL, f"Kafka: {exc}")
         finally:
             self.notifier.stopping("stopping")
             self._shutdown()
@@ -234,7 +265,7 @@ class ArbiterService:
                 server.server_close()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-        if code == EXIT_FATAL:
+        if code != EXIT_OK:
             log.error("arbiter: %s", reason)
         return code
 
@@ -264,8 +295,8 @@ class ArbiterService:
         next_tick = time.monotonic()
         while not self.stop.is_set():
             batch = consumer.consume(1000, timeout=0) or [m for m in [consumer.poll(0.005)] if m is not None]
-            if self._fatal:
-                raise Fatal(self._fatal)
+            if self._fatal is not None:
+                raise self._fatal
             if batch:
                 self._take(batch)
             elif self._held and self._lease_ok():
@@ -279,13 +310,16 @@ class ArbiterService:
 
     def _take(self, batch: list[Message]) -> None:
         """Arbitrate a batch (and any held records) once membership is confirmed."""
-        if not self.active or self.core is None:
-            return  # a standby: nothing assigned, nothing to do
+        core = self.core if self.active else None  # a standby: nothing assigned, nothing to hold
+        held = self._held
         for m in batch:
             if m.error() is None:
-                self._held.append(m)
-            else:
+                if core is not None:
+                    held.append(m)
+            else:  # a standby gets errors too (a group it may not join): never dropped
                 self._kafka_message_error(m)
+        if core is None:
+            return
         if not self._held:
             return
         if not self._lease_ok():
@@ -296,7 +330,7 @@ class ArbiterService:
         last: dict[tuple[str, int], int] = {}
         for m in held:
             where = f"{m.topic()}[{m.partition()}]@{m.offset()}"
-            for out in self.core.take(str(m.topic()), m.value(), where):
+            for out in core.take(str(m.topic()), m.value(), where):
                 self._produce(out)
             last[(str(m.topic()), int(m.partition() or 0))] = int(m.offset() or 0) + 1
         self._delivery.checkpoints.append((self._delivery.next_id, last))
@@ -314,7 +348,7 @@ class ArbiterService:
                 if err.code() in (KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT):
                     return  # given up on purpose (membership lost): its leg offset stays uncommitted
                 self.delivery_errors += 1
-                self._fatal = f"Kafka refused a record for {msg.topic()}: {err.str()}"
+                self._set_fatal(err, f"Kafka refused a record for {msg.topic()}: {err.str()}")
                 return
             d.acked.add(out_id)
             if receive_ns:
@@ -331,16 +365,22 @@ class ArbiterService:
         err = m.error()
         if err is None:
             return
-        if err.fatal() or err.code() in (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.GROUP_AUTHORIZATION_FAILED):
-            self._fatal = f"Kafka: {err.str()}"
+        if err.fatal() or refusal.refusal_code(err) is not None:
+            self._set_fatal(err, f"Kafka: {err.str()}")
         else:
             log.warning("arbiter: %s", err.str())
 
     def _kafka_error(self, err: KafkaError) -> None:
-        if err.fatal():
-            self._fatal = f"fatal Kafka error: {err.str()}"
+        if err.fatal() or refusal.refusal_code(err) is not None:
+            self._set_fatal(err, f"fatal Kafka error: {err.str()}")
         else:
             log.warning("kafka: %s", err.str())
+
+    def _set_fatal(self, err: KafkaError, reason: str) -> None:
+        """Remember the first fatal error for the loop to raise: a refusal with its code (77/78), else 1."""
+        if self._fatal is None:
+            refused = refusal.describe(self.settings, err, GRANTS)
+            self._fatal = Fatal(refused[1], refused[0]) if refused else Fatal(reason)
 
     # --- membership, lease, offsets -----------------------------------------------------------------
 
@@ -387,7 +427,7 @@ class ArbiterService:
         )
         since_ms = (time.time_ns() // 1_000_000) - int((s.arbiter_window_s + 60) * 1000)
         t0 = time.monotonic()
-        n = read_tail(s.client_config(), canonical, since_ms, core.remember)
+        n = read_tail(s.client_config(), canonical, since_ms, core.remember, s.group_id())
         self.core = core
         self._delivery = Delivery()
         self._done_offsets = {}

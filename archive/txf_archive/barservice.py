@@ -31,11 +31,20 @@ from txf_archive.metrics import BarMetrics
 from txf_archive.settings import ArchiveSettings
 from txf_consumer.schemas import RegistryReader, RegistryUnavailableError, SchemaChecker, SchemaMismatchError
 from txf_consumer.wire import FrameDecoder, WireFormatError
+from txf_producer import refusal
 from txf_producer.framing import frame_header, new_serializer
+
+#: the grants the bar builder runs on (named in its exit-77 line; stack/acls.py grants them)
+GRANTS = "READ on the tick topics, WRITE on the bars topic, its group and its transactional id"
 
 
 class FatalBarError(RuntimeError):
-    """The bar builder cannot go on; str() says why."""
+    """The bar builder cannot go on; str() says why. `code`: the exit code, 1 (restart) or Kafka's
+    refusal, 77 / 78 (txf_producer.refusal)."""
+
+    def __init__(self, reason: str, code: int = 1) -> None:
+        super().__init__(reason)
+        self.code = code
 
 
 class BarService:
@@ -65,7 +74,7 @@ class BarService:
             "malformed": 0,
             "transactions": 0,
         }
-        self._fatal: str | None = None
+        self._fatal: FatalBarError | None = None  # set by librdkafka's error callback, raised by the loop
         self._assigned_at: float | None = None
 
     def stop(self) -> None:
@@ -82,6 +91,7 @@ class BarService:
                 "client.id": "txf-archive-bars",
                 "compression.type": s.compression,
                 "linger.ms": 5,
+                "error_cb": self._on_error,
                 **s.kafka_extra,
             }
         )
@@ -89,19 +99,25 @@ class BarService:
             registry = SchemaRegistryClient(s.registry_config())
             header = frame_header(new_serializer(Bar, registry, s.auto_register_schemas), Bar, self.out_topic)
         except Exception as exc:  # the serializer raises registry and HTTP errors of several kinds
+            refused = refusal.registry_login_refused(s, exc)
+            if refused is not None:
+                raise FatalBarError(refused, refusal.EXIT_CONFIG) from None
             raise FatalBarError(
                 f"cannot look up the schema of {self.out_topic}-value in the registry "
                 f"{s.registry_url}: {exc} (register the contract: `make register`)"
             ) from None
         self.metrics.serve(s.metrics_host, s.bars_metrics_port)
         try:
+            self._wait_for_broker(producer)
             producer.init_transactions(s.startup_deadline_s)  # fences an older instance of this id
             consumer.subscribe(self.topics, on_assign=self._on_assign)
             self._loop(consumer, producer, header)
         except (SchemaMismatchError, RegistryUnavailableError) as exc:
             raise FatalBarError(str(exc)) from exc
         except KafkaException as exc:
-            raise FatalBarError(f"Kafka error: {exc.args[0].str() if exc.args else exc}") from exc
+            if self._fatal is not None:  # the callback's reason (a refused login) names the cause
+                raise self._fatal from None
+            raise self._error(exc.args[0]) if exc.args else FatalBarError(str(exc)) from exc
         finally:
             consumer.close()
         return self.summary
@@ -120,14 +136,14 @@ class BarService:
         last_tick = time.monotonic()
         while not self._stop.is_set():
             msgs = consumer.consume(num_messages=2000, timeout=0.25)
-            if self._fatal:
-                raise FatalBarError(self._fatal)
+            if self._fatal is not None:
+                raise self._fatal
             closed: list[OpenBar] = []
             for m in msgs:
                 err = m.error()
                 if err is not None:
-                    if err.fatal():
-                        raise FatalBarError(f"Kafka error: {err.str()}")
+                    if err.fatal() or refusal.refusal_code(err) is not None:
+                        raise self._error(err)
                     continue
                 topic, offset = str(m.topic()), int(m.offset() or 0)
                 tp = (topic, int(m.partition() or 0))
@@ -185,6 +201,29 @@ class BarService:
         self.summary["transactions"] += 1
         self.metrics.published.inc(len(closed))
 
+    def _wait_for_broker(self, producer: Producer) -> None:
+        """Short metadata asks with the error callback served between them, before init_transactions
+        (which would only time out): a refused login ends the start at once, with its exit code."""
+        deadline = time.monotonic() + self.settings.startup_deadline_s
+        while True:
+            producer.poll(0.1)
+            if self._fatal is not None:
+                raise self._fatal
+            try:
+                producer.list_topics(timeout=0.5)
+                return
+            except KafkaException as exc:
+                if time.monotonic() > deadline:
+                    raise FatalBarError(
+                        f"Kafka at {self.settings.kafka_bootstrap} unreachable within "
+                        f"{self.settings.startup_deadline_s:g} s ({exc.args[0].str()}): check TXF_KAFKA_BOOTSTRAP"
+                    ) from None
+
     def _on_error(self, err: KafkaError) -> None:
-        if err.fatal():
-            self._fatal = f"Kafka error: {err.str()}"
+        if self._fatal is None and (err.fatal() or refusal.refusal_code(err) is not None):
+            self._fatal = self._error(err)
+
+    def _error(self, err: KafkaError) -> FatalBarError:
+        """The error to end the run with: a refusal with its code and line, anything else exit 1."""
+        refused = refusal.describe(self.settings, err, GRANTS)
+        return FatalBarError(refused[1], refused[0]) if refused else FatalBarError(f"Kafka error: {err.str()}")

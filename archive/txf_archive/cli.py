@@ -6,7 +6,8 @@
   txf-archive query     a type, day range and contract into a table, CSV, Parquet or JSON lines
 
 Exit status: 0 done (SIGINT/SIGTERM, --idle-exit-s), 1 fatal (the reason on stderr; nothing unwritten
-was committed), 2 usage, 78 invalid settings (TXF_* variables; a restart cannot fix them).
+was committed), 2 usage, 77 not authorized by Kafka's ACLs, 78 invalid settings or credentials
+rejected by Kafka or the registry (TXF_* variables; a restart cannot fix them).
 """
 
 from __future__ import annotations
@@ -35,10 +36,10 @@ def _signals(stop: Callable[[], None]) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from txf_archive.meanings import scaled_fields
     from txf_archive.metrics import ArchiveMetrics
-    from txf_archive.service import ArchiveOptions, Archiver, FatalArchiveError
+    from txf_archive.service import GRANTS, ArchiveOptions, Archiver, FatalArchiveError
     from txf_archive.settings import ArchiveSettings
     from txf_consumer.schemas import RegistryReader
-    from txf_producer import sessions
+    from txf_producer import refusal, sessions
     from txf_producer.settings import SettingsError, load
 
     try:
@@ -70,6 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         idle_exit_s=args.idle_exit_s,
         wait_for_lock=not args.no_wait,
         connect_timeout_s=s.startup_deadline_s,
+        refused=lambda err: refusal.describe(s, err, GRANTS),
     )
     metrics = ArchiveMetrics()
     archiver = Archiver(options, RegistryReader(s.registry_settings()), metrics=metrics)
@@ -79,7 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = archiver.run()
     except (FatalArchiveError, RuntimeError) as exc:
         print(f"txf-archive: fatal: {exc}".replace("\n", " "), file=sys.stderr, flush=True)
-        return EXIT_FATAL
+        return exc.code if isinstance(exc, FatalArchiveError) else EXIT_FATAL
     print(json.dumps(result.summary()), flush=True)
     return 0
 
@@ -100,7 +102,7 @@ def cmd_bars(args: argparse.Namespace) -> int:
         summary = service.run()
     except (FatalBarError, RuntimeError) as exc:
         print(f"txf-archive bars: fatal: {exc}".replace("\n", " "), file=sys.stderr, flush=True)
-        return EXIT_FATAL
+        return exc.code if isinstance(exc, FatalBarError) else EXIT_FATAL
     print(json.dumps(summary), flush=True)
     return 0
 

@@ -46,14 +46,24 @@ from txf_consumer.schemas import (
     registered_message,
 )
 from txf_consumer.wire import Resolver
+from txf_producer import refusal
 
 #: Bytes a buffered record costs beyond its value (the Message object, its bytes objects, the key):
 #: counted against TXF_ARCHIVE_ROLL_BYTES so that the roll size bounds the process's memory.
 RECORD_OVERHEAD = 256
 
 
+#: the grants the archiver runs on (named in its exit-77 line; stack/acls.py grants them)
+GRANTS = "READ on every topic with a txf.v1 message and its group"
+
+
 class FatalArchiveError(RuntimeError):
-    """The archiver cannot go on; str() says why and what to do. Nothing unwritten was committed."""
+    """The archiver cannot go on; str() says why and what to do. Nothing unwritten was committed.
+    `code`: the exit code, 1 (restart) or Kafka's refusal, 77 / 78 (txf_producer.refusal)."""
+
+    def __init__(self, reason: str, code: int = 1) -> None:
+        super().__init__(reason)
+        self.code = code
 
 
 @dataclass
@@ -70,6 +80,8 @@ class ArchiveOptions:
     parquet: ParquetOptions = field(default_factory=ParquetOptions)
     wait_for_lock: bool = True
     connect_timeout_s: float = 30.0
+    # (exit code, one line) when a Kafka error is a refusal (bad credentials 78, missing ACL 77), else None
+    refused: Callable[[KafkaError], tuple[int, str] | None] = refusal.without_settings
 
 
 @dataclass
@@ -128,7 +140,7 @@ class Archiver:
         self.pending: dict[tuple[str, int], Pending] = {}
         self.positions: dict[tuple[str, int], int] = {}
         self.result = ArchiveResult()
-        self._fatal: str | None = None
+        self._fatal: FatalArchiveError | None = None  # set by librdkafka's error callback, raised by the loop
         self._assigned_at: float | None = None  # idle time counts from the first assignment
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="txf-archive-writer")
         self._writing: deque[tuple[Pending, Future[tuple[list[WrittenPart], float]]]] = deque()
@@ -196,7 +208,7 @@ class Archiver:
             except (SchemaMismatchError, RegistryUnavailableError) as exc:
                 raise FatalArchiveError(str(exc)) from exc
             except KafkaException as exc:
-                raise FatalArchiveError(f"Kafka error: {exc.args[0].str() if exc.args else exc}") from exc
+                raise self._error(exc.args[0], "Kafka error") if exc.args else FatalArchiveError(str(exc)) from exc
             finally:
                 self._executor.shutdown(wait=True)  # a write in flight finishes (never committed)
                 try:
@@ -206,13 +218,26 @@ class Archiver:
         return self.result
 
     def _wait_for_broker(self, consumer: Consumer) -> None:
-        try:
-            consumer.list_topics(timeout=self.options.connect_timeout_s)
-        except KafkaException as exc:
-            raise FatalArchiveError(
-                f"Kafka broker unreachable within {self.options.connect_timeout_s:g} s "
-                f"({exc.args[0].str()}): check TXF_KAFKA_BOOTSTRAP"
-            ) from None
+        """Short asks with the error callback served between them: a refused login ends the wait at once."""
+        deadline = time.monotonic() + self.options.connect_timeout_s
+        while True:
+            # Nothing is assigned yet: this serves the error callback, and returns the consumer's early
+            # errors as messages (the group coordinator is looked up from the start: a group the ACLs deny)
+            early = consumer.poll(0.1)
+            early_error = early.error() if early is not None else None
+            if early_error is not None:
+                self._kafka_error(early_error)
+            if self._fatal is not None:
+                raise self._fatal
+            try:
+                consumer.list_topics(timeout=0.5)
+                return
+            except KafkaException as exc:
+                if time.monotonic() > deadline:
+                    raise FatalArchiveError(
+                        f"Kafka broker unreachable within {self.options.connect_timeout_s:g} s "
+                        f"({exc.args[0].str()}): check TXF_KAFKA_BOOTSTRAP"
+                    ) from None
 
     def _loop(self, consumer: Consumer) -> None:
         opts = self.options
@@ -222,8 +247,8 @@ class Archiver:
         first_record: float | None = None
         while not self._stop.is_set():
             msgs = consumer.consume(num_messages=opts.consume_batch, timeout=0.25)
-            if self._fatal:
-                raise FatalArchiveError(self._fatal)
+            if self._fatal is not None:
+                raise self._fatal
             now = time.monotonic()
             if msgs:
                 self._take(msgs, now)
@@ -352,13 +377,18 @@ class Archiver:
 
     # ------------------------------------------------------------------ errors
     def _on_error(self, err: KafkaError) -> None:
-        if err.fatal() or err.code() in (KafkaError._AUTHENTICATION, KafkaError._SSL):
-            self._fatal = f"Kafka error: {err.str()}"
+        if self._fatal is None and (err.fatal() or err.code() == KafkaError._SSL or refusal.refusal_code(err)):
+            self._fatal = self._error(err, "Kafka error")
 
     def _kafka_error(self, err: KafkaError) -> None:
-        if err.fatal() or err.code() in (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.GROUP_AUTHORIZATION_FAILED):
-            raise FatalArchiveError(f"Kafka error: {err.str()}")
+        if err.fatal() or refusal.refusal_code(err) is not None:
+            raise self._error(err, "Kafka error")
         self._warn_once(f"Kafka: {err.str()}")
+
+    def _error(self, err: KafkaError, what: str) -> FatalArchiveError:
+        """The error to end the run with: a refusal with its code and line, anything else exit 1."""
+        refused = self.options.refused(err)
+        return FatalArchiveError(refused[1], refused[0]) if refused else FatalArchiveError(f"{what}: {err.str()}")
 
     def _warn_once(self, text: str) -> None:
         if text not in self._warned:

@@ -33,7 +33,7 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from txf_producer import service_exits
+from txf_producer import refusal, service_exits
 from txf_producer.framing import frame_header, new_serializer, schema_id_of
 from txf_producer.metrics import LatencyHistogram, monotonic_age, serve
 from txf_producer.notify import Notifier
@@ -47,15 +47,10 @@ from txf_producer.stall import Action, FeedState, StallDetector
 
 log = logging.getLogger("txf_producer")
 
-EXIT_OK, EXIT_FATAL, EXIT_NOT_AUTHORIZED, EXIT_CONFIG = 0, 1, 77, 78
-#: Kafka errors that mean "this principal may not": an ACL is missing (restarting cannot help)
-AUTHORIZATION_ERRORS = frozenset(
-    {
-        KafkaError.TOPIC_AUTHORIZATION_FAILED,
-        KafkaError.CLUSTER_AUTHORIZATION_FAILED,
-        KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-    }
-)
+EXIT_OK, EXIT_FATAL = 0, 1
+EXIT_NOT_AUTHORIZED, EXIT_CONFIG = refusal.EXIT_NOT_AUTHORIZED, refusal.EXIT_CONFIG
+#: what a refused producer needs, and what became of its records (refusal's exit-77 line)
+WRITE_GRANT, SPOOLED = "WRITE on the txf topics", "records it could not write are in the spool"
 
 
 class Fatal(RuntimeError):
@@ -154,11 +149,9 @@ class ProducerApp:
     def _kafka_error(self, err: Any) -> None:
         """librdkafka global errors (poll thread): remember when every broker went away; stop on a refusal."""
         code = err.code()
-        if code == KafkaError._AUTHENTICATION:
-            self._refuse(EXIT_CONFIG, self._rejected_login(err.str()))
-            return
-        if code in AUTHORIZATION_ERRORS:
-            self._refuse(EXIT_NOT_AUTHORIZED, self._not_authorized(err.str()))
+        refused = refusal.describe(self.settings, err, WRITE_GRANT, SPOOLED)
+        if refused is not None:
+            self._refuse(*refused)
             return
         if err.fatal():  # this producer instance can do nothing more; a new process gets a new one
             self._refuse(EXIT_FATAL, f"fatal Kafka error: {err.str()}")
@@ -169,7 +162,7 @@ class ProducerApp:
 
     def _delivery_failed(self, err: KafkaError) -> None:
         """A record's delivery failed (it is spooled): an authorization failure or a fatal error ends the run."""
-        if err.code() in AUTHORIZATION_ERRORS or err.fatal():
+        if err.code() in refusal.AUTHORIZATION_ERRORS or err.fatal():
             self._kafka_error(err)
 
     def _serve_errors(self, timeout: float) -> None:
@@ -180,26 +173,6 @@ class ProducerApp:
             self.producer.poll(timeout)
         except KafkaException as exc:
             self._kafka_error(exc.args[0])
-
-    def _principal(self) -> str:
-        s = self.settings
-        if s.kafka_sasl_username:
-            return f"User:{s.kafka_sasl_username} ({s.kafka_sasl_mechanism} over {s.kafka_security_protocol})"
-        return f"this client ({s.kafka_security_protocol})"
-
-    def _rejected_login(self, detail: str) -> str:
-        return (
-            f"Kafka at {self.settings.kafka_bootstrap} rejected the login of {self._principal()}: {detail}. "
-            "Fix TXF_KAFKA_SASL_USERNAME / TXF_KAFKA_SASL_PASSWORD(_FILE); not retrying (exit 78), "
-            "a restart would only repeat the refused login"
-        )
-
-    def _not_authorized(self, detail: str) -> str:
-        return (
-            f"Kafka at {self.settings.kafka_bootstrap} does not authorize {self._principal()} to write: {detail}. "
-            "Run the producer as the principal granted WRITE on the txf topics (an ACL), or have one granted; "
-            "records it could not write are in the spool (exit 77)"
-        )
 
     def _refuse(self, code: int, reason: str) -> None:
         """Remember the first refusal and end the run with it (thread-safe; start-up checks raise it)."""
@@ -286,12 +259,9 @@ class ProducerApp:
                 try:
                     return frame_header(serializer, message_type, topic)
                 except SchemaRegistryError as exc:
-                    if exc.http_status_code in (401, 403):  # a login to fix, not an outage to wait out
-                        raise Refused(
-                            EXIT_CONFIG,
-                            f"the schema registry at {s.registry_url} refused our login (HTTP {exc.http_status_code}): "
-                            "fix TXF_REGISTRY_BASIC_AUTH (user:password); not retrying (exit 78)",
-                        ) from None
+                    refused = refusal.registry_login_refused(s, exc)
+                    if refused is not None:
+                        raise Refused(EXIT_CONFIG, refused) from None
                     raise
 
             headers[topic] = await self._retry_until(
@@ -330,7 +300,10 @@ class ProducerApp:
                 and metadata.topics[t].error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
             ]
             if hidden:
-                raise Refused(EXIT_NOT_AUTHORIZED, self._not_authorized(f"topics {hidden}: authorization failed"))
+                raise Refused(
+                    EXIT_NOT_AUTHORIZED,
+                    refusal.not_authorized(s, f"topics {hidden}: authorization failed", WRITE_GRANT, SPOOLED),
+                )
             missing = [t for t in needed if t not in metadata.topics or metadata.topics[t].error is not None]
             if missing:  # not worth waiting for
                 raise Fatal(
@@ -447,6 +420,8 @@ class ProducerApp:
             for sig in signals:
                 self._loop.remove_signal_handler(sig)
             await self._shutdown(spool, poller)
+            if self._refusal is not None:  # met while flushing (a feed that ended before Kafka refused it)
+                code, reason = self._refusal.code, str(self._refusal)
             if server is not None:
                 server.shutdown()
                 server.server_close()

@@ -12,6 +12,7 @@ from deploykit import (
     ALL_UNITS,
     ARBITER_UNIT,
     ARCHIVE_UNITS,
+    LEG_UNIT,
     MAIN_UNIT,
     SYSTEMD,
     env_example,
@@ -188,7 +189,7 @@ def test_the_arbiter_unit() -> None:
     assert one(arbiter, "Service", "Type") == "notify"
     assert one(arbiter, "Service", "ExecStart") == "/opt/txfstream/venv/bin/txf-arbiter run"
     assert one(arbiter, "Service", "Restart") == "always"
-    assert one(arbiter, "Service", "RestartPreventExitStatus") == "78"
+    assert one(arbiter, "Service", "RestartPreventExitStatus").split() == ["77", "78"]
     assert values(arbiter, "Service", "EnvironmentFile") == [
         "/etc/txfstream/producer.env",
         "-/etc/txfstream/arbiter.env",
@@ -197,3 +198,35 @@ def test_the_arbiter_unit() -> None:
     # the watchdog outlasts the longest blocking call (a flush bounded by TXF_FLUSH_TIMEOUT_S)
     assert timespan_s(one(arbiter, "Service", "WatchdogSec")) > 2 * _setting("TXF_FLUSH_TIMEOUT_S", "flush_timeout_s")
     assert timespan_s(one(arbiter, "Service", "TimeoutStopSec")) > _setting("TXF_FLUSH_TIMEOUT_S", "flush_timeout_s")
+
+
+#: what a capture-leg instance has of its own; every other directive is the producer unit's
+LEG_OWN = {"Description", "EnvironmentFile", "Environment", "WorkingDirectory", "StateDirectory", "ExecStart",
+           "ExecStopPost", "SyslogIdentifier"}  # fmt: skip
+
+
+def test_the_leg_template_is_the_producer_unit_but_for_the_instance() -> None:
+    """txf-producer@.service has every directive of txf-producer.service (systemd has no include: this test
+    keeps them equal) except the instance's own: its leg and state directory on the command line (a settings
+    file would override Environment=), a second settings file, its journal tag."""
+    producer, leg = parse_unit(SYSTEMD / MAIN_UNIT), parse_unit(SYSTEMD / LEG_UNIT)
+    assert producer.keys() == leg.keys()
+    for section in producer:
+        shared = [(k, v) for k, v in producer[section] if k not in LEG_OWN]
+        assert [(k, v) for k, v in leg[section] if k not in LEG_OWN] == shared, section
+    state = "/var/lib/txfstream/leg-%i"
+    assert one(leg, "Service", "ExecStart") == (
+        f"/usr/bin/env TXF_CAPTURE_LEG=%i TXF_STATE_DIR={state} " + one(producer, "Service", "ExecStart")
+    )
+    assert one(leg, "Service", "ExecStopPost") == one(producer, "Service", "ExecStopPost").replace(
+        "-/", f"-/usr/bin/env TXF_STATE_DIR={state} /", 1
+    )
+    assert values(leg, "Service", "EnvironmentFile") == [
+        *values(producer, "Service", "EnvironmentFile"),
+        "-/etc/txfstream/leg-%i.env",
+    ]
+    assert one(leg, "Service", "WorkingDirectory") == state
+    assert one(leg, "Service", "StateDirectory") == "txfstream/leg-%i"
+    assert one(leg, "Service", "SyslogIdentifier") == "txf-producer@%i"
+    assert f"HOME={state}" in values(leg, "Service", "Environment")[-1].split()
+    assert _hardening_block(LEG_UNIT) == _hardening_block(MAIN_UNIT)

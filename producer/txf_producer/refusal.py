@@ -1,0 +1,103 @@
+"""Kafka's refusals of a client, as the exit codes a service manager acts on.
+
+A broker that rejects the login (wrong SCRAM password, unknown user) or an ACL that does not allow
+what a service does will refuse it again after any restart: restarting only hammers the broker (and
+its authentication log). So every long-running service of the project (the producer, the arbiter,
+the archiver and the bar builder; the consumers have the same codes in their own lean library) ends
+with the codes systemd's `RestartPreventExitStatus=77 78` leaves stopped:
+
+- 78 (EX_CONFIG): the credentials were rejected, a setting must change;
+- 77 (EX_NOPERM): the principal lacks an ACL (write a topic, read a topic, use a group, a
+  transactional id); an operator must grant it or run the service as the right principal.
+
+One table here, so the services cannot disagree on which Kafka error is which.
+"""
+
+from __future__ import annotations
+
+from confluent_kafka import KafkaError
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+from txf_producer.settings import Settings
+
+EXIT_NOT_AUTHORIZED, EXIT_CONFIG = 77, 78
+
+#: Kafka errors that mean "this principal may not": an ACL is missing (restarting cannot help)
+AUTHORIZATION_ERRORS = frozenset(
+    {
+        KafkaError.TOPIC_AUTHORIZATION_FAILED,
+        KafkaError.GROUP_AUTHORIZATION_FAILED,
+        KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+        KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+    }
+)
+#: Kafka errors that mean "these credentials were rejected"
+AUTHENTICATION_ERRORS = frozenset({KafkaError._AUTHENTICATION, KafkaError.SASL_AUTHENTICATION_FAILED})
+
+
+def refusal_code(err: KafkaError) -> int | None:
+    """78 for rejected credentials, 77 for a missing ACL, None for anything a retry or restart may cure."""
+    code = err.code()
+    if code in AUTHENTICATION_ERRORS:
+        return EXIT_CONFIG
+    if code in AUTHORIZATION_ERRORS:
+        return EXIT_NOT_AUTHORIZED
+    return None
+
+
+def principal(settings: Settings) -> str:
+    """Who this client is to the broker, without any secret."""
+    if settings.kafka_sasl_username:
+        return (
+            f"User:{settings.kafka_sasl_username} ({settings.kafka_sasl_mechanism} over "
+            f"{settings.kafka_security_protocol})"
+        )
+    return f"this client ({settings.kafka_security_protocol})"
+
+
+def rejected_login(settings: Settings, detail: str) -> str:
+    """The one line for exit 78."""
+    return (
+        f"Kafka at {settings.kafka_bootstrap} rejected the login of {principal(settings)}: {detail}. "
+        "Fix TXF_KAFKA_SASL_USERNAME / TXF_KAFKA_SASL_PASSWORD(_FILE); not retrying (exit 78), "
+        "a restart would only repeat the refused login"
+    )
+
+
+def not_authorized(settings: Settings, detail: str, needs: str, consequence: str = "") -> str:
+    """The one line for exit 77; `needs` says which grant the service runs on (e.g. "WRITE on the txf
+    topics"), `consequence` what happened to the records it held."""
+    return (
+        f"Kafka at {settings.kafka_bootstrap} does not authorize {principal(settings)}: {detail}. "
+        f"Run it as the principal granted {needs} (ACLs), or have them granted"
+        + (f"; {consequence}" if consequence else "")
+        + " (exit 77)"
+    )
+
+
+def describe(settings: Settings, err: KafkaError, needs: str, consequence: str = "") -> tuple[int, str] | None:
+    """(exit code, the one line) when `err` is a refusal, else None."""
+    code = refusal_code(err)
+    if code == EXIT_CONFIG:
+        return code, rejected_login(settings, err.str())
+    if code == EXIT_NOT_AUTHORIZED:
+        return code, not_authorized(settings, err.str(), needs, consequence)
+    return None
+
+
+def registry_login_refused(settings: Settings, exc: BaseException) -> str | None:
+    """The one line for exit 78 when the schema registry refuses our credentials (HTTP 401/403), else
+    None: a login to fix, not an outage to wait out."""
+    status = getattr(exc, "http_status_code", None)
+    if isinstance(exc, SchemaRegistryError) and status in (401, 403):
+        return (
+            f"the schema registry at {settings.registry_url} refused our login (HTTP {status}): "
+            "fix TXF_REGISTRY_BASIC_AUTH (user:password); not retrying (exit 78)"
+        )
+    return None
+
+
+def without_settings(err: KafkaError) -> tuple[int, str] | None:
+    """`describe` for code that holds no settings (a library's default): the code and the broker's words."""
+    code = refusal_code(err)
+    return (code, f"Kafka refused this client: {err.str()} (exit {code})") if code is not None else None
