@@ -17,6 +17,11 @@ SERVICE_USER=txf
 MAIN_UNIT=txf-producer.service
 ARBITER_UNIT=txf-arbiter.service
 ARBITER_WANTS=/etc/systemd/system/multi-user.target.wants
+# Several capture legs on one host: txf-producer@<leg>.service, each with /etc/txfstream/leg-<leg>.env;
+# the schedule starts and stops the legs through a drop-in on the start/stop services.
+LEG_UNIT=txf-producer@.service
+LEG_DROP_IN=50-legs.conf
+LEG_METRICS_BASE=9468   # leg n of the topic map's [capture] legs (0-based) serves /metrics on 9468 + n
 TIMER_UNITS=(txf-producer-start.timer txf-producer-stop.timer)
 SCHEDULE_UNITS=(txf-producer-start.service txf-producer-start.timer txf-producer-stop.service txf-producer-stop.timer)
 # The archive (txf-archive): installed with the producer, enabled by the operator (RUNBOOK "The archive").
@@ -160,4 +165,22 @@ disable_arbiter() {
     if systemd_running; then live_systemctl disable --now "$ARBITER_UNIT"; else live_systemctl disable "$ARBITER_UNIT"; fi
   fi
   if [[ -L $R$ARBITER_WANTS/$ARBITER_UNIT ]]; then remove_path "$ARBITER_WANTS/$ARBITER_UNIT"; fi
+}
+
+# capture_legs: the legs the topic map declares ([capture] legs of subjects.toml), one per line.
+capture_legs() {
+  "$PYTHON" - "$SRC/schema-registry/txf_registry/subjects.toml" <<'PY'
+import sys, tomllib
+with open(sys.argv[1], "rb") as f:
+    print("\n".join(tomllib.load(f).get("capture", {}).get("legs", [])))
+PY
+}
+
+# remove_leg_schedule: the start/stop services act on txf-producer.service again.
+remove_leg_schedule() {
+  local svc
+  for svc in txf-producer-start.service txf-producer-stop.service; do
+    remove_path "$UNIT_DIR/$svc.d/$LEG_DROP_IN"
+    remove_dir_if_empty "$UNIT_DIR/$svc.d"
+  done
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # install.sh: install the txfstream producer as a systemd service with a session schedule.
 #
-#   sudo deploy/install.sh [--schedule timers|cron|none] [--arbiter] [--archive] [--venv-from DIR] [--python PY]
+#   sudo deploy/install.sh [--schedule timers|cron|none] [--arbiter] [--legs a,b] [--archive] [--venv-from DIR] [--python PY]
 #   deploy/install.sh --root DIR [--skip-venv] ...     # into a staging/test root
 #   deploy/install.sh --dry-run ...                    # print every action, change nothing
 #
@@ -13,6 +13,9 @@
 #     /opt/txfstream/monitoring/ (Prometheus alerting rules + promtool tests, Grafana dashboard)
 #   - /etc/systemd/system/txf-producer.service, and txf-arbiter.service (redundant capture; enabled
 #     and started only with --arbiter, see the RUNBOOK; without it an enabled arbiter is disabled)
+#   - txf-producer@.service (one capture leg per instance); with --legs a,b: /etc/txfstream/leg-<leg>.env
+#     (its TXF_METRICS_PORT; never overwritten) and the schedule starts/stops txf-producer@a, @b, ...
+#     instead of txf-producer.service (a drop-in on txf-producer-{start,stop}.service, or the crontab)
 #   - with --archive: the archive's units (txf-archive, txf-archive-bars, txf-archive-compact.{service,timer}),
 #     installed, not enabled (RUNBOOK "The archive" says how), and txf-consumer + txf-archive in the venv
 #   - /etc/txfstream/producer.env from .env.example (mode 0640 root:txf) if absent: NEVER overwritten
@@ -30,6 +33,8 @@
 #   --schedule S     timers | cron | none (default timers)
 #   --arbiter        enable and start txf-arbiter.service (this host runs a capture leg: set
 #                    TXF_CAPTURE_LEG in producer.env; run one arbiter per capture host)
+#   --legs a,b       run these capture legs on this host, one txf-producer@<leg>.service each (legs of the
+#                    topic map's [capture]); without it the schedule runs txf-producer.service
 #   --archive        also install txf-archive (pyarrow, DuckDB, polars in the venv) and its units
 #   --venv-from DIR  repository checkout to pip install from (default: the one holding this script)
 #   --skip-venv      do not create/update the venv (tests; or a venv managed some other way)
@@ -44,6 +49,7 @@ SRC=$REPO_DIR
 SKIP_VENV=0
 ARBITER=0
 ARCHIVE=0
+LEGS=""
 PYTHON=python3
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; }
 while (($#)); do
@@ -58,6 +64,8 @@ while (($#)); do
     --skip-venv) SKIP_VENV=1; shift ;;
     --arbiter) ARBITER=1; shift ;;
     --archive) ARCHIVE=1; shift ;;
+    --legs) LEGS=${2:-}; shift 2 ;;
+    --legs=*) LEGS=${1#*=}; shift ;;
     --python) PYTHON=${2:-}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "$PROG: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
@@ -66,6 +74,17 @@ done
 case $SCHEDULE in timers|cron|none) ;; *) die "--schedule must be timers, cron or none (got '$SCHEDULE')" ;; esac
 [[ -d $SRC ]] || die "--venv-from $SRC: no such directory"
 SRC=$(cd "$SRC" && pwd)
+# --legs: each must be a leg of the topic map (its topics exist only for those), none twice.
+LEG_LIST=()
+if [[ -n $LEGS ]]; then
+  mapfile -t DECLARED_LEGS < <(capture_legs) || die "cannot read the topic map's [capture] legs with $PYTHON"
+  IFS=, read -r -a LEG_LIST <<<"$LEGS"
+  for leg in "${LEG_LIST[@]}"; do
+    [[ " ${DECLARED_LEGS[*]} " == *" $leg "* ]] ||
+      die "--legs: '$leg' is not a capture leg of the topic map (schema-registry/txf_registry/subjects.toml [capture] legs: ${DECLARED_LEGS[*]:-none})"
+  done
+  (($(printf '%s\n' "${LEG_LIST[@]}" | sort -u | wc -l) == ${#LEG_LIST[@]})) || die "--legs: a leg is named twice in '$LEGS'"
+fi
 require_privileges
 ((DRY_RUN)) && say "dry run: nothing will be changed"
 say "installing into root $ROOT from $SRC (schedule: $SCHEDULE)"
@@ -166,10 +185,37 @@ else
     install -m 0644 "$DEPLOY_DIR/holidays.example" "$R$HOLIDAYS_FILE"
 fi
 ensure_dir "$STATE_DIR" 0750 "$SERVICE_USER:$SERVICE_USER"
+# Each leg's own settings: a metrics port of its own (two legs on one host cannot share 9464).
+for leg in "${LEG_LIST[@]}"; do
+  leg_env=$CONF_DIR/leg-$leg.env
+  if [[ -e $R$leg_env ]]; then SUMMARY+=("kept: existing $leg_env (never overwritten)"); continue; fi
+  index=0
+  for declared in "${DECLARED_LEGS[@]}"; do [[ $declared == "$leg" ]] && break; index=$((index + 1)); done
+  {
+    echo "# $leg_env: settings of txf-producer@$leg.service, read after producer.env (these win)."
+    echo "# Made by deploy/install.sh --legs; never overwritten. KEY=VALUE lines, no trailing comments."
+    echo "# The leg (TXF_CAPTURE_LEG) and its state directory are the unit's own (set on its command line)."
+    echo "# This leg's /metrics, /healthz, /readyz (each leg on this host needs its own port)"
+    echo "TXF_METRICS_PORT=$((LEG_METRICS_BASE + index))"
+    echo "# A Shioaji key of its own, if the legs should not share one login's limits:"
+    echo "#TXF_SHIOAJI_API_KEY="
+    echo "#TXF_SHIOAJI_SECRET_KEY="
+  } >"$TMP/leg-$leg.env"
+  if ((DRY_RUN)); then
+    note "would create $leg_env (mode 0640, root:$SERVICE_USER)"
+  else
+    act "create $leg_env (TXF_METRICS_PORT $((LEG_METRICS_BASE + index)))" install -m 0640 "$TMP/leg-$leg.env" "$R$leg_env"
+  fi
+  set_owner "$leg_env" "root:$SERVICE_USER"
+done
 
 # --- 4. units and schedule -----------------------------------------------------------------------
 install_file "$DEPLOY_DIR/systemd/$MAIN_UNIT" "$UNIT_DIR/$MAIN_UNIT" 0644
 install_file "$DEPLOY_DIR/systemd/$ARBITER_UNIT" "$UNIT_DIR/$ARBITER_UNIT" 0644
+install_file "$DEPLOY_DIR/systemd/$LEG_UNIT" "$UNIT_DIR/$LEG_UNIT" 0644
+# What the schedule starts and stops: the plain producer, or this host's legs.
+SCHEDULED=$MAIN_UNIT
+if ((${#LEG_LIST[@]})); then SCHEDULED=$(printf 'txf-producer@%s.service ' "${LEG_LIST[@]}"); SCHEDULED=${SCHEDULED% }; fi
 ((ARBITER)) || disable_arbiter
 if ((ARCHIVE)); then
   for unit in "${ARCHIVE_UNITS[@]}"; do install_file "$DEPLOY_DIR/systemd/$unit" "$UNIT_DIR/$unit" 0644; done
@@ -178,10 +224,22 @@ case $SCHEDULE in
   timers)
     remove_cron
     for unit in "${SCHEDULE_UNITS[@]}"; do install_file "$DEPLOY_DIR/systemd/$unit" "$UNIT_DIR/$unit" 0644; done
+    if ((${#LEG_LIST[@]})); then
+      for verb in start stop; do
+        printf '# install.sh --legs %s: the schedule %ss these capture legs instead of %s.\n[Service]\n# (an empty ExecStart= clears the shipped one)\nExecStart=\n# the legs, in one systemctl call\nExecStart=/usr/bin/systemctl %s %s\n' \
+          "$LEGS" "$verb" "$MAIN_UNIT" "$verb" "$SCHEDULED" >"$TMP/$verb-legs.conf"
+        install_file "$TMP/$verb-legs.conf" "$UNIT_DIR/txf-producer-$verb.service.d/$LEG_DROP_IN" 0644
+      done
+    else
+      remove_leg_schedule
+    fi
     ;;
   cron)
     remove_timers
-    install_file "$DEPLOY_DIR/cron/txf-producer.crontab" "$CRON_FILE" 0644
+    remove_leg_schedule
+    sed "s|systemctl start $MAIN_UNIT|systemctl start $SCHEDULED|; s|systemctl stop $MAIN_UNIT|systemctl stop $SCHEDULED|" \
+      "$DEPLOY_DIR/cron/txf-producer.crontab" >"$TMP/txf-producer.crontab"
+    install_file "$TMP/txf-producer.crontab" "$CRON_FILE" 0644
     if [[ $(date +%z) != +0800 ]]; then
       warn "this host's local time zone is $(date +%Z) ($(date +%z)), not Asia/Taipei: cron would run the schedule at the wrong time; run 'timedatectl set-timezone Asia/Taipei' or use --schedule timers"
     fi
@@ -189,6 +247,7 @@ case $SCHEDULE in
   none)
     remove_cron
     remove_timers
+    remove_leg_schedule
     ;;
 esac
 
@@ -230,9 +289,13 @@ if ((ARBITER)); then
       act "enable $ARBITER_UNIT" ln -sfn "$UNIT_DIR/$ARBITER_UNIT" "$link"
     fi
   fi
-  if [[ -r $R$ENV_FILE ]] && ! grep -Eq '^TXF_CAPTURE_LEG=[[:alnum:]]' "$R$ENV_FILE"; then
+  if ((!${#LEG_LIST[@]})) && [[ -r $R$ENV_FILE ]] && ! grep -Eq '^TXF_CAPTURE_LEG=[[:alnum:]]' "$R$ENV_FILE"; then
     warn "--arbiter: TXF_CAPTURE_LEG is empty in $ENV_FILE, so this host's producer writes the canonical topics beside the arbiter: set it to this host's leg (a, b, ...)"
   fi
+fi
+
+if ((${#LEG_LIST[@]})) && ((!ARBITER)); then
+  note "note: --legs without --arbiter: the legs write only their leg topics; run txf-arbiter on this or another host"
 fi
 
 print_summary install

@@ -5,7 +5,7 @@
 #   deploy/uninstall.sh --root DIR ...    # from a staging/test root
 #   deploy/uninstall.sh --dry-run ...     # print every action, change nothing
 #
-# Stops and disables the schedule (timers or cron) and txf-arbiter.service, stops txf-producer.service (on the live
+# Stops and disables the schedule (timers or cron) and txf-arbiter.service, stops txf-producer.service and its legs (txf-producer@*; on the live
 # system: mind the session, a stop during a session loses quotes for good), removes the unit
 # files, /opt/txfstream (venv, scripts) and reloads systemd. KEEPS /etc/txfstream (producer.env
 # with its secrets, holidays), /var/lib/txfstream (state: an unsent spool.msgpack!), unit drop-ins
@@ -38,11 +38,19 @@ say "uninstalling from root $ROOT$( ((PURGE)) && echo ' (purge)')"
 # 1. No scheduled start may bring it back while we remove it.
 remove_cron
 remove_timers
+remove_leg_schedule
 
 # 2. Stop the producer (live system only).
 if systemd_running && systemctl is-active --quiet "$MAIN_UNIT" 2>/dev/null; then
   warn "stopping $MAIN_UNIT (quotes streamed from now on are lost)"
   live_systemctl stop "$MAIN_UNIT"
+fi
+if systemd_running; then
+  mapfile -t running_legs < <(systemctl list-units --plain --no-legend --state=active 'txf-producer@*.service' | awk '{print $1}')
+  if ((${#running_legs[@]})); then
+    warn "stopping ${running_legs[*]} (quotes streamed from now on are lost by these legs)"
+    live_systemctl stop "${running_legs[@]}"
+  fi
 fi
 
 # 2b. The archive's services (its files stay: they are the research record).
@@ -56,6 +64,7 @@ if [[ -e $R$ARCHIVE_DIR ]]; then SUMMARY+=("kept: $ARCHIVE_DIR (the archive; eve
 disable_arbiter
 remove_path "$UNIT_DIR/$ARBITER_UNIT"
 remove_path "$UNIT_DIR/$MAIN_UNIT"
+remove_path "$UNIT_DIR/$LEG_UNIT"
 remove_path "$PREFIX"
 
 # 4. Configuration, state, user: kept unless --purge.

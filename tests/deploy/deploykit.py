@@ -24,6 +24,7 @@ ENV_EXAMPLE = REPO / ".env.example"
 
 MAIN_UNIT = "txf-producer.service"
 ARBITER_UNIT = "txf-arbiter.service"
+LEG_UNIT = "txf-producer@.service"  # one capture leg per instance (install.sh --legs)
 SCHEDULE_UNITS = (
     "txf-producer-start.service",
     "txf-producer-start.timer",
@@ -36,7 +37,7 @@ ARCHIVE_UNITS = (
     "txf-archive-compact.service",
     "txf-archive-compact.timer",
 )
-ALL_UNITS = (MAIN_UNIT, ARBITER_UNIT, *SCHEDULE_UNITS)
+ALL_UNITS = (MAIN_UNIT, ARBITER_UNIT, LEG_UNIT, *SCHEDULE_UNITS)
 STUBBED = ("systemctl", "useradd", "userdel", "chown", "getent", "crontab")
 
 

@@ -269,3 +269,50 @@ def test_archive_units_only_with_archive_and_uninstall_keeps_the_archive(root: P
     _ok(gone)
     assert not any((root / UNIT_DIR / u).exists() for u in ARCHIVE_UNITS)
     assert (root / "var/lib/txf-archive/tick").is_dir() and "kept: /var/lib/txf-archive" in gone.out
+
+
+def test_legs_get_their_settings_and_the_schedule_runs_them_instead_of_the_producer(root: Path, tmp_path: Path) -> None:
+    """--legs a,b: a settings file per leg with its own metrics port (never overwritten), and the timers'
+    start/stop services (or the crontab) act on txf-producer@a and @b; without --legs, on the producer."""
+    run = install(root, "--legs", "a,b", workdir=tmp_path)
+    _ok(run)
+    assert "without --arbiter" in run.out
+    ports = {}
+    for leg in ("a", "b"):
+        env = root / f"etc/txfstream/leg-{leg}.env"
+        assert mode(env) == 0o640
+        ports[leg] = dict(
+            line.split("=", 1) for line in env.read_text().splitlines() if line and not line.startswith("#")
+        )["TXF_METRICS_PORT"]
+    assert ports == {"a": "9468", "b": "9469"}  # beside the producer's 9464 and the services' 9465-9467
+    for verb in ("start", "stop"):
+        drop_in = (root / UNIT_DIR / f"txf-producer-{verb}.service.d/50-legs.conf").read_text()
+        assert f"ExecStart=\nExecStart=/usr/bin/systemctl {verb} txf-producer@a.service txf-producer@b.service\n" in (
+            "\n".join(line for line in drop_in.splitlines() if not line.startswith("#")) + "\n"
+        )
+    (root / "etc/txfstream/leg-a.env").write_text("TXF_METRICS_PORT=9500\n")
+    again = install(root, "--legs", "a,b", workdir=tmp_path)
+    _ok(again)
+    assert (root / "etc/txfstream/leg-a.env").read_text() == "TXF_METRICS_PORT=9500\n"  # the operator's
+
+    _ok(install(root, "--schedule", "cron", "--legs", "b", workdir=tmp_path))
+    cron = (root / "etc/cron.d/txf-producer").read_text()
+    assert "txf-producer.service" not in cron and cron.count("systemctl start txf-producer@b.service") == 3
+    assert cron.count("systemctl stop txf-producer@b.service") == 2
+    assert not (root / UNIT_DIR / "txf-producer-start.service.d").exists()
+
+    _ok(install(root, workdir=tmp_path))  # no legs: the schedule runs the producer again
+    assert not (root / UNIT_DIR / "txf-producer-start.service.d").exists()
+    assert (root / UNIT_DIR / "txf-producer-start.service").read_text() == (
+        SYSTEMD / "txf-producer-start.service"
+    ).read_text()
+    _ok(uninstall(root, workdir=tmp_path))
+    assert not (root / UNIT_DIR / "txf-producer@.service").exists()
+    assert (root / "etc/txfstream/leg-b.env").exists()  # configuration is kept (--purge removes it)
+
+
+def test_legs_must_be_legs_of_the_topic_map(root: Path, tmp_path: Path) -> None:
+    for legs, says in (("a,x", "'x' is not a capture leg of the topic map"), ("a,a", "named twice")):
+        run = install(root, "--legs", legs, workdir=tmp_path)
+        assert run.code == 1 and says in run.err, run.text
+        assert not (root / "etc/txfstream").exists()  # refused before anything was written

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from containerkit import KAFKA, PRODUCER, REGISTRY, STATE, UNIT, ProducerContainer, booted, entry_time
+from containerkit import KAFKA, PRODUCER, REGISTRY, REPO, STATE, UNIT, ProducerContainer, booted, entry_time
 from deploykit import DEPLOY, timespan_s
 from systemd_container import wait_until
 
@@ -401,6 +401,106 @@ def test_arbiter_unit_writes_a_capture_leg_once_and_comes_back_after_sigkill(fre
 
 
 # --------------------------------------------------------------------------- journald
+
+
+SCRIPTED = "/opt/txf-test/scripted-session"
+LEG_UNITS = ("txf-producer@a.service", "txf-producer@b.service")
+LEG_QUOTES = 400
+
+
+def _metric_sum(c: ProducerContainer, port: int, name: str) -> float:
+    body = c.probe("http", f"http://127.0.0.1:{port}/metrics")["body"]
+    return sum(
+        float(line.rpartition(" ")[2]) for line in body.splitlines() if line.startswith((name + "{", name + " "))
+    )
+
+
+def test_two_leg_instances_on_one_host_and_a_leg_restart_is_free(fresh: ProducerContainer) -> None:
+    """`install.sh --legs a,b` and txf-producer@a/@b as shipped (the live source; its Shioaji client a
+    scripted fake that plays the same 400 quotes to every login: tests/deploy/scripted_session/) with the
+    arbiter: each instance is its own leg with its own state directory, metrics port and journal tag;
+    restarting leg a mid-stream (it replays from its login) leaves the canonical topics with every quote
+    exactly once."""
+    c = fresh
+    prefix, arbiter = "legs.", "txf-arbiter.service"
+    c.install("--schedule", "none", "--legs", "a,b")
+    for name, source in (
+        ("sitecustomize.py", Path(__file__).with_name("scripted_session") / "sitecustomize.py"),
+        ("fake_shioaji.py", REPO / "tests/producer/fake_shioaji.py"),
+        ("live_with_fake_shioaji.py", REPO / "tests/e2e/live_with_fake_shioaji.py"),
+    ):
+        c.write(f"{SCRIPTED}/{name}", source.read_text())
+    c.run(
+        str(PRODUCER.replace("txf-producer", "txf-registry")),
+        "--topic-prefix",
+        prefix,
+        "register",
+        "--topics",
+        timeout=120,
+        env={"TXF_KAFKA_BOOTSTRAP": KAFKA, "TXF_REGISTRY_URL": REGISTRY},
+    )
+    settings = "/etc/txfstream/test-legs.env"
+    c.write(
+        settings,
+        f"TXF_TOPIC_PREFIX={prefix}\nTXF_FAKE_QUOTES={LEG_QUOTES}\n"
+        "TXF_SHIOAJI_API_KEY=leg-key-not-logged\nTXF_SHIOAJI_SECRET_KEY=leg-secret-not-logged\n",
+        mode=0o640,
+    )
+    c.drop_in(
+        "txf-producer@.service",
+        "50-test",
+        f"[Service]\nEnvironment=PYTHONPATH={SCRIPTED}\nEnvironmentFile={settings}\n",
+    )
+    c.write("/etc/txfstream/arbiter.env", f"TXF_TOPIC_PREFIX={prefix}\nTXF_ARBITER_LEGS=a,b\n", mode=0o640)
+    mark = c.mark()
+    try:
+        c.systemctl("enable", "--now", arbiter)
+        c.systemctl("start", *LEG_UNITS)  # returns once both sent READY=1
+        pids = [c.main_pid(u) for u in LEG_UNITS]
+        assert all(c.prop(u, "ActiveState") == "active" for u in LEG_UNITS) and len(set(pids)) == 2 and 0 not in pids
+        data = ("txf-tick", "txf-bidask")
+        legs = {leg: [f"{prefix}leg-{leg}.{t}" for t in data] for leg in ("a", "b")}
+        canonical = [f"{prefix}{t}" for t in data]
+
+        def total(topics: list[str]) -> int:
+            return sum(c.probe("offsets", *topics).values())
+
+        for leg in ("a", "b"):
+            wait_until(lambda leg=leg: total(legs[leg]) == LEG_QUOTES or None, 60, f"leg {leg}'s quotes")
+        wait_until(lambda: total(canonical) == LEG_QUOTES or None, 60, "the arbiter's canonical quotes")
+        for leg, port in (("a", 9468), ("b", 9469)):  # install.sh's leg-<leg>.env ports
+            assert _metric_sum(c, port, "txf_messages_published_total") >= LEG_QUOTES, leg
+            state = c.run("stat", "-c", "%U %a", f"/var/lib/txfstream/leg-{leg}").stdout.split()
+            assert state == ["txf", "750"], state
+
+        c.systemctl("restart", LEG_UNITS[0])  # a deploy or a stall recovery of one leg, mid-stream
+        assert c.main_pid(LEG_UNITS[1]) == pids[1]  # leg b never stopped
+        wait_until(lambda: total(legs["a"]) == 2 * LEG_QUOTES or None, 60, "leg a's quotes after its restart")
+        wait_until(
+            lambda: _metric_sum(c, 9465, "txf_arbiter_leg_records_total") >= 3 * LEG_QUOTES or None,
+            60,
+            "the arbiter to read every leg record",
+        )
+        back = c.probe("readback", *canonical)
+        for topic in canonical:
+            [run] = back[topic]["runs"].values()  # one arbiter run, never a second copy
+            assert run["complete"] and run["count"] == run["distinct"], run
+        assert total(canonical) == LEG_QUOTES  # the restarted leg's 400 again: all dropped as duplicates
+        assert _metric_sum(c, 9465, "txf_arbiter_leg_duplicates_total") == 2 * LEG_QUOTES
+        journal = c.entries(mark, "-t", "txf-producer@a")
+        assert journal and not c.entries(mark, "-t", "txf-producer")  # each leg tagged with its instance
+        text = "\n".join(str(e.get("MESSAGE")) for e in c.entries(mark))
+        assert "leg-key-not-logged" not in text and "leg-secret-not-logged" not in text
+        _figure(
+            "two leg instances, leg a restarted",
+            f"{LEG_QUOTES} canonical quotes once from 3 x {LEG_QUOTES} leg records",
+        )
+    finally:
+        c.systemctl("stop", *LEG_UNITS, check=False)
+        c.systemctl("disable", "--now", arbiter, check=False)
+        c.run("rm", "-rf", "/etc/systemd/system/txf-producer@.service.d", settings, "/etc/txfstream/arbiter.env")
+        c.install("--schedule", "none")  # no legs again (their settings files stay, as on a server)
+        c.systemctl("reset-failed", *LEG_UNITS, check=False)
 
 
 def test_journal_lines_carry_their_priority_and_no_timestamp(host: ProducerContainer) -> None:
