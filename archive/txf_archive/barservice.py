@@ -33,6 +33,7 @@ from txf_consumer.schemas import RegistryReader, RegistryUnavailableError, Schem
 from txf_consumer.wire import FrameDecoder, WireFormatError
 from txf_producer import refusal
 from txf_producer.framing import frame_header, new_serializer
+from txf_producer.notify import Notifier
 
 #: the grants the bar builder runs on (named in its exit-77 line; stack/acls.py grants them)
 GRANTS = "READ on the tick topics, WRITE on the bars topic, its group and its transactional id"
@@ -74,6 +75,7 @@ class BarService:
             "malformed": 0,
             "transactions": 0,
         }
+        self.notifier = Notifier()  # sd_notify under Type=notify (no-op elsewhere): READY, WATCHDOG, STOPPING
         self._fatal: FatalBarError | None = None  # set by librdkafka's error callback, raised by the loop
         self._assigned_at: float | None = None
 
@@ -111,7 +113,9 @@ class BarService:
             self._wait_for_broker(producer)
             producer.init_transactions(s.startup_deadline_s)  # fences an older instance of this id
             consumer.subscribe(self.topics, on_assign=self._on_assign)
+            self.notifier.ready(f"building 1-minute bars into {self.out_topic}")
             self._loop(consumer, producer, header)
+            self.notifier.stopping("stopped")
         except (SchemaMismatchError, RegistryUnavailableError) as exc:
             raise FatalBarError(str(exc)) from exc
         except KafkaException as exc:
@@ -135,6 +139,7 @@ class BarService:
         grace_ns = int(self.settings.bars_grace_s * 1e9)
         last_tick = time.monotonic()
         while not self._stop.is_set():
+            self.notifier.watchdog()  # each pass: a consume timeout and at most one transaction
             msgs = consumer.consume(num_messages=2000, timeout=0.25)
             if self._fatal is not None:
                 raise self._fatal

@@ -47,6 +47,7 @@ from txf_consumer.schemas import (
 )
 from txf_consumer.wire import Resolver
 from txf_producer import refusal
+from txf_producer.notify import Notifier
 
 #: Bytes a buffered record costs beyond its value (the Message object, its bytes objects, the key):
 #: counted against TXF_ARCHIVE_ROLL_BYTES so that the roll size bounds the process's memory.
@@ -121,9 +122,13 @@ class Archiver:
         *,
         metrics: ArchiveMetrics | None = None,
         log: Callable[[str], None] | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.options = options
         self.metrics = metrics or ArchiveMetrics()
+        # sd_notify under Type=notify: READY once subscribed, WATCHDOG from the loop (a frozen writer is
+        # killed and restarted by systemd; the files say where the next one resumes), STOPPING at the end
+        self.notifier = notifier or Notifier()
         self._log = log or (lambda m: print(f"txf-archive: {m}", file=sys.stderr, flush=True))
         self._stop = threading.Event()
         self._reader = registry
@@ -201,7 +206,9 @@ class Archiver:
                     on_revoke=self._on_revoke,
                     on_lost=self._on_lost,
                 )
+                self.notifier.ready(f"archiving {len(self.options.topics)} topics into {self.options.root}")
                 self._loop(consumer)
+                self.notifier.stopping("writing what was read")
                 started = time.monotonic()
                 self._flush(consumer, list(self.pending), wait=True)
                 self.result.busy_s += time.monotonic() - started
@@ -245,7 +252,9 @@ class Archiver:
         result = self.result
         last_record = time.monotonic()
         first_record: float | None = None
+        notifier = self.notifier
         while not self._stop.is_set():
+            notifier.watchdog()  # each pass takes at most a consume timeout plus one roll's write
             msgs = consumer.consume(num_messages=opts.consume_batch, timeout=0.25)
             if self._fatal is not None:
                 raise self._fatal

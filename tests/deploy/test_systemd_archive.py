@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from containerkit import DEV_PYTHON, PRODUCER, ProducerContainer, booted
+from containerkit import DEV_PYTHON, KAFKA, PRODUCER, REGISTRY, ProducerContainer, booted
 from systemd_container import wait_until
 
 pytestmark = pytest.mark.integration
@@ -105,3 +105,96 @@ def test_archive_unit_archives_comes_back_after_sigkill_and_stops_cleanly(host: 
     shown = c.show(UNIT, "Result", "ExecMainStatus", "ActiveState")
     assert (shown["Result"], shown["ExecMainStatus"], shown["ActiveState"]) == ("success", "0", "inactive"), shown
     assert _archived(c) == 2 * QUOTES
+
+
+def test_start_returns_at_ready_and_a_frozen_archiver_is_killed_by_the_watchdog(host: ProducerContainer) -> None:
+    """Type=notify: `systemctl start` returns once the archiver is subscribed (its STATUS says so); a
+    SIGSTOPped archiver (a hung write, a stuck broker call) stops sending WATCHDOG=1 and systemd kills it
+    with SIGABRT and restarts it (drop-in WatchdogSec=3s, shipped 60 s); what follows is archived once."""
+    c = host
+    c.systemctl("stop", UNIT)
+    c.drop_in(UNIT, "50-watchdog", "[Service]\nWatchdogSec=3s\nRestartSec=1s\n")
+    try:
+        c.systemctl("reset-failed", UNIT, check=False)
+        c.systemctl("start", UNIT)  # returns at READY=1
+        shown = c.show(UNIT, "ActiveState", "StatusText", "NRestarts")
+        assert shown["ActiveState"] == "active" and shown["StatusText"].startswith("archiving"), shown
+        before = _archived(c)
+        mark = c.mark()
+        frozen = c.main_pid(UNIT)
+        os.kill(frozen, signal.SIGSTOP)
+        entry = c.wait_journal(mark, "Watchdog timeout", 30, "-u", UNIT)
+        assert "Watchdog timeout" in str(entry.get("MESSAGE")), entry
+        wait_until(
+            lambda: (c.main_pid(UNIT) not in (0, frozen) and c.prop(UNIT, "ActiveState") == "active") or None,
+            30,
+            "the archiver restarted after the watchdog kill",
+        )
+        restarts = int(c.prop(UNIT, "NRestarts"))
+        assert restarts >= int(shown["NRestarts"]) + 1, (restarts, shown, c.journal("-u", UNIT, "-n", "30"))
+        c.run(
+            PRODUCER,
+            "run",
+            "--source",
+            "sim",
+            "--max-messages",
+            str(QUOTES),
+            "--seed",
+            "3",
+            timeout=120,
+            env={"TXF_STATE_DIR": "/tmp/producer", "TXF_METRICS_PORT": "0"},
+        )
+        wait_until(lambda: _archived(c) == before + QUOTES, 60, "the batch after the watchdog kill archived once")
+    finally:
+        c.systemctl("stop", UNIT, check=False)
+        c.remove_drop_in(UNIT, "50-watchdog")
+        c.systemctl("reset-failed", UNIT, check=False)
+
+
+def test_the_bar_builder_unit_publishes_bars_and_stops_cleanly(host: ProducerContainer) -> None:
+    """txf-archive-bars.service as shipped: READY once subscribed, 1-minute bars of a past session morning
+    published to txf-bars-1m in transactions, its metrics on 9467, exit 0 on `systemctl stop`."""
+    c = host
+    bars_unit, prefix = "txf-archive-bars.service", "bars."  # topics of its own: only this morning's ticks
+    c.run(
+        PRODUCER.replace("txf-producer", "txf-registry"),
+        "--topic-prefix",
+        prefix,
+        "register",
+        "--topics",
+        timeout=120,
+        env={"TXF_KAFKA_BOOTSTRAP": KAFKA, "TXF_REGISTRY_URL": REGISTRY},
+    )
+    c.run(
+        PRODUCER,
+        "run",
+        "--source",
+        "sim",
+        "--sim-start",
+        "2026-11-26T09:00:00",  # every minute of it is over: the builder closes each bar at once
+        "--max-messages",
+        str(QUOTES),
+        timeout=120,
+        env={"TXF_STATE_DIR": "/tmp/producer", "TXF_METRICS_PORT": "0", "TXF_TOPIC_PREFIX": prefix},
+    )
+    c.write("/etc/txfstream/archive.env", f"TXF_BARS_GRACE_S=0\nTXF_TOPIC_PREFIX={prefix}\n", mode=0o640)
+    try:
+        c.systemctl("start", bars_unit)  # returns at READY=1
+        assert c.prop(bars_unit, "StatusText").startswith("building 1-minute bars")
+        bars = f"{prefix}txf-bars-1m"
+        wait_until(lambda: c.probe("offsets", bars)[bars] > 1 or None, 60, "bars and their commit marker")
+
+        def published() -> float | None:
+            body = c.probe("http", "http://127.0.0.1:9467/metrics")["body"]
+            values = [
+                float(line.split()[-1]) for line in body.splitlines() if line.startswith("txf_bars_published_total")
+            ]
+            return sum(values) or None
+
+        assert wait_until(published, 30, "the bar builder's metrics") >= 1
+        c.systemctl("stop", bars_unit)
+        shown = c.show(bars_unit, "Result", "ExecMainStatus", "ActiveState")
+        assert (shown["Result"], shown["ExecMainStatus"], shown["ActiveState"]) == ("success", "0", "inactive")
+    finally:
+        c.systemctl("stop", bars_unit, check=False)
+        c.run("rm", "-f", "/etc/txfstream/archive.env")

@@ -230,3 +230,19 @@ def test_the_leg_template_is_the_producer_unit_but_for_the_instance() -> None:
     assert one(leg, "Service", "SyslogIdentifier") == "txf-producer@%i"
     assert f"HOME={state}" in values(leg, "Service", "Environment")[-1].split()
     assert _hardening_block(LEG_UNIT) == _hardening_block(MAIN_UNIT)
+
+
+@pytest.mark.parametrize("name", ("txf-archive.service", "txf-archive-bars.service"))
+def test_the_archive_services_notify_are_watched_and_do_not_restart_a_refusal(name: str) -> None:
+    """READY=1 once subscribed, WATCHDOG=1 from the loop (tests/deploy/test_systemd_archive.py proves both
+    under systemd); a start timeout that covers wait-for-kafka's 150 s; no restart after 77 or 78."""
+    unit = parse_unit(SYSTEMD / name)
+    assert one(unit, "Service", "Type") == "notify" and one(unit, "Service", "NotifyAccess") == "main"
+    assert one(unit, "Service", "WatchdogSignal") == "SIGABRT"
+    assert timespan_s(one(unit, "Service", "WatchdogSec")) > 2 * _setting("TXF_FLUSH_TIMEOUT_S", "flush_timeout_s")
+    start_pre = one(unit, "Service", "ExecStartPre")
+    waits = float(start_pre.rsplit("--timeout", 1)[1])
+    assert timespan_s(one(unit, "Service", "TimeoutStartSec")) > waits + _setting(
+        "TXF_STARTUP_DEADLINE_S", "startup_deadline_s"
+    )
+    assert one(unit, "Service", "RestartPreventExitStatus").split() == ["77", "78"]
