@@ -48,6 +48,7 @@ from txf_arbiter.rebuild import read_tail
 from txf_arbiter.settings import ArbiterSettings
 from txf_producer import refusal
 from txf_producer.framing import frame_header, new_serializer
+from txf_producer.metadata import unauthorized_topics, wait_for_metadata
 from txf_producer.metrics import LatencyHistogram, serve_collector
 from txf_producer.notify import Notifier
 from txf_registry.topicmap import load_topic_map
@@ -183,26 +184,13 @@ class ArbiterService:
     def _check_topics(self, needed: list[str]) -> None:
         assert self.producer is not None
         s = self.settings
-        deadline = time.monotonic() + s.startup_deadline_s
-        while True:  # short asks with the error callback served between them: a refused login ends it at once
-            self.producer.poll(0.1)
-            if self._fatal is not None:
-                raise self._fatal
-            try:
-                metadata = self.producer.list_topics(timeout=0.5)
-                break
-            except KafkaException as exc:
-                if time.monotonic() > deadline:
-                    raise Fatal(
-                        f"Kafka at {s.kafka_bootstrap} unreachable: {exc}; start it or fix TXF_KAFKA_BOOTSTRAP"
-                    ) from None
-        hidden = [
-            t
-            for t in needed
-            if t in metadata.topics
-            and metadata.topics[t].error is not None
-            and metadata.topics[t].error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
-        ]
+        try:
+            metadata = wait_for_metadata(self.producer, s.startup_deadline_s, self._raise_fatal)
+        except KafkaException as exc:
+            raise Fatal(
+                f"Kafka at {s.kafka_bootstrap} unreachable: {exc}; start it or fix TXF_KAFKA_BOOTSTRAP"
+            ) from None
+        hidden = unauthorized_topics(metadata, needed)
         if hidden:
             raise Fatal(
                 refusal.not_authorized(s, f"topics {hidden}: authorization failed", GRANTS), EXIT_NOT_AUTHORIZED
@@ -375,6 +363,10 @@ class ArbiterService:
             self._set_fatal(err, f"fatal Kafka error: {err.str()}")
         else:
             log.warning("kafka: %s", err.str())
+
+    def _raise_fatal(self) -> None:
+        if self._fatal is not None:
+            raise self._fatal
 
     def _set_fatal(self, err: KafkaError, reason: str) -> None:
         """Remember the first fatal error for the loop to raise: a refusal with its code (77/78), else 1."""

@@ -33,6 +33,7 @@ from txf_consumer.schemas import RegistryReader, RegistryUnavailableError, Schem
 from txf_consumer.wire import FrameDecoder, WireFormatError
 from txf_producer import refusal
 from txf_producer.framing import frame_header, new_serializer
+from txf_producer.metadata import wait_for_metadata
 from txf_producer.notify import Notifier
 
 #: the grants the bar builder runs on (named in its exit-77 line; stack/acls.py grants them)
@@ -209,20 +210,17 @@ class BarService:
     def _wait_for_broker(self, producer: Producer) -> None:
         """Short metadata asks with the error callback served between them, before init_transactions
         (which would only time out): a refused login ends the start at once, with its exit code."""
-        deadline = time.monotonic() + self.settings.startup_deadline_s
-        while True:
-            producer.poll(0.1)
-            if self._fatal is not None:
-                raise self._fatal
-            try:
-                producer.list_topics(timeout=0.5)
-                return
-            except KafkaException as exc:
-                if time.monotonic() > deadline:
-                    raise FatalBarError(
-                        f"Kafka at {self.settings.kafka_bootstrap} unreachable within "
-                        f"{self.settings.startup_deadline_s:g} s ({exc.args[0].str()}): check TXF_KAFKA_BOOTSTRAP"
-                    ) from None
+        try:
+            wait_for_metadata(producer, self.settings.startup_deadline_s, self._raise_fatal)
+        except KafkaException as exc:
+            raise FatalBarError(
+                f"Kafka at {self.settings.kafka_bootstrap} unreachable within "
+                f"{self.settings.startup_deadline_s:g} s ({exc.args[0].str()}): check TXF_KAFKA_BOOTSTRAP"
+            ) from None
+
+    def _raise_fatal(self) -> None:
+        if self._fatal is not None:
+            raise self._fatal
 
     def _on_error(self, err: KafkaError) -> None:
         if self._fatal is None and (err.fatal() or refusal.refusal_code(err) is not None):

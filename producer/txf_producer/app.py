@@ -35,6 +35,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from txf_producer import refusal, service_exits
 from txf_producer.framing import frame_header, new_serializer, schema_id_of
+from txf_producer.metadata import unauthorized_topics, wait_for_metadata
 from txf_producer.metrics import LatencyHistogram, monotonic_age, serve
 from txf_producer.notify import Notifier
 from txf_producer.publisher import Publisher, Stream
@@ -282,23 +283,10 @@ class ProducerApp:
         needed = sorted({t for _q, _a, t in s.routes()} | {str(s.dead_letter_topic)})
 
         def attempt() -> None:
-            end = time.monotonic() + min(5.0, s.startup_deadline_s)
-            while True:  # short metadata requests, serving error_cb between them: a refused login shows
-                self._serve_errors(0.1)  # there within a second, not after a long metadata timeout
-                self._raise_refusal()
-                try:
-                    metadata = producer.list_topics(timeout=0.5)
-                    break
-                except KafkaException:
-                    if time.monotonic() > end:
-                        raise
-            hidden = [
-                t
-                for t in needed
-                if t in metadata.topics
-                and metadata.topics[t].error is not None
-                and metadata.topics[t].error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
-            ]
+            metadata = wait_for_metadata(
+                producer, min(5.0, s.startup_deadline_s), self._raise_refusal, serve=self._serve_errors
+            )
+            hidden = unauthorized_topics(metadata, needed)
             if hidden:
                 raise Refused(
                     EXIT_NOT_AUTHORIZED,

@@ -136,6 +136,18 @@ class ProducerContainer(SystemdContainer):
             env={"TXF_KAFKA_BOOTSTRAP": KAFKA, "TXF_REGISTRY_URL": REGISTRY},
         )
 
+    def register_topics(self, prefix: str) -> None:
+        """The contract registered and every declared topic created under `prefix` (a test's own topics)."""
+        self.run(
+            str(PRODUCER.replace("txf-producer", "txf-registry")),
+            "--topic-prefix",
+            prefix,
+            "register",
+            "--topics",
+            timeout=120,
+            env={"TXF_KAFKA_BOOTSTRAP": KAFKA, "TXF_REGISTRY_URL": REGISTRY},
+        )
+
     def probe(self, *args: str) -> Any:
         """in_container.py ARGS inside; its JSON answer."""
         out = self.run(str(DEV_PYTHON), str(PROBE), *args, timeout=120, env={"TXF_KAFKA_BOOTSTRAP": KAFKA}).stdout

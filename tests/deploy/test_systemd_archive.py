@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from containerkit import DEV_PYTHON, KAFKA, PRODUCER, REGISTRY, ProducerContainer, booted
+from containerkit import DEV_PYTHON, PRODUCER, ProducerContainer, booted
 from systemd_container import wait_until
 
 pytestmark = pytest.mark.integration
@@ -156,15 +156,7 @@ def test_the_bar_builder_unit_publishes_bars_and_stops_cleanly(host: ProducerCon
     published to txf-bars-1m in transactions, its metrics on 9467, exit 0 on `systemctl stop`."""
     c = host
     bars_unit, prefix = "txf-archive-bars.service", "bars."  # topics of its own: only this morning's ticks
-    c.run(
-        PRODUCER.replace("txf-producer", "txf-registry"),
-        "--topic-prefix",
-        prefix,
-        "register",
-        "--topics",
-        timeout=120,
-        env={"TXF_KAFKA_BOOTSTRAP": KAFKA, "TXF_REGISTRY_URL": REGISTRY},
-    )
+    c.register_topics(prefix)
     c.run(
         PRODUCER,
         "run",

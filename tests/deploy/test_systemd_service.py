@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from containerkit import KAFKA, PRODUCER, REGISTRY, REPO, STATE, UNIT, ProducerContainer, booted, entry_time
+from containerkit import PRODUCER, REPO, STATE, UNIT, ProducerContainer, booted, entry_time
 from deploykit import DEPLOY, timespan_s
 from systemd_container import wait_until
 
@@ -330,15 +330,7 @@ def test_arbiter_unit_writes_a_capture_leg_once_and_comes_back_after_sigkill(fre
     leg record exactly once (no loss across the kill, no second copy)."""
     c = fresh
     prefix, arbiter = "arb.", "txf-arbiter.service"
-    c.run(
-        str(PRODUCER.replace("txf-producer", "txf-registry")),
-        "--topic-prefix",
-        prefix,
-        "register",
-        "--topics",
-        timeout=120,
-        env={"TXF_KAFKA_BOOTSTRAP": KAFKA, "TXF_REGISTRY_URL": REGISTRY},
-    )
+    c.register_topics(prefix)
     c.write("/etc/txfstream/arbiter.env", f"TXF_TOPIC_PREFIX={prefix}\nTXF_ARBITER_LEGS=a\n", mode=0o640)
     # what `install.sh --arbiter` does on a live host (tests/deploy/test_install.py covers the flag)
     c.systemctl("enable", "--now", arbiter)  # returns at READY=1
@@ -430,15 +422,7 @@ def test_two_leg_instances_on_one_host_and_a_leg_restart_is_free(fresh: Producer
         ("live_with_fake_shioaji.py", REPO / "tests/e2e/live_with_fake_shioaji.py"),
     ):
         c.write(f"{SCRIPTED}/{name}", source.read_text())
-    c.run(
-        str(PRODUCER.replace("txf-producer", "txf-registry")),
-        "--topic-prefix",
-        prefix,
-        "register",
-        "--topics",
-        timeout=120,
-        env={"TXF_KAFKA_BOOTSTRAP": KAFKA, "TXF_REGISTRY_URL": REGISTRY},
-    )
+    c.register_topics(prefix)
     settings = "/etc/txfstream/test-legs.env"
     c.write(
         settings,

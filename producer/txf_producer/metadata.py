@@ -1,0 +1,45 @@
+"""Asking a Kafka producer client for the cluster's metadata at start-up, the way every service does.
+
+One long `list_topics(timeout=30)` would hide a refused login behind a timeout ("unreachable"), so the
+producer, the arbiter and the bar builder ask in short requests and serve the client's callbacks in
+between: the error callback sees a rejected SCRAM login or an ACL refusal within a second, and the
+caller's `refused()` ends the wait with that cause (txf_producer.refusal) instead.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka.admin import ClusterMetadata
+
+
+def wait_for_metadata(
+    producer: Producer, timeout_s: float, refused: Callable[[], None], serve: Callable[[float], object] | None = None
+) -> ClusterMetadata:
+    """The cluster's metadata once a broker answers; KafkaException after `timeout_s` without one.
+    `refused()` raises the caller's error once its callbacks saw a refusal; `serve(seconds)` serves the
+    callbacks (default: producer.poll)."""
+    serve = serve or producer.poll
+    deadline = time.monotonic() + timeout_s
+    while True:
+        serve(0.1)
+        refused()
+        try:
+            metadata: ClusterMetadata = producer.list_topics(timeout=0.5)
+            return metadata
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
+
+
+def unauthorized_topics(metadata: ClusterMetadata, topics: Iterable[str]) -> list[str]:
+    """The `topics` this principal may not even describe (TOPIC_AUTHORIZATION_FAILED in their metadata)."""
+    hidden = []
+    for t in topics:
+        topic = metadata.topics.get(t)
+        error = topic.error if topic is not None else None
+        if error is not None and error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
+            hidden.append(t)
+    return hidden
