@@ -97,8 +97,8 @@ def run(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         r.stop_all()
 
 
-def _assert_archive_equals_topics(r: Run) -> None:
-    for topic, cls in TYPES.items():
+def _assert_archive_equals_topics(r: Run, types: dict[str, Any] = TYPES) -> None:
+    for topic, cls in types.items():
         records = read_topic(r.stack, r.prefix + topic)
         assert records, topic
         table = _all_rows(r.root, cls)
@@ -213,3 +213,44 @@ def test_compaction_keeps_every_row_and_its_rerun_is_a_noop(run: Run) -> None:
     _assert_archive_equals_topics(run)
     second = compact(run.root, keep_days=0)
     assert second.summary()["noop"], second.summary()
+
+
+def test_a_standby_archiver_waits_on_the_lock_and_takes_over_when_the_active_one_dies(
+    stack: Any, tmp_path: Path
+) -> None:
+    """Two archivers on one directory (RUNBOOK: "the second waits on .lock, a standby"): the second writes
+    nothing while the first runs; the first SIGKILLed, the standby takes the lock, recovers and goes on,
+    and the archive equals the topics row for row."""
+    r = Run(stack, tmp_path)
+    r.provision()
+    quotes = {"txf-tick": Tick, "txf-bidask": BidAsk}
+    fast = {"TXF_ARCHIVE_ROLL_S": "0.3"}
+
+    def produce(seed: str) -> None:
+        done = r.run([bin_of("txf-producer"), "run", "--source", "sim", "--max-messages", "3000", "--seed", seed])
+        assert done.returncode == 0, done.stderr[-2000:]
+
+    def archived() -> int:
+        return sum(_all_rows(r.root, cls).num_rows for cls in quotes.values()) if r.root.exists() else 0
+
+    def in_topics() -> int:
+        return sum(len(read_topic(r.stack, r.prefix + t)) for t in quotes)
+
+    try:
+        produce("5")
+        active = r.spawn("active", [bin_of("txf-archive"), "run"], **fast)
+        wait_for(lambda: archived() == in_topics(), 60, "the active archiver to write the first batch")
+        standby = r.spawn("standby", [bin_of("txf-archive"), "run"], **fast)
+        wait_for(lambda: "waiting (standby)" in (r.tmp / "standby.log").read_text(), 30, "the standby to wait")
+        produce("6")
+        wait_for(lambda: archived() == in_topics(), 60, "the active archiver to write the second batch")
+        assert standby.poll() is None and active.poll() is None
+        active.send_signal(signal.SIGKILL)
+        active.wait(10)
+        produce("7")
+        wait_for(lambda: archived() == in_topics(), 60, "the standby to take over and write the third batch")
+        standby.send_signal(signal.SIGTERM)
+        assert standby.wait(60) == 0, (r.tmp / "standby.log").read_text()[-2000:]
+        _assert_archive_equals_topics(r, quotes)
+    finally:
+        r.stop_all()
