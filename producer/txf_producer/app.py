@@ -31,7 +31,6 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
-from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from txf_producer import refusal, service_exits
 from txf_producer.framing import frame_header, new_serializer, schema_id_of
@@ -259,7 +258,7 @@ class ProducerApp:
             def attempt(serializer: Any = serializer, message_type: Any = message_type, topic: str = topic) -> bytes:
                 try:
                     return frame_header(serializer, message_type, topic)
-                except SchemaRegistryError as exc:
+                except Exception as exc:  # a refused login or an untrusted certificate: no retry
                     refused = refusal.registry_login_refused(s, exc)
                     if refused is not None:
                         raise Refused(EXIT_CONFIG, refused) from None

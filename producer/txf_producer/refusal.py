@@ -15,6 +15,8 @@ One table here, so the services cannot disagree on which Kafka error is which.
 
 from __future__ import annotations
 
+import ssl
+
 from confluent_kafka import KafkaError
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
@@ -31,8 +33,9 @@ AUTHORIZATION_ERRORS = frozenset(
         KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
     }
 )
-#: Kafka errors that mean "these credentials were rejected"
-AUTHENTICATION_ERRORS = frozenset({KafkaError._AUTHENTICATION, KafkaError.SASL_AUTHENTICATION_FAILED})
+#: Kafka errors that mean "these credentials were rejected" (or the broker's certificate is not one we
+#: trust: librdkafka reports a failed verification as _SSL; the consumers count it the same way)
+AUTHENTICATION_ERRORS = frozenset({KafkaError._AUTHENTICATION, KafkaError.SASL_AUTHENTICATION_FAILED, KafkaError._SSL})
 
 
 def refusal_code(err: KafkaError) -> int | None:
@@ -59,8 +62,8 @@ def rejected_login(settings: Settings, detail: str) -> str:
     """The one line for exit 78."""
     return (
         f"Kafka at {settings.kafka_bootstrap} rejected the login of {principal(settings)}: {detail}. "
-        "Fix TXF_KAFKA_SASL_USERNAME / TXF_KAFKA_SASL_PASSWORD(_FILE); not retrying (exit 78), "
-        "a restart would only repeat the refused login"
+        "Fix TXF_KAFKA_SASL_USERNAME / TXF_KAFKA_SASL_PASSWORD(_FILE) (or TXF_KAFKA_SSL_CA_LOCATION if the "
+        "broker's certificate is not trusted); not retrying (exit 78), a restart would only repeat the refused login"
     )
 
 
@@ -86,15 +89,32 @@ def describe(settings: Settings, err: KafkaError, needs: str, consequence: str =
 
 
 def registry_login_refused(settings: Settings, exc: BaseException) -> str | None:
-    """The one line for exit 78 when the schema registry refuses our credentials (HTTP 401/403), else
-    None: a login to fix, not an outage to wait out."""
+    """The one line for exit 78 when the schema registry refuses our credentials (HTTP 401/403) or its
+    TLS certificate is not one we trust, else None: a setting to fix, not an outage to wait out."""
     status = getattr(exc, "http_status_code", None)
     if isinstance(exc, SchemaRegistryError) and status in (401, 403):
         return (
             f"the schema registry at {settings.registry_url} refused our login (HTTP {status}): "
             "fix TXF_REGISTRY_BASIC_AUTH (user:password); not retrying (exit 78)"
         )
+    if _untrusted_certificate(exc):
+        return (
+            f"the schema registry at {settings.registry_url}: its TLS certificate is not trusted: "
+            "fix TXF_REGISTRY_SSL_CA_LOCATION (the CA that signed it); not retrying (exit 78)"
+        )
     return None
+
+
+def _untrusted_certificate(exc: BaseException) -> bool:
+    """Whether a failed certificate check is somewhere in the chain (the HTTP client wraps it twice)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def without_settings(err: KafkaError) -> tuple[int, str] | None:

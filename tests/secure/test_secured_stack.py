@@ -471,3 +471,38 @@ def test_the_arbiter_and_the_archive_refuse_to_run_as_a_consumer_principal(
         assert r.returncode == 77, f"{name}: exit {r.returncode}\n{r.stderr[-3000:]}"
         assert "does not authorize User:reader-a" in r.stderr and "exit 77" in r.stderr, f"{name}: {r.stderr[-2000:]}"
         _assert_no_secret(secured, **{f"{name} stdout": r.stdout, f"{name} stderr": r.stderr})
+
+
+def test_an_untrusted_certificate_stops_every_program_with_exit_78(
+    secured: Any, produced: Any, go_consumer: list[str], ts_consumer: list[str], java_consumer: list[str],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """The broker's or the registry's certificate checked against the wrong CA (a public bundle, which
+    never signed the profile's certificates): a setting to fix, exit 78 naming it, never a retry loop."""
+    import certifi
+
+    wrong_kafka = {"TXF_KAFKA_SSL_CA_LOCATION": certifi.where()}
+    wrong_registry = {"TXF_REGISTRY_SSL_CA_LOCATION": certifi.where()}
+    sim = [sys.executable, "-m", "txf_producer.cli", "run", "--source", "sim", "--max-messages", "10"]
+    arbiter = [sys.executable, "-m", "txf_arbiter.cli", "run"]
+    bars = [sys.executable, "-m", "txf_archive", "bars", "--idle-exit-s", "20"]
+    consumers = _consumers(secured, go_consumer, ts_consumer, java_consumer, "reader-a.untrusted", 1)
+    own = {"TXF_STATE_DIR": str(tmp_path), "TXF_METRICS_PORT": "0", "TXF_ARBITER_METRICS_PORT": "0"}
+    kafka_cmds = {
+        **{name: (cmd, secured.env("reader-a", **wrong_kafka)) for name, cmd in consumers.items()},
+        "producer": (sim, secured.env("txf-producer", **own, **wrong_kafka)),
+        "arbiter": (arbiter, secured.env("txf-arbiter", **own, **wrong_kafka)),
+        "bars": (bars, secured.env("txf-archiver", **wrong_kafka)),
+    }
+    registry_cmds = {
+        "producer, registry": (sim, secured.env("txf-producer", **own, **wrong_registry)),
+        "arbiter, registry": (arbiter, secured.env("txf-arbiter", **own, **wrong_registry)),
+        "bars, registry": (bars, secured.env("txf-archiver", **wrong_registry)),
+        "python, registry": (consumers["python"], secured.env("reader-a", **wrong_registry)),
+    }
+    done = _run_all({**kafka_cmds, **registry_cmds})
+    for name, r in done.items():
+        setting = "TXF_REGISTRY_SSL_CA_LOCATION" if name in registry_cmds else "TXF_KAFKA_SSL_CA_LOCATION"
+        assert r.returncode == 78, f"{name}: exit {r.returncode}\n{r.stderr[-3000:]}"
+        assert setting in r.stderr, f"{name}: {r.stderr[-3000:]}"
+        _assert_no_secret(secured, **{f"{name} stdout": r.stdout, f"{name} stderr": r.stderr})

@@ -121,13 +121,29 @@ export function registryAuth(env: NodeJS.ProcessEnv = process.env): RegistryAuth
   return { basicAuth, ca: caPath ? readCa(caPath, "TXF_REGISTRY_SSL_CA_LOCATION") : undefined };
 }
 
+/** Node's TLS verification failures (KafkaJS keeps them as the connection error's `code`): the broker's
+ * certificate is not one TXF_KAFKA_SSL_CA_LOCATION trusts, a setting to fix like a rejected password. */
+const UNTRUSTED_CERT = new Set([
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_UNTRUSTED",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
 /**
- * Whether a KafkaJS error means "this client is refused": a rejected login (78) or an ACL that does not
- * allow the topic or the group (77). Looks through KafkaJS's wrappers (retries exceeded, crash payloads).
+ * Whether a KafkaJS error means "this client is refused": a rejected login or an untrusted certificate (78),
+ * or an ACL that does not allow the topic or the group (77). Looks through KafkaJS's wrappers (retries
+ * exceeded, crash payloads).
  */
 export function refusalCode(e: unknown): number | undefined {
-  for (let err = e as { name?: string; type?: string; originalError?: unknown; cause?: unknown } | undefined; err; ) {
-    if (err.name === "KafkaJSSASLAuthenticationError") {
+  type Link = { name?: string; type?: string; code?: string; originalError?: unknown; cause?: unknown };
+  for (let err = e as Link | undefined; err; ) {
+    if (err.name === "KafkaJSSASLAuthenticationError" || (err.code !== undefined && UNTRUSTED_CERT.has(err.code))) {
       return EXIT_CONFIG;
     }
     if (err.type === "TOPIC_AUTHORIZATION_FAILED" || err.type === "GROUP_AUTHORIZATION_FAILED") {

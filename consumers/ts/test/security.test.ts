@@ -53,4 +53,10 @@ test("refusals: a rejected login is 78, an ACL refusal 77, through KafkaJS's wra
     EXIT_NOT_AUTHORIZED,
   );
   assert.equal(refusalCode(new Error("connection refused")), undefined);
+  // an untrusted broker certificate, as KafkaJS reports it after its retries
+  assert.equal(
+    refusalCode({ name: "KafkaJSNonRetriableError", cause: { name: "KafkaJSConnectionError", code: "SELF_SIGNED_CERT_IN_CHAIN" } }),
+    EXIT_CONFIG,
+  );
+  assert.equal(refusalCode({ name: "KafkaJSConnectionError", code: "ECONNREFUSED" }), undefined);
 });
