@@ -33,15 +33,19 @@ AUTHORIZATION_ERRORS = frozenset(
         KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
     }
 )
-#: Kafka errors that mean "these credentials were rejected" (or the broker's certificate is not one we
-#: trust: librdkafka reports a failed verification as _SSL; the consumers count it the same way)
-AUTHENTICATION_ERRORS = frozenset({KafkaError._AUTHENTICATION, KafkaError.SASL_AUTHENTICATION_FAILED, KafkaError._SSL})
+#: Kafka errors that mean "these credentials were rejected"
+AUTHENTICATION_ERRORS = frozenset({KafkaError._AUTHENTICATION, KafkaError.SASL_AUTHENTICATION_FAILED})
+#: librdkafka's words when the broker's certificate is not one ssl.ca.location trusts; it reports that
+#: as _SSL, which also covers handshakes cut short (a broker restarting): those stay retried
+UNTRUSTED_CERTIFICATE = ("certificate verify failed", "could not be verified")
 
 
 def refusal_code(err: KafkaError) -> int | None:
     """78 for rejected credentials, 77 for a missing ACL, None for anything a retry or restart may cure."""
     code = err.code()
     if code in AUTHENTICATION_ERRORS:
+        return EXIT_CONFIG
+    if code == KafkaError._SSL and any(words in err.str().lower() for words in UNTRUSTED_CERTIFICATE):
         return EXIT_CONFIG
     if code in AUTHORIZATION_ERRORS:
         return EXIT_NOT_AUTHORIZED

@@ -105,6 +105,9 @@ def default_type_for(topic: str) -> str | None:
 
 
 EXIT_FATAL, EXIT_NOT_AUTHORIZED, EXIT_CONFIG = 1, 77, 78
+#: librdkafka's words (error _SSL) when the broker's certificate is not trusted; other _SSL errors are a
+#: handshake cut short (a broker restarting) and are retried like any connection failure
+UNTRUSTED_CERTIFICATE = ("certificate verify failed", "could not be verified")
 
 
 class FatalConsumerError(RuntimeError):
@@ -459,7 +462,8 @@ class TxfConsumer:
         user = self.options.security.get("sasl.username")
         who = f"User:{user}" if user else "this client"
         code = err.code()
-        if code in (KafkaError._AUTHENTICATION, KafkaError._SSL):
+        untrusted = code == KafkaError._SSL and any(w in err.str().lower() for w in UNTRUSTED_CERTIFICATE)
+        if code == KafkaError._AUTHENTICATION or untrusted:
             return FatalConsumerError(
                 f"Kafka {self.options.bootstrap} rejected the login of {who}: {err.str()}; fix "
                 "TXF_KAFKA_SASL_USERNAME / TXF_KAFKA_SASL_PASSWORD(_FILE) or TXF_KAFKA_SSL_CA_LOCATION "
