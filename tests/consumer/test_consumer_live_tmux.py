@@ -61,10 +61,13 @@ def test_live_view_shows_the_market_and_its_health_in_a_terminal(stack, new_topi
     ]
     with TmuxPane(cmd, width=160, height=45, env=cli_env(), cwd=REPO) as pane:
         # latency percentiles are redrawn once a second: wait for the BidAsk ones too
+        # (a capture can catch a frame half redrawn: wait for one frame with every part asserted below)
         screen = pane.wait_for(
             lambda s: (
                 f"messages {N_TICK + N_BOOK}" in s
                 and re.search(r"producer→here\s+BidAsk p50 [\d.]+ p99 [\d.]+", s) is not None
+                and "FEED OK" in s
+                and "loss 0 in 0 gap(s)" in s
             )
         )
         rows = screen.splitlines()
@@ -88,7 +91,14 @@ def test_live_view_shows_the_market_and_its_health_in_a_terminal(stack, new_topi
         # while it runs: sequence 32 never comes; the screen follows the market and says so
         sender.send(tick_topic, [session_tick(N_TICK + 1), session_tick(N_TICK + 3)])
         sender.flush()
-        screen = pane.wait_for(lambda s: f"messages {N_TICK + N_BOOK + 2}" in s and "LOSS 1" in s)
+        screen = pane.wait_for(
+            lambda s: (
+                f"messages {N_TICK + N_BOOK + 2}" in s
+                and "LOSS 1" in s
+                and "loss 1 in 1 gap(s)" in s
+                and "recent problems" in s
+            )
+        )
         assert "loss 1 in 1 gap(s)" in screen and "recent problems" in screen
         top = next(r for r in screen.splitlines() if re.search(r"\d\d:\d\d:\d\d\.\d{3}\s+\d+\s+\d+\s+(BUY|SELL)", r))
         assert format_price(session_tick(N_TICK + 3).close) in top
