@@ -15,6 +15,8 @@ from __future__ import annotations
 import fcntl
 import os
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -79,17 +81,33 @@ def recover(root: Path) -> Recovered:
     return result
 
 
+class StandbyStopped(Exception):
+    """A standby was told to stop while it waited for the lock (it never wrote anything)."""
+
+
 class ArchiveLock:
     """One writer per archive directory: an exclusive flock on <root>/.lock, held for the whole run.
 
     A second archiver on the same directory waits (a standby that takes over when the first exits
     or dies: the kernel drops the lock with the process), or fails at once with `wait=False`.
+    While it waits it asks again every LOCK_POLL_S and calls `while_waiting()` each time (a service
+    tells systemd it is alive there); when that returns False, it gives up with StandbyStopped.
     """
 
-    def __init__(self, root: Path, *, wait: bool = True, say: IO[str] = sys.stderr) -> None:
+    LOCK_POLL_S = 0.2
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        wait: bool = True,
+        say: IO[str] = sys.stderr,
+        while_waiting: Callable[[], bool] = lambda: True,
+    ) -> None:
         self.path = root / ".lock"
         self._wait = wait
         self._say = say
+        self._while_waiting = while_waiting
         self._file: IO[str] | None = None
 
     def __enter__(self) -> ArchiveLock:
@@ -106,7 +124,16 @@ class ArchiveLock:
                     f"{self.path} is held by another txf-archive (pid {holder}): one writer per archive directory"
                 ) from None
             print(f"txf-archive: {self.path} is held by pid {holder}; waiting (standby)", file=self._say, flush=True)
-            fcntl.flock(f, fcntl.LOCK_EX)
+            while True:
+                if not self._while_waiting():
+                    f.close()
+                    raise StandbyStopped(f"stopped while waiting for {self.path}") from None
+                time.sleep(self.LOCK_POLL_S)  # the holder runs for hours: a short poll costs nothing
+                try:
+                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    continue
         f.seek(0)
         f.truncate()
         f.write(f"{os.getpid()}\n")

@@ -26,6 +26,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
@@ -36,7 +37,7 @@ from google.protobuf.message import Message as ProtoMessage
 
 from txf_archive.columns import MESSAGES, ArchivedType, archived_type
 from txf_archive.metrics import ArchiveMetrics
-from txf_archive.recovery import ArchiveLock, recover
+from txf_archive.recovery import ArchiveLock, StandbyStopped, recover
 from txf_archive.segments import DaySpan, ParquetOptions, Pending, SegmentWriter, WrittenPart
 from txf_consumer.schemas import (
     RegistryReader,
@@ -182,12 +183,25 @@ class Archiver:
         return resolve
 
     # ------------------------------------------------------------------ run
+    def _standby(self) -> bool:
+        """While another archiver holds the directory: ready (as a standby) and alive for systemd; False
+        once told to stop."""
+        self.notifier.ready(f"standby: {self.options.root} is another archiver's; waiting for its lock")
+        self.notifier.watchdog()
+        return not self._stop.is_set()
+
     def run(self) -> ArchiveResult:
         # A backlog creates millions of short-lived objects and no reference cycles: the cyclic
         # collector would only walk them over and over (measured: a third of the time). Collect
         # rarely; what it could free is bounded by the roll size anyway.
         gc.set_threshold(500_000, 20, 100)
-        with ArchiveLock(self.options.root, wait=self.options.wait_for_lock):
+        with ExitStack() as held:
+            try:
+                held.enter_context(
+                    ArchiveLock(self.options.root, wait=self.options.wait_for_lock, while_waiting=self._standby)
+                )
+            except StandbyStopped:
+                return self.result  # stopped as a standby: nothing read, nothing written
             recovered = recover(self.options.root)
             if recovered.removed_tmp or recovered.removed_incomplete:
                 self._log(

@@ -3,6 +3,8 @@ trading-day split, bar boundaries, price views and schema evolution, the unknown
 
 from __future__ import annotations
 
+import io
+import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -17,7 +19,7 @@ from txf_archive import Archive, layout
 from txf_archive.bars import BarBuilder, bar_end_ns, vwap
 from txf_archive.columns import archived_type
 from txf_archive.meanings import scaled_fields
-from txf_archive.recovery import recover
+from txf_archive.recovery import ArchiveLock, StandbyStopped, recover
 from txf_archive.segments import Pending, SegmentWriter
 from txf_archive.service import ArchiveOptions, Archiver, FatalArchiveError
 from txf_consumer.schemas import RegisteredSchema, SchemaMismatchError
@@ -254,3 +256,35 @@ def test_a_gap_of_the_ledger_is_archived_by_the_trading_day_of_its_start(tmp_pat
     assert part.path.parent == layout.partition_dir(tmp_path, "gap", date(2026, 5, 29), "TXFF6")
     (row,) = pq.read_table(part.path).to_pylist()
     assert row["legs_down"] == ["a", "b"] and row["arbiter_run_id"] == 2**64 - 1 and row["kafka_offset"] == 7
+
+
+def test_a_standby_lock_waits_alive_takes_over_when_released_and_can_be_stopped(tmp_path: Path) -> None:
+    """ArchiveLock with wait=True: a second holder polls, calling while_waiting() each time (the service
+    keeps systemd's watchdog fed there), gets the lock once the first lets go, and gives up with
+    StandbyStopped when while_waiting() says stop. (flock conflicts between two open files even in
+    one process, so one test process plays both archivers.)"""
+
+    said = io.StringIO()
+    first = ArchiveLock(tmp_path, say=said).__enter__()
+    calls: list[int] = []
+
+    def stop_after_three() -> bool:
+        calls.append(1)
+        return len(calls) < 3
+
+    with pytest.raises(StandbyStopped):
+        ArchiveLock(tmp_path, say=said, while_waiting=stop_after_three).__enter__()
+    assert len(calls) == 3 and "waiting (standby)" in said.getvalue()
+
+    def release_on_the_second_call() -> bool:
+        calls.append(1)
+        if len(calls) == 5:
+            first.__exit__(None, None, None)  # the active archiver dies: the kernel drops its lock
+        return True
+
+    with ArchiveLock(tmp_path, say=said, while_waiting=release_on_the_second_call) as second:
+        assert len(calls) == 5
+        assert second.path.read_text().strip() == str(os.getpid())
+    with pytest.raises(RuntimeError, match="one writer per archive directory"):
+        with ArchiveLock(tmp_path, say=said):
+            ArchiveLock(tmp_path, wait=False, say=said).__enter__()

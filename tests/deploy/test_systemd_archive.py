@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -190,3 +191,43 @@ def test_the_bar_builder_unit_publishes_bars_and_stops_cleanly(host: ProducerCon
     finally:
         c.systemctl("stop", bars_unit, check=False)
         c.run("rm", "-f", "/etc/txfstream/archive.env")
+
+
+def test_a_second_archiver_on_the_directory_stands_by_alive_under_systemd(host: ProducerContainer) -> None:
+    """A second archiver service on the same directory (e.g. another host on shared storage): READY as a
+    standby, fed to its watchdog while it waits for the lock (WatchdogSec=3s here, never fires), and it
+    takes over once the first one stops; what follows is archived once."""
+    c = host
+    standby = "txf-archive-standby.service"
+    c.systemctl("start", UNIT)  # the active one holds /var/lib/txf-archive/.lock
+    before = _archived(c)
+    started = time.monotonic()
+    c.run(
+        "systemd-run",
+        f"--unit={standby}",
+        "-p", "Type=notify", "-p", "NotifyAccess=main", "-p", "WatchdogSec=3s", "-p", "User=txf",
+        "-p", "EnvironmentFile=/etc/txfstream/producer.env",
+        "-E", f"TXF_ARCHIVE_ROOT={ROOT}", "-E", "TXF_ARCHIVE_ROLL_S=1", "-E", "TXF_ARCHIVE_METRICS_PORT=0",
+        "/opt/txfstream/venv/bin/txf-archive", "run",
+    )  # fmt: skip
+    try:
+        assert c.prop(standby, "StatusText").startswith("standby"), c.show(standby, "StatusText", "ActiveState")
+        pid = c.main_pid(standby)
+        c.run(  # a batch for the active one, taking seconds: longer than the standby's watchdog
+            PRODUCER, "run", "--source", "sim", "--max-messages", str(QUOTES), "--seed", "4",
+            timeout=120, env={"TXF_STATE_DIR": "/tmp/producer", "TXF_METRICS_PORT": "0"},
+        )  # fmt: skip
+        wait_until(lambda: _archived(c) == before + QUOTES, 60, "the active archiver to write the batch")
+        waited = time.monotonic() - started
+        assert waited > 3 and c.main_pid(standby) == pid and c.prop(standby, "NRestarts") == "0", waited
+        c.systemctl("stop", UNIT)  # the active one goes: the standby takes the lock
+        wait_until(lambda: c.prop(standby, "StatusText").startswith("archiving") or None, 30, "the standby's takeover")
+        c.run(
+            PRODUCER, "run", "--source", "sim", "--max-messages", str(QUOTES), "--seed", "5",
+            timeout=120, env={"TXF_STATE_DIR": "/tmp/producer", "TXF_METRICS_PORT": "0"},
+        )  # fmt: skip
+        wait_until(lambda: _archived(c) == before + 2 * QUOTES, 60, "the former standby to write the next batch")
+        c.systemctl("stop", standby)
+    finally:
+        c.systemctl("stop", standby, check=False)
+        c.systemctl("stop", UNIT, check=False)
