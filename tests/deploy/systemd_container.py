@@ -303,6 +303,17 @@ class SystemdContainer:
             return 0
         return self.host_pid(inner)
 
+    def live_main_pid(self, unit: str) -> int:
+        """Like main_pid, but 0 while the MainPID systemd reports has already exited (killed, not yet
+        reaped by systemd): for polling a restart, where that window is expected, never for signalling."""
+        inner = int(self.prop(unit, "MainPID") or 0)
+        if not inner:
+            return 0
+        try:
+            return self.host_pid(inner)
+        except ContainerError:
+            return 0
+
     def host_pid(self, inner: int) -> int:
         """Translate a PID of the container's namespace to the host's (via NSpid in /proc)."""
         for procs in self.cgroup.rglob("cgroup.procs"):

@@ -127,7 +127,7 @@ def test_start_returns_at_ready_and_a_frozen_archiver_is_killed_by_the_watchdog(
         entry = c.wait_journal(mark, "Watchdog timeout", 30, "-u", UNIT)
         assert "Watchdog timeout" in str(entry.get("MESSAGE")), entry
         wait_until(
-            lambda: (c.main_pid(UNIT) not in (0, frozen) and c.prop(UNIT, "ActiveState") == "active") or None,
+            lambda: (c.live_main_pid(UNIT) not in (0, frozen) and c.prop(UNIT, "ActiveState") == "active") or None,
             30,
             "the archiver restarted after the watchdog kill",
         )

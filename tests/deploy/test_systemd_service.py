@@ -346,7 +346,8 @@ def test_arbiter_unit_writes_a_capture_leg_once_and_comes_back_after_sigkill(fre
         os.kill(killed, signal.SIGKILL)
         wait_until(
             lambda: (
-                (c.main_pid(arbiter) not in (0, killed) and c.prop(arbiter, "StatusText").startswith("active")) or None
+                (c.live_main_pid(arbiter) not in (0, killed) and c.prop(arbiter, "StatusText").startswith("active"))
+                or None
             ),
             60,
             "systemd to restart the arbiter and the new one to go active",
