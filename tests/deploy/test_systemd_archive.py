@@ -50,19 +50,20 @@ def _archived(c: ProducerContainer) -> int:
     return sum(n for n, _ in counts.values())
 
 
+def _publish(c: ProducerContainer, *args: str, prefix: str = "") -> None:
+    """One batch of QUOTES simulated quotes from the producer CLI inside the container (not its unit).
+
+    `args` add simulator options (a seed, a start); `prefix` publishes to topics of a test's own."""
+    env = {"TXF_STATE_DIR": "/tmp/producer", "TXF_METRICS_PORT": "0"}
+    if prefix:
+        env["TXF_TOPIC_PREFIX"] = prefix
+    c.run(PRODUCER, "run", "--source", "sim", *args, "--max-messages", str(QUOTES), timeout=120, env=env)
+
+
 def test_archive_unit_archives_comes_back_after_sigkill_and_stops_cleanly(host: ProducerContainer) -> None:
     c = host
     assert "done: pip install txf-consumer + txf-archive" in c.installed.stdout  # type: ignore[attr-defined]
-    c.run(
-        PRODUCER,
-        "run",
-        "--source",
-        "sim",
-        "--max-messages",
-        str(QUOTES),
-        timeout=120,
-        env={"TXF_STATE_DIR": "/tmp/producer", "TXF_METRICS_PORT": "0"},
-    )
+    _publish(c)
     # the archive's own settings file (optional, EnvironmentFile=-): segments every second, not every 30
     c.write("/etc/txfstream/archive.env", "TXF_ARCHIVE_ROLL_S=1\n", mode=0o640)
     c.systemctl("start", UNIT)
@@ -88,18 +89,7 @@ def test_archive_unit_archives_comes_back_after_sigkill_and_stops_cleanly(host: 
         30,
         "the archiver restarted after SIGKILL",
     )
-    c.run(
-        PRODUCER,
-        "run",
-        "--source",
-        "sim",
-        "--max-messages",
-        str(QUOTES),
-        "--seed",
-        "2",
-        timeout=120,
-        env={"TXF_STATE_DIR": "/tmp/producer", "TXF_METRICS_PORT": "0"},
-    )
+    _publish(c, "--seed", "2")
     wait_until(lambda: _archived(c) == 2 * QUOTES, 60, "the second batch archived after the restart")
 
     c.systemctl("stop", UNIT)
@@ -133,18 +123,7 @@ def test_start_returns_at_ready_and_a_frozen_archiver_is_killed_by_the_watchdog(
         )
         restarts = int(c.prop(UNIT, "NRestarts"))
         assert restarts >= int(shown["NRestarts"]) + 1, (restarts, shown, c.journal("-u", UNIT, "-n", "30"))
-        c.run(
-            PRODUCER,
-            "run",
-            "--source",
-            "sim",
-            "--max-messages",
-            str(QUOTES),
-            "--seed",
-            "3",
-            timeout=120,
-            env={"TXF_STATE_DIR": "/tmp/producer", "TXF_METRICS_PORT": "0"},
-        )
+        _publish(c, "--seed", "3")
         wait_until(lambda: _archived(c) == before + QUOTES, 60, "the batch after the watchdog kill archived once")
     finally:
         c.systemctl("stop", UNIT, check=False)
@@ -158,18 +137,8 @@ def test_the_bar_builder_unit_publishes_bars_and_stops_cleanly(host: ProducerCon
     c = host
     bars_unit, prefix = "txf-archive-bars.service", "bars."  # topics of its own: only this morning's ticks
     c.register_topics(prefix)
-    c.run(
-        PRODUCER,
-        "run",
-        "--source",
-        "sim",
-        "--sim-start",
-        "2026-11-26T09:00:00",  # every minute of it is over: the builder closes each bar at once
-        "--max-messages",
-        str(QUOTES),
-        timeout=120,
-        env={"TXF_STATE_DIR": "/tmp/producer", "TXF_METRICS_PORT": "0", "TXF_TOPIC_PREFIX": prefix},
-    )
+    # every minute of that morning is over: the builder closes each bar at once
+    _publish(c, "--sim-start", "2026-11-26T09:00:00", prefix=prefix)
     c.write("/etc/txfstream/archive.env", f"TXF_BARS_GRACE_S=0\nTXF_TOPIC_PREFIX={prefix}\n", mode=0o640)
     try:
         c.systemctl("start", bars_unit)  # returns at READY=1
@@ -213,19 +182,13 @@ def test_a_second_archiver_on_the_directory_stands_by_alive_under_systemd(host: 
     try:
         assert c.prop(standby, "StatusText").startswith("standby"), c.show(standby, "StatusText", "ActiveState")
         pid = c.main_pid(standby)
-        c.run(  # a batch for the active one, taking seconds: longer than the standby's watchdog
-            PRODUCER, "run", "--source", "sim", "--max-messages", str(QUOTES), "--seed", "4",
-            timeout=120, env={"TXF_STATE_DIR": "/tmp/producer", "TXF_METRICS_PORT": "0"},
-        )  # fmt: skip
+        _publish(c, "--seed", "4")  # a batch for the active one, taking longer than the standby's watchdog
         wait_until(lambda: _archived(c) == before + QUOTES, 60, "the active archiver to write the batch")
         waited = time.monotonic() - started
         assert waited > 3 and c.main_pid(standby) == pid and c.prop(standby, "NRestarts") == "0", waited
         c.systemctl("stop", UNIT)  # the active one goes: the standby takes the lock
         wait_until(lambda: c.prop(standby, "StatusText").startswith("archiving") or None, 30, "the standby's takeover")
-        c.run(
-            PRODUCER, "run", "--source", "sim", "--max-messages", str(QUOTES), "--seed", "5",
-            timeout=120, env={"TXF_STATE_DIR": "/tmp/producer", "TXF_METRICS_PORT": "0"},
-        )  # fmt: skip
+        _publish(c, "--seed", "5")
         wait_until(lambda: _archived(c) == before + 2 * QUOTES, 60, "the former standby to write the next batch")
         c.systemctl("stop", standby)
     finally:
