@@ -187,6 +187,9 @@ class ArbiterService:
         try:
             metadata = wait_for_metadata(self.producer, s.startup_deadline_s, self._raise_fatal)
         except KafkaException as exc:
+            refused = refusal.describe(s, exc.args[0], GRANTS) if exc.args else None
+            if refused is not None:  # e.g. CLUSTER_AUTHORIZATION_FAILED for the idempotent producer's PID
+                raise Fatal(refused[1], refused[0]) from None
             raise Fatal(
                 f"Kafka at {s.kafka_bootstrap} unreachable: {exc}; start it or fix TXF_KAFKA_BOOTSTRAP"
             ) from None

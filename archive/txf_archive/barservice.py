@@ -213,6 +213,8 @@ class BarService:
         try:
             wait_for_metadata(producer, self.settings.startup_deadline_s, self._raise_fatal)
         except KafkaException as exc:
+            if exc.args and refusal.refusal_code(exc.args[0]) is not None:
+                raise self._error(exc.args[0]) from None
             raise FatalBarError(
                 f"Kafka at {self.settings.kafka_bootstrap} unreachable within "
                 f"{self.settings.startup_deadline_s:g} s ({exc.args[0].str()}): check TXF_KAFKA_BOOTSTRAP"

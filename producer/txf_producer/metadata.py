@@ -18,9 +18,10 @@ from confluent_kafka.admin import ClusterMetadata
 def wait_for_metadata(
     producer: Producer, timeout_s: float, refused: Callable[[], None], serve: Callable[[float], object] | None = None
 ) -> ClusterMetadata:
-    """The cluster's metadata once a broker answers; KafkaException after `timeout_s` without one.
-    `refused()` raises the caller's error once its callbacks saw a refusal; `serve(seconds)` serves the
-    callbacks (default: producer.poll)."""
+    """The cluster's metadata once a broker answers; KafkaException after `timeout_s` without one, or at
+    once when the client's error is fatal (an idempotent producer refused its PID by an ACL: asking again
+    cannot help). `refused()` raises the caller's error once its callbacks saw a refusal; `serve(seconds)`
+    serves the callbacks (default: producer.poll)."""
     serve = serve or producer.poll
     deadline = time.monotonic() + timeout_s
     while True:
@@ -29,7 +30,12 @@ def wait_for_metadata(
         try:
             metadata: ClusterMetadata = producer.list_topics(timeout=0.5)
             return metadata
-        except KafkaException:
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else None
+            if isinstance(error, KafkaError) and error.fatal():
+                serve(0)  # the error callback's verdict (a refusal, with its exit code) comes first
+                refused()
+                raise
             if time.monotonic() > deadline:
                 raise
 

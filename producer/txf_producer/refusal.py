@@ -35,6 +35,10 @@ AUTHORIZATION_ERRORS = frozenset(
 )
 #: Kafka errors that mean "these credentials were rejected"
 AUTHENTICATION_ERRORS = frozenset({KafkaError._AUTHENTICATION, KafkaError.SASL_AUTHENTICATION_FAILED})
+#: librdkafka's words when a SASL handshake it reports as _AUTHENTICATION was cut short, not refused
+#: ("SaslAuthenticateRequest failed: Local: Broker transport failure", seen under load): retried like any
+#: connection failure, so a blip can never stop a unit for good
+HANDSHAKE_CUT_SHORT = ("Local: Broker transport failure", "Local: Timed out")
 #: librdkafka's words when the broker's certificate is not one ssl.ca.location trusts; it reports that
 #: as _SSL, which also covers handshakes cut short (a broker restarting): those stay retried
 UNTRUSTED_CERTIFICATE = ("certificate verify failed", "could not be verified")
@@ -43,7 +47,7 @@ UNTRUSTED_CERTIFICATE = ("certificate verify failed", "could not be verified")
 def refusal_code(err: KafkaError) -> int | None:
     """78 for rejected credentials, 77 for a missing ACL, None for anything a retry or restart may cure."""
     code = err.code()
-    if code in AUTHENTICATION_ERRORS:
+    if code in AUTHENTICATION_ERRORS and not any(words in err.str() for words in HANDSHAKE_CUT_SHORT):
         return EXIT_CONFIG
     if code == KafkaError._SSL and any(words in err.str().lower() for words in UNTRUSTED_CERTIFICATE):
         return EXIT_CONFIG
@@ -99,7 +103,7 @@ def registry_login_refused(settings: Settings, exc: BaseException) -> str | None
     if isinstance(exc, SchemaRegistryError) and status in (401, 403):
         return (
             f"the schema registry at {settings.registry_url} refused our login (HTTP {status}): "
-            "fix TXF_REGISTRY_BASIC_AUTH (user:password); not retrying (exit 78)"
+            "fix TXF_REGISTRY_BASIC_AUTH (user:password) or TXF_REGISTRY_BASIC_AUTH_FILE; not retrying (exit 78)"
         )
     if _untrusted_certificate(exc):
         return (

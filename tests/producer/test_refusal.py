@@ -21,6 +21,24 @@ def test_rejected_logins_and_missing_acls_are_refusals() -> None:
     assert refusal.refusal_code(KafkaError(KafkaError._TRANSPORT)) is None
 
 
+def test_a_sasl_handshake_cut_short_is_no_refusal() -> None:
+    """librdkafka says _AUTHENTICATION also when the connection broke in the middle of the SASL handshake (seen
+    with a loaded broker): a retry, never exit 78, or a blip would stop a unit for good."""
+    for text in (
+        "SASL authentication error: SaslAuthenticateRequest failed: Local: Broker transport failure",
+        "SASL SCRAM-SHA-512 mechanism handshake failed: Local: Broker transport failure: broker's supported "
+        "mechanisms: (n/a)",
+        "SASL authentication error: SaslAuthenticateRequest failed: Local: Timed out",
+    ):
+        assert refusal.refusal_code(KafkaError(KafkaError._AUTHENTICATION, text)) is None, text
+    refused = KafkaError(
+        KafkaError._AUTHENTICATION,
+        "SASL authentication error: Authentication failed during authentication due to invalid credentials "
+        "with SASL mechanism SCRAM-SHA-512",
+    )
+    assert refusal.refusal_code(refused) == 78
+
+
 def test_only_a_failed_certificate_check_makes_an_ssl_error_a_refusal() -> None:
     """librdkafka says _SSL for an untrusted certificate and for a handshake cut short by a restarting
     broker: the first is a setting to fix (78), the second must stay a retry (no hole after a blip)."""

@@ -108,6 +108,22 @@ EXIT_FATAL, EXIT_NOT_AUTHORIZED, EXIT_CONFIG = 1, 77, 78
 #: librdkafka's words (error _SSL) when the broker's certificate is not trusted; other _SSL errors are a
 #: handshake cut short (a broker restarting) and are retried like any connection failure
 UNTRUSTED_CERTIFICATE = ("certificate verify failed", "could not be verified")
+#: librdkafka's words when a SASL handshake it reports as _AUTHENTICATION was cut short ("SaslAuthenticateRequest
+#: failed: Local: Broker transport failure"): retried like any connection failure, not a rejected login
+HANDSHAKE_CUT_SHORT = ("Local: Broker transport failure", "Local: Timed out")
+
+
+def refusal_code(err: KafkaError) -> int | None:
+    """78 for a rejected login or an untrusted broker certificate, 77 for an ACL that denies a topic or the
+    group, None for anything a retry may cure (handshakes cut short included)."""
+    code, text = err.code(), err.str()
+    if code == KafkaError._AUTHENTICATION and not any(words in text for words in HANDSHAKE_CUT_SHORT):
+        return EXIT_CONFIG
+    if code == KafkaError._SSL and any(words in text.lower() for words in UNTRUSTED_CERTIFICATE):
+        return EXIT_CONFIG
+    if code in (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.GROUP_AUTHORIZATION_FAILED):
+        return EXIT_NOT_AUTHORIZED
+    return None
 
 
 class FatalConsumerError(RuntimeError):
@@ -461,16 +477,15 @@ class TxfConsumer:
         these as a record's error or through error_cb, depending on where it met them: both come here."""
         user = self.options.security.get("sasl.username")
         who = f"User:{user}" if user else "this client"
-        code = err.code()
-        untrusted = code == KafkaError._SSL and any(w in err.str().lower() for w in UNTRUSTED_CERTIFICATE)
-        if code == KafkaError._AUTHENTICATION or untrusted:
+        code = refusal_code(err)
+        if code == EXIT_CONFIG:
             return FatalConsumerError(
                 f"Kafka {self.options.bootstrap} rejected the login of {who}: {err.str()}; fix "
                 "TXF_KAFKA_SASL_USERNAME / TXF_KAFKA_SASL_PASSWORD(_FILE) or TXF_KAFKA_SSL_CA_LOCATION "
                 "(exit 78: a restart would repeat it)",
                 EXIT_CONFIG,
             )
-        if code in (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.GROUP_AUTHORIZATION_FAILED):
+        if code == EXIT_NOT_AUTHORIZED:
             return FatalConsumerError(
                 f"Kafka {self.options.bootstrap} does not authorize {who} ({err.str()}): a consumer may read the "
                 f"topics its ACLs grant and use groups its ACLs allow (--group {self.options.group}); exit 77",

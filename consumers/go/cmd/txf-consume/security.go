@@ -41,18 +41,9 @@ func securityConfig(getenv func(string) string) (kafka.ConfigMap, error) {
 	if !strings.HasPrefix(protocol, "SASL_") {
 		return conf, nil
 	}
-	password, passwordFile := getenv("TXF_KAFKA_SASL_PASSWORD"), getenv("TXF_KAFKA_SASL_PASSWORD_FILE")
-	if password != "" && passwordFile != "" {
-		return nil, fmt.Errorf("TXF_KAFKA_SASL_PASSWORD and TXF_KAFKA_SASL_PASSWORD_FILE are both set: keep one")
-	}
-	if passwordFile != "" {
-		raw, err := os.ReadFile(passwordFile)
-		if err != nil {
-			return nil, fmt.Errorf("TXF_KAFKA_SASL_PASSWORD_FILE=%s: cannot read it", passwordFile)
-		}
-		if password = strings.TrimRight(string(raw), "\r\n"); password == "" {
-			return nil, fmt.Errorf("TXF_KAFKA_SASL_PASSWORD_FILE=%s: the file is empty", passwordFile)
-		}
+	password, err := secretFromEnv(getenv, "TXF_KAFKA_SASL_PASSWORD")
+	if err != nil {
+		return nil, err
 	}
 	mechanism, user := strings.ToUpper(getenv("TXF_KAFKA_SASL_MECHANISM")), getenv("TXF_KAFKA_SASL_USERNAME")
 	var missing []string
@@ -87,13 +78,45 @@ func refusal(e kafka.Error, user, group string) (code int, why string, ok bool) 
 	if user != "" {
 		who = "User:" + user
 	}
-	switch e.Code() {
-	case kafka.ErrAuthentication, kafka.ErrSsl:
+	text := e.String()
+	// librdkafka reports a SASL handshake cut short ("SaslAuthenticateRequest failed: Local: Broker
+	// transport failure") as ErrAuthentication, and a TLS handshake cut short (a broker restarting) as
+	// ErrSsl: only a refusal by the broker, or a certificate that failed the check, is for good.
+	rejected := e.Code() == kafka.ErrAuthentication &&
+		!strings.Contains(text, "Local: Broker transport failure") && !strings.Contains(text, "Local: Timed out")
+	untrusted := e.Code() == kafka.ErrSsl &&
+		(strings.Contains(strings.ToLower(text), "certificate verify failed") ||
+			strings.Contains(strings.ToLower(text), "could not be verified"))
+	if rejected || untrusted {
 		return exitConfig, fmt.Sprintf("Kafka rejected the login of %s: %v; fix TXF_KAFKA_SASL_USERNAME / "+
 			"TXF_KAFKA_SASL_PASSWORD(_FILE) or TXF_KAFKA_SSL_CA_LOCATION (exit 78: a restart would repeat it)", who, e), true
+	}
+	switch e.Code() {
 	case kafka.ErrTopicAuthorizationFailed, kafka.ErrGroupAuthorizationFailed:
 		return exitNotAuthorized, fmt.Sprintf("Kafka does not authorize %s (%v): a consumer may read the topics "+
 			"its ACLs grant and use groups its ACLs allow (--group %s); exit 77", who, e, group), true
 	}
 	return 0, "", false
+}
+
+// secretFromEnv is the secret in the variable `name` or in the file that
+// `name`_FILE names (a systemd credential, a mounted secret: never in the
+// process environment), "" when neither is set. Both set is an error; errors
+// name the variable and the file, never the secret.
+func secretFromEnv(getenv func(string) string, name string) (string, error) {
+	value, path := getenv(name), getenv(name+"_FILE")
+	if value != "" && path != "" {
+		return "", fmt.Errorf("%s and %s_FILE are both set: keep one", name, name)
+	}
+	if path == "" {
+		return value, nil
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s_FILE=%s: cannot read it", name, path)
+	}
+	if value = strings.TrimRight(string(raw), "\r\n"); value == "" {
+		return "", fmt.Errorf("%s_FILE=%s: the file is empty", name, path)
+	}
+	return value, nil
 }

@@ -55,6 +55,40 @@ func TestSecurityConfig(t *testing.T) {
 	}
 }
 
+func TestSecretFromEnv(t *testing.T) {
+	dir := t.TempDir()
+	login, empty := filepath.Join(dir, "login"), filepath.Join(dir, "empty")
+	if err := os.WriteFile(login, []byte("reader:s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const name = "TXF_REGISTRY_BASIC_AUTH"
+	for _, c := range []struct {
+		vars map[string]string
+		want string
+	}{
+		{map[string]string{}, ""},
+		{map[string]string{name: "reader:env"}, "reader:env"},
+		{map[string]string{name + "_FILE": login}, "reader:s3cret"},
+	} {
+		if got, err := secretFromEnv(env(c.vars), name); err != nil || got != c.want {
+			t.Errorf("%v: %q %v, want %q", c.vars, got, err, c.want)
+		}
+	}
+	for why, vars := range map[string]map[string]string{
+		"both":    {name: "reader:s3cret", name + "_FILE": login},
+		"missing": {name + "_FILE": filepath.Join(dir, "nope")},
+		"empty":   {name + "_FILE": empty},
+	} {
+		_, err := secretFromEnv(env(vars), name)
+		if err == nil || !strings.Contains(err.Error(), name+"_FILE") || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: %v (want an error naming %s_FILE, without the secret)", why, err, name)
+		}
+	}
+}
+
 func TestRefusal(t *testing.T) {
 	for code, want := range map[kafka.ErrorCode]int{
 		kafka.ErrAuthentication:           exitConfig,
@@ -68,5 +102,18 @@ func TestRefusal(t *testing.T) {
 	}
 	if _, _, ok := refusal(kafka.NewError(kafka.ErrAllBrokersDown, "x", false), "", "g"); ok {
 		t.Error("all brokers down is not a refusal")
+	}
+	// handshakes cut short (a loaded or restarting broker) stay retries; a failed certificate check is 78
+	for _, e := range []kafka.Error{
+		kafka.NewError(kafka.ErrAuthentication, "SASL authentication error: SaslAuthenticateRequest failed: Local: Broker transport failure", false),
+		kafka.NewError(kafka.ErrSsl, "SSL handshake failed: Disconnected: connecting to a PLAINTEXT listener?", false),
+	} {
+		if _, _, ok := refusal(e, "reader-a", "g"); ok {
+			t.Errorf("%v is not a refusal", e)
+		}
+	}
+	untrusted := kafka.NewError(kafka.ErrSsl, "SSL handshake failed: error:0A000086:SSL routines::certificate verify failed", false)
+	if got, _, ok := refusal(untrusted, "reader-a", "g"); !ok || got != exitConfig {
+		t.Errorf("an untrusted certificate: %d %v, want 78", got, ok)
 	}
 }
