@@ -175,8 +175,8 @@ else
   fi
   set_owner "$ENV_FILE" "root:$SERVICE_USER"
 fi
-if [[ -r $R$ENV_FILE ]] && ! grep -Eq '^(TXF_SHIOAJI_API_KEY|SHIOAJI_API_KEY)=[^[:space:]]' "$R$ENV_FILE"; then
-  warn "TXF_SHIOAJI_API_KEY/TXF_SHIOAJI_SECRET_KEY are empty in $ENV_FILE: fill them in before the next session"
+if [[ -r $R$ENV_FILE ]] && ! grep -Eq '^(TXF_SHIOAJI_API_KEY|TXF_SHIOAJI_API_KEY_FILE|SHIOAJI_API_KEY)=[^[:space:]]' "$R$ENV_FILE"; then
+  warn "TXF_SHIOAJI_API_KEY/TXF_SHIOAJI_SECRET_KEY (or their _FILE forms) are empty in $ENV_FILE: fill them in before the next session"
 fi
 if [[ -e $R$HOLIDAYS_FILE ]]; then
   SUMMARY+=("kept: existing $HOLIDAYS_FILE")

@@ -4,9 +4,11 @@ Every setting is `TXF_<NAME>`; the original service's names
 (`KAFKA_BOOTSTRAP_SERVERS`, `TICK_TOPIC`, `BIDASK_TOPIC`, `SHIOAJI_API_KEY`,
 `SHIOAJI_SECRET_KEY`) are accepted too, so an existing `.env` keeps working.
 Secrets are `SecretStr`: they print as '**********' in reprs, logs and errors.
-The Kafka password can come from a file (TXF_KAFKA_SASL_PASSWORD_FILE, e.g. a
-systemd credential) instead of the environment; the consumers in every language
-read the same TXF_KAFKA_* names (see the README's Security section).
+Every secret can come from a file instead of the environment: `<NAME>_FILE`
+(TXF_KAFKA_SASL_PASSWORD_FILE, TXF_REGISTRY_BASIC_AUTH_FILE, TXF_SHIOAJI_API_KEY_FILE,
+TXF_SHIOAJI_SECRET_KEY_FILE), e.g. a systemd credential, so the secret is never in the
+process environment; the consumers in every language read the same TXF_KAFKA_* and
+TXF_REGISTRY_* names (see the README's Security section).
 See `.env.example` for each setting with its default.
 """
 
@@ -68,6 +70,7 @@ class Settings(BaseSettings):
     # Schema registry (Confluent API)
     registry_url: str = _env("REGISTRY_URL", "http://127.0.0.1:18081/apis/ccompat/v7")
     registry_basic_auth: SecretStr | None = _env("REGISTRY_BASIC_AUTH", None)  # "user:password"
+    registry_basic_auth_file: Path | None = _env("REGISTRY_BASIC_AUTH_FILE", None)  # instead of the login
     registry_ssl_ca_location: str | None = _env("REGISTRY_SSL_CA_LOCATION", None)
     auto_register_schemas: bool = _env("AUTO_REGISTER_SCHEMAS", False)
 
@@ -93,6 +96,8 @@ class Settings(BaseSettings):
     shioaji_secret_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("TXF_SHIOAJI_SECRET_KEY", "SHIOAJI_SECRET_KEY")
     )
+    shioaji_api_key_file: Path | None = _env("SHIOAJI_API_KEY_FILE", None)  # instead of the key
+    shioaji_secret_key_file: Path | None = _env("SHIOAJI_SECRET_KEY_FILE", None)  # instead of the key
     shioaji_simulation: bool = _env("SHIOAJI_SIMULATION", False)
 
     # Lifecycle
@@ -151,14 +156,21 @@ class Settings(BaseSettings):
         return frozenset(dates)
 
     @model_validator(mode="after")
+    def _secrets_from_files(self) -> Settings:
+        """Read each secret given as a file (`<NAME>_FILE`); a secret set both ways is an error."""
+        for secret, file_field, variable in SECRET_FILES:
+            path = getattr(self, file_field)
+            if path is None:
+                continue
+            given = getattr(self, secret)
+            if given is not None and given.get_secret_value():  # an empty `NAME=` line (the template's) is unset
+                raise ValueError(f"{variable} and {variable}_FILE are both set: keep one of them")
+            setattr(self, secret, SecretStr(read_secret_file(path, f"{variable}_FILE")))
+        return self
+
+    @model_validator(mode="after")
     def _kafka_security(self) -> Settings:
         """SASL needs a mechanism, a user and one password (from the environment or a file); files exist."""
-        if self.kafka_sasl_password_file is not None:
-            if self.kafka_sasl_password is not None:
-                raise ValueError(
-                    "TXF_KAFKA_SASL_PASSWORD and TXF_KAFKA_SASL_PASSWORD_FILE are both set: keep one of them"
-                )
-            self.kafka_sasl_password = SecretStr(read_secret_file(self.kafka_sasl_password_file))
         if self.kafka_security_protocol.startswith("SASL_"):
             missing = [
                 name
@@ -276,17 +288,25 @@ class SettingsError(RuntimeError):
     """Invalid settings; the message names each bad setting by its environment variable."""
 
 
-def read_secret_file(path: Path) -> str:
-    """A password kept in a file: its text without the trailing newline. The error names the file, never
-    its content."""
+#: The secrets that may be kept in a file instead: (field, its file's field, the secret's variable).
+SECRET_FILES = (
+    ("kafka_sasl_password", "kafka_sasl_password_file", "TXF_KAFKA_SASL_PASSWORD"),
+    ("registry_basic_auth", "registry_basic_auth_file", "TXF_REGISTRY_BASIC_AUTH"),
+    ("shioaji_api_key", "shioaji_api_key_file", "TXF_SHIOAJI_API_KEY"),
+    ("shioaji_secret_key", "shioaji_secret_key_file", "TXF_SHIOAJI_SECRET_KEY"),
+)
+
+
+def read_secret_file(path: Path, variable: str) -> str:
+    """A secret kept in a file: its text without the trailing newline. The error names the variable and
+    the file, never the content."""
     try:
         text = path.read_text("utf-8").rstrip("\r\n")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(
-            f"cannot read the password file {path}: {type(exc).__name__}: {getattr(exc, 'strerror', None) or exc}"
-        ) from None
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise ValueError(f"{variable}={path}: cannot read it ({reason})") from None
     if not text:
-        raise ValueError(f"the password file {path} is empty")
+        raise ValueError(f"{variable}={path}: the file is empty")
     return text
 
 

@@ -40,6 +40,7 @@ class Secured:
     prefix: str
     front: RegistryFront
     registry_auth: str  # "user:password" of the registry front
+    registry_auth_file: Path  # the same login in a file (TXF_REGISTRY_BASIC_AUTH_FILE), as a credential
     secrets: dict[str, str] = field(default_factory=dict)  # what must never be printed: name -> value
 
     @property
@@ -54,7 +55,7 @@ class Secured:
             env[key] = value
         env.update(
             TXF_REGISTRY_URL=self.front.url,
-            TXF_REGISTRY_BASIC_AUTH=self.registry_auth,
+            TXF_REGISTRY_BASIC_AUTH_FILE=str(self.registry_auth_file),
             TXF_REGISTRY_SSL_CA_LOCATION=self.ca,
             TXF_TOPIC_PREFIX=self.prefix,
             PYTHONUNBUFFERED="1",
@@ -92,7 +93,10 @@ def secured(stack: localstack.StackInfo, tmp_path_factory: pytest.TempPathFactor
         tls.issue(secure.ca_file(cfg), ca_key, "registry", certs / "chain.pem", certs / "key.pem")
         user, password = "txf-registry-reader", secrets.token_urlsafe(18)
         front = RegistryFront(cfg.registry_base, user, password, certs / "chain.pem", certs / "key.pem")
-        found = Secured(cfg, prefix, front, f"{user}:{password}")
+        login = certs / "registry-login"
+        login.touch(mode=0o600)
+        login.write_text(f"{user}:{password}\n")
+        found = Secured(cfg, prefix, front, f"{user}:{password}", login)
         found.secrets.update({f"SASL password of {p.name}": secure.password(cfg, p.name) for p in secure.PRINCIPALS})
         found.secrets["registry basic-auth password"] = password
         yield found

@@ -3,7 +3,7 @@
 One secured broker for the module (conftest.py). Every program runs as a user would run it, with its
 documented settings: the TXF_KAFKA_* variables of its principal's settings file (the password by
 TXF_KAFKA_SASL_PASSWORD_FILE, or TXF_KAFKA_SASL_PASSWORD) and the registry behind HTTPS + basic auth
-(TXF_REGISTRY_URL, TXF_REGISTRY_BASIC_AUTH, TXF_REGISTRY_SSL_CA_LOCATION).
+(TXF_REGISTRY_URL, TXF_REGISTRY_BASIC_AUTH_FILE, TXF_REGISTRY_SSL_CA_LOCATION).
 
 - the registration principal creates the topics (`txf-registry register --topics`); the producer and a
   consumer principal may neither create, alter nor delete them;
@@ -321,7 +321,9 @@ def test_a_wrong_password_stops_every_program_with_exit_78(
     )
     # a wrong registry password: the producer and a consumer, with the right Kafka password (the consumer asks
     # the registry at its first record: the produced ones)
-    wrong_registry = {"TXF_REGISTRY_BASIC_AUTH": secured.registry_auth.split(":")[0] + ":" + wrong}
+    wrong_login = tmp_path / "wrong-registry-login"
+    wrong_login.write_text(secured.registry_auth.split(":")[0] + ":" + wrong + "\n")
+    wrong_registry = {"TXF_REGISTRY_BASIC_AUTH_FILE": str(wrong_login)}
     cmds["producer, registry"] = (
         [sys.executable, "-m", "txf_producer.cli", "run", "--source", "sim", "--max-messages", "10"],
         secured.env("txf-producer", TXF_STATE_DIR=str(tmp_path), TXF_METRICS_PORT="0", **wrong_registry),

@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=PROG,
         description=__doc__.split("\n\n")[0],
-        epilog="Environment: TXF_KAFKA_BOOTSTRAP, TXF_REGISTRY_URL, TXF_REGISTRY_BASIC_AUTH (user:password), "
+        epilog="Environment: TXF_KAFKA_BOOTSTRAP, TXF_REGISTRY_URL, TXF_REGISTRY_BASIC_AUTH (user:password) or "
+        "TXF_REGISTRY_BASIC_AUTH_FILE, "
         "TXF_REGISTRY_SSL_CA_LOCATION; a secured cluster: TXF_KAFKA_SECURITY_PROTOCOL (SASL_SSL), "
         "TXF_KAFKA_SASL_MECHANISM (SCRAM-SHA-512), TXF_KAFKA_SASL_USERNAME, TXF_KAFKA_SASL_PASSWORD or "
         "TXF_KAFKA_SASL_PASSWORD_FILE, TXF_KAFKA_SSL_CA_LOCATION. "

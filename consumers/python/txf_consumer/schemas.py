@@ -132,7 +132,7 @@ class RegistryReader:
                 if status in (401, 403):
                     raise RegistryRefusedError(
                         f"registry {self.settings.url} refused {path}: {problem}; fix "
-                        "TXF_REGISTRY_BASIC_AUTH (user:password)"
+                        "TXF_REGISTRY_BASIC_AUTH (user:password) or TXF_REGISTRY_BASIC_AUTH_FILE"
                     ) from None
                 if status < 500:
                     raise RegistryUnavailableError(f"registry {self.settings.url} {path}: {problem}") from None

@@ -1,7 +1,7 @@
 """Connection settings of the consumer: defaults from the environment, overridden by flags.
 
 The variable names are the producer's (`TXF_KAFKA_BOOTSTRAP`, `TXF_REGISTRY_URL`,
-`TXF_REGISTRY_BASIC_AUTH`, `TXF_REGISTRY_SSL_CA_LOCATION`, and for a secured
+`TXF_REGISTRY_BASIC_AUTH` or `TXF_REGISTRY_BASIC_AUTH_FILE`, `TXF_REGISTRY_SSL_CA_LOCATION`, and for a secured
 cluster `TXF_KAFKA_SECURITY_PROTOCOL`, `TXF_KAFKA_SASL_MECHANISM`,
 `TXF_KAFKA_SASL_USERNAME`, `TXF_KAFKA_SASL_PASSWORD` or `TXF_KAFKA_SASL_PASSWORD_FILE`,
 `TXF_KAFKA_SSL_CA_LOCATION`), so one `.env`/unit file serves both, and the Go,
@@ -38,11 +38,14 @@ class RegistrySettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> RegistrySettings:
-        """Settings from TXF_REGISTRY_* variables; keyword overrides that are not None win."""
+        """Settings from TXF_REGISTRY_* variables; keyword overrides that are not None win.
+
+        The login comes from TXF_REGISTRY_BASIC_AUTH or a file named by TXF_REGISTRY_BASIC_AUTH_FILE;
+        raises SecuritySettingsError when both are set or the file cannot be read."""
         env = os.environ if env is None else env
         values: dict[str, object] = {
             "url": env.get("TXF_REGISTRY_URL") or DEFAULT_REGISTRY_URL,
-            "basic_auth": env.get("TXF_REGISTRY_BASIC_AUTH") or None,
+            "basic_auth": secret_from_env(env, "TXF_REGISTRY_BASIC_AUTH"),
             "ca_location": env.get("TXF_REGISTRY_SSL_CA_LOCATION") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -69,6 +72,17 @@ def read_secret_file(path: str, variable: str) -> str:
     return text
 
 
+def secret_from_env(env: Mapping[str, str], variable: str) -> str | None:
+    """A secret from `variable` or from the file `<variable>_FILE` names (never both), else None.
+
+    The file form keeps the secret out of the process environment (a systemd credential, a mounted
+    Kubernetes secret); every language's consumer reads the same two names."""
+    value, path = env.get(variable) or None, env.get(f"{variable}_FILE") or None
+    if value and path:
+        raise SecuritySettingsError(f"{variable} and {variable}_FILE are both set: keep one")
+    return read_secret_file(path, f"{variable}_FILE") if path else value
+
+
 def kafka_security(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """librdkafka properties for a secured cluster, from the TXF_KAFKA_* variables ({} for PLAINTEXT).
 
@@ -86,13 +100,7 @@ def kafka_security(env: Mapping[str, str] | None = None) -> dict[str, str]:
             raise SecuritySettingsError(f"TXF_KAFKA_SSL_CA_LOCATION={ca}: no such file (PEM CA certificates)")
         conf["ssl.ca.location"] = ca
     if protocol.startswith("SASL_"):
-        password, password_file = env.get("TXF_KAFKA_SASL_PASSWORD"), env.get("TXF_KAFKA_SASL_PASSWORD_FILE")
-        if password and password_file:
-            raise SecuritySettingsError(
-                "TXF_KAFKA_SASL_PASSWORD and TXF_KAFKA_SASL_PASSWORD_FILE are both set: keep one"
-            )
-        if password_file:
-            password = read_secret_file(password_file, "TXF_KAFKA_SASL_PASSWORD_FILE")
+        password = secret_from_env(env, "TXF_KAFKA_SASL_PASSWORD")
         mechanism = (env.get("TXF_KAFKA_SASL_MECHANISM") or "").upper()
         missing = [
             name

@@ -188,7 +188,7 @@ export class Verifier {
     const text = resp.text;
     if (resp.status === 401 || resp.status === 403) {
       throw new RegistryRefusedError(
-        `registry: GET ${url}: HTTP ${resp.status}; fix TXF_REGISTRY_BASIC_AUTH (user:password)`,
+        `registry: GET ${url}: HTTP ${resp.status}; fix TXF_REGISTRY_BASIC_AUTH (user:password) or TXF_REGISTRY_BASIC_AUTH_FILE`,
       );
     }
     if (resp.status === 404) {

@@ -1,8 +1,8 @@
 // A secured cluster, from the producer's variables (one vocabulary in every language):
 // TXF_KAFKA_SECURITY_PROTOCOL, TXF_KAFKA_SASL_MECHANISM, TXF_KAFKA_SASL_USERNAME,
 // TXF_KAFKA_SASL_PASSWORD or TXF_KAFKA_SASL_PASSWORD_FILE, TXF_KAFKA_SSL_CA_LOCATION; and a
-// registry behind basic auth or TLS: TXF_REGISTRY_BASIC_AUTH (user:password),
-// TXF_REGISTRY_SSL_CA_LOCATION. Passwords come from the environment or a file, never a
+// registry behind basic auth or TLS: TXF_REGISTRY_BASIC_AUTH (user:password) or
+// TXF_REGISTRY_BASIC_AUTH_FILE, TXF_REGISTRY_SSL_CA_LOCATION. Passwords come from the environment or a file, never a
 // flag (flags show in ps). Errors name the variable, never a password.
 import { readFileSync, statSync } from "node:fs";
 
@@ -45,6 +45,19 @@ export function readCa(path: string, variable: string): string {
   throw new SettingsError(`${variable}=${path}: no such file (PEM CA certificates)`);
 }
 
+/**
+ * The secret in the variable `name`, or in the file `${name}_FILE` names (a systemd credential, a mounted
+ * secret: never in the process environment); "" when neither is set, a SettingsError when both are.
+ */
+export function secretFromEnv(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name] || "";
+  const path = env[`${name}_FILE`] || "";
+  if (value && path) {
+    throw new SettingsError(`${name} and ${name}_FILE are both set: keep one`);
+  }
+  return path ? readSecret(path, `${name}_FILE`) : value;
+}
+
 function readSecret(path: string, variable: string): string {
   let text: string;
   try {
@@ -75,14 +88,7 @@ export function kafkaSecurity(env: NodeJS.ProcessEnv = process.env): KafkaSecuri
   if (!protocol.startsWith("SASL_")) {
     return out;
   }
-  let password = env.TXF_KAFKA_SASL_PASSWORD || "";
-  const passwordFile = env.TXF_KAFKA_SASL_PASSWORD_FILE || "";
-  if (password && passwordFile) {
-    throw new SettingsError("TXF_KAFKA_SASL_PASSWORD and TXF_KAFKA_SASL_PASSWORD_FILE are both set: keep one");
-  }
-  if (passwordFile) {
-    password = readSecret(passwordFile, "TXF_KAFKA_SASL_PASSWORD_FILE");
-  }
+  const password = secretFromEnv(env, "TXF_KAFKA_SASL_PASSWORD");
   const mechanism = (env.TXF_KAFKA_SASL_MECHANISM || "").toUpperCase();
   const user = env.TXF_KAFKA_SASL_USERNAME || "";
   const missing = [
@@ -113,7 +119,7 @@ export interface RegistryAuth {
 }
 
 export function registryAuth(env: NodeJS.ProcessEnv = process.env): RegistryAuth {
-  const basicAuth = env.TXF_REGISTRY_BASIC_AUTH || undefined;
+  const basicAuth = secretFromEnv(env, "TXF_REGISTRY_BASIC_AUTH") || undefined;
   if (basicAuth !== undefined && !basicAuth.includes(":")) {
     throw new SettingsError("TXF_REGISTRY_BASIC_AUTH: want user:password");
   }

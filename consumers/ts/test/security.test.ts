@@ -46,6 +46,24 @@ test("wrong settings name the variable, never the password", () => {
   assert.throws(() => registryAuth({ TXF_REGISTRY_BASIC_AUTH: "no-colon" }), /user:password/);
 });
 
+test("the registry login from TXF_REGISTRY_BASIC_AUTH_FILE; both forms or a bad file are refused", () => {
+  const login = join(dir, "login");
+  writeFileSync(login, "reader:s3cret\n");
+  assert.equal(registryAuth({ TXF_REGISTRY_BASIC_AUTH_FILE: login }).basicAuth, "reader:s3cret");
+  assert.equal(registryAuth({ TXF_REGISTRY_BASIC_AUTH: "reader:env" }).basicAuth, "reader:env");
+  assert.equal(registryAuth({}).basicAuth, undefined);
+  for (const env of [
+    { TXF_REGISTRY_BASIC_AUTH: "reader:s3cret", TXF_REGISTRY_BASIC_AUTH_FILE: login },
+    { TXF_REGISTRY_BASIC_AUTH_FILE: join(dir, "missing") },
+  ]) {
+    assert.throws(
+      () => registryAuth(env),
+      (e: Error) =>
+        e.name === "SettingsError" && e.message.includes("TXF_REGISTRY_BASIC_AUTH_FILE") && !e.message.includes("s3cret"),
+    );
+  }
+});
+
 test("refusals: a rejected login is 78, an ACL refusal 77, through KafkaJS's wrappers", () => {
   assert.equal(refusalCode({ name: "KafkaJSSASLAuthenticationError" }), EXIT_CONFIG);
   assert.equal(

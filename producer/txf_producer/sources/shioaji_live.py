@@ -75,7 +75,7 @@ EVENT_KINDS: dict[int, tuple[SessionEventType | None, str]] = {
     16: (None, "subscribe ok"),
 }
 
-_CREDENTIALS_HINT = "set SHIOAJI_API_KEY and SHIOAJI_SECRET_KEY"
+_CREDENTIALS_HINT = "set TXF_SHIOAJI_API_KEY and TXF_SHIOAJI_SECRET_KEY, or their _FILE forms"
 _MAX_REASON_CHARS = 300
 
 

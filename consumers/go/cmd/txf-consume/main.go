@@ -18,8 +18,8 @@
 // A secured cluster and registry are reached with the producer's variables:
 // TXF_KAFKA_SECURITY_PROTOCOL, TXF_KAFKA_SASL_MECHANISM, TXF_KAFKA_SASL_USERNAME,
 // TXF_KAFKA_SASL_PASSWORD or TXF_KAFKA_SASL_PASSWORD_FILE, TXF_KAFKA_SSL_CA_LOCATION,
-// TXF_REGISTRY_BASIC_AUTH (user:password), TXF_REGISTRY_SSL_CA_LOCATION
-// (security.go); never from flags.
+// TXF_REGISTRY_BASIC_AUTH (user:password) or TXF_REGISTRY_BASIC_AUTH_FILE,
+// TXF_REGISTRY_SSL_CA_LOCATION (security.go); never from flags.
 //
 // Latency and throughput: each Poll hands over one record as soon as
 // librdkafka has it. Lines go to a buffer that is written out as soon as the
@@ -187,8 +187,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitConfig
 	}
 	if cfg.registry != "" {
-		a.verifier, err = registry.New(cfg.registry, registry.Auth{
-			BasicAuth: os.Getenv("TXF_REGISTRY_BASIC_AUTH"), CAFile: os.Getenv("TXF_REGISTRY_SSL_CA_LOCATION")})
+		basicAuth, err := secretFromEnv(os.Getenv, "TXF_REGISTRY_BASIC_AUTH")
+		if err == nil {
+			a.verifier, err = registry.New(cfg.registry, registry.Auth{
+				BasicAuth: basicAuth, CAFile: os.Getenv("TXF_REGISTRY_SSL_CA_LOCATION")})
+		}
 		if err != nil {
 			a.logf("%v", err)
 			return exitConfig

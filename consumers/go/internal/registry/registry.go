@@ -196,7 +196,7 @@ func (v *Verifier) get(ctx context.Context, url string) (*schemaResponse, error)
 	}
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return nil, fmt.Errorf("%w: GET %s: HTTP %d; fix TXF_REGISTRY_BASIC_AUTH (user:password)", ErrRefused, url, resp.StatusCode)
+		return nil, fmt.Errorf("%w: GET %s: HTTP %d; fix TXF_REGISTRY_BASIC_AUTH (user:password) or TXF_REGISTRY_BASIC_AUTH_FILE", ErrRefused, url, resp.StatusCode)
 	case resp.StatusCode == http.StatusNotFound:
 		return nil, fmt.Errorf("%w: GET %s: 404 %s", ErrMismatch, url, strings.TrimSpace(string(body)))
 	case resp.StatusCode != http.StatusOK:

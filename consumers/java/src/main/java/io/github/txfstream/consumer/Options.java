@@ -40,8 +40,8 @@ public record Options(
       "  --help                   this text",
       "  secured cluster / registry (environment, the producer's names): TXF_KAFKA_SECURITY_PROTOCOL (SASL_SSL),",
       "    TXF_KAFKA_SASL_MECHANISM (SCRAM-SHA-512), TXF_KAFKA_SASL_USERNAME, TXF_KAFKA_SASL_PASSWORD or",
-      "    TXF_KAFKA_SASL_PASSWORD_FILE, TXF_KAFKA_SSL_CA_LOCATION, TXF_REGISTRY_BASIC_AUTH (user:password),",
-      "    TXF_REGISTRY_SSL_CA_LOCATION",
+      "    TXF_KAFKA_SASL_PASSWORD_FILE, TXF_KAFKA_SSL_CA_LOCATION, TXF_REGISTRY_BASIC_AUTH (user:password) or",
+      "    TXF_REGISTRY_BASIC_AUTH_FILE, TXF_REGISTRY_SSL_CA_LOCATION",
       "  exit: 0 done (max messages, idle, or stopped), 1 fatal Kafka error, 2 usage error, 77 not authorized",
       "        (ACLs), 78 credentials rejected or a wrong security setting");
 

@@ -147,7 +147,7 @@ public final class SchemaVerifier {
     int status = resp.statusCode();
     if (status == 401 || status == 403) {
       throw new RegistryRefusedException("registry refused GET " + uri + " (HTTP " + status
-          + "); fix TXF_REGISTRY_BASIC_AUTH (user:password)");
+          + "); fix TXF_REGISTRY_BASIC_AUTH (user:password) or TXF_REGISTRY_BASIC_AUTH_FILE");
     }
     if (status == 404) {
       return new Fetched(null, null, Verdict.MISMATCH, "unknown to the registry (GET " + uri + " -> 404)");

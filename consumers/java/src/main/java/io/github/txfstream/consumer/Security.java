@@ -20,8 +20,8 @@ import javax.net.ssl.TrustManagerFactory;
 /**
  * A secured cluster and registry, from the producer's variables (one vocabulary in every language):
  * TXF_KAFKA_SECURITY_PROTOCOL, TXF_KAFKA_SASL_MECHANISM, TXF_KAFKA_SASL_USERNAME, TXF_KAFKA_SASL_PASSWORD or
- * TXF_KAFKA_SASL_PASSWORD_FILE, TXF_KAFKA_SSL_CA_LOCATION; TXF_REGISTRY_BASIC_AUTH (user:password),
- * TXF_REGISTRY_SSL_CA_LOCATION. Passwords come from the environment or a file, never a flag (flags show in
+ * TXF_KAFKA_SASL_PASSWORD_FILE, TXF_KAFKA_SSL_CA_LOCATION; TXF_REGISTRY_BASIC_AUTH (user:password) or
+ * TXF_REGISTRY_BASIC_AUTH_FILE, TXF_REGISTRY_SSL_CA_LOCATION. Passwords come from the environment or a file, never a flag (flags show in
  * ps); errors name the variable, never a password.
  */
 final class Security {
@@ -66,14 +66,7 @@ final class Security {
     if (!protocol.startsWith("SASL_")) {
       return p;
     }
-    String password = env.getOrDefault("TXF_KAFKA_SASL_PASSWORD", "");
-    String passwordFile = env.getOrDefault("TXF_KAFKA_SASL_PASSWORD_FILE", "");
-    if (!password.isEmpty() && !passwordFile.isEmpty()) {
-      throw new SettingsException("TXF_KAFKA_SASL_PASSWORD and TXF_KAFKA_SASL_PASSWORD_FILE are both set: keep one");
-    }
-    if (!passwordFile.isEmpty()) {
-      password = readSecret(passwordFile, "TXF_KAFKA_SASL_PASSWORD_FILE");
-    }
+    String password = secretFromEnv(env, "TXF_KAFKA_SASL_PASSWORD");
     String mechanism = env.getOrDefault("TXF_KAFKA_SASL_MECHANISM", "").toUpperCase(Locale.ROOT);
     String user = env.getOrDefault("TXF_KAFKA_SASL_USERNAME", "");
     List<String> missing = new ArrayList<>();
@@ -109,6 +102,19 @@ final class Security {
     return s.replace("\\", "\\\\").replace("\"", "\\\"");
   }
 
+  /**
+   * The secret in the variable {@code name}, or in the file {@code name_FILE} names (a systemd credential, a
+   * mounted secret: never in the process environment); "" when neither is set. Both set is an error.
+   */
+  static String secretFromEnv(Map<String, String> env, String name) throws SettingsException {
+    String value = env.getOrDefault(name, "");
+    String path = env.getOrDefault(name + "_FILE", "");
+    if (!value.isEmpty() && !path.isEmpty()) {
+      throw new SettingsException(name + " and " + name + "_FILE are both set: keep one");
+    }
+    return path.isEmpty() ? value : readSecret(path, name + "_FILE");
+  }
+
   private static String readSecret(String path, String variable) throws SettingsException {
     String text;
     try {
@@ -122,9 +128,9 @@ final class Security {
     return text;
   }
 
-  /** The registry's basic auth ("user:password") from {@code env}, or null. */
+  /** The registry's basic auth ("user:password") from {@code env} (or the file it names), or null. */
   static String registryBasicAuth(Map<String, String> env) throws SettingsException {
-    String v = env.getOrDefault("TXF_REGISTRY_BASIC_AUTH", "");
+    String v = secretFromEnv(env, "TXF_REGISTRY_BASIC_AUTH");
     if (v.isEmpty()) {
       return null;
     }

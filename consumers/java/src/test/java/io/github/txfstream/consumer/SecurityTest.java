@@ -51,4 +51,21 @@ class SecurityTest {
     assertThrows(Security.SettingsException.class,
         () -> Security.registryBasicAuth(Map.of("TXF_REGISTRY_BASIC_AUTH", "no-colon")));
   }
+
+  @Test
+  void registryLoginFromAFileNeverBothForms() throws Exception {
+    Path login = Files.writeString(dir.resolve("login"), "reader:s3cret\n");
+    assertEquals("reader:s3cret",
+        Security.registryBasicAuth(Map.of("TXF_REGISTRY_BASIC_AUTH_FILE", login.toString())));
+    assertEquals("reader:env", Security.registryBasicAuth(Map.of("TXF_REGISTRY_BASIC_AUTH", "reader:env")));
+    assertEquals(null, Security.registryBasicAuth(Map.of()));
+    for (Map<String, String> env : new Map[] {
+        Map.of("TXF_REGISTRY_BASIC_AUTH", "reader:s3cret", "TXF_REGISTRY_BASIC_AUTH_FILE", login.toString()),
+        Map.of("TXF_REGISTRY_BASIC_AUTH_FILE", dir.resolve("nope").toString())}) {
+      Security.SettingsException e =
+          assertThrows(Security.SettingsException.class, () -> Security.registryBasicAuth(env));
+      assertTrue(e.getMessage().contains("TXF_REGISTRY_BASIC_AUTH_FILE"), e.getMessage());
+      assertFalse(e.getMessage().contains("s3cret"), e.getMessage());
+    }
+  }
 }
