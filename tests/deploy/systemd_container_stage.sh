@@ -90,5 +90,10 @@ pivot_root . .oldroot
 umount -l /.oldroot
 rmdir /.oldroot
 cd /
+# Shared propagation inside this namespace, as on a booted host: systemd does `--make-rshared /` itself
+# only outside a container. Without it a mount made in a unit's helper namespace never reaches PID 1's
+# view: LoadCredential= moves its ramfs to /run/credentials/<unit> that way, and the service found an
+# empty root-only directory. The host's mounts are untouched (unshare made them private to us first).
+mount --make-rshared /
 exec env -i container=other PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   /lib/systemd/systemd --system "--unit=$target"

@@ -9,6 +9,7 @@ stop under load and journald priorities; figures are printed as `FIGURE name: va
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -397,6 +398,7 @@ def test_arbiter_unit_writes_a_capture_leg_once_and_comes_back_after_sigkill(fre
 
 
 SCRIPTED = "/opt/txf-test/scripted-session"
+CREDENTIALS = "/etc/txfstream/credentials"
 LEG_UNITS = ("txf-producer@a.service", "txf-producer@b.service")
 LEG_QUOTES = 400
 
@@ -408,6 +410,63 @@ def _metric_sum(c: ProducerContainer, port: int, name: str) -> float:
     )
 
 
+def _install_scripted_session(c: ProducerContainer) -> None:
+    """The scripted Shioaji client (tests/deploy/scripted_session/) into the container, for a drop-in's
+    PYTHONPATH: the shipped ExecStart= (`--source shioaji`) then runs against it."""
+    for name, source in (
+        ("sitecustomize.py", Path(__file__).with_name("scripted_session") / "sitecustomize.py"),
+        ("fake_shioaji.py", REPO / "tests/producer/fake_shioaji.py"),
+        ("live_with_fake_shioaji.py", REPO / "tests/e2e/live_with_fake_shioaji.py"),
+    ):
+        c.write(f"{SCRIPTED}/{name}", source.read_text())
+
+
+def test_shioaji_keys_as_systemd_credentials_log_in_and_stay_out_of_the_environment(fresh: ProducerContainer) -> None:
+    """The RUNBOOK's credentials drop-in on the shipped unit (hardening in force, the live source with the
+    scripted Shioaji client, which rejects any keys but the expected ones): LoadCredential= hands the keys
+    over as files, TXF_SHIOAJI_*_KEY_FILE=%d/... names them; the producer logs in and publishes, and neither
+    key is in its environment, in `systemctl show` or in the journal."""
+    c = fresh
+    prefix, quotes = "cred.", 200
+    key, secret = f"api-key-{os.urandom(6).hex()}", f"secret-key-{os.urandom(6).hex()}"
+    _install_scripted_session(c)
+    c.register_topics(prefix)
+    c.run("install", "-d", "-m", "0700", CREDENTIALS)
+    c.write(f"{CREDENTIALS}/shioaji-api-key", key + "\n", mode=0o600)
+    c.write(f"{CREDENTIALS}/shioaji-secret-key", secret + "\n", mode=0o600)
+    c.settings(
+        TXF_TOPIC_PREFIX=prefix,
+        TXF_FAKE_QUOTES=str(quotes),
+        TXF_FAKE_KEYS_SHA256=hashlib.sha256(f"{key}:{secret}".encode()).hexdigest(),
+    )
+    c.test_drop_in(
+        "30-credentials",
+        f"[Service]\nEnvironment=PYTHONPATH={SCRIPTED}\n"
+        f"LoadCredential=shioaji-api-key:{CREDENTIALS}/shioaji-api-key\n"
+        f"LoadCredential=shioaji-secret-key:{CREDENTIALS}/shioaji-secret-key\n"
+        "Environment=TXF_SHIOAJI_API_KEY_FILE=%d/shioaji-api-key\n"
+        "Environment=TXF_SHIOAJI_SECRET_KEY_FILE=%d/shioaji-secret-key\n",
+    )
+    mark = c.mark()
+    try:
+        started = c.systemctl("start", UNIT, check=False)  # returns at READY=1: logged in and subscribed
+        assert started.returncode == 0, c.journal("-u", UNIT, "-n", "40")
+        topics = [prefix + t for t in TOPICS]
+        wait_until(lambda: sum(c.probe("offsets", *topics).values()) == quotes or None, 60, f"{quotes} quotes")
+        environ = Path(f"/proc/{c.main_pid(UNIT)}/environ").read_bytes()
+        assert b"TXF_SHIOAJI_API_KEY_FILE=/run/credentials/txf-producer.service/shioaji-api-key" in environ
+        shown = c.systemctl("show", UNIT, "-p", "Environment").stdout
+        journal = "\n".join(str(e.get("MESSAGE")) for e in c.entries(mark))
+        for where, text in (("environ", environ.decode()), ("systemctl show", shown), ("journal", journal)):
+            assert key not in text and secret not in text, f"a key in the {where}"
+        assert any("shioaji: logged in" in str(e.get("MESSAGE")) for e in c.entries(mark, "-u", UNIT))
+        c.systemctl("stop", UNIT)
+        assert c.show(UNIT, "Result", "ExecMainStatus") == {"Result": "success", "ExecMainStatus": "0"}
+    finally:
+        c.systemctl("stop", UNIT, check=False)
+        c.run("rm", "-rf", CREDENTIALS)
+
+
 def test_two_leg_instances_on_one_host_and_a_leg_restart_is_free(fresh: ProducerContainer) -> None:
     """`install.sh --legs a,b` and txf-producer@a/@b as shipped (the live source; its Shioaji client a
     scripted fake that plays the same 400 quotes to every login: tests/deploy/scripted_session/) with the
@@ -417,12 +476,7 @@ def test_two_leg_instances_on_one_host_and_a_leg_restart_is_free(fresh: Producer
     c = fresh
     prefix, arbiter = "legs.", "txf-arbiter.service"
     c.install("--schedule", "none", "--legs", "a,b")
-    for name, source in (
-        ("sitecustomize.py", Path(__file__).with_name("scripted_session") / "sitecustomize.py"),
-        ("fake_shioaji.py", REPO / "tests/producer/fake_shioaji.py"),
-        ("live_with_fake_shioaji.py", REPO / "tests/e2e/live_with_fake_shioaji.py"),
-    ):
-        c.write(f"{SCRIPTED}/{name}", source.read_text())
+    _install_scripted_session(c)
     c.register_topics(prefix)
     settings = "/etc/txfstream/test-legs.env"
     c.write(

@@ -13,6 +13,7 @@ contract list), and then nothing: the test stops the process by its PID (SIGINT,
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import threading
@@ -35,12 +36,30 @@ from txf_producer.sources.simulated import SimConfig  # noqa: E402
 START_NS = sessions.to_ns(datetime(2026, 11, 16, 8, 45, tzinfo=sessions.TAIPEI))  # TXFK6 is the near month
 
 
+def _rejected_login(key: str, secret: str) -> Exception:
+    """Sinopac's answer to keys other than the ones TXF_FAKE_KEYS_SHA256 names (a hash: the keys themselves
+    must not be in the environment of a test that checks they are not)."""
+    import shioaji as sj
+
+    return sj.AuthError("api_key/secret_key do not match (scripted session)")
+
+
 class ScriptedShioaji(FakeShioaji):
-    """After the second subscribe, plays a short session from its library thread."""
+    """After the second subscribe, plays a short session from its library thread.
+
+    With TXF_FAKE_KEYS_SHA256 (sha256 of "api_key:secret_key") set, a login with other keys is rejected as
+    Sinopac rejects a wrong key (shioaji.AuthError): the test sees which keys reached `login`."""
 
     def __init__(self, quotes: int) -> None:
-        super().__init__()
+        super().__init__(login_error=_rejected_login)
         self.quotes = quotes
+        self.keys_sha256 = os.environ.get("TXF_FAKE_KEYS_SHA256", "")
+
+    def login(self, *args: Any, **kwargs: Any) -> list[Any]:
+        if self.keys_sha256:
+            keys = f"{kwargs.get('api_key')}:{kwargs.get('secret_key')}".encode()
+            self.login_failures = 0 if hashlib.sha256(keys).hexdigest() == self.keys_sha256 else 1
+        return super().login(*args, **kwargs)
 
     def subscribe(self, contract: Any, *args: Any, **kwargs: Any) -> None:
         super().subscribe(contract, *args, **kwargs)
