@@ -2,8 +2,8 @@
 // TXF_KAFKA_SECURITY_PROTOCOL, TXF_KAFKA_SASL_MECHANISM, TXF_KAFKA_SASL_USERNAME,
 // TXF_KAFKA_SASL_PASSWORD or TXF_KAFKA_SASL_PASSWORD_FILE, TXF_KAFKA_SSL_CA_LOCATION; and a
 // registry behind basic auth or TLS: TXF_REGISTRY_BASIC_AUTH (user:password) or
-// TXF_REGISTRY_BASIC_AUTH_FILE, TXF_REGISTRY_SSL_CA_LOCATION. Passwords come from the environment or a file, never a
-// flag (flags show in ps). Errors name the variable, never a password.
+// TXF_REGISTRY_BASIC_AUTH_FILE, TXF_REGISTRY_SSL_CA_LOCATION. Passwords come from the environment or a
+// file, never a flag (flags show in ps). Errors name the variable, never a password.
 import { readFileSync, statSync } from "node:fs";
 
 import type { SASLOptions } from "kafkajs";

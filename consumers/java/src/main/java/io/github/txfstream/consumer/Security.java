@@ -21,8 +21,8 @@ import javax.net.ssl.TrustManagerFactory;
  * A secured cluster and registry, from the producer's variables (one vocabulary in every language):
  * TXF_KAFKA_SECURITY_PROTOCOL, TXF_KAFKA_SASL_MECHANISM, TXF_KAFKA_SASL_USERNAME, TXF_KAFKA_SASL_PASSWORD or
  * TXF_KAFKA_SASL_PASSWORD_FILE, TXF_KAFKA_SSL_CA_LOCATION; TXF_REGISTRY_BASIC_AUTH (user:password) or
- * TXF_REGISTRY_BASIC_AUTH_FILE, TXF_REGISTRY_SSL_CA_LOCATION. Passwords come from the environment or a file, never a flag (flags show in
- * ps); errors name the variable, never a password.
+ * TXF_REGISTRY_BASIC_AUTH_FILE, TXF_REGISTRY_SSL_CA_LOCATION. Passwords come from the environment or a file,
+ * never a flag (flags show in ps); errors name the variable, never a password.
  */
 final class Security {
   /** Exit codes that tell a service manager a restart cannot help (systemd RestartPreventExitStatus=77 78). */
