@@ -48,6 +48,7 @@ from txf_consumer.schemas import (
 )
 from txf_consumer.wire import Resolver
 from txf_producer import refusal
+from txf_producer.metadata import wait_for_metadata
 from txf_producer.notify import Notifier
 
 #: Bytes a buffered record costs beyond its value (the Message object, its bytes objects, the key):
@@ -239,26 +240,29 @@ class Archiver:
         return self.result
 
     def _wait_for_broker(self, consumer: Consumer) -> None:
-        """Short asks with the error callback served between them: a refused login ends the wait at once."""
-        deadline = time.monotonic() + self.options.connect_timeout_s
-        while True:
+        """The services' start-up wait (txf_producer.metadata): a refused login ends it at once."""
+
+        def serve(seconds: float) -> None:
             # Nothing is assigned yet: this serves the error callback, and returns the consumer's early
             # errors as messages (the group coordinator is looked up from the start: a group the ACLs deny)
-            early = consumer.poll(0.1)
+            early = consumer.poll(seconds)
             early_error = early.error() if early is not None else None
             if early_error is not None:
                 self._kafka_error(early_error)
+
+        def refused() -> None:
             if self._fatal is not None:
                 raise self._fatal
-            try:
-                consumer.list_topics(timeout=0.5)
-                return
-            except KafkaException as exc:
-                if time.monotonic() > deadline:
-                    raise FatalArchiveError(
-                        f"Kafka broker unreachable within {self.options.connect_timeout_s:g} s "
-                        f"({exc.args[0].str()}): check TXF_KAFKA_BOOTSTRAP"
-                    ) from None
+
+        try:
+            wait_for_metadata(consumer, self.options.connect_timeout_s, refused, serve)
+        except KafkaException as exc:
+            if exc.args and refusal.refusal_code(exc.args[0]) is not None:
+                raise self._error(exc.args[0], "Kafka error") from None
+            raise FatalArchiveError(
+                f"Kafka broker unreachable within {self.options.connect_timeout_s:g} s "
+                f"({exc.args[0].str() if exc.args else exc}): check TXF_KAFKA_BOOTSTRAP"
+            ) from None
 
     def _loop(self, consumer: Consumer) -> None:
         opts = self.options
@@ -400,7 +404,7 @@ class Archiver:
 
     # ------------------------------------------------------------------ errors
     def _on_error(self, err: KafkaError) -> None:
-        if self._fatal is None and (err.fatal() or err.code() == KafkaError._SSL or refusal.refusal_code(err)):
+        if self._fatal is None and (err.fatal() or refusal.refusal_code(err) is not None):
             self._fatal = self._error(err, "Kafka error")
 
     def _kafka_error(self, err: KafkaError) -> None:

@@ -1,9 +1,9 @@
-"""Asking a Kafka producer client for the cluster's metadata at start-up, the way every service does.
+"""Asking a Kafka client for the cluster's metadata at start-up, the way every service does.
 
 One long `list_topics(timeout=30)` would hide a refused login behind a timeout ("unreachable"), so the
-producer, the arbiter and the bar builder ask in short requests and serve the client's callbacks in
-between: the error callback sees a rejected SCRAM login or an ACL refusal within a second, and the
-caller's `refused()` ends the wait with that cause (txf_producer.refusal) instead.
+producer, the arbiter, the bar builder and the archiver ask in short requests and serve the client's
+callbacks in between: the error callback sees a rejected SCRAM login or an ACL refusal within a second,
+and the caller's `refused()` ends the wait with that cause (txf_producer.refusal) instead.
 """
 
 from __future__ import annotations
@@ -11,24 +11,27 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
-from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import ClusterMetadata
 
 
 def wait_for_metadata(
-    producer: Producer, timeout_s: float, refused: Callable[[], None], serve: Callable[[float], object] | None = None
+    client: Producer | Consumer,
+    timeout_s: float,
+    refused: Callable[[], None],
+    serve: Callable[[float], object] | None = None,
 ) -> ClusterMetadata:
     """The cluster's metadata once a broker answers; KafkaException after `timeout_s` without one, or at
     once when the client's error is fatal (an idempotent producer refused its PID by an ACL: asking again
     cannot help). `refused()` raises the caller's error once its callbacks saw a refusal; `serve(seconds)`
-    serves the callbacks (default: producer.poll)."""
-    serve = serve or producer.poll
+    serves the callbacks (default: client.poll)."""
+    serve = serve or client.poll
     deadline = time.monotonic() + timeout_s
     while True:
         serve(0.1)
         refused()
         try:
-            metadata: ClusterMetadata = producer.list_topics(timeout=0.5)
+            metadata: ClusterMetadata = client.list_topics(timeout=0.5)
             return metadata
         except KafkaException as exc:
             error = exc.args[0] if exc.args else None
