@@ -51,6 +51,14 @@ ARBITER=0
 ARCHIVE=0
 LEGS=""
 PYTHON=python3
+
+# install_settings PATH MADE WHAT: a new settings file from the temporary file MADE; it may hold secrets,
+# so 0640 root:<service user> (act prints it instead under --dry-run).
+install_settings() {
+  act "create $1 $3 (mode 0640)" install -m 0640 "$2" "$R$1"
+  set_owner "$1" "root:$SERVICE_USER"
+}
+
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; }
 while (($#)); do
   case "$1" in
@@ -168,12 +176,7 @@ else
       }
       { print }' "$example"
   } >"$TMP/producer.env"
-  if ((DRY_RUN)); then
-    note "would create $ENV_FILE from $example (mode 0640, root:$SERVICE_USER)"
-  else
-    act "create $ENV_FILE from .env.example (mode 0640)" install -m 0640 "$TMP/producer.env" "$R$ENV_FILE"
-  fi
-  set_owner "$ENV_FILE" "root:$SERVICE_USER"
+  install_settings "$ENV_FILE" "$TMP/producer.env" "from .env.example"
 fi
 if [[ -r $R$ENV_FILE ]] && ! grep -Eq '^(TXF_SHIOAJI_API_KEY|TXF_SHIOAJI_API_KEY_FILE|SHIOAJI_API_KEY)=[^[:space:]]' "$R$ENV_FILE"; then
   warn "TXF_SHIOAJI_API_KEY/TXF_SHIOAJI_SECRET_KEY (or their _FILE forms) are empty in $ENV_FILE: fill them in before the next session"
@@ -201,12 +204,7 @@ for leg in "${LEG_LIST[@]}"; do
     echo "#TXF_SHIOAJI_API_KEY="
     echo "#TXF_SHIOAJI_SECRET_KEY="
   } >"$TMP/leg-$leg.env"
-  if ((DRY_RUN)); then
-    note "would create $leg_env (mode 0640, root:$SERVICE_USER)"
-  else
-    act "create $leg_env (TXF_METRICS_PORT $((LEG_METRICS_BASE + index)))" install -m 0640 "$TMP/leg-$leg.env" "$R$leg_env"
-  fi
-  set_owner "$leg_env" "root:$SERVICE_USER"
+  install_settings "$leg_env" "$TMP/leg-$leg.env" "(TXF_METRICS_PORT $((LEG_METRICS_BASE + index)))"
 done
 
 # --- 4. units and schedule -----------------------------------------------------------------------
