@@ -21,7 +21,8 @@ bootstrap: ## Install pinned tools and runtimes (venv, buf, protoc, plugins, npm
 # bootstrap when a pin file changed, so `make test` works on a fresh clone.
 PINS := pyproject.toml gen/python/pyproject.toml gen/betterproto/pyproject.toml gen/go/go.mod \
         gen/ts/package-lock.json gen/java/pom.xml consumers/python/pyproject.toml consumers/go/go.mod \
-        consumers/ts/package-lock.json tools/gomodzip/go.mod tools/bootstrap.sh archive/pyproject.toml
+        consumers/ts/package-lock.json tools/gomodzip/go.mod tools/bootstrap.sh archive/pyproject.toml \
+        kit/pyproject.toml producer/pyproject.toml arbiter/pyproject.toml schema-registry/pyproject.toml
 .venv/.bootstrapped: $(PINS)
 	tools/bootstrap.sh
 	@touch $@

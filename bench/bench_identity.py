@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO))
 from google.protobuf.message import Message  # noqa: E402
 
 from txf_arbiter.identity import RepeatCounter, quote_key  # noqa: E402
-from txf_producer import sessions  # noqa: E402
+from txf_kit import calendar  # noqa: E402
 from txf_producer.convert import build_bidask, build_tick  # noqa: E402
 from txf_producer.quotes import TICK, bidask_from_array, tick_from_array  # noqa: E402
 from txf_producer.recording import open_recording  # noqa: E402
@@ -45,13 +45,13 @@ from txf_producer.sources.base import QuoteType  # noqa: E402
 from txf_producer.sources.simulated import SimConfig  # noqa: E402
 
 STREAMS = (("TXFR1", QuoteType.TICK), ("TXFR1", QuoteType.BIDASK))
-START = dt.datetime(2026, 11, 23, 8, 30, tzinfo=sessions.TAIPEI)  # a Monday's pre-open
+START = dt.datetime(2026, 11, 23, 8, 30, tzinfo=calendar.TAIPEI)  # a Monday's pre-open
 
 
 def simulated(days: int, seed: int) -> Iterator[tuple[str, Message]]:
     """("tick" | "bidask", the txf.v1 message the producer would publish) for `days` trading days."""
-    end = sessions.to_ns(START + dt.timedelta(days=days)) // 1000
-    market = SimMarket(SimConfig(seed=seed, streams=STREAMS), sessions.to_ns(START))
+    end = calendar.to_ns(START + dt.timedelta(days=days)) // 1000
+    market = SimMarket(SimConfig(seed=seed, streams=STREAMS), calendar.to_ns(START))
     for kind, time_us, arr in market:
         if time_us >= end:
             return

@@ -49,7 +49,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient  # noqa: E402
 from confluent_kafka.schema_registry.protobuf import ProtobufSerializer  # noqa: E402
 
 from txf.v1 import BidAsk, Tick  # noqa: E402
-from txf_producer.framing import frame_header, serializer_config  # noqa: E402
+from txf_kit.framing import frame_header, serializer_config  # noqa: E402
 from txf_producer.publisher import Publisher, Stream  # noqa: E402
 from txf_producer.quotes import (  # noqa: E402
     TICK,  # noqa: E402

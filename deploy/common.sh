@@ -169,7 +169,7 @@ disable_arbiter() {
 
 # capture_legs: the legs the topic map declares ([capture] legs of subjects.toml), one per line.
 capture_legs() {
-  "$PYTHON" - "$SRC/schema-registry/txf_registry/subjects.toml" <<'PY'
+  "$PYTHON" - "$SRC/kit/txf_kit/subjects.toml" <<'PY'
 import sys, tomllib
 with open(sys.argv[1], "rb") as f:
     print("\n".join(tomllib.load(f).get("capture", {}).get("legs", [])))

@@ -7,7 +7,7 @@
 #
 # What it does (idempotent: a second run changes nothing; see the summary at the end):
 #   - system user/group `txf` (useradd --system; skipped under --root)
-#   - /opt/txfstream/venv: a venv with `pip install <repo>/gen/python <repo>` (--venv-from, default
+#   - /opt/txfstream/venv: a venv with the contract, the kit and the services (--venv-from, default
 #     this checkout; --skip-venv skips it), /opt/txfstream/bin/{wait-for-kafka,txf-run-window,
 #     check-feed-alive,txf-record-exit} (Python ones run on the venv), /opt/txfstream/RUNBOOK.md,
 #     /opt/txfstream/monitoring/ (Prometheus alerting rules + promtool tests, Grafana dashboard)
@@ -89,7 +89,7 @@ if [[ -n $LEGS ]]; then
   IFS=, read -r -a LEG_LIST <<<"$LEGS"
   for leg in "${LEG_LIST[@]}"; do
     [[ " ${DECLARED_LEGS[*]} " == *" $leg "* ]] ||
-      die "--legs: '$leg' is not a capture leg of the topic map (schema-registry/txf_registry/subjects.toml [capture] legs: ${DECLARED_LEGS[*]:-none})"
+      die "--legs: '$leg' is not a capture leg of the topic map (kit/txf_kit/subjects.toml [capture] legs: ${DECLARED_LEGS[*]:-none})"
   done
   (($(printf '%s\n' "${LEG_LIST[@]}" | sort -u | wc -l) == ${#LEG_LIST[@]})) || die "--legs: a leg is named twice in '$LEGS'"
 fi
@@ -121,17 +121,18 @@ else
   fi
   ((REAL)) || warn "a venv built under --root has $ROOT in its paths; it only runs from there"
   if [[ ! -x $R$VENV/bin/python ]]; then act "create venv $VENV" "$PYTHON" -m venv "$R$VENV"; fi
-  # The contract bindings (txf.v1, gen/python) are a separate distribution the producer imports.
-  act "pip install txfstream + txf-contracts into $VENV" "$R$VENV/bin/python" -m pip install --quiet \
-    --disable-pip-version-check --upgrade "$SRC/gen/python" "$SRC"
+  # Each part is its own distribution: the contract (txf.v1), the services' kit, then the services.
+  act "pip install txf-contracts, txf-kit, txf-producer, txf-arbiter, txf-registry into $VENV" \
+    "$R$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade \
+    "$SRC/gen/python" "$SRC/kit[service]" "$SRC/producer" "$SRC/arbiter" "$SRC/schema-registry"
   if ((ARCHIVE)); then
-    # The archive runs on the same venv: it reads the topic map and the session calendar of txfstream.
+    # The archive is a peer of the other services on the kit; it reads through the consumer library.
     act "pip install txf-consumer + txf-archive into $VENV" "$R$VENV/bin/python" -m pip install --quiet \
       --disable-pip-version-check --upgrade "$SRC/consumers/python" "$SRC/archive"
   fi
 fi
 for script in "${BIN_SCRIPTS[@]}"; do
-  # Python scripts run on the producer's venv (they import txf_producer and confluent_kafka).
+  # Python scripts run on the services' venv (they import the kit, the producer's settings, confluent_kafka).
   sed "1s|^#!.*python3\$|#!$VENV/bin/python|" "$DEPLOY_DIR/bin/$script" >"$TMP/$script"
   install_file "$TMP/$script" "$BIN_DIR/$script" 0755
 done

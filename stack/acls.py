@@ -51,7 +51,7 @@ TOPIC_OPS = {
 def declared_topics(topic_prefix: str = "") -> list[tuple[str, str, bool]]:
     """(topic name, role, a capture leg's copy?) of every topic the topic map declares under
     `topic_prefix`, capture legs included."""
-    from txf_registry.topicmap import load_capture, load_topic_map
+    from txf_kit.topicmap import load_capture, load_topic_map
 
     entries = load_topic_map()
     capture = load_capture()
@@ -67,7 +67,7 @@ def declared_topics(topic_prefix: str = "") -> list[tuple[str, str, bool]]:
 
 def _messages_of(topic_prefix: str) -> set[str]:
     """The topics that carry a txf.v1 message (what the archiver reads)."""
-    from txf_registry.topicmap import load_topic_map
+    from txf_kit.topicmap import load_topic_map
 
     return {topic_prefix + e.name for e in load_topic_map() if e.message}
 

@@ -46,10 +46,11 @@ if [[ ! -x .venv/bin/python ]]; then
   step "creating .venv with $($PYTHON --version)"
   "$PYTHON" -m venv .venv
 fi
-step "Python packages (pyproject.toml [dev], gen/python, gen/betterproto, consumers/python, archive)"
+# Each part of the project is its own distribution (pyproject.toml says which); all editable here.
+step "Python packages (the dev tools, and editable: contract, kit, consumer, producer, arbiter, archive, registry tool)"
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' -e gen/python -e gen/betterproto \
-  -e consumers/python -e archive
+  -e 'kit[service]' -e consumers/python -e producer -e arbiter -e archive -e schema-registry
 
 if [[ "$(.tools/bin/protoc-gen-go --version 2>/dev/null)" != "protoc-gen-go $PROTOC_GEN_GO_VERSION" ]]; then
   step "protoc-gen-go $PROTOC_GEN_GO_VERSION"

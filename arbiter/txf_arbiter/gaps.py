@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from txf_producer import sessions
-from txf_producer.intraday import plausible_silence_s
+from txf_kit import calendar
+from txf_kit.calendar import plausible_silence_s
 
 NS = 1_000_000_000
 
@@ -42,12 +42,12 @@ class GapDetector:
     def __init__(
         self,
         floor_s: float = 2.0,
-        holidays: sessions.Holidays = (),
-        session_at: Callable[[int], sessions.Session | None] | None = None,
+        holidays: calendar.Holidays = (),
+        session_at: Callable[[int], calendar.Session | None] | None = None,
     ) -> None:
         self.floor_s = floor_s
         self.holidays = holidays
-        self._session_at = session_at or (lambda t: sessions.session_at(t, holidays, include_preopen=True))
+        self._session_at = session_at or (lambda t: calendar.session_at(t, holidays, include_preopen=True))
         self.last_ns = 0  # newest exchange time captured
         self._reported_from = -1  # start of the last hole reported (a hole is reported once)
 

@@ -2,7 +2,7 @@
 
 Shioaji has no exchange sequence number, and two legs receive the same quote from the same feed,
 so a quote is identified by its content: the record with the fields of its capture run cleared
-(receive time, sequence, producer run id, and the arbiter's own annotations, record.RUN_KINDS),
+(receive time, sequence, producer run id, and the arbiter's own annotations, txf_kit.records.RUN_KINDS),
 hashed to 16 bytes. Distinct ticks can share a timestamp (shioaji #222), but not a timestamp,
 total volume, price and size together; a book snapshot is its whole five levels a side at its
 microsecond. `bench/bench_identity.py` measures the collisions on a simulated day.
@@ -20,11 +20,11 @@ import hashlib
 
 from google.protobuf.message import Message
 
-from txf_producer.record import RUN_KINDS, SHAPES
+from txf_kit.records import KINDS, RUN_KINDS
 
 #: Per message type, the fields a capture run sets (cleared before hashing).
 RUN_FIELDS: dict[type[Message], tuple[str, ...]] = {
-    message: tuple(f.name for f in shape.fields if f.kind in RUN_KINDS) for message, shape in SHAPES.items()
+    message: tuple(name for name, kind in kinds.items() if kind in RUN_KINDS) for message, kinds in KINDS.items()
 }
 
 

@@ -10,7 +10,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from txf_arbiter.core import Stats
-from txf_producer.metrics import LatencyHistogram
+from txf_kit.metrics import LatencyHistogram
 
 
 class ArbiterCollector(Collector):

@@ -46,36 +46,26 @@ from txf_arbiter.gaps import GapDetector
 from txf_arbiter.metrics import ArbiterCollector
 from txf_arbiter.rebuild import read_tail
 from txf_arbiter.settings import ArbiterSettings
-from txf_producer import refusal
-from txf_producer.framing import frame_header, new_serializer
-from txf_producer.metadata import unauthorized_topics, wait_for_metadata
-from txf_producer.metrics import LatencyHistogram, serve_collector
-from txf_producer.notify import Notifier
-from txf_registry.topicmap import load_topic_map
+from txf_kit import refusal
+from txf_kit.framing import frame_header, new_serializer
+from txf_kit.metadata import unauthorized_topics
+from txf_kit.metrics import LatencyHistogram, serve_collector
+from txf_kit.notify import Notifier
+from txf_kit.service import EXIT_CONFIG, EXIT_NOT_AUTHORIZED, EXIT_OK, ErrorLatch, ServiceExit
+from txf_kit.topicmap import load_topic_map
 
 log = logging.getLogger("txf_arbiter")
 
-EXIT_OK, EXIT_FATAL = 0, 1
-EXIT_NOT_AUTHORIZED, EXIT_CONFIG = refusal.EXIT_NOT_AUTHORIZED, refusal.EXIT_CONFIG
 #: the grants an arbiter runs on (named in its exit-77 line; stack/acls.py grants them)
 GRANTS = "READ on the leg and canonical topics, WRITE on the canonical topics and the gap ledger, its group"
 _TICK_S = 0.2  # housekeeping period: commits, lease keepalive, gap check, watchdog
-
-
-class Fatal(RuntimeError):
-    """A reason to exit 1 (a standby takes over), or 77/78 when Kafka or the registry refuses this
-    arbiter (systemd does not restart those); the message is the one log line."""
-
-    def __init__(self, reason: str, code: int = EXIT_FATAL) -> None:
-        super().__init__(reason)
-        self.code = code
 
 
 def message_class(full_name: str) -> type[ProtoMessage]:
     """txf.v1.Tick -> the generated class (the topic map names messages, the bindings hold them)."""
     package, _, name = full_name.rpartition(".")
     if package != "txf.v1" or not hasattr(txf.v1, name):
-        raise Fatal(f"the topic map names {full_name}, which the installed txf.v1 contract does not have")
+        raise ServiceExit(f"the topic map names {full_name}, which the installed txf.v1 contract does not have")
     cls: type[ProtoMessage] = getattr(txf.v1, name)
     return cls
 
@@ -84,7 +74,7 @@ def quote_class(full_name: str) -> type[Tick] | type[BidAsk]:
     """The class of a quote topic's message (a leg carries nothing else)."""
     cls = message_class(full_name)
     if cls is not Tick and cls is not BidAsk:
-        raise Fatal(f"the topic map routes {full_name} as quotes; the arbiter arbitrates Tick and BidAsk")
+        raise ServiceExit(f"the topic map routes {full_name} as quotes; the arbiter arbitrates Tick and BidAsk")
     return cls
 
 
@@ -125,7 +115,7 @@ class ArbiterService:
         self.takeovers = 0
         self.delivery_errors = 0
         self.latency = LatencyHistogram()
-        self._fatal: Fatal | None = None  # set from librdkafka's callbacks, raised by the loop
+        self.errors = ErrorLatch(settings, GRANTS)  # set from librdkafka's callbacks, raised by the loop
         self._delivery = Delivery()
         self._done_offsets: dict[tuple[str, int], int] = {}
         self._held: list[Message] = []
@@ -173,9 +163,9 @@ class ArbiterService:
             except Exception as exc:  # noqa: BLE001 - reported with the deadline below
                 refused = refusal.registry_login_refused(s, exc)
                 if refused is not None:
-                    raise Fatal(refused, EXIT_CONFIG) from None
+                    raise ServiceExit(refused, EXIT_CONFIG) from None
                 if time.monotonic() > deadline:
-                    raise Fatal(
+                    raise ServiceExit(
                         f"schema registry at {s.registry_url}: {type(exc).__name__}: {exc}; start it, "
                         "fix TXF_REGISTRY_URL, or register the contract and its legs with `make register`"
                     ) from None
@@ -183,24 +173,16 @@ class ArbiterService:
 
     def _check_topics(self, needed: list[str]) -> None:
         assert self.producer is not None
-        s = self.settings
-        try:
-            metadata = wait_for_metadata(self.producer, s.startup_deadline_s, self._raise_fatal)
-        except KafkaException as exc:
-            refused = refusal.describe(s, exc.args[0], GRANTS) if exc.args else None
-            if refused is not None:  # e.g. CLUSTER_AUTHORIZATION_FAILED for the idempotent producer's PID
-                raise Fatal(refused[1], refused[0]) from None
-            raise Fatal(
-                f"Kafka at {s.kafka_bootstrap} unreachable: {exc}; start it or fix TXF_KAFKA_BOOTSTRAP"
-            ) from None
+        metadata = self.errors.wait_for_broker(self.producer, self.settings.startup_deadline_s)
         hidden = unauthorized_topics(metadata, needed)
         if hidden:
-            raise Fatal(
-                refusal.not_authorized(s, f"topics {hidden}: authorization failed", GRANTS), EXIT_NOT_AUTHORIZED
+            raise ServiceExit(
+                refusal.not_authorized(self.settings, f"topics {hidden}: authorization failed", GRANTS),
+                EXIT_NOT_AUTHORIZED,
             )
         missing = [t for t in needed if t not in metadata.topics]
         if missing:
-            raise Fatal(
+            raise ServiceExit(
                 f"topics {missing} do not exist: create them with `make register` (txf-registry register "
                 "--topics declares the legs' topics too)"
             )
@@ -216,10 +198,10 @@ class ArbiterService:
             routes, outputs = self._plan()
             headers, leg_ids = self._registry_facts(outputs, routes)
             self.producer = Producer(
-                {**s.kafka_config(), "client.id": "txf-arbiter", "linger.ms": 0, "error_cb": self._kafka_error},
+                {**s.writer_config("txf-arbiter"), "linger.ms": 0, "error_cb": self._kafka_error},
                 logger=logging.getLogger("txf_arbiter.librdkafka"),
             )
-            self._check_topics([*routes, *outputs, str(s.dead_letter_topic)])
+            self._check_topics([*routes, *outputs, s.dead_letter_topic()])
             if s.arbiter_metrics_port:
                 server = serve_collector(
                     s.metrics_host,
@@ -237,17 +219,17 @@ class ArbiterService:
             self.notifier.ready("standby: waiting for the leg topics")
             log.info(
                 "arbiter: legs %s -> %s; group %s",
-                ",".join(s.legs()),
+                ",".join(s.read_legs()),
                 ", ".join(sorted(set(r.canonical for r in routes.values()))),
                 s.group_id(),
             )
             self._loop()
             code, reason = EXIT_OK, "stopped"
-        except Fatal as exc:
+        except ServiceExit as exc:
             code, reason = exc.code, str(exc)
         except KafkaException as exc:
-            refused = refusal.describe(s, exc.args[0], GRANTS) if exc.args else None
-            code, reason = refused or (EXIT_FATAL, f"Kafka: {exc}")
+            fatal = self.errors.exit_for(exc.args[0], "Kafka") if exc.args else ServiceExit(f"Kafka: {exc}")
+            code, reason = fatal.code, str(fatal)
         finally:
             self.notifier.stopping("stopping")
             self._shutdown()
@@ -286,8 +268,7 @@ class ArbiterService:
         next_tick = time.monotonic()
         while not self.stop.is_set():
             batch = consumer.consume(1000, timeout=0) or [m for m in [consumer.poll(0.005)] if m is not None]
-            if self._fatal is not None:
-                raise self._fatal
+            self.errors.raise_if_set()
             if batch:
                 self._take(batch)
             elif self._held and self._lease_ok():
@@ -339,7 +320,7 @@ class ArbiterService:
                 if err.code() in (KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT):
                     return  # given up on purpose (membership lost): its leg offset stays uncommitted
                 self.delivery_errors += 1
-                self._set_fatal(err, f"Kafka refused a record for {msg.topic()}: {err.str()}")
+                self.errors.latch(self.errors.exit_for(err, f"Kafka refused a record for {msg.topic()}"))
                 return
             d.acked.add(out_id)
             if receive_ns:
@@ -354,28 +335,12 @@ class ArbiterService:
 
     def _kafka_message_error(self, m: Message) -> None:
         err = m.error()
-        if err is None:
-            return
-        if err.fatal() or refusal.refusal_code(err) is not None:
-            self._set_fatal(err, f"Kafka: {err.str()}")
-        else:
+        if err is not None and not self.errors.offer(err, "Kafka"):
             log.warning("arbiter: %s", err.str())
 
     def _kafka_error(self, err: KafkaError) -> None:
-        if err.fatal() or refusal.refusal_code(err) is not None:
-            self._set_fatal(err, f"fatal Kafka error: {err.str()}")
-        else:
+        if not self.errors.offer(err, "fatal Kafka error"):
             log.warning("kafka: %s", err.str())
-
-    def _raise_fatal(self) -> None:
-        if self._fatal is not None:
-            raise self._fatal
-
-    def _set_fatal(self, err: KafkaError, reason: str) -> None:
-        """Remember the first fatal error for the loop to raise: a refusal with its code (77/78), else 1."""
-        if self._fatal is None:
-            refused = refusal.describe(self.settings, err, GRANTS)
-            self._fatal = Fatal(refused[1], refused[0]) if refused else Fatal(reason)
 
     # --- membership, lease, offsets -----------------------------------------------------------------
 
@@ -418,7 +383,7 @@ class ArbiterService:
             window_s=s.arbiter_window_s,
             gaps=GapDetector(s.arbiter_gap_floor_s, s.all_holidays()),
             ledger_topic=s.ledger_topic(),
-            dead_letter_topic=str(s.dead_letter_topic),
+            dead_letter_topic=s.dead_letter_topic(),
         )
         since_ms = (time.time_ns() // 1_000_000) - int((s.arbiter_window_s + 60) * 1000)
         t0 = time.monotonic()

@@ -7,7 +7,7 @@ txf_consumer's handler API over archived days. Services: `txf-archive run|bars|c
 Modules, one job each: layout (paths and file names), columns (the columns, from the descriptors;
 decoding), segments (one flush -> durable part files), recovery (where to resume; crash leftovers),
 service (the archiver), bars / barservice (1-minute bars), compaction, query, backtest (replay), metrics,
-settings, meanings (which columns are prices), cli.
+settings, cli. Which columns are prices x10000 is the contract's meaning (txf_kit.records).
 """
 
 from __future__ import annotations

@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from txf.v1 import Bar, Tick
-from txf_producer import sessions
+from txf_kit import calendar
 
-BAR_SCALED = frozenset({"open", "high", "low", "close", "value", "vwap"})
 NS_PER_MIN = 60_000_000_000
 _AFTER_DAY_CLOSE_NS = 65 * NS_PER_MIN  # 13:45 -> 14:50: the day session's closing prints
 _AFTER_NIGHT_CLOSE_NS = 3 * 60 * NS_PER_MIN  # 05:00 -> 08:00: the night session's closing prints
@@ -29,17 +28,17 @@ _AFTER_NIGHT_CLOSE_NS = 3 * 60 * NS_PER_MIN  # 05:00 -> 08:00: the night session
 
 def session_close_ns(t_ns: int, code: str, holidays: Collection[date] = ()) -> int | None:
     """The close that a trade at `t_ns` folds into when it is at/after it (see the module doc), else None."""
-    s = sessions.session_at(t_ns, holidays)
+    s = calendar.session_at(t_ns, holidays)
     if s is not None:
         close = s.close_ns
-        if s.expiry and code == sessions.contract_codes(s, holidays)[0]:
+        if s.expiry and code == calendar.contract_codes(s, holidays)[0]:
             close = s.near_close_ns  # the expiring contract stops at 13:30
         return close if t_ns >= close else None
-    d = sessions.taipei(t_ns).date()
-    day = sessions.day_session(d, holidays)
+    d = calendar.taipei(t_ns).date()
+    day = calendar.day_session(d, holidays)
     if day is not None and day.close_ns <= t_ns < day.close_ns + _AFTER_DAY_CLOSE_NS:
         return day.close_ns
-    night = sessions.night_session(d - timedelta(days=1), holidays)
+    night = calendar.night_session(d - timedelta(days=1), holidays)
     if night is not None and night.close_ns <= t_ns < night.close_ns + _AFTER_NIGHT_CLOSE_NS:
         return night.close_ns
     return None

@@ -15,8 +15,8 @@ frame header is the producer's (framing.frame_header, the registered txf-bars-1m
 from __future__ import annotations
 
 import json
+import logging
 import random
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -31,22 +31,13 @@ from txf_archive.metrics import BarMetrics
 from txf_archive.settings import ArchiveSettings
 from txf_consumer.schemas import RegistryReader, RegistryUnavailableError, SchemaChecker, SchemaMismatchError
 from txf_consumer.wire import FrameDecoder, WireFormatError
-from txf_producer import refusal
-from txf_producer.framing import frame_header, new_serializer
-from txf_producer.metadata import wait_for_metadata
-from txf_producer.notify import Notifier
+from txf_kit import refusal
+from txf_kit.framing import frame_header, new_serializer
+from txf_kit.notify import Notifier
+from txf_kit.service import ErrorLatch, ServiceExit
 
 #: the grants the bar builder runs on (named in its exit-77 line; stack/acls.py grants them)
 GRANTS = "READ on the tick topics, WRITE on the bars topic, its group and its transactional id"
-
-
-class FatalBarError(RuntimeError):
-    """The bar builder cannot go on; str() says why. `code`: the exit code, 1 (restart) or Kafka's
-    refusal, 77 / 78 (txf_producer.refusal)."""
-
-    def __init__(self, reason: str, code: int = 1) -> None:
-        super().__init__(reason)
-        self.code = code
 
 
 class BarService:
@@ -60,7 +51,7 @@ class BarService:
         self.out_topic = settings.bars_topic()
         self.idle_exit_s = idle_exit_s
         self.metrics = BarMetrics()
-        self._log = log or (lambda m: print(f"txf-archive bars: {m}", file=sys.stderr, flush=True))
+        self._log = log or logging.getLogger("txf_archive").info
         self._stop = threading.Event()
         checker = SchemaChecker(RegistryReader(settings.registry_settings()))
         self.decoders = {t: FrameDecoder(Tick, checker.resolver(t, Tick)) for t in self.topics}
@@ -77,7 +68,7 @@ class BarService:
             "transactions": 0,
         }
         self.notifier = Notifier()  # sd_notify under Type=notify (no-op elsewhere): READY, WATCHDOG, STOPPING
-        self._fatal: FatalBarError | None = None  # set by librdkafka's error callback, raised by the loop
+        self.errors = ErrorLatch(settings, GRANTS)  # set by librdkafka's error callback, raised by the loop
         self._assigned_at: float | None = None
 
     def stop(self) -> None:
@@ -104,25 +95,26 @@ class BarService:
         except Exception as exc:  # the serializer raises registry and HTTP errors of several kinds
             refused = refusal.registry_login_refused(s, exc)
             if refused is not None:
-                raise FatalBarError(refused, refusal.EXIT_CONFIG) from None
-            raise FatalBarError(
+                raise ServiceExit(refused, refusal.EXIT_CONFIG) from None
+            raise ServiceExit(
                 f"cannot look up the schema of {self.out_topic}-value in the registry "
                 f"{s.registry_url}: {exc} (register the contract: `make register`)"
             ) from None
         self.metrics.serve(s.metrics_host, s.bars_metrics_port)
         try:
-            self._wait_for_broker(producer)
+            # short metadata asks with the error callback served between them, before init_transactions
+            # (which would only time out): a refused login ends the start at once, with its exit code
+            self.errors.wait_for_broker(producer, s.startup_deadline_s)
             producer.init_transactions(s.startup_deadline_s)  # fences an older instance of this id
             consumer.subscribe(self.topics, on_assign=self._on_assign)
             self.notifier.ready(f"building 1-minute bars into {self.out_topic}")
             self._loop(consumer, producer, header)
             self.notifier.stopping("stopped")
         except (SchemaMismatchError, RegistryUnavailableError) as exc:
-            raise FatalBarError(str(exc)) from exc
+            raise ServiceExit(str(exc)) from exc
         except KafkaException as exc:
-            if self._fatal is not None:  # the callback's reason (a refused login) names the cause
-                raise self._fatal from None
-            raise self._error(exc.args[0]) if exc.args else FatalBarError(str(exc)) from exc
+            self.errors.raise_if_set()  # the callback's reason (a refused login) names the cause
+            raise self.errors.exit_for(exc.args[0]) if exc.args else ServiceExit(str(exc)) from exc
         finally:
             consumer.close()
         return self.summary
@@ -142,14 +134,13 @@ class BarService:
         while not self._stop.is_set():
             self.notifier.watchdog()  # each pass: a consume timeout and at most one transaction
             msgs = consumer.consume(num_messages=2000, timeout=0.25)
-            if self._fatal is not None:
-                raise self._fatal
+            self.errors.raise_if_set()
             closed: list[OpenBar] = []
             for m in msgs:
                 err = m.error()
                 if err is not None:
                     if err.fatal() or refusal.refusal_code(err) is not None:
-                        raise self._error(err)
+                        raise self.errors.exit_for(err)
                     continue
                 topic, offset = str(m.topic()), int(m.offset() or 0)
                 tp = (topic, int(m.partition() or 0))
@@ -207,28 +198,5 @@ class BarService:
         self.summary["transactions"] += 1
         self.metrics.published.inc(len(closed))
 
-    def _wait_for_broker(self, producer: Producer) -> None:
-        """Short metadata asks with the error callback served between them, before init_transactions
-        (which would only time out): a refused login ends the start at once, with its exit code."""
-        try:
-            wait_for_metadata(producer, self.settings.startup_deadline_s, self._raise_fatal)
-        except KafkaException as exc:
-            if exc.args and refusal.refusal_code(exc.args[0]) is not None:
-                raise self._error(exc.args[0]) from None
-            raise FatalBarError(
-                f"Kafka at {self.settings.kafka_bootstrap} unreachable within "
-                f"{self.settings.startup_deadline_s:g} s ({exc.args[0].str()}): check TXF_KAFKA_BOOTSTRAP"
-            ) from None
-
-    def _raise_fatal(self) -> None:
-        if self._fatal is not None:
-            raise self._fatal
-
     def _on_error(self, err: KafkaError) -> None:
-        if self._fatal is None and (err.fatal() or refusal.refusal_code(err) is not None):
-            self._fatal = self._error(err)
-
-    def _error(self, err: KafkaError) -> FatalBarError:
-        """The error to end the run with: a refusal with its code and line, anything else exit 1."""
-        refused = refusal.describe(self.settings, err, GRANTS)
-        return FatalBarError(refused[1], refused[0]) if refused else FatalBarError(f"Kafka error: {err.str()}")
+        self.errors.offer(err)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -21,8 +22,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from txf_archive.layout import default_root
+from txf_kit.logs import setup_logging
+
 EXIT_FATAL = 1
 EXIT_CONFIG = 78
+log = logging.getLogger("txf_archive")
 
 
 def _signals(stop: Callable[[], None]) -> None:
@@ -34,20 +39,21 @@ def _signals(stop: Callable[[], None]) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from txf_archive.meanings import scaled_fields
     from txf_archive.metrics import ArchiveMetrics
-    from txf_archive.service import GRANTS, ArchiveOptions, Archiver, FatalArchiveError
+    from txf_archive.service import ArchiveOptions, Archiver
     from txf_archive.settings import ArchiveSettings
     from txf_consumer.schemas import RegistryReader
-    from txf_producer import refusal, sessions
-    from txf_producer.settings import SettingsError, load
+    from txf_kit.records import scaled_fields
+    from txf_kit.service import ServiceExit
+    from txf_kit.settings import SettingsError, load
 
     try:
         s = load(ArchiveSettings, **_overrides(args))
-        holidays = s.all_holidays()
+        calendar = s.calendar()
     except SettingsError as exc:
         print(f"txf-archive: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    setup_logging(s.log_level)
     topics = s.archived_topics()
     if args.topics:
         wanted = [t.strip() for t in args.topics.split(",") if t.strip()]
@@ -64,14 +70,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         root=s.archive_root,
         topics=topics,
         kafka=s.consumer_config(s.archive_group, "txf-archive"),
-        day_span=lambda t: sessions.trading_day_span(t, holidays),
+        day_span=calendar.trading_day_span,
         scaled=scaled_fields(),
         roll_bytes=s.archive_roll_bytes,
         roll_s=s.archive_roll_s,
         idle_exit_s=args.idle_exit_s,
         wait_for_lock=not args.no_wait,
         connect_timeout_s=s.startup_deadline_s,
-        refused=lambda err: refusal.describe(s, err, GRANTS),
+        connection=s,
     )
     metrics = ArchiveMetrics()
     archiver = Archiver(options, RegistryReader(s.registry_settings()), metrics=metrics)
@@ -79,20 +85,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     _signals(archiver.stop)
     try:
         result = archiver.run()
-    except (FatalArchiveError, RuntimeError) as exc:
-        print(f"txf-archive: fatal: {exc}".replace("\n", " "), file=sys.stderr, flush=True)
-        return exc.code if isinstance(exc, FatalArchiveError) else EXIT_FATAL
+    except (ServiceExit, RuntimeError) as exc:
+        log.error("fatal: %s", str(exc).replace("\n", " "))
+        return exc.code if isinstance(exc, ServiceExit) else EXIT_FATAL
     print(json.dumps(result.summary()), flush=True)
     return 0
 
 
 def cmd_bars(args: argparse.Namespace) -> int:
-    from txf_archive.barservice import BarService, FatalBarError
+    from txf_archive.barservice import BarService
     from txf_archive.settings import ArchiveSettings
-    from txf_producer.settings import SettingsError, load
+    from txf_kit.service import ServiceExit
+    from txf_kit.settings import SettingsError, load
 
     try:
         s = load(ArchiveSettings, **_overrides(args))
+        setup_logging(s.log_level)
         service = BarService(s, idle_exit_s=args.idle_exit_s)
     except SettingsError as exc:
         print(f"txf-archive: {exc}", file=sys.stderr)
@@ -100,9 +108,9 @@ def cmd_bars(args: argparse.Namespace) -> int:
     _signals(service.stop)
     try:
         summary = service.run()
-    except (FatalBarError, RuntimeError) as exc:
-        print(f"txf-archive bars: fatal: {exc}".replace("\n", " "), file=sys.stderr, flush=True)
-        return exc.code if isinstance(exc, FatalBarError) else EXIT_FATAL
+    except (ServiceExit, RuntimeError) as exc:
+        log.error("bars: fatal: %s", str(exc).replace("\n", " "))
+        return exc.code if isinstance(exc, ServiceExit) else EXIT_FATAL
     print(json.dumps(summary), flush=True)
     return 0
 
@@ -111,7 +119,9 @@ def cmd_compact(args: argparse.Namespace) -> int:
     from txf_archive.compaction import compact
 
     try:
-        report = compact(args.root, days=args.day or None, keep_days=args.keep_days, dry_run=args.dry_run)
+        report = compact(
+            args.root or default_root(), days=args.day or None, keep_days=args.keep_days, dry_run=args.dry_run
+        )
     except (ValueError, RuntimeError) as exc:
         print(f"txf-archive compact: {exc}", file=sys.stderr)
         return EXIT_FATAL
@@ -124,7 +134,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 
     from txf_archive.query import Archive
 
-    archive = Archive(args.root)
+    archive = Archive(args.root or default_root())
     try:
         rel = archive.relation(args.type, args.day, args.to, code=args.code, sql=args.sql)
     except (ValueError, duckdb.Error) as exc:
@@ -150,6 +160,9 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+ROOT_HELP = "archive directory (default $TXF_ARCHIVE_ROOT, else ~/.local/share/txfstream/archive)"
+
+
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {"archive_root": args.root} if getattr(args, "root", None) is not None else {}
 
@@ -170,11 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Settings: TXF_ARCHIVE_ROOT, TXF_ARCHIVE_GROUP, TXF_ARCHIVE_ROLL_BYTES, "
         "TXF_ARCHIVE_ROLL_S, TXF_ARCHIVE_METRICS_PORT, TXF_BARS_*, and the "
-        "producer's TXF_KAFKA_*, TXF_REGISTRY_*, TXF_TOPIC_PREFIX, TXF_HOLIDAYS_FILE.",
+        "shared TXF_KAFKA_*, TXF_REGISTRY_*, TXF_TOPIC_PREFIX, TXF_HOLIDAYS(_FILE), TXF_LOG_LEVEL.",
     )
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="archive the topics (the service)")
-    run.add_argument("--root", type=Path, default=None, help="archive directory (default $TXF_ARCHIVE_ROOT)")
+    run.add_argument("--root", type=Path, default=None, help=ROOT_HELP)
     run.add_argument("--topics", default="", help="comma-separated subset of the topic map's topics")
     run.add_argument("--idle-exit-s", type=float, default=0.0, help="stop after this long without a record (0: never)")
     run.add_argument("--no-wait", action="store_true", help="fail at once when another archiver holds the directory")
@@ -183,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     bars.add_argument("--idle-exit-s", type=float, default=0.0, help="stop after this long without a tick (0: never)")
     bars.set_defaults(func=cmd_bars)
     compact = sub.add_parser("compact", help="merge finished days into one file per topic-partition (checked)")
-    compact.add_argument("--root", type=Path, required=True)
+    compact.add_argument("--root", type=Path, default=None, help=ROOT_HELP)
     compact.add_argument(
         "--day",
         type=date.fromisoformat,
@@ -199,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     compact.add_argument("--dry-run", action="store_true", help="say what would be merged, change nothing")
     compact.set_defaults(func=cmd_compact)
     query = sub.add_parser("query", help="read a type, day range and contract")
-    query.add_argument("--root", type=Path, required=True)
+    query.add_argument("--root", type=Path, default=None, help=ROOT_HELP)
     query.add_argument("--type", required=True, help="tick, bidask, bar or gap")
     query.add_argument(
         "--day",

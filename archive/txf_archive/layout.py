@@ -26,6 +26,22 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+
+def default_root() -> Path:
+    """The archive's directory unless TXF_ARCHIVE_ROOT (or --root) names one: `$STATE_DIRECTORY/archive`
+    under systemd (a unit's StateDirectory=), else `$XDG_DATA_HOME/txfstream/archive`
+    (~/.local/share/txfstream/archive). Never a folder relative to wherever a command ran, which
+    would scatter archives (and land one untracked in a checkout)."""
+    explicit = os.environ.get("TXF_ARCHIVE_ROOT")
+    if explicit:
+        return Path(explicit)
+    state = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+    if state:
+        return Path(state) / "archive"
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "txfstream" / "archive"
+
+
 MALFORMED = "malformed"
 TMP_SUFFIX = ".tmp"
 _NAME = re.compile(

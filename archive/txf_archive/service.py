@@ -20,7 +20,7 @@ background, and calls Python once per record, which a backlog of millions cannot
 from __future__ import annotations
 
 import gc
-import sys
+import logging
 import threading
 import time
 from collections import deque
@@ -47,9 +47,9 @@ from txf_consumer.schemas import (
     registered_message,
 )
 from txf_consumer.wire import Resolver
-from txf_producer import refusal
-from txf_producer.metadata import wait_for_metadata
-from txf_producer.notify import Notifier
+from txf_kit import refusal
+from txf_kit.notify import Notifier
+from txf_kit.service import ErrorLatch, ServiceExit
 
 #: Bytes a buffered record costs beyond its value (the Message object, its bytes objects, the key):
 #: counted against TXF_ARCHIVE_ROLL_BYTES so that the roll size bounds the process's memory.
@@ -58,15 +58,6 @@ RECORD_OVERHEAD = 256
 
 #: the grants the archiver runs on (named in its exit-77 line; stack/acls.py grants them)
 GRANTS = "READ on every topic with a txf.v1 message and its group"
-
-
-class FatalArchiveError(RuntimeError):
-    """The archiver cannot go on; str() says why and what to do. Nothing unwritten was committed.
-    `code`: the exit code, 1 (restart) or Kafka's refusal, 77 / 78 (txf_producer.refusal)."""
-
-    def __init__(self, reason: str, code: int = 1) -> None:
-        super().__init__(reason)
-        self.code = code
 
 
 @dataclass
@@ -83,8 +74,8 @@ class ArchiveOptions:
     parquet: ParquetOptions = field(default_factory=ParquetOptions)
     wait_for_lock: bool = True
     connect_timeout_s: float = 30.0
-    # (exit code, one line) when a Kafka error is a refusal (bad credentials 78, missing ACL 77), else None
-    refused: Callable[[KafkaError], tuple[int, str] | None] = refusal.without_settings
+    # whom Kafka's refusals name (the settings: broker, principal); None: the broker's own words
+    connection: refusal.Connection | None = None
 
 
 @dataclass
@@ -131,7 +122,8 @@ class Archiver:
         # sd_notify under Type=notify: READY once subscribed, WATCHDOG from the loop (a frozen writer is
         # killed and restarted by systemd; the files say where the next one resumes), STOPPING at the end
         self.notifier = notifier or Notifier()
-        self._log = log or (lambda m: print(f"txf-archive: {m}", file=sys.stderr, flush=True))
+        self._log = log or logging.getLogger("txf_archive").info
+        self._warn = log or logging.getLogger("txf_archive").warning
         self._stop = threading.Event()
         self._reader = registry
         checker = SchemaChecker(registry)
@@ -139,7 +131,7 @@ class Archiver:
         resolvers: dict[str, Resolver[ProtoMessage]] = {}
         for topic, name in options.topics.items():
             if name not in MESSAGES:
-                raise FatalArchiveError(f"topic {topic}: txf-archive does not archive {name}")
+                raise ServiceExit(f"topic {topic}: txf-archive does not archive {name}")
             cls = MESSAGES[name]
             self.types[topic] = archived_type(cls, options.scaled)
             resolvers[topic] = self._complete_fields(topic, cls, checker.resolver(topic, cls))
@@ -147,7 +139,7 @@ class Archiver:
         self.pending: dict[tuple[str, int], Pending] = {}
         self.positions: dict[tuple[str, int], int] = {}
         self.result = ArchiveResult()
-        self._fatal: FatalArchiveError | None = None  # set by librdkafka's error callback, raised by the loop
+        self.errors = ErrorLatch(options.connection, GRANTS)  # librdkafka's callbacks' errors, for the loop
         self._assigned_at: float | None = None  # idle time counts from the first assignment
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="txf-archive-writer")
         self._writing: deque[tuple[Pending, Future[tuple[list[WrittenPart], float]]]] = deque()
@@ -174,7 +166,7 @@ class Archiver:
                 _, registered = registered_message(schema.file, indexes)
                 unknown = sorted(f.name for f in registered.field if f.number not in cls.DESCRIPTOR.fields_by_number)
                 if unknown:
-                    raise FatalArchiveError(
+                    raise ServiceExit(
                         f"topic {topic}: writer schema id {schema_id} has fields {unknown} that this archive's "
                         f"contract does not know; archiving would lose them. Upgrade txf-contracts (and "
                         f"txf-archive) to the contract that has them, then restart: they become new columns"
@@ -228,9 +220,9 @@ class Archiver:
                 self._flush(consumer, list(self.pending), wait=True)
                 self.result.busy_s += time.monotonic() - started
             except (SchemaMismatchError, RegistryUnavailableError) as exc:
-                raise FatalArchiveError(str(exc)) from exc
+                raise ServiceExit(str(exc)) from exc
             except KafkaException as exc:
-                raise self._error(exc.args[0], "Kafka error") if exc.args else FatalArchiveError(str(exc)) from exc
+                raise self.errors.exit_for(exc.args[0]) if exc.args else ServiceExit(str(exc)) from exc
             finally:
                 self._executor.shutdown(wait=True)  # a write in flight finishes (never committed)
                 try:
@@ -240,7 +232,7 @@ class Archiver:
         return self.result
 
     def _wait_for_broker(self, consumer: Consumer) -> None:
-        """The services' start-up wait (txf_producer.metadata): a refused login ends it at once."""
+        """The services' start-up wait (txf_kit.service): a refused login ends it at once."""
 
         def serve(seconds: float) -> None:
             # Nothing is assigned yet: this serves the error callback, and returns the consumer's early
@@ -250,19 +242,7 @@ class Archiver:
             if early_error is not None:
                 self._kafka_error(early_error)
 
-        def refused() -> None:
-            if self._fatal is not None:
-                raise self._fatal
-
-        try:
-            wait_for_metadata(consumer, self.options.connect_timeout_s, refused, serve)
-        except KafkaException as exc:
-            if exc.args and refusal.refusal_code(exc.args[0]) is not None:
-                raise self._error(exc.args[0], "Kafka error") from None
-            raise FatalArchiveError(
-                f"Kafka broker unreachable within {self.options.connect_timeout_s:g} s "
-                f"({exc.args[0].str() if exc.args else exc}): check TXF_KAFKA_BOOTSTRAP"
-            ) from None
+        self.errors.wait_for_broker(consumer, self.options.connect_timeout_s, serve)
 
     def _loop(self, consumer: Consumer) -> None:
         opts = self.options
@@ -274,8 +254,7 @@ class Archiver:
         while not self._stop.is_set():
             notifier.watchdog()  # each pass takes at most a consume timeout plus one roll's write
             msgs = consumer.consume(num_messages=opts.consume_batch, timeout=0.25)
-            if self._fatal is not None:
-                raise self._fatal
+            self.errors.raise_if_set()
             now = time.monotonic()
             if msgs:
                 self._take(msgs, now)
@@ -404,23 +383,17 @@ class Archiver:
 
     # ------------------------------------------------------------------ errors
     def _on_error(self, err: KafkaError) -> None:
-        if self._fatal is None and (err.fatal() or refusal.refusal_code(err) is not None):
-            self._fatal = self._error(err, "Kafka error")
+        self.errors.offer(err)
 
     def _kafka_error(self, err: KafkaError) -> None:
         if err.fatal() or refusal.refusal_code(err) is not None:
-            raise self._error(err, "Kafka error")
+            raise self.errors.exit_for(err)
         self._warn_once(f"Kafka: {err.str()}")
-
-    def _error(self, err: KafkaError, what: str) -> FatalArchiveError:
-        """The error to end the run with: a refusal with its code and line, anything else exit 1."""
-        refused = self.options.refused(err)
-        return FatalArchiveError(refused[1], refused[0]) if refused else FatalArchiveError(f"{what}: {err.str()}")
 
     def _warn_once(self, text: str) -> None:
         if text not in self._warned:
             self._warned.add(text)
-            self._log(text)
+            self._warn(text)
 
 
 def _tp_of(m: Message) -> tuple[str, int]:

@@ -1,9 +1,9 @@
-"""The archiver's settings: the producer's (Kafka, registry, topic prefix, holidays) plus its own.
+"""The archiver's settings: the kit's shared ones (Kafka, registry, topic map, calendar) plus its own.
 
-Read from the environment and `.env` like the producer's and the arbiter's (`TXF_*`); the archive's
-own are `TXF_ARCHIVE_*`. Which topics are archived, and with which message, comes from the topic map
-(txf_registry/subjects.toml): every topic with a txf.v1 message (quotes, the gap ledger, the bars),
-never the dead letters (JSON, no schema).
+Read from the environment and `.env` like every service's (`TXF_*`); the archive's own are
+`TXF_ARCHIVE_*` and `TXF_BARS_*`. Which topics are archived, and with which message, comes from the
+topic map (txf_kit/subjects.toml): every topic with a txf.v1 message (quotes, the gap ledger, the
+bars), never the dead letters (JSON, no schema).
 """
 
 from __future__ import annotations
@@ -14,16 +14,17 @@ from typing import Any
 
 from pydantic import Field
 
+from txf_archive.layout import default_root
 from txf_consumer.settings import RegistrySettings
-from txf_producer.settings import Settings
-from txf_registry.topicmap import load_topic_map
+from txf_kit.settings import ServiceSettings
+from txf_kit.topicmap import load_topic_map
 
 
-class ArchiveSettings(Settings):
+class ArchiveSettings(ServiceSettings):
     """Everything `txf-archive run` and `txf-archive bars` read; field docs are the user-facing reference."""
 
     # where the Parquet archive lives (one writer per directory: <root>/.lock)
-    archive_root: Path = Field(Path("archive-data"), validation_alias="TXF_ARCHIVE_ROOT")
+    archive_root: Path = Field(default_factory=default_root, validation_alias="TXF_ARCHIVE_ROOT")
     # consumer group of the archiver (its committed offsets show its lag; the files decide where it resumes)
     archive_group: str = Field("txf-archive", validation_alias="TXF_ARCHIVE_GROUP")
     # a topic-partition's records are written out after this many bytes were read ... (bounded memory)

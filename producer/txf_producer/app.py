@@ -32,11 +32,12 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from txf_producer import refusal, service_exits
-from txf_producer.framing import frame_header, new_serializer, schema_id_of
-from txf_producer.metadata import unauthorized_topics, wait_for_metadata
-from txf_producer.metrics import LatencyHistogram, monotonic_age, serve
-from txf_producer.notify import Notifier
+from txf_kit import exits, refusal
+from txf_kit.framing import frame_header, new_serializer, schema_id_of
+from txf_kit.metadata import unauthorized_topics, wait_for_metadata
+from txf_kit.metrics import LatencyHistogram, monotonic_age
+from txf_kit.notify import Notifier
+from txf_producer.metrics import serve
 from txf_producer.publisher import Publisher, Stream
 from txf_producer.record import MESSAGE_OF
 from txf_producer.settings import Settings
@@ -119,7 +120,7 @@ class ProducerApp:
         s["ready"] = health["ready"]
         s["feed"] = health["feed"]
         s["queue_max"] = int(self.settings.kafka_config()["queue.buffering.max.messages"])
-        s["service_exits"] = service_exits.counts(self.settings.state_dir)
+        s["service_exits"] = exits.counts(self.settings.state_dir)
         return s
 
     def health(self) -> dict[str, Any]:
@@ -326,9 +327,10 @@ class ProducerApp:
         server = None
         self._loop_beat_ns = time.time_ns()
         try:
-            if s.metrics_port:
+            metrics_port = s.metrics_port_in_use()
+            if metrics_port:
                 try:
-                    server = serve(s.metrics_host, s.metrics_port, self.snapshot, self.health, self.latency)
+                    server = serve(s.metrics_host, metrics_port, self.snapshot, self.health, self.latency)
                     log.info(
                         "metrics and health on http://%s:%d/metrics /healthz /readyz",
                         s.metrics_host,
@@ -338,7 +340,7 @@ class ProducerApp:
                     log.error(
                         "metrics/health endpoint not served on %s:%d (%s): set TXF_METRICS_PORT",
                         s.metrics_host,
-                        s.metrics_port,
+                        metrics_port,
                         exc,
                     )
             headers = await self._frame_headers()

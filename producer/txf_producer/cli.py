@@ -25,8 +25,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from txf_kit.logs import journal_prefix, setup_logging
 from txf_producer.app import EXIT_CONFIG, EXIT_FATAL, EXIT_OK, ProducerApp, run_app
-from txf_producer.logs import journal_prefix, setup_logging
 from txf_producer.settings import Settings, SettingsError, load_settings
 from txf_producer.stall import StallDetector
 

@@ -30,17 +30,8 @@ from typing import Any
 from google.protobuf.message import Message
 
 from txf.v1 import BidAsk, Tick
-from txf_producer.record import (
-    BIDASK_SHAPE,
-    BOOK_DEPTH,
-    INT64_MAX,
-    INT64_MIN,
-    PRICE_SCALE,
-    TICK_SHAPE,
-    FieldSpec,
-    Kind,
-    RecordShape,
-)
+from txf_kit.records import BOOK_DEPTH, INT64_MAX, INT64_MIN, PRICE_SCALE, Kind
+from txf_producer.record import BIDASK_SHAPE, TICK_SHAPE, FieldSpec, RecordShape
 
 # n/den in lowest terms has <= 4 decimals iff den divides 10000; value: 10000 // den.
 _SCALE_BY_DENOMINATOR: dict[int, int] = {

@@ -31,6 +31,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from txf.v1 import Tick
+from txf_kit.logs import RateLimitedLog
 from txf_producer import wire
 from txf_producer.convert import (
     ConversionError,
@@ -40,7 +41,6 @@ from txf_producer.convert import (
     diagnose_tick,
     reraise_exit,
 )
-from txf_producer.logs import RateLimitedLog
 from txf_producer.record import MESSAGE_OF
 from txf_producer.sources.base import QuoteType
 from txf_producer.sources.events import SourceEvent, Subscribed

@@ -24,8 +24,8 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from txf_producer import sessions
-from txf_producer.intraday import plausible_silence_s
+from txf_kit import calendar
+from txf_kit.calendar import plausible_silence_s
 
 NS = 1_000_000_000
 
@@ -51,18 +51,18 @@ class StallDetector:
 
     timeout_s: float = 60.0
     no_data_after_open_s: float = 300.0
-    holidays: sessions.Holidays = ()
+    holidays: calendar.Holidays = ()
     # which session is open at a time; the TAIFEX calendar unless a test or a venue says otherwise
-    session_at: Callable[[int], sessions.Session | None] | None = field(default=None, repr=False)
+    session_at: Callable[[int], calendar.Session | None] | None = field(default=None, repr=False)
     state: FeedState = FeedState.CLOSED
     _session_open_ns: int = 0
     _resubscribed_ns: int = 0
     _stalled_since_ns: int = 0
 
-    def _session(self, now_ns: int) -> sessions.Session | None:
+    def _session(self, now_ns: int) -> calendar.Session | None:
         if self.session_at is not None:
             return self.session_at(now_ns)
-        return sessions.session_at(now_ns, self.holidays)
+        return calendar.session_at(now_ns, self.holidays)
 
     def bound_s(self, now_ns: int) -> float:
         """Longest silence still plausible at `now_ns`: the timeout, or more when the feed is slow."""

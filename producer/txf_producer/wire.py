@@ -45,7 +45,8 @@ from typing import Any
 from google.protobuf.message import Message
 
 from txf.v1 import BidAsk, Tick
-from txf_producer.record import BOOK_DEPTH, PRICE_SCALE, SHAPES, FieldSpec, Kind, RecordShape, RecordShapeError
+from txf_kit.records import BOOK_DEPTH, PRICE_SCALE, Kind, RecordShapeError
+from txf_producer.record import SHAPES, FieldSpec, RecordShape
 from txf_producer.record import uvarint_bytes as _varint_loop
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
+from txf_kit.topicmap import DEFAULT_PATH, load_topic_map
 from txf_registry.declaration import Declaration, load
 from txf_registry.registry import Registry
-from txf_registry.topicmap import DEFAULT_PATH, load_topic_map
 from txf_registry.topics import AUTO, choose_durability, ensure_topics
 
 
 def provision(
-    bootstrap_servers: str, registry_url: str, topic_prefix: str = "", legs: bool = False, durability: str = AUTO
+    bootstrap_servers: str,
+    registry_url: str,
+    topic_prefix: str = "",
+    legs: bool | Sequence[str] = False,
+    durability: str = AUTO,
 ) -> Declaration:
     """`make register` as a function: register every declared subject and create every topic.
 

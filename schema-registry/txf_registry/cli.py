@@ -5,11 +5,12 @@
     txf-registry status     # registered vs declared: versions, ids, levels, drift
     txf-registry topics     # create the declared topics (partitions, retention, durability); report drift
 
-Settings come from the environment / .env like the producer's: TXF_REGISTRY_URL,
-TXF_REGISTRY_BASIC_AUTH, TXF_REGISTRY_SSL_CA_LOCATION, TXF_KAFKA_BOOTSTRAP and
-the Kafka security settings; TXF_TOPIC_DURABILITY names the topic map's durability
-profile (single, cluster; default auto). Exit codes: 0 ok, 1 incompatible, failed
-or (with --strict) drift, 2 usage.
+Settings come from the environment / .env like every service's (the kit's shared settings):
+TXF_REGISTRY_URL, TXF_REGISTRY_BASIC_AUTH(_FILE), TXF_REGISTRY_SSL_CA_LOCATION, TXF_KAFKA_BOOTSTRAP
+and the Kafka security settings, TXF_TOPIC_PREFIX (every topic and subject under it, like the
+producer's), TXF_CAPTURE_LEGS (the legs whose topics are declared, default the topic map's);
+TXF_TOPIC_DURABILITY names the topic map's durability profile (single, cluster; default auto).
+Exit codes: 0 ok, 1 incompatible, failed or (with --strict) drift, 2 usage, 78 invalid settings.
 """
 
 from __future__ import annotations
@@ -24,22 +25,29 @@ from typing import Any
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from txf_producer.settings import SettingsError, load_settings
-from txf_registry import declaration, topicmap
+from txf_kit import topicmap
+from txf_kit.settings import ServiceSettings, SettingsError, load
+from txf_kit.topicmap import DURABILITY_PROFILES
+from txf_registry import declaration
 from txf_registry.gate import REPO_ROOT, check
 from txf_registry.registry import Registry, RegistryError
-from txf_registry.topicmap import DURABILITY_PROFILES
 from txf_registry.topics import AUTO, choose_durability, ensure_topics, fix_config
 
+EXIT_CONFIG = 78
 
-def _connect() -> Registry:
-    settings = load_settings()
+
+def _connect(settings: ServiceSettings) -> Registry:
     return Registry(SchemaRegistryClient(settings.registry_config()), settings.registry_url)
 
 
+def _declaration(args: argparse.Namespace) -> declaration.Declaration:
+    """The declared subjects and topics: the topic map, under the prefix, with the deployment's legs."""
+    legs = () if args.no_legs else args.settings.legs()
+    return declaration.load(args.declaration, topic_prefix=args.topic_prefix, legs=legs)
+
+
 def _registry(args: argparse.Namespace) -> tuple[Registry, declaration.Declaration]:
-    registry = _connect()
-    return registry, declaration.load(args.declaration, topic_prefix=args.topic_prefix, legs=not args.no_legs)
+    return _connect(args.settings), _declaration(args)
 
 
 def cmd_register(args: argparse.Namespace) -> int:
@@ -58,7 +66,7 @@ def cmd_register(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     # The declaration is bound to the proto tree under judgement (inside `check`), not to the
     # generated modules: a renamed message or package must reach the judges, not fail here.
-    registry = _connect()
+    registry = _connect(args.settings)
     verdicts = check(registry, args.declaration, args.proto_root.resolve(), args.topic_prefix)
     bad = 0
     for v in verdicts:
@@ -118,9 +126,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_topics(args: argparse.Namespace) -> int:
-    settings = load_settings()
-    decl = declaration.load(args.declaration, topic_prefix=args.topic_prefix, legs=not args.no_legs)
-    admin = AdminClient(settings.client_config())
+    decl = _declaration(args)
+    admin = AdminClient(args.settings.client_config())
     durability, why = choose_durability(admin, decl, args.durability)
     print(f"{durability.describe()} ({why})")
     states = ensure_topics(admin, decl, durability)
@@ -160,12 +167,13 @@ def main(argv: list[str] | None = None) -> int:
         "--declaration",
         type=Path,
         default=topicmap.DEFAULT_PATH,
-        help="subjects file (default: the packaged schema-registry/txf_registry/subjects.toml)",
+        help="subjects file (default: the packaged topic map, txf_kit/subjects.toml)",
     )
     parser.add_argument(
         "--topic-prefix",
-        default="",
-        help="put before every topic (and subject) name, e.g. 'staging-' for a second environment on one cluster",
+        default=None,
+        help="put before every topic (and subject) name, e.g. 'staging-' for a second environment on one cluster "
+        "(default $TXF_TOPIC_PREFIX, as the services read it)",
     )
     parser.add_argument(
         "--no-legs",
@@ -188,6 +196,13 @@ def main(argv: list[str] | None = None) -> int:
     _topic_options(p)
     p.set_defaults(func=cmd_topics)
     args = parser.parse_args(argv)
+    try:
+        args.settings = load(ServiceSettings)
+    except SettingsError as exc:
+        print(f"txf-registry: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.topic_prefix is None:
+        args.topic_prefix = args.settings.topic_prefix
     try:
         return int(args.func(args))
     except (RegistryError, declaration.DeclarationError, SettingsError, RuntimeError) as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import importlib
 import pkgutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from google.protobuf import descriptor_pool
 from google.protobuf.descriptor_pb2 import FileDescriptorProto, FileDescriptorSet
 
 import txf.v1  # noqa: F401  (loads every txf.v1 file into the default descriptor pool)
-from txf_registry.topicmap import (
+from txf_kit.topicmap import (
     DEFAULT_PATH,
     Capture,
     Durability,
@@ -135,7 +136,10 @@ def _level(value: Any, where: str) -> str:
 
 
 def load(
-    path: Path = DEFAULT_PATH, files: dict[str, bytes] | None = None, topic_prefix: str = "", legs: bool = False
+    path: Path = DEFAULT_PATH,
+    files: dict[str, bytes] | None = None,
+    topic_prefix: str = "",
+    legs: bool | Sequence[str] = False,
 ) -> Declaration:
     """Parse the declaration and bind it to the contract's files.
 
@@ -143,9 +147,10 @@ def load(
     generated pb2 modules (byte for byte what producers register and look up).
     `topic_prefix` is put before every topic name (and so every topic subject),
     for several environments on one cluster ("staging-"); reference subjects are
-    import paths and stay shared. With `legs`, every capture leg's copy of the
-    data and dead-letter topics is declared too (its prefix after `topic_prefix`,
-    its own retention), with subjects of its own as a leg producer looks them up.
+    import paths and stay shared. With `legs` (True: the topic map's [capture] legs; or the
+    deployment's own list, TXF_CAPTURE_LEGS), every capture leg's copy of the data and
+    dead-letter topics is declared too (its prefix after `topic_prefix`, its own retention),
+    with subjects of its own as a leg producer looks them up.
     """
     files = generated_files() if files is None else files
     raw = read(path)
@@ -173,12 +178,13 @@ def load(
             decl.subjects.append(subject)
 
     capture = load_capture(path)
+    leg_names = capture.legs if legs is True else tuple(legs or ())
     copies: list[tuple[dict[str, Any], str, dict[str, str] | None]] = [(t, topic_prefix, None) for t in raw["topics"]]
-    if legs:
+    if leg_names:
         leg_config = {"retention.ms": str(capture.leg_retention_ms)} if capture.leg_retention_ms else {}
         copies += [
             (t, topic_prefix + capture.prefix_of(leg), leg_config)
-            for leg in capture.legs
+            for leg in leg_names
             for t in raw["topics"]
             if Capture.carries(parse_topic(t))
         ]

@@ -15,8 +15,8 @@ from typing import Any
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic
 
+from txf_kit.topicmap import DURABILITY_PROFILES, Durability
 from txf_registry.declaration import Declaration, Topic
-from txf_registry.topicmap import DURABILITY_PROFILES, Durability
 
 AUTO = "auto"
 

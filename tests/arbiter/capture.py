@@ -25,7 +25,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from txf.v1 import BidAsk, Gap, Tick
 from txf_arbiter.identity import quote_key
-from txf_producer import sessions
+from txf_kit import calendar
 from txf_producer.simulation import legs as leglogic
 from txf_producer.simulation.market import SimMarket
 from txf_producer.sources.base import QuoteType
@@ -33,7 +33,7 @@ from txf_producer.sources.simulated import SimConfig
 from txf_registry import provision
 
 BIN = Path(sys.executable).parent
-SIM_START = datetime(2026, 11, 24, 10, 0, tzinfo=sessions.TAIPEI)  # a Tuesday's day session
+SIM_START = datetime(2026, 11, 24, 10, 0, tzinfo=calendar.TAIPEI)  # a Tuesday's day session
 SEED = 7
 KINDS = {"txf-tick": Tick, "txf-bidask": BidAsk}
 
@@ -199,10 +199,10 @@ def market_quotes(until_s: float) -> Iterator[tuple[int, str, Any]]:
 
     market = SimMarket(
         SimConfig(seed=SEED, streams=(("TXFR1", QuoteType.TICK), ("TXFR1", QuoteType.BIDASK))),
-        sessions.to_ns(SIM_START),
+        calendar.to_ns(SIM_START),
     )
     for index, (kind, t_us, arr) in enumerate(market):
-        if (t_us * 1000 - sessions.to_ns(SIM_START)) / 1e9 > until_s:
+        if (t_us * 1000 - calendar.to_ns(SIM_START)) / 1e9 > until_s:
             return
         if kind == TICK:
             yield index, "txf-tick", build_tick(tick_from_array(arr), 1 << 60, 0)

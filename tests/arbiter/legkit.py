@@ -9,7 +9,7 @@ from typing import Any
 from txf.v1 import BidAsk, Tick
 from txf_arbiter.core import ArbiterCore, LegRoute
 from txf_arbiter.gaps import GapDetector
-from txf_producer import sessions
+from txf_kit import calendar
 from txf_producer.convert import build_bidask, build_tick
 from txf_producer.quotes import TICK, bidask_from_array, tick_from_array
 from txf_producer.simulation.market import SimMarket
@@ -47,7 +47,7 @@ def core(window_s: float = 300.0, floor_s: float = 2.0, holidays: Any = ()) -> A
 
 def market(start: datetime, seed: int = 7, holidays: frozenset[Any] = frozenset()) -> Iterator[tuple[str, Any]]:
     """The simulated market's quotes as ("tick" | "bidask", real quote object), in order."""
-    m = SimMarket(SimConfig(seed=seed, streams=STREAMS, holidays=holidays), sessions.to_ns(start))
+    m = SimMarket(SimConfig(seed=seed, streams=STREAMS, holidays=holidays), calendar.to_ns(start))
     for kind, _t, arr in m:
         yield ("tick", tick_from_array(arr)) if kind == TICK else ("bidask", bidask_from_array(arr))
 
@@ -55,7 +55,7 @@ def market(start: datetime, seed: int = 7, holidays: frozenset[Any] = frozenset(
 def leg_record(kind: str, quote: Any, *, run_id: int, sequence: int, receive_ns: int | None = None) -> bytes:
     """What a leg producer writes for `quote` (frame + txf.v1 bytes)."""
     build = build_tick if kind == "tick" else build_bidask
-    recv = receive_ns if receive_ns is not None else sessions.taipei_naive_to_ns(quote.datetime) + 20_000_000
+    recv = receive_ns if receive_ns is not None else calendar.taipei_naive_to_ns(quote.datetime) + 20_000_000
     msg = build(quote, recv, run_id)
     msg.sequence = sequence
     return HEADERS[f"txf-{kind}"] + msg.SerializeToString()

@@ -10,7 +10,7 @@ import pytest
 from legkit import HEADERS, core, decode, leg_record, market
 
 from txf.v1 import Gap, RecordFlag
-from txf_producer.sessions import TAIPEI, taipei_naive_to_ns
+from txf_kit.calendar import TAIPEI, taipei_naive_to_ns
 
 TEN = datetime(2026, 11, 24, 10, 0, tzinfo=TAIPEI)  # a Tuesday's day session
 

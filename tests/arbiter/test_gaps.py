@@ -13,8 +13,8 @@ import pytest
 from legkit import core, leg_record, market
 
 from txf_arbiter.gaps import GapDetector
-from txf_producer import sessions as S
-from txf_producer.sessions import TAIPEI
+from txf_kit import calendar as S
+from txf_kit.calendar import TAIPEI
 
 
 def _ns(*a: int) -> int:

@@ -29,7 +29,7 @@ from txf_archive import Archive, replay
 from txf_archive.columns import Decoder, archived_type
 from txf_archive.compaction import compact
 from txf_consumer.handler import BaseHandler, RecordMeta
-from txf_producer import sessions
+from txf_kit import calendar
 
 QUOTES = 200_000
 SIM_START = "2026-05-28T12:30:00"  # a Thursday: crosses the 13:45 close and into the night session
@@ -133,8 +133,8 @@ def test_rerun_over_archived_offsets_is_a_noop(run: Run) -> None:
 def test_bars_match_an_independent_computation_from_the_archived_ticks(run: Run) -> None:
     ticks = _all_rows(run.root, Tick)
     bars = _all_rows(run.root, Bar)
-    day = sessions.day_session(date(2026, 5, 28))
-    night = sessions.night_session(date(2026, 5, 28))
+    day = calendar.day_session(date(2026, 5, 28))
+    night = calendar.night_session(date(2026, 5, 28))
     assert day is not None and night is not None
     con = duckdb.connect()
     con.register("ticks", ticks)

@@ -18,19 +18,20 @@ from txf.v1 import Tick
 from txf_archive import Archive, layout
 from txf_archive.bars import BarBuilder, bar_end_ns, vwap
 from txf_archive.columns import archived_type
-from txf_archive.meanings import scaled_fields
 from txf_archive.recovery import ArchiveLock, StandbyStopped, recover
 from txf_archive.segments import Pending, SegmentWriter
-from txf_archive.service import ArchiveOptions, Archiver, FatalArchiveError
+from txf_archive.service import ArchiveOptions, Archiver
 from txf_consumer.schemas import RegisteredSchema, SchemaMismatchError
-from txf_producer import sessions
-from txf_producer.sessions import TAIPEI
+from txf_kit import calendar
+from txf_kit.calendar import TAIPEI
+from txf_kit.records import scaled_fields
+from txf_kit.service import ServiceExit
 
 HEADER = b"\x00\x00\x00\x00\x07\x00"  # schema id 7, message [0]
 
 
 def ns(*args: int) -> int:
-    return sessions.to_ns(datetime(*args, tzinfo=TAIPEI))  # type: ignore[misc]
+    return calendar.to_ns(datetime(*args, tzinfo=TAIPEI))  # type: ignore[misc]
 
 
 @dataclass
@@ -73,7 +74,7 @@ def tick(seq: int, t_ns: int, price: int = 280_000_000, **kw: Any) -> Tick:
 def writer(root: Path, resolve: Any = None) -> SegmentWriter:
     t = archived_type(Tick, scaled_fields())
     resolvers = {"txf-tick": resolve or (lambda sid, idx: Tick)}
-    return SegmentWriter(root, {"txf-tick": t}, resolvers, lambda x: sessions.trading_day_span(x))
+    return SegmentWriter(root, {"txf-tick": t}, resolvers, lambda x: calendar.trading_day_span(x))
 
 
 def pending(values: list[bytes | None], first: int = 0) -> Pending:
@@ -229,11 +230,11 @@ class ReaderWithNewerTick:
 
 def test_a_writer_schema_with_fields_the_archive_lacks_stops_it(tmp_path: Path) -> None:
     opts = ArchiveOptions(
-        root=tmp_path, topics={"txf-tick": "txf.v1.Tick"}, kafka={}, day_span=lambda t: sessions.trading_day_span(t)
+        root=tmp_path, topics={"txf-tick": "txf.v1.Tick"}, kafka={}, day_span=lambda t: calendar.trading_day_span(t)
     )
     archiver = Archiver(opts, ReaderWithNewerTick())  # type: ignore[arg-type]
     resolve = archiver._complete_fields("txf-tick", Tick, lambda sid, idx: Tick)
-    with pytest.raises(FatalArchiveError, match=r"added_later.*Upgrade txf-contracts"):
+    with pytest.raises(ServiceExit, match=r"added_later.*Upgrade txf-contracts"):
         resolve(7, (0,))
 
 
@@ -242,7 +243,7 @@ def test_a_gap_of_the_ledger_is_archived_by_the_trading_day_of_its_start(tmp_pat
 
     t = archived_type(Gap)
     w = SegmentWriter(
-        tmp_path, {"txf-gaps": t}, {"txf-gaps": lambda sid, idx: Gap}, lambda x: sessions.trading_day_span(x)
+        tmp_path, {"txf-gaps": t}, {"txf-gaps": lambda sid, idx: Gap}, lambda x: calendar.trading_day_span(x)
     )
     gap = Gap(
         message_type="txf.v1.BidAsk",

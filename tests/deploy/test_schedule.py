@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from deploykit import BIN, CRONTAB, SYSTEMD, one, parse_unit, values
 
-from txf_producer import sessions
+from txf_kit import calendar
 
 ANALYZE = shutil.which("systemd-analyze")
 needs_analyze = pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed")
-TAIPEI = sessions.TAIPEI
+TAIPEI = calendar.TAIPEI
 DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 BASE = datetime(2026, 11, 22, 0, 0, tzinfo=TAIPEI)  # a Sunday
 WEEKS = 3
@@ -180,8 +180,8 @@ def test_schedule_covers_every_session_with_margins() -> None:
         return bool(before) and before[-1] == "start"
 
     checked = 0
-    for s in sessions.iter_sessions(BASE + timedelta(days=1)):
-        preopen, close = sessions.taipei(s.preopen_ns), sessions.taipei(s.close_ns)
+    for s in calendar.iter_sessions(BASE + timedelta(days=1)):
+        preopen, close = calendar.taipei(s.preopen_ns), calendar.taipei(s.close_ns)
         if close > horizon:
             break
         starts = [w for w, a in events if a == "start" and preopen - timedelta(minutes=20) <= w <= preopen]
@@ -303,6 +303,6 @@ def test_run_window_agrees_with_the_session_calendar() -> None:
     holidays = frozenset({date(2026, 11, 25)})
     t = BASE
     while t < BASE + timedelta(weeks=2):
-        if sessions.phase_at(t, holidays) is not sessions.Phase.CLOSED:
+        if calendar.phase_at(t, holidays) is not calendar.Phase.CLOSED:
             assert run_window.window_at(t, holidays) is not None, t
         t += timedelta(minutes=5)

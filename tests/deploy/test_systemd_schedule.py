@@ -18,7 +18,7 @@ import pytest
 from containerkit import UNIT, ProducerContainer, booted, entry_time
 from deploykit import CRONTAB
 
-from txf_producer.sessions import TAIPEI
+from txf_kit.calendar import TAIPEI
 
 pytestmark = pytest.mark.integration
 START, STOP = "txf-producer-start", "txf-producer-stop"

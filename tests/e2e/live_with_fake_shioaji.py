@@ -26,14 +26,15 @@ sys.path.insert(0, str(HERE.parent / "producer"))
 
 from fake_shioaji import FakeShioaji  # noqa: E402
 
-from txf_producer import cli, sessions  # noqa: E402
+from txf_kit import calendar  # noqa: E402
+from txf_producer import cli  # noqa: E402
 from txf_producer.quotes import TICK, bidask_from_array, tick_from_array  # noqa: E402
 from txf_producer.simulation.market import SimMarket  # noqa: E402
 from txf_producer.sources import shioaji_live  # noqa: E402
 from txf_producer.sources.base import QuoteType  # noqa: E402
 from txf_producer.sources.simulated import SimConfig  # noqa: E402
 
-START_NS = sessions.to_ns(datetime(2026, 11, 16, 8, 45, tzinfo=sessions.TAIPEI))  # TXFK6 is the near month
+START_NS = calendar.to_ns(datetime(2026, 11, 16, 8, 45, tzinfo=calendar.TAIPEI))  # TXFK6 is the near month
 
 
 def _rejected_login(key: str, secret: str) -> Exception:

@@ -36,7 +36,7 @@ from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
 from txf.v1 import BidAsk, ChgType, Tick, TickType
-from txf_producer.framing import serializer_config
+from txf_kit.framing import serializer_config
 
 pytestmark = pytest.mark.integration
 

@@ -20,8 +20,8 @@ from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from txf.v1 import BidAsk, Tick
+from txf_kit.framing import serializer_config
 from txf_producer.app import EXIT_OK, ProducerApp, run_app
-from txf_producer.framing import serializer_config
 from txf_producer.quotes import BIDASK_FIELDS, TICK_FIELDS, bidask_array, tick_array
 from txf_producer.settings import load_settings
 from txf_producer.sources.base import QuoteType

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from txf_producer import sessions
+from txf_kit import calendar
 from txf_producer.app import EXIT_FATAL, ProducerApp, run_app
 from txf_producer.quotes import TICK, bidask_from_array, tick_from_array
 from txf_producer.settings import load_settings
@@ -40,7 +40,7 @@ class GoesSilent(Source):
         self.resubscribes: list[float] = []
         self.market = SimMarket(
             SimConfig(seed=2, streams=(("TXFR1", QuoteType.TICK), ("TXFR1", QuoteType.BIDASK))),
-            sessions.to_ns(dt.datetime(2026, 11, 24, 8, 45, tzinfo=TAIPEI)),
+            calendar.to_ns(dt.datetime(2026, 11, 24, 8, 45, tzinfo=TAIPEI)),
         )
 
     async def start(self, sink: QuoteSink) -> list[Subscription]:
@@ -76,8 +76,8 @@ def test_silent_feed_is_resubscribed_then_exits_1(stack: Any, tmp_path: Path) ->
         metrics_port=0,
     )
     opened = time.time_ns()
-    session = sessions.Session(
-        sessions.SessionKind.DAY, dt.date(2026, 11, 24), opened - 60 * 10**9, opened, opened + 3600 * 10**9, False
+    session = calendar.Session(
+        calendar.SessionKind.DAY, dt.date(2026, 11, 24), opened - 60 * 10**9, opened, opened + 3600 * 10**9, False
     )
     detector = StallDetector(timeout_s=2.0, session_at=lambda now: session)
     source = GoesSilent(500)

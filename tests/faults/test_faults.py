@@ -27,7 +27,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from stack import localstack
 from txf.v1 import BidAsk, Tick
-from txf_producer import sessions
+from txf_kit import calendar
 from txf_producer.app import EXIT_OK, ProducerApp, run_app
 from txf_producer.quotes import TICK, bidask_from_array, tick_from_array
 from txf_producer.settings import load_settings
@@ -166,7 +166,7 @@ class WithMalformed(Source):
 
     def __init__(self, good: int, bad: int) -> None:
         self.good, self.bad = good, bad
-        self.market = SimMarket(SimConfig(seed=8, streams=STREAMS), sessions.to_ns(OPEN))
+        self.market = SimMarket(SimConfig(seed=8, streams=STREAMS), calendar.to_ns(OPEN))
 
     async def start(self, sink: QuoteSink) -> list[Subscription]:
         code = self.market.codes()["TXFR1"]

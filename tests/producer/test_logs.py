@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from txf_producer.logs import JournalFormatter, journal_prefix, stderr_is_journal, syslog_priority
+from txf_kit.logs import JournalFormatter, journal_prefix, stderr_is_journal, syslog_priority
 
 
 @pytest.mark.parametrize(

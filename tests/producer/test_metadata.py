@@ -1,4 +1,4 @@
-"""txf_producer.metadata.wait_for_metadata with a stand-in client: retries what may pass, stops at once on
+"""txf_kit.metadata.wait_for_metadata with a stand-in client: retries what may pass, stops at once on
 a fatal client error, and lets the caller's refusal (seen by its error callback) win over the bare error."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
-from txf_producer.metadata import wait_for_metadata
+from txf_kit.metadata import wait_for_metadata
 
 ANSWER = object()
 

@@ -14,11 +14,11 @@ from typing import Any
 import msgpack
 import pytest
 
-from txf_producer import sessions as S
+from txf_kit import calendar as S
+from txf_kit.calendar import TAIPEI
 from txf_producer.quotes import TICK, TICK_FIELDS, bidask_array, bidask_from_array, tick_array, tick_from_array
 from txf_producer.recording import Recorder, RecordingError, open_recording
 from txf_producer.recording.format import MAGIC
-from txf_producer.sessions import TAIPEI
 from txf_producer.simulation.market import SimMarket
 from txf_producer.sources.base import QuoteType, SourceError, Subscription
 from txf_producer.sources.events import Connected, Disconnected, EndOfFeed, SourceEvent, SourceFault, Subscribed

@@ -1,4 +1,4 @@
-"""txf_producer.refusal: which Kafka error is a refusal (77/78) and which one a retry may still cure."""
+"""txf_kit.refusal: which Kafka error is a refusal (77/78) and which one a retry may still cure."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import ssl
 
 from confluent_kafka import KafkaError
 
-from txf_producer import refusal
+from txf_kit import refusal
 from txf_producer.settings import Settings
 
 

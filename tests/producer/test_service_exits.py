@@ -9,7 +9,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from txf_producer import service_exits
+from txf_kit import exits as service_exits
 from txf_producer.metrics import LatencyHistogram, ProducerCollector
 
 RECORDER = Path(__file__).resolve().parents[2] / "deploy" / "bin" / "txf-record-exit"

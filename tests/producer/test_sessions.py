@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from txf_producer import sessions as S
-from txf_producer.sessions import TAIPEI, Phase, SessionKind
+from txf_kit import calendar as S
+from txf_kit.calendar import TAIPEI, Phase, SessionKind
 
 NS = 1_000_000_000
 
@@ -165,7 +165,7 @@ def test_taipei_offset_matches_tz_database() -> None:
 
 _CHILD = """
 import json, sys, time
-from txf_producer import sessions as S
+from txf_kit import calendar as S
 out = []
 for t in json.loads(sys.argv[1]):
     s = S.session_at(t, include_preopen=True)

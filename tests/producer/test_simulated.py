@@ -16,10 +16,9 @@ from typing import Any
 import pytest
 from shioaji import BidAskFOPv1, TickFOPv1
 
-from txf_producer import sessions as S
-from txf_producer.intraday import day_rate, night_rate
+from txf_kit import calendar as S
+from txf_kit.calendar import TAIPEI, Phase, day_rate, night_rate
 from txf_producer.quotes import bidask_array, tick_array
-from txf_producer.sessions import TAIPEI, Phase
 from txf_producer.simulation.market import SimMarket
 from txf_producer.sources.base import QuoteType, SourceError, Subscription
 from txf_producer.sources.events import Connected, EndOfFeed, SourceEvent, SourceFault, Subscribed

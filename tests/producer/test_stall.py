@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from txf_producer import sessions
+from txf_kit import calendar
 from txf_producer.simulation.market import SimMarket
 from txf_producer.sources.base import QuoteType
 from txf_producer.sources.simulated import SimConfig
@@ -20,7 +20,7 @@ S = 1_000_000_000
 
 
 def t(*args: int) -> int:
-    return sessions.to_ns(dt.datetime(*args, tzinfo=TAIPEI))
+    return calendar.to_ns(dt.datetime(*args, tzinfo=TAIPEI))
 
 
 def arrivals(start_ns: int, seconds: int) -> list[int]:

@@ -313,7 +313,7 @@ def _tick_descriptor_with(extra: str, number: int, type_: int) -> Any:
 
 def test_a_contract_field_without_a_meaning_stops_the_import() -> None:
     grown = _tick_descriptor_with("venue", 26, descriptor_pb2.FieldDescriptorProto.TYPE_STRING)
-    with pytest.raises(RecordShapeError, match=r"venue = 26 the producer does not know"):
+    with pytest.raises(RecordShapeError, match=r"venue = 26 with no meaning: give each a Kind in kit/txf_kit/records"):
         record.shape_of(Tick, record.TICK_MEANINGS, grown)
     assert issubclass(RecordShapeError, ImportError)  # raised while importing record.py, it stops the producer
 

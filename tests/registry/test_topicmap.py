@@ -1,4 +1,4 @@
-"""The topic map is defined once (txf_registry/subjects.toml) and the producer's routes come from it."""
+"""The topic map is defined once (txf_kit/subjects.toml) and the producer's routes come from it."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from txf_kit.topicmap import DEFAULT_PATH, TopicMapError, load_topic_map
 from txf_producer.settings import load_settings
 from txf_producer.sources.base import QuoteType
-from txf_registry.topicmap import DEFAULT_PATH, TopicMapError, load_topic_map
 
 
 def test_the_producer_routes_every_quote_topic_of_the_map() -> None:
@@ -46,18 +46,18 @@ def test_a_broken_map_names_the_problem(tmp_path: Path) -> None:
         load_topic_map(bad)
 
 
-def test_the_map_is_packaged_with_the_registry_tool() -> None:
-    """A non-editable install (deploy/install.sh) carries the map the producer reads at start."""
+def test_the_map_is_packaged_with_the_kit() -> None:
+    """A non-editable install (deploy/install.sh) carries the map every service reads at start."""
     import tomllib
 
-    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text("utf-8"))
-    assert "subjects.toml" in pyproject["tool"]["setuptools"]["package-data"]["txf_registry"]
-    assert DEFAULT_PATH.parent.name == "txf_registry"
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "kit" / "pyproject.toml").read_text("utf-8"))
+    assert "subjects.toml" in pyproject["tool"]["setuptools"]["package-data"]["txf_kit"]
+    assert DEFAULT_PATH.parent.name == "txf_kit"
 
 
 def test_capture_legs_get_their_own_copies_of_the_quote_topics() -> None:
+    from txf_kit.topicmap import load_capture
     from txf_registry import declaration
-    from txf_registry.topicmap import load_capture
 
     capture = load_capture()
     assert capture.legs and "{leg}" in capture.leg_prefix
@@ -77,8 +77,8 @@ def test_capture_legs_get_their_own_copies_of_the_quote_topics() -> None:
 
 def test_a_capture_leg_writes_the_legs_copies_and_an_unknown_leg_is_named() -> None:
     """TXF_CAPTURE_LEG=a: every quote topic and the dead-letter topic get the leg's prefix from the map."""
+    from txf_kit.topicmap import load_capture
     from txf_producer.settings import SettingsError
-    from txf_registry.topicmap import load_capture
 
     capture = load_capture()
     leg = capture.legs[0]
@@ -87,12 +87,49 @@ def test_a_capture_leg_writes_the_legs_copies_and_an_unknown_leg_is_named() -> N
     expect = {t.replace("uat.", "uat." + capture.prefix_of(leg), 1) for _q, _a, t in plain.routes()}
     assert {t for _q, _a, t in settings.routes()} == expect
     assert settings.dead_letter_topic == "uat." + capture.prefix_of(leg) + "txf-dlq"
-    with pytest.raises(SettingsError, match=r"TXF_CAPTURE_LEG='z' is not a capture leg .*legs = \['a', 'b'\]"):
+    with pytest.raises(SettingsError, match=r"TXF_CAPTURE_LEG='z' is not a capture leg .*legs: \['a', 'b'\]"):
         load_settings(capture_leg="z")
 
 
+def test_a_third_leg_needs_no_edit_of_a_packaged_file() -> None:
+    """TXF_CAPTURE_LEGS=a,b,c: leg c writes its own copies, the registry tool declares them, the arbiter
+    reads all three, and each leg on one host has a metrics port of its own by default."""
+    from txf_arbiter.settings import ArbiterSettings
+    from txf_kit.settings import load
+    from txf_registry import declaration
+
+    three = load_settings(capture_legs="a,b,c", capture_leg="c")
+    assert {t for _q, _a, t in three.routes()} == {"leg-c.txf-tick", "leg-c.txf-bidask"}
+    assert three.dead_letter_topic == "leg-c.txf-dlq"
+    ports = [load_settings(capture_legs="a,b,c", capture_leg=leg).metrics_port_in_use() for leg in "abc"]
+    assert ports == [9468, 9469, 9470]
+    assert load_settings().metrics_port_in_use() == 9464
+    assert load_settings(capture_leg="a", metrics_port=0).metrics_port_in_use() == 0  # TXF_METRICS_PORT wins
+    names = {t.name for t in declaration.load(legs=three.legs()).topics}
+    assert {"leg-c.txf-tick", "leg-c.txf-bidask", "leg-c.txf-dlq"} <= names
+    arbiter = load(ArbiterSettings, capture_legs="a,b,c")
+    assert {leg for leg, _t, _e in arbiter.leg_routes()} == {"a", "b", "c"}
+
+
+def test_the_arbiter_writes_the_canonical_dead_letters_whatever_leg_its_host_captures(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The RUNBOOK's layout: TXF_CAPTURE_LEG=a in producer.env, which txf-arbiter.service reads too. The
+    arbiter has no capture leg of its own (its settings are not the producer's): its dead letters are
+    the canonical txf-dlq, where its ACLs let it write, never leg-a.txf-dlq."""
+    from txf_arbiter.settings import ArbiterSettings
+    from txf_kit.settings import load
+
+    monkeypatch.setenv("TXF_CAPTURE_LEG", "a")
+    monkeypatch.setenv("TXF_TOPIC_PREFIX", "uat.")
+    arbiter = load(ArbiterSettings)
+    assert arbiter.dead_letter_topic() == "uat.txf-dlq"
+    assert arbiter.ledger_topic() == "uat.txf-gaps"
+    assert load_settings().dead_letter_topic == "uat.leg-a.txf-dlq"  # the producer of that host: its leg's
+
+
 def test_durability_profiles_are_declared_once_and_checked(tmp_path: Path) -> None:
-    from txf_registry.topicmap import load_durability
+    from txf_kit.topicmap import load_durability
 
     profiles = load_durability()
     assert (profiles["single"].replication_factor, profiles["single"].min_insync_replicas) == (1, 1)

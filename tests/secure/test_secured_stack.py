@@ -390,7 +390,7 @@ def _records(secured: Any, topics: list[str]) -> int:
 
 
 def _archived_topics(secured: Any) -> list[str]:
-    from txf_registry.topicmap import load_topic_map
+    from txf_kit.topicmap import load_topic_map
 
     return [secured.prefix + e.name for e in load_topic_map() if e.message]
 

@@ -1,7 +1,8 @@
 """Build the installable artifacts of the released contract into dist/.
 
     dist/python/   wheel + sdist of txf-contracts (gen/python), txf-contracts-betterproto
-                   (gen/betterproto) and txf-consumer (consumers/python, versioned on its own)
+                   (gen/betterproto), and txf-consumer (consumers/python) with the kit's light part it
+                   stands on, txf-kit (kit), each versioned on its own
     dist/npm/      txfstream-txf-contracts-X.Y.Z.tgz (gen/ts: ESM + .d.ts + sources)
     dist/maven/    a Maven repository: io/github/txfstream/txf-contracts/X.Y.Z/ (jar, sources jar, pom)
     dist/goproxy/  a GOPROXY directory: github.com/txfstream/txfstream/gen/go/@v/vX.Y.Z.{info,mod,zip}
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from tools.contract import history, lock, versions
 
-PYTHON_PACKAGES = ("gen/python", "gen/betterproto", "consumers/python")
+PYTHON_PACKAGES = ("gen/python", "gen/betterproto", "kit", "consumers/python")
 GO_MODULE_DIR = "gen/go"
 
 

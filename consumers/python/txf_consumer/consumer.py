@@ -60,6 +60,13 @@ from txf_consumer.schemas import (
 from txf_consumer.settings import RegistrySettings
 from txf_consumer.tracker import SeqEvent, StreamState, Tracker
 from txf_consumer.wire import FrameDecoder, WireFormatError
+from txf_kit.metadata import wait_for_metadata
+
+# the kit's one table of Kafka refusals and exit codes, re-exported for the library's users
+from txf_kit.refusal import EXIT_CONFIG as EXIT_CONFIG
+from txf_kit.refusal import EXIT_FATAL as EXIT_FATAL
+from txf_kit.refusal import EXIT_NOT_AUTHORIZED as EXIT_NOT_AUTHORIZED
+from txf_kit.refusal import refusal_code as refusal_code
 
 #: Message types a topic can carry, by full name: every message of the installed contract.
 MESSAGE_TYPES: dict[str, type[Message]] = {
@@ -101,28 +108,6 @@ def default_type_for(topic: str) -> str | None:
     for name, type_name in DEFAULT_TOPIC_TYPES.items():
         if topic == name or any(topic.endswith(sep + name) for sep in ".-_"):
             return type_name
-    return None
-
-
-EXIT_FATAL, EXIT_NOT_AUTHORIZED, EXIT_CONFIG = 1, 77, 78
-#: librdkafka's words (error _SSL) when the broker's certificate is not trusted; other _SSL errors are a
-#: handshake cut short (a broker restarting) and are retried like any connection failure
-UNTRUSTED_CERTIFICATE = ("certificate verify failed", "could not be verified")
-#: librdkafka's words when a SASL handshake it reports as _AUTHENTICATION was cut short ("SaslAuthenticateRequest
-#: failed: Local: Broker transport failure"): retried like any connection failure, not a rejected login
-HANDSHAKE_CUT_SHORT = ("Local: Broker transport failure", "Local: Timed out")
-
-
-def refusal_code(err: KafkaError) -> int | None:
-    """78 for a rejected login or an untrusted broker certificate, 77 for an ACL that denies a topic or the
-    group, None for anything a retry may cure (handshakes cut short included)."""
-    code, text = err.code(), err.str()
-    if code == KafkaError._AUTHENTICATION and not any(words in text for words in HANDSHAKE_CUT_SHORT):
-        return EXIT_CONFIG
-    if code == KafkaError._SSL and any(words in text.lower() for words in UNTRUSTED_CERTIFICATE):
-        return EXIT_CONFIG
-    if code in (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.GROUP_AUTHORIZATION_FAILED):
-        return EXIT_NOT_AUTHORIZED
     return None
 
 
@@ -303,26 +288,31 @@ class TxfConsumer:
                 self._warn(f"close: {exc}")
 
     def _wait_for_broker(self, consumer: Consumer) -> None:
-        """Short metadata requests until one answers, serving error_cb between them (nothing is assigned
-        yet, so poll() returns no record, only errors: the group coordinator is looked up from the start):
-        a rejected login or a denied group ends the wait within a second."""
-        deadline = time.monotonic() + self.options.connect_timeout_s
-        while True:
-            early = consumer.poll(0.1)
+        """The kit's start-up wait (short metadata requests serving error_cb between them; nothing is
+        assigned yet, so poll() returns no record, only errors: the group coordinator is looked up from
+        the start): a rejected login or a denied group ends the wait within a second."""
+
+        def serve(seconds: float) -> None:
+            early = consumer.poll(seconds)
             early_error = early.error() if early is not None else None
             if early_error is not None:
                 self._kafka_error(early_error)
+
+        def refused() -> None:
             if self._fatal is not None:
                 raise self._fatal
-            try:
-                md = consumer.list_topics(timeout=min(1.0, self.options.connect_timeout_s))
-                break
-            except KafkaException as exc:
-                if time.monotonic() > deadline:
-                    raise FatalConsumerError(
-                        f"Kafka broker {self.options.bootstrap} unreachable within "
-                        f"{self.options.connect_timeout_s:g} s: {exc.args[0].str()}"
-                    ) from None
+
+        try:
+            md = wait_for_metadata(consumer, self.options.connect_timeout_s, refused, serve)
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+            verdict = self._refusal(error) if error is not None else None
+            if verdict is not None:
+                raise verdict from None
+            raise FatalConsumerError(
+                f"Kafka broker {self.options.bootstrap} unreachable within "
+                f"{self.options.connect_timeout_s:g} s: {error.str() if error is not None else exc}"
+            ) from None
         for t in self.options.topics:
             if t not in md.topics:
                 self._warn(f"topic {t} does not exist (yet); waiting for it")

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from txf_kit.secretfiles import SettingError, secret_from_env
+
 DEFAULT_BOOTSTRAP = "127.0.0.1:19092"
 DEFAULT_REGISTRY_URL = "http://127.0.0.1:18081/apis/ccompat/v7"
 
@@ -57,30 +59,9 @@ PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
 
-class SecuritySettingsError(ValueError):
-    """A TXF_KAFKA_* security setting is missing or wrong; the message names the variable, never a password."""
-
-
-def read_secret_file(path: str, variable: str) -> str:
-    """The secret kept in `path` (a password file, e.g. a systemd credential), without its trailing newline."""
-    try:
-        text = Path(path).read_text("utf-8").rstrip("\r\n")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SecuritySettingsError(f"{variable}={path}: cannot read it ({type(exc).__name__})") from None
-    if not text:
-        raise SecuritySettingsError(f"{variable}={path}: the file is empty")
-    return text
-
-
-def secret_from_env(env: Mapping[str, str], variable: str) -> str | None:
-    """A secret from `variable` or from the file `<variable>_FILE` names (never both), else None.
-
-    The file form keeps the secret out of the process environment (a systemd credential, a mounted
-    Kubernetes secret); every language's consumer reads the same two names."""
-    value, path = env.get(variable) or None, env.get(f"{variable}_FILE") or None
-    if value and path:
-        raise SecuritySettingsError(f"{variable} and {variable}_FILE are both set: keep one")
-    return read_secret_file(path, f"{variable}_FILE") if path else value
+#: A TXF_KAFKA_* or TXF_REGISTRY_* setting is missing or wrong (the kit's one error for settings read from
+#: the environment); the message names the variable, never a password.
+SecuritySettingsError = SettingError
 
 
 def kafka_security(env: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -11,7 +11,7 @@ export const KNOWN_TYPES: ReadonlyMap<string, DescMessage> = new Map<string, Des
     .map((m) => [m.typeName, m]),
 );
 
-/** The topic map's topics and their messages (schema-registry/txf_registry/subjects.toml, via `make gen`). */
+/** The topic map's topics and their messages (kit/txf_kit/subjects.toml, via `make gen`). */
 export const DEFAULT_TOPIC_TYPES: Readonly<Record<string, string>> = TOPIC_MESSAGES;
 
 /** The topic-map topic `topic` is a copy of after a prefix ending in '.', '-' or '_' (prod.txf-tick). */

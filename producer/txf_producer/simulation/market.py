@@ -35,7 +35,7 @@ Model, per contract (TXFR1 and TXFR2, TXFR2 = TXFR1 + `txfr2_spread` points):
   quotes; trial-match ticks carry the indicative price and cumulative
   indicative volume (tick_type 0) and do not touch the session statistics.
 - Codes: TXFR1/TXFR2 carry real month codes (``TXFK6``) from
-  `sessions.contract_codes`; they roll after the near month's last trading
+  `calendar.contract_codes`; they roll after the near month's last trading
   day (third Wednesday), when a SUBSCRIBED event with ``data["roll"] = True``
   reports each new code. On that expiry day the whole simulated day session
   ends at 13:30 (the expiring contract's close), a simplification.
@@ -54,10 +54,9 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from txf_producer import sessions
-from txf_producer.intraday import day_rate, night_rate
+from txf_kit import calendar
+from txf_kit.calendar import Session, SessionKind, day_rate, night_rate
 from txf_producer.quotes import BIDASK, TICK
-from txf_producer.sessions import Session, SessionKind
 from txf_producer.simulation.config import ALIASES, SimConfig
 from txf_producer.sources.base import QuoteType
 
@@ -212,7 +211,7 @@ class SimMarket:
     # ------------------------------------------------------------------ time and sessions
     def _iter_segments(self, start_us: int) -> Iterator[tuple[int, int, bool, Session]]:
         pre = self.config.simulate_preopen
-        for s in sessions.iter_sessions(start_us * 1000, self.holidays):
+        for s in calendar.iter_sessions(start_us * 1000, self.holidays):
             segs = []
             if pre:
                 segs.append((s.preopen_ns // 1000, s.open_ns // 1000, True, s))
@@ -238,7 +237,7 @@ class SimMarket:
         self._session = sess
         self._day = sess.kind is SessionKind.DAY
         self._open_us = sess.open_ns // 1000
-        near, far = sessions.contract_codes(sess, self.holidays)
+        near, far = calendar.contract_codes(sess, self.holidays)
         if not first:
             if near != r1.code:
                 # roll: the old next month becomes the near month, at its own price level
@@ -535,4 +534,4 @@ class SimMarket:
 def default_start_ns(holidays: frozenset[date] = frozenset(), now_ns: int | None = None) -> int:
     """Open of the next day session after `now_ns` (default: the wall clock)."""
     now = time.time_ns() if now_ns is None else now_ns
-    return sessions.next_session(now, holidays, kind=SessionKind.DAY).open_ns
+    return calendar.next_session(now, holidays, kind=SessionKind.DAY).open_ns

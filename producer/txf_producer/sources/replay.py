@@ -31,7 +31,7 @@ from pathlib import Path
 
 import msgpack
 
-from txf_producer import sessions
+from txf_kit import calendar
 from txf_producer.recording.format import (
     KIND_BIDASK,
     KIND_EVENT,
@@ -65,11 +65,11 @@ _REPLAYED = (Disconnected, Reconnected, SourceFault)
 def _calendar_alias(code: str, date_text: str, time_text: str) -> str:
     """TXFR1 if `code` was the near month when the quote was made, TXFR2 if the next, else the code."""
     try:
-        t_ns = sessions.taipei_naive_to_ns(datetime.fromisoformat(f"{date_text}T{time_text}"))
+        t_ns = calendar.taipei_naive_to_ns(datetime.fromisoformat(f"{date_text}T{time_text}"))
     except (TypeError, ValueError):
         return code
-    session = sessions.session_at(t_ns, include_preopen=True) or sessions.next_session(t_ns)
-    near, far = sessions.contract_codes(session)
+    session = calendar.session_at(t_ns, include_preopen=True) or calendar.next_session(t_ns)
+    near, far = calendar.contract_codes(session)
     return {near: "TXFR1", far: "TXFR2"}.get(code, code)
 
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 import msgpack
 
-from txf_producer import sessions
+from txf_kit import calendar
 from txf_producer.simulation import legs
 from txf_producer.simulation.config import DEFAULT_STREAMS, SimConfig
 from txf_producer.simulation.generator import ROLL, GeneratorProcess
@@ -44,7 +44,7 @@ class SimulatedSource(Source):
     def __init__(self, config: SimConfig | None = None) -> None:
         self.config = config or SimConfig()
         start = self.config.start
-        self.start_ns = default_start_ns(self.config.holidays) if start is None else sessions.to_ns(start)
+        self.start_ns = default_start_ns(self.config.holidays) if start is None else calendar.to_ns(start)
         self.sent = 0  # quotes delivered so far
         self.done = threading.Event()  # set when the feed thread has ended
         self._stop = threading.Event()

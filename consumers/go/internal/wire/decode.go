@@ -19,7 +19,7 @@ import (
 	"github.com/txfstream/txfstream/consumers/go/internal/topicmap"
 )
 
-// DefaultTopicTypes are the topic map's topics and messages (schema-registry/txf_registry/subjects.toml,
+// DefaultTopicTypes are the topic map's topics and messages (kit/txf_kit/subjects.toml,
 // generated into internal/topicmap by `make gen`).
 var DefaultTopicTypes = topicmap.Messages
 

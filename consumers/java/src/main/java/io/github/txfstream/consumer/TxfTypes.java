@@ -36,7 +36,7 @@ public final class TxfTypes {
   /** By full protobuf name: every message the topic map names, found in the generated binding. */
   public static final Map<String, MessageType> BY_NAME;
 
-  /** The topic map's topics (schema-registry/txf_registry/subjects.toml, generated into {@link TopicMap}). */
+  /** The topic map's topics (kit/txf_kit/subjects.toml, generated into {@link TopicMap}). */
   public static final Map<String, MessageType> BY_TOPIC;
 
   static {

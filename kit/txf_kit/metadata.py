@@ -3,7 +3,7 @@
 One long `list_topics(timeout=30)` would hide a refused login behind a timeout ("unreachable"), so the
 producer, the arbiter, the bar builder and the archiver ask in short requests and serve the client's
 callbacks in between: the error callback sees a rejected SCRAM login or an ACL refusal within a second,
-and the caller's `refused()` ends the wait with that cause (txf_producer.refusal) instead.
+and the caller's `refused()` ends the wait with that cause (txf_kit.refusal) instead.
 """
 
 from __future__ import annotations

@@ -2,27 +2,42 @@
 
 A broker that rejects the login (wrong SCRAM password, unknown user) or an ACL that does not allow
 what a service does will refuse it again after any restart: restarting only hammers the broker (and
-its authentication log). So every long-running service of the project (the producer, the arbiter,
-the archiver and the bar builder; the consumers have the same codes in their own lean library) ends
-with the codes systemd's `RestartPreventExitStatus=77 78` leaves stopped:
+its authentication log). So every long-running program of the project (the producer, the arbiter,
+the archiver, the bar builder and the Python consumer) ends with the codes systemd's
+`RestartPreventExitStatus=77 78` leaves stopped:
 
 - 78 (EX_CONFIG): the credentials were rejected, a setting must change;
 - 77 (EX_NOPERM): the principal lacks an ACL (write a topic, read a topic, use a group, a
   transactional id); an operator must grant it or run the service as the right principal.
 
-One table here, so the services cannot disagree on which Kafka error is which.
+One table here, so the programs cannot disagree on which Kafka error is which. Light: it needs only
+the Kafka client (the lean consumer uses it without the services' settings or registry client).
 """
 
 from __future__ import annotations
 
 import ssl
+from typing import Protocol
 
 from confluent_kafka import KafkaError
-from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from txf_producer.settings import Settings
+EXIT_FATAL, EXIT_NOT_AUTHORIZED, EXIT_CONFIG = 1, 77, 78
 
-EXIT_NOT_AUTHORIZED, EXIT_CONFIG = 77, 78
+
+class Connection(Protocol):
+    """Where and as whom a program connects (a service's settings): what a refusal's line names."""
+
+    @property
+    def kafka_bootstrap(self) -> str: ...
+    @property
+    def kafka_security_protocol(self) -> str: ...
+    @property
+    def kafka_sasl_mechanism(self) -> str | None: ...
+    @property
+    def kafka_sasl_username(self) -> str | None: ...
+    @property
+    def registry_url(self) -> str: ...
+
 
 #: Kafka errors that mean "this principal may not": an ACL is missing (restarting cannot help)
 AUTHORIZATION_ERRORS = frozenset(
@@ -56,7 +71,7 @@ def refusal_code(err: KafkaError) -> int | None:
     return None
 
 
-def principal(settings: Settings) -> str:
+def principal(settings: Connection) -> str:
     """Who this client is to the broker, without any secret."""
     if settings.kafka_sasl_username:
         return (
@@ -66,7 +81,7 @@ def principal(settings: Settings) -> str:
     return f"this client ({settings.kafka_security_protocol})"
 
 
-def rejected_login(settings: Settings, detail: str) -> str:
+def rejected_login(settings: Connection, detail: str) -> str:
     """The one line for exit 78."""
     return (
         f"Kafka at {settings.kafka_bootstrap} rejected the login of {principal(settings)}: {detail}. "
@@ -75,7 +90,7 @@ def rejected_login(settings: Settings, detail: str) -> str:
     )
 
 
-def not_authorized(settings: Settings, detail: str, needs: str, consequence: str = "") -> str:
+def not_authorized(settings: Connection, detail: str, needs: str, consequence: str = "") -> str:
     """The one line for exit 77; `needs` says which grant the service runs on (e.g. "WRITE on the txf
     topics"), `consequence` what happened to the records it held."""
     return (
@@ -86,7 +101,7 @@ def not_authorized(settings: Settings, detail: str, needs: str, consequence: str
     )
 
 
-def describe(settings: Settings, err: KafkaError, needs: str, consequence: str = "") -> tuple[int, str] | None:
+def describe(settings: Connection, err: KafkaError, needs: str, consequence: str = "") -> tuple[int, str] | None:
     """(exit code, the one line) when `err` is a refusal, else None."""
     code = refusal_code(err)
     if code == EXIT_CONFIG:
@@ -96,11 +111,11 @@ def describe(settings: Settings, err: KafkaError, needs: str, consequence: str =
     return None
 
 
-def registry_login_refused(settings: Settings, exc: BaseException) -> str | None:
+def registry_login_refused(settings: Connection, exc: BaseException) -> str | None:
     """The one line for exit 78 when the schema registry refuses our credentials (HTTP 401/403) or its
     TLS certificate is not one we trust, else None: a setting to fix, not an outage to wait out."""
-    status = getattr(exc, "http_status_code", None)
-    if isinstance(exc, SchemaRegistryError) and status in (401, 403):
+    status = getattr(exc, "http_status_code", None)  # confluent-kafka's SchemaRegistryError
+    if status in (401, 403):
         return (
             f"the schema registry at {settings.registry_url} refused our login (HTTP {status}): "
             "fix TXF_REGISTRY_BASIC_AUTH (user:password) or TXF_REGISTRY_BASIC_AUTH_FILE; not retrying (exit 78)"

@@ -1,4 +1,9 @@
-"""TAIFEX TXF session calendar (Asia/Taipei, fixed UTC+8).
+"""The TXF trading calendar (Asia/Taipei, fixed UTC+8): sessions, trading days, the expected activity.
+
+One module answers every question of market time the project asks: is a session open at an
+instant, which trading day an instant belongs to, how busy the feed should be at a session second
+and so how long a silence is still plausible. The stall detector, the arbiter's hole judge, the
+archive's day split, the bar builder and the simulator all ask it, so they cannot disagree.
 
 Taiwan has used UTC+8 without daylight saving since 1979, so every computation
 here is integer arithmetic on UTC epoch nanoseconds plus a fixed 8-hour
@@ -35,6 +40,7 @@ converts with `taipei_naive_to_ns`.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
@@ -67,6 +73,11 @@ __all__ = [
     "month_code",
     "contract_months",
     "contract_codes",
+    "day_rate",
+    "night_rate",
+    "expected_rate",
+    "plausible_silence_s",
+    "TradingCalendar",
 ]
 
 TAIPEI = timezone(timedelta(hours=8), "Asia/Taipei")
@@ -410,3 +421,90 @@ def contract_codes(session: Session, holidays: Holidays = (), product: str = "TX
     """Real codes of TXFR1 and TXFR2 in `session`, e.g. ('TXFK6', 'TXFL6')."""
     near, nxt = contract_months(session, holidays)
     return month_code(*near, product), month_code(*nxt, product)
+
+
+# --------------------------------------------------------------------- expected activity
+# The intraday shape of the TXF feed: expected messages per second at any session second, fitted to
+# the original service's figures (REFERENCE §2: ~410,000 messages a day, a 353 msgs/s peak in the
+# opening burst, a quiet midday, a night floor of a few messages a second with a bump at the US open).
+# The simulator draws its arrivals from it; the stall detector and the hole judge use it to tell a
+# quiet stretch from a silent feed.
+
+
+def day_rate(s: float) -> float:
+    """Day-session message rate (msgs/s at intensity 1) `s` seconds after 08:45."""
+    return 300.0 * math.exp(-s / 40.0) + 40.0 * math.exp(-s / 600.0) + 11.0 + 8.0 * math.exp((s - 18_000.0) / 600.0)
+
+
+def night_rate(s: float) -> float:
+    """Night-session message rate (msgs/s at intensity 1) `s` seconds after 15:00 (US open bump at 21:30)."""
+    z = (s - 23_400.0) / 1_800.0
+    return 80.0 * math.exp(-s / 60.0) + 2.6 + 6.0 * math.exp(-0.5 * z * z)
+
+
+def expected_rate(session: Session | None, t_ns: int) -> float:
+    """Expected feed rate at `t_ns` (UTC epoch ns) inside `session`; 0 outside any session."""
+    if session is None:
+        return 0.0
+    s = max(0.0, (t_ns - session.open_ns) / 1e9)
+    return day_rate(s) if session.kind is SessionKind.DAY else night_rate(s)
+
+
+# -ln(1e-9): a silence of this many expected inter-arrival times is implausible for a live feed
+IMPLAUSIBLE = -math.log(1e-9)
+
+
+def plausible_silence_s(session: Session | None, t_ns: int, floor_s: float) -> float:
+    """Longest silence still plausible at `t_ns`: `floor_s`, or more when the feed is slow.
+
+    The bound where P(no message) < 1e-9 for a Poisson feed at the expected rate: a quiet night
+    allows longer silences than the opening burst. Used by the stall detector (is the feed dead?)
+    and the arbiter's gap detector (was nothing captured?).
+    """
+    rate = expected_rate(session, t_ns)
+    return floor_s if rate <= 0 else max(floor_s, IMPLAUSIBLE / rate)
+
+
+# --------------------------------------------------------------------- one calendar, its holidays bound
+@dataclass(frozen=True)
+class TradingCalendar:
+    """The calendar with one venue's holidays bound: what every service holds instead of a holiday set.
+
+    The stall detector, the arbiter's hole judge, the archive's day split and the bar builder take
+    one of these, so a holiday added to the settings changes all their answers at once.
+    """
+
+    holidays: frozenset[date] = frozenset()
+
+    def session_at(self, t: TimeLike, *, include_preopen: bool = False) -> Session | None:
+        return session_at(t, self.holidays, include_preopen=include_preopen)
+
+    def sessions_on(self, d: date) -> list[Session]:
+        return sessions_on(d, self.holidays)
+
+    def iter_sessions(self, start: TimeLike) -> Iterator[Session]:
+        return iter_sessions(start, self.holidays)
+
+    def next_session(self, after: TimeLike, *, kind: SessionKind | None = None) -> Session:
+        return next_session(after, self.holidays, kind=kind)
+
+    def trading_day_span(self, t: TimeLike) -> tuple[date, int, int]:
+        return trading_day_span(t, self.holidays)
+
+    def trading_day(self, t: TimeLike) -> date:
+        return trading_day_span(t, self.holidays)[0]
+
+    def plausible_silence_s(self, t_ns: int, floor_s: float) -> float:
+        """Longest silence still plausible at `t_ns` (0 outside sessions is never asked: callers
+        check `session_at` first)."""
+        return plausible_silence_s(self.session_at(t_ns), t_ns, floor_s)
+
+    def close_between(self, start_ns: int, end_ns: int) -> Session | None:
+        """The first session that closes in ``(start_ns, end_ns]``, else None: a hole or an open bar
+        that reaches it ends there, whatever comes after."""
+        for s in iter_sessions(start_ns, self.holidays):
+            if s.close_ns > end_ns:
+                return None
+            if s.close_ns > start_ns:
+                return s
+        return None
