@@ -159,14 +159,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 
 def _installed(venv: Path) -> set[str]:
-    out = _run(
-        [
-            str(venv / "bin" / "python"),
-            "-c",
-            "import importlib.metadata as m, json; "
-            "print(json.dumps(sorted(d.metadata['Name'] for d in m.distributions())))",
-        ]
-    ).stdout
+    """The distributions in `venv` (asked from inside it: the current folder adds none)."""
+    code = (
+        "import importlib.metadata as m, json; print(json.dumps(sorted(d.metadata['Name'] for d in m.distributions())))"
+    )
+    out = _run([str(venv / "bin" / "python"), "-I", "-c", code], cwd=venv).stdout
     return {n.lower().replace("_", "-") for n in json.loads(out)}
 
 
