@@ -351,7 +351,7 @@ def _txf_names(package_dir: Path) -> set[str]:
             elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute):
                 if isinstance(node.value.value, ast.Name) and node.value.value.id == "txf" and node.value.attr == "v1":
                     names.add(node.attr)
-    return names - {"__all__"}
+    return {n for n in names if not n.startswith("__")}
 
 
 def _release_names(version: str) -> set[str]:
