@@ -8,6 +8,12 @@ and its commit metadata carries, per contract, the right edge of the last publis
 re-read for another contract's open bar never publish a bar twice). Readers use
 isolation.level=read_committed (the archiver does), so an aborted batch is never seen.
 
+Bars are final by market time, never the wall clock (txf_kit.bars, txf_kit.clock): a bar is
+published once the newest exchange time read is past its end by TXF_BARS_GRACE_S, or, when every
+tick partition is read to its end, once the feed's clock run on by the wall passes it (a session's
+last minute, a quiet one). So a replay of an earlier day, a backlog read after an outage and a live
+feed give the same bars, and an empty fetch in the middle of a backlog closes nothing.
+
 Decoding and the schema check are the consumer library's (FrameDecoder + SchemaChecker); the bar
 frame header is the producer's (framing.frame_header, the registered txf-bars-1m-value schema).
 """
@@ -26,12 +32,13 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from txf.v1 import Bar, Tick
-from txf_archive.bars import BarBuilder, OpenBar
 from txf_archive.metrics import BarMetrics
 from txf_archive.settings import ArchiveSettings
 from txf_consumer.schemas import RegistryReader, RegistryUnavailableError, SchemaChecker, SchemaMismatchError
 from txf_consumer.wire import FrameDecoder, WireFormatError
 from txf_kit import refusal
+from txf_kit.bars import BarBuilder, OpenBar
+from txf_kit.clock import FeedClock
 from txf_kit.framing import frame_header, new_serializer
 from txf_kit.notify import Notifier
 from txf_kit.service import ErrorLatch, ServiceExit
@@ -55,7 +62,10 @@ class BarService:
         self._stop = threading.Event()
         checker = SchemaChecker(RegistryReader(settings.registry_settings()))
         self.decoders = {t: FrameDecoder(Tick, checker.resolver(t, Tick)) for t in self.topics}
-        self.builder = BarBuilder(settings.all_holidays())
+        self.grace_ns = int(settings.bars_grace_s * 1e9)
+        self.builder = BarBuilder(settings.all_holidays(), grace_ns=self.grace_ns)
+        self.clock = FeedClock()  # the market's time: exchange times, run on by the wall only when caught up
+        self._caught_up_asked = 0.0
         self.run_id = random.getrandbits(64)
         self.sequence: dict[str, int] = {}
         self.consumed: dict[tuple[str, int], int] = {}  # next offset after the last tick handled
@@ -129,7 +139,6 @@ class BarService:
         self._assigned_at = time.monotonic()
 
     def _loop(self, consumer: Consumer, producer: Producer, header: bytes) -> None:
-        grace_ns = int(self.settings.bars_grace_s * 1e9)
         last_tick = time.monotonic()
         while not self._stop.is_set():
             self.notifier.watchdog()  # each pass: a consume timeout and at most one transaction
@@ -151,6 +160,7 @@ class BarService:
                     self.summary["malformed"] += 1  # the archiver keeps it raw; a bar cannot use it
                     continue
                 self.summary["ticks"] += 1
+                self.clock.observe(tick.exchange_time_us * 1000)
                 added = self.builder.add(tick, tp, offset)
                 closed.extend(added.closed)
                 if added.late:
@@ -162,8 +172,14 @@ class BarService:
             now = time.monotonic()
             if msgs:
                 last_tick = now
-            else:  # caught up: a minute that is over (plus grace) gets its bar now
-                closed.extend(self.builder.close_due(time.time_ns() - grace_ns))
+                self.clock.set_caught_up(False)
+            elif now - self._caught_up_asked >= 0.5:
+                # Nothing came: only when every partition is read to its end (an empty fetch in the middle
+                # of a backlog is not the end) does the market's clock run on with the wall clock, so a
+                # minute with no trade after it (a session's last) still becomes final, by market time.
+                self._caught_up_asked = now
+                self.clock.set_caught_up(self._caught_up(consumer))
+                closed.extend(self.builder.close_due(self.clock.now_ns() - self.grace_ns))
             if closed or msgs:
                 self._commit(consumer, producer, header, closed)
             if (
@@ -174,6 +190,21 @@ class BarService:
             ):
                 self._commit(consumer, producer, header, [])
                 break
+
+    def _caught_up(self, consumer: Consumer) -> bool:
+        """Whether every assigned partition is read to its high watermark (asked of the broker)."""
+        assignment = consumer.assignment()
+        if not assignment:
+            return False
+        try:
+            for tp in consumer.position(assignment):
+                low, high = consumer.get_watermark_offsets(tp, timeout=2, cached=False)
+                at = tp.offset if tp.offset >= 0 else low  # no position yet: nothing read of it
+                if at < high:
+                    return False
+        except KafkaException:
+            return False  # the broker does not say: the clock keeps to event time
+        return True
 
     def _commit(self, consumer: Consumer, producer: Producer, header: bytes, closed: list[OpenBar]) -> None:
         """Publish `closed` and move the input offsets in one transaction (module doc)."""

@@ -16,7 +16,7 @@ from google.protobuf import descriptor_pb2
 
 from txf.v1 import Tick
 from txf_archive import Archive, layout
-from txf_archive.bars import BarBuilder, bar_end_ns, vwap
+from txf_kit.bars import BarBuilder, bar_end_ns, vwap
 from txf_archive.columns import archived_type
 from txf_archive.recovery import ArchiveLock, StandbyStopped, recover
 from txf_archive.segments import Pending, SegmentWriter

@@ -8,8 +8,11 @@
 - Trial matches (simtrade) are never in a bar; a minute without trades has no bar.
 - open/high/low/close/value/vwap are points x10000, exact integers: value = sum(price x volume),
   vwap = value / volume rounded half away from zero.
-Pure functions and a builder without I/O: the bar service (barservice.py) feeds it from Kafka, and
-tests compare it with an independent SQL computation over the archived ticks.
+- A bar is final once the market's event time (txf_kit.clock.FeedClock, never the wall clock) is past
+  its right edge by the grace: a trade older than that is late, counted and left out.
+Pure functions and a builder without I/O, the one definition of a bar: the bar builder
+(`txf-archive bars`) publishes them, the live view draws them, and tests compare them with an
+independent SQL computation over the archived ticks.
 """
 
 from __future__ import annotations
@@ -117,19 +120,31 @@ class AddResult:
 
 
 class BarBuilder:
-    """Per contract code, the open bar; trades in topic order close the bars before them.
+    """Open bars per contract, closed by event time: a bar is final once the watermark passes its end.
+
+    The watermark is the newest exchange time seen in the input, less `grace_ns` (trades may arrive out
+    of exchange-time order by that much: a quote only a slower capture leg had is written later); the
+    caller may also advance it with the market's clock (`close_due`, txf_kit.clock.FeedClock), e.g.
+    to finish a session's last bar in the silence after its close. Never the wall clock: a replay of
+    an earlier day, a backlog and a live feed give the same bars. A trade whose bar was already
+    closed is *late*: left out and counted, so every bar is published once and final.
 
     `published` holds, per code, the right edge of the last bar already published (restored from the
-    committed offsets' metadata after a restart): a trade of a bar at or before it is *late* and
-    left out (counted), so a restart that re-reads trades never publishes a bar twice.
+    committed offsets' metadata after a restart): a trade of a bar at or before it is late too, so a
+    restart that re-reads trades never publishes a bar twice.
     """
 
-    def __init__(self, holidays: Collection[date] = (), published: dict[str, int] | None = None) -> None:
+    def __init__(
+        self, holidays: Collection[date] = (), published: dict[str, int] | None = None, grace_ns: int = 0
+    ) -> None:
         self.holidays = holidays
-        self.open: dict[str, OpenBar] = {}
+        self.grace_ns = grace_ns
+        self.open: dict[tuple[str, int], OpenBar] = {}  # (code, end_ns) -> the bar
         self.published: dict[str, int] = dict(published or {})  # code -> end_ns
+        self.newest_ns = 0  # the newest exchange time seen (ns)
 
     def add(self, tick: Tick, tp: tuple[str, int], offset: int) -> AddResult:
+        """Take one trade (in input order); the bars its exchange time makes final."""
         if tick.simtrade:
             return AddResult([], simtrade=True)
         code = tick.code
@@ -137,38 +152,25 @@ class BarBuilder:
         end = bar_end_ns(t_us * 1000, code, self.holidays)
         if end <= self.published.get(code, -1):
             return AddResult([], late=True)
-        bar = self.open.get(code)
-        closed: list[OpenBar] = []
+        bar = self.open.get((code, end))
         if bar is not None:
-            if end == bar.end_ns:
-                bar.add(tick.close, tick.volume, t_us, tp, offset)
-                return AddResult([])
-            if end < bar.end_ns:
-                return AddResult([], late=True)
-            closed.append(self._close(code))
-        self.open[code] = OpenBar(
-            code,
-            end,
-            tick.close,
-            tick.close,
-            tick.close,
-            tick.close,
-            tick.volume,
-            1,
-            tick.close * tick.volume,
-            t_us,
-            t_us,
-            {tp: offset},
-        )
-        return AddResult(closed)
+            bar.add(tick.close, tick.volume, t_us, tp, offset)
+        else:
+            c = tick.close
+            self.open[(code, end)] = OpenBar(
+                code, end, c, c, c, c, tick.volume, 1, c * tick.volume, t_us, t_us, {tp: offset}
+            )
+        self.newest_ns = max(self.newest_ns, t_us * 1000)
+        return AddResult(self.close_due(self.newest_ns - self.grace_ns))
 
-    def close_due(self, now_ns: int) -> list[OpenBar]:
-        """Close every open bar whose right edge is at or before `now_ns` (the caller adds its grace)."""
-        return [self._close(code) for code, bar in list(self.open.items()) if bar.end_ns <= now_ns]
+    def close_due(self, watermark_ns: int) -> list[OpenBar]:
+        """Close every open bar whose right edge is at or before `watermark_ns` (event time), oldest first."""
+        due = sorted((k for k in self.open if k[1] <= watermark_ns), key=lambda k: (k[1], k[0]))
+        return [self._close(k) for k in due]
 
-    def _close(self, code: str) -> OpenBar:
-        bar = self.open.pop(code)
-        self.published[code] = bar.end_ns
+    def _close(self, key: tuple[str, int]) -> OpenBar:
+        bar = self.open.pop(key)
+        self.published[bar.code] = max(self.published.get(bar.code, -1), bar.end_ns)
         return bar
 
     def low_water(self, tp: tuple[str, int]) -> int | None:
