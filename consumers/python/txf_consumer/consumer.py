@@ -58,6 +58,7 @@ from txf_consumer.schemas import (
     SchemaMismatchError,
 )
 from txf_consumer.settings import RegistrySettings
+from txf_consumer.staleness import Staleness
 from txf_consumer.tracker import SeqEvent, StreamState, Tracker
 from txf_consumer.wire import FrameDecoder, WireFormatError
 from txf_kit.metadata import wait_for_metadata
@@ -247,6 +248,9 @@ class TxfConsumer:
         self._brokers_down_since: float | None = None
         self._fatal: FatalConsumerError | None = None
         self._warned: set[str] = set()
+        #: is the feed stale (a session open, nothing for longer than the market's plausible quiet)?
+        self.staleness = Staleness()
+        self._stale_reported = False
 
     def stop(self) -> None:
         """Ask the loop to finish after the current record (thread- and signal-safe)."""
@@ -347,6 +351,7 @@ class TxfConsumer:
                 raise self._fatal
             if not batch:
                 self._check_brokers(consumer)
+                self._check_stale()
                 if self._heartbeat is not None:
                     self._heartbeat()
                 if idle_s and time.monotonic() - last_record >= idle_s:
@@ -420,6 +425,11 @@ class TxfConsumer:
                 self._store(consumer, stored)
             if records != records_before:
                 last_record = time.monotonic()
+                if self.tracker.newest_exchange_us:
+                    self.staleness.observe(self.tracker.newest_exchange_us * 1000)
+                    if self._stale_reported:
+                        self._stale_reported = False
+                        self._warn("the feed is back: records arrive again")
             if done:
                 break
         return RunResult(stop_reason, records, messages, malformed, self.tracker, schema_ids)
@@ -482,6 +492,16 @@ class TxfConsumer:
                 EXIT_NOT_AUTHORIZED,
             )
         return None
+
+    def _check_stale(self) -> None:
+        """Say once when the feed goes stale (a session open, silent past its plausible quiet)."""
+        silent = self.staleness.stale_s()
+        if silent and not self._stale_reported:
+            self._stale_reported = True
+            self._warn(
+                f"STALE: nothing for {silent:.0f} s while a session is open (longer than the market is ever "
+                "that quiet): the producer, the cluster or this consumer's connection is down"
+            )
 
     def _check_brokers(self, consumer: Consumer) -> None:
         since = self._brokers_down_since

@@ -20,8 +20,10 @@ from typing import Protocol
 from txf.v1 import BidAsk, Tick
 from txf_consumer.handler import BaseHandler, RecordMeta
 from txf_consumer.output import describe_event
-from txf_consumer.snapshot import Book, Health, Latency, Level, Session, Snapshot, Trade
+from txf_consumer.snapshot import Book, Candle, Health, Latency, Level, Session, Snapshot, Trade
+from txf_consumer.staleness import Staleness
 from txf_consumer.tracker import LogHistogram, SeqEvent, StreamState, Tracker
+from txf_kit.bars import BarBuilder, OpenBar
 
 #: Frames a second: enough to read a moving book, little enough to cost nothing.
 DEFAULT_FPS = 4.0
@@ -29,6 +31,10 @@ DEFAULT_FPS = 4.0
 TAPE_LENGTH = 60
 #: Latency percentiles are recomputed this often (each costs ~0.1 ms per histogram).
 LATENCY_EVERY_S = 1.0
+#: 1-minute bars kept per contract for the chart (a session has at most 600)
+CHART_BARS = 120
+#: how late a trade may come and still be drawn in its minute (the chart is a picture, not the record)
+CHART_GRACE_NS = 60_000_000_000
 
 
 class SnapshotSink(Protocol):
@@ -67,10 +73,16 @@ class LiveView(BaseHandler):
         self._counts: collections.deque[tuple[float, int]] = collections.deque()  # (clock, messages) for the rate
         self._latency: tuple[Latency, ...] = ()
         self._latency_at = float("-inf")
+        self.staleness = Staleness()
+        self._seen_messages = 0
+        self.bars = BarBuilder(grace_ns=CHART_GRACE_NS)  # the kit's one definition of a bar
+        self.closed_bars: dict[str, collections.deque[OpenBar]] = {}
 
     def on_tick(self, tick: Tick, meta: RecordMeta) -> None:
         self.tape.append(tick)
         self.last_ticks[tick.code] = tick
+        for bar in self.bars.add(tick, ("live", 0), 0).closed:
+            self.closed_bars.setdefault(bar.code, collections.deque(maxlen=CHART_BARS)).append(bar)
 
     def on_bidask(self, bidask: BidAsk, meta: RecordMeta) -> None:
         self.books[bidask.code] = bidask
@@ -102,7 +114,26 @@ class LiveView(BaseHandler):
             tuple(_trade(t) for t in reversed(self.tape)),
             self._health(now),
             tuple(self.events),
+            self._candles(),
         )
+
+    def _candles(self) -> tuple[tuple[str, tuple[Candle, ...]], ...]:
+        """Per contract, the last CHART_BARS bars of the session of its newest trade (the open ones too)."""
+        out = []
+        for code, last in sorted(self.last_ticks.items()):
+            bars = [
+                *self.closed_bars.get(code, ()),
+                *sorted((b for b in self.bars.open.values() if b.code == code), key=lambda b: b.end_ns),
+            ]
+            session = self.bars_session(last.exchange_time_us * 1000)
+            kept = [b for b in bars if session is None or b.end_ns > session][-CHART_BARS:]
+            out.append((code, tuple(Candle(b.end_ns, b.open, b.high, b.low, b.close, b.volume) for b in kept)))
+        return tuple(out)
+
+    def bars_session(self, t_ns: int) -> int | None:
+        """The pre-open of the session `t_ns` is in (bars before it belong to an earlier session)."""
+        s = self.staleness.calendar.session_at(t_ns, include_preopen=True)
+        return s.preopen_ns if s is not None else None
 
     def _health(self, now: float) -> Health:
         t = self.tracker
@@ -113,6 +144,9 @@ class LiveView(BaseHandler):
             counts.popleft()
         first_t, first_n = counts[0]
         rate = (t.messages - first_n) / (now - first_t) if now > first_t else 0.0
+        if t.messages != self._seen_messages and t.newest_exchange_us:
+            self._seen_messages = t.messages
+            self.staleness.observe(t.newest_exchange_us * 1000)
         if now - self._latency_at >= LATENCY_EVERY_S:
             self._latency_at = now
             self._latency = tuple(
@@ -128,6 +162,7 @@ class LiveView(BaseHandler):
             t.producer_restarts,
             self._malformed(),
             self._latency,
+            self.staleness.stale_s(),
         )
 
 

@@ -11,9 +11,12 @@ consumer goes away without a word: EOF on the socket).
 
 Layout (what a trader looks at): a header with the clock, messages per second
 and the health of the feed (loss, duplicates, reordering, restarts, malformed
-records) and its latency; per contract the five-level book ladder with sizes
-and the session's last/open/high/low/change/volume; the tape of the last ticks
-(time, price, size, buyer or seller initiated); recent problems at the bottom.
+records, STALE when a session is open and nothing arrives) and its latency; per
+contract the five-level book ladder with sizes, the session's
+last/open/high/low/change/volume and under it the session's 1-minute bars as a
+small chart; the tape of the last ticks (time, price, size, buyer or seller
+initiated); recent problems at the bottom. Every time on the screen is the
+exchange's, Taipei (UTC+8), and says so.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -37,7 +39,7 @@ from rich.table import Table
 from rich.text import Text
 
 from txf_consumer.output import format_price, taipei_clock_text
-from txf_consumer.snapshot import Book, Health, Latency, Session, Snapshot, Trade
+from txf_consumer.snapshot import Book, Candle, Health, Latency, Session, Snapshot, Trade
 
 SIDES = {1: ("BUY", "green"), 2: ("SELL", "red")}  # txf.v1.TickType numbers
 
@@ -153,13 +155,14 @@ def render(s: Snapshot) -> RenderableType:
     parts = [Layout(Panel(header, padding=(0, 1)), name="header", size=len(header.renderables) + 2)]
     books = {b.code: b for b in s.books}
     sessions = {x.code: x for x in s.sessions}
+    charts = dict(s.bars)
     market = Table.grid(padding=(0, 1))
     market.add_column(min_width=44)
     market.add_column(min_width=44)
     for code in sorted(books.keys() | sessions.keys()):
         market.add_row(
             _ladder(books[code]) if code in books else Panel(Text("no book yet", style="dim"), title=f"{code} book"),
-            _session(sessions[code])
+            Group(_session(sessions[code]), _chart(code, charts.get(code, ())))
             if code in sessions
             else Panel(Text("no trade yet", style="dim"), title=f"{code} session"),
         )
@@ -186,7 +189,8 @@ def _header(s: Snapshot) -> Group:
     top = Text.assemble(
         ("txf-consume", "bold"),
         "  ",
-        time.strftime("%H:%M:%S", time.localtime(s.wall_time)),
+        taipei_clock_text(int(s.wall_time * 1_000_000))[:8],
+        (" Taipei", "dim"),
         "  ",
         (f"{h.rate:,.0f} msg/s", "bold cyan"),
         f"  messages {_int(h.messages)}",
@@ -196,11 +200,12 @@ def _header(s: Snapshot) -> Group:
 
 def _health_line(h: Health) -> Text:
     bad = h.lost or h.duplicates or h.malformed
-    badge = (
-        ("● FEED OK", "bold green")
-        if not bad
-        else (f"● LOSS {_int(h.lost)}" if h.lost else "● PROBLEMS", "bold white on red")
-    )
+    if h.stale_s:  # a session is open and nothing arrives: whatever came before, the screen is old
+        badge = (f"● STALE {h.stale_s:.0f} s", "bold white on red")
+    elif bad:
+        badge = (f"● LOSS {_int(h.lost)}" if h.lost else "● PROBLEMS", "bold white on red")
+    else:
+        badge = ("● FEED OK", "bold green")
     red = "bold red"
     return Text.assemble(
         badge,
@@ -265,11 +270,44 @@ def _session(s: Session) -> Panel:
     return Panel(t, title=f"{s.code} session" + (" (simulated trade)" if s.simtrade else ""))
 
 
+#: rows of the bars chart, and the most bars it draws (one column each, the newest on the right)
+CHART_ROWS, CHART_WIDTH = 8, 42
+
+
+def _chart(code: str, candles: Sequence[Candle]) -> Panel:
+    """The session's 1-minute bars as a small candle chart: a column a bar, its wick from low to high and
+    its body from open to close, green when it closed up."""
+    if not candles:
+        return Panel(Text("no bar yet", style="dim"), title=f"{code} 1-minute bars")
+    shown = candles[-CHART_WIDTH:]
+    lo, hi = min(c.low for c in shown), max(c.high for c in shown)
+    span = max(hi - lo, 1)
+    step = span / CHART_ROWS
+    lines = []
+    for row in range(CHART_ROWS):  # top row first
+        top = hi - row * step
+        bottom = top - step
+        line = Text()
+        for c in shown:
+            colour = "green" if c.close >= c.open else "red"
+            body_lo, body_hi = min(c.open, c.close), max(c.open, c.close)
+            if body_lo <= top and body_hi >= bottom:
+                line.append("█", style=colour)
+            elif c.low <= top and c.high >= bottom:
+                line.append("│", style=colour)
+            else:
+                line.append(" ")
+        lines.append(line)
+    first, last = taipei_clock_text(shown[0].end_ns // 1000)[:5], taipei_clock_text(shown[-1].end_ns // 1000)[:5]
+    caption = Text(f"{first}-{last} Taipei  high {format_price(hi)}  low {format_price(lo)}", style="dim")
+    return Panel(Group(*lines, caption), title=f"{code} 1-minute bars")
+
+
 def _tape(tape: Sequence[Trade]) -> Panel:
 
     codes = {tr.code for tr in tape}
     t = Table(expand=True, box=None, pad_edge=False)
-    t.add_column("time")
+    t.add_column("time (Taipei)")
     if len(codes) > 1:
         t.add_column("code")
     t.add_column("price", justify="right")

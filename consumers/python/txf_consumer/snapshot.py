@@ -56,6 +56,17 @@ class Session(NamedTuple):
     simtrade: bool
 
 
+class Candle(NamedTuple):
+    """One 1-minute bar of a contract's session (txf_kit.bars: right-labelled, the close its own boundary)."""
+
+    end_ns: int  # the bar's right edge, UTC epoch ns
+    open: int
+    high: int
+    low: int
+    close: int
+    volume: int
+
+
 class Latency(NamedTuple):
     """Latency percentiles (ms) of one message type; None before the first message."""
 
@@ -79,6 +90,7 @@ class Health(NamedTuple):
     restarts: int
     malformed: int
     latency: tuple[Latency, ...]
+    stale_s: float = 0.0  # > 0: a session is open and nothing came for this long, past the plausible quiet
 
 
 class Snapshot(NamedTuple):
@@ -90,3 +102,4 @@ class Snapshot(NamedTuple):
     tape: tuple[Trade, ...]  # newest first
     health: Health
     events: tuple[str, ...]  # recent loss/duplicate/restart/malformed reports, oldest first
+    bars: tuple[tuple[str, tuple[Candle, ...]], ...] = ()  # per contract, its session's 1-minute bars so far

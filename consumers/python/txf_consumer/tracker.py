@@ -283,6 +283,7 @@ class Tracker:
         self.by_type: dict[str, int] = {}
         self.unsequenced = 0
         self.producer_restarts = 0
+        self.newest_exchange_us = 0  # the newest exchange time of any quote seen (the feed's clock)
         self._observers: dict[str, TypeObserver] = {}
 
     def observe(self, type_name: str, msg: Any, receive_time_ns: int) -> tuple[SeqEvent, StreamState | None]:
@@ -380,6 +381,8 @@ class TypeObserver:
             ex_us = msg.exchange_time_us
             if ex_us:
                 self._exchange.record(receive_time_ns - ex_us * 1000)
+                if ex_us > tracker.newest_exchange_us:
+                    tracker.newest_exchange_us = ex_us
         if self._has_receive_time:
             rx_ns = msg.receive_time_ns
             if rx_ns:
