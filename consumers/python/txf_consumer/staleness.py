@@ -7,7 +7,7 @@ do (txf_kit.calendar): the market's time is the newest exchange time read, run o
 since it was read (a silent consumer is caught up by definition), and the feed is *stale* when that
 time is inside a session and the silence is longer than the calendar's plausible quiet there (the
 activity model: a fraction of a second in the opening burst, minutes on a quiet night; at least
-`floor_s`). Outside sessions, before the first record and in a replay of a closed day it never is.
+`floor_s`). Outside sessions and before the first record it never is.
 """
 
 from __future__ import annotations
