@@ -33,6 +33,10 @@ TOOLS := .venv/.bootstrapped
 demo: $(TOOLS) ## Local Kafka + registry, contract registered, producer on the simulated feed, live consumer
 	tools/demo.sh
 
+.PHONY: pipeline
+pipeline: $(TOOLS) ## Two capture legs (one killed), the arbiter, the archive and bars, the live view; checked, queried, charted
+	$(PY) -m tools.pipeline
+
 ## --- contract -----------------------------------------------------------
 .PHONY: lint
 lint: $(TOOLS) lint-python ## buf lint (STANDARD), buf format check on proto/, actionlint on .github/workflows, Python lint

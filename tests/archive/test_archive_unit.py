@@ -16,13 +16,13 @@ from google.protobuf import descriptor_pb2
 
 from txf.v1 import Tick
 from txf_archive import Archive, layout
-from txf_kit.bars import BarBuilder, bar_end_ns, vwap
 from txf_archive.columns import archived_type
 from txf_archive.recovery import ArchiveLock, StandbyStopped, recover
 from txf_archive.segments import Pending, SegmentWriter
 from txf_archive.service import ArchiveOptions, Archiver
 from txf_consumer.schemas import RegisteredSchema, SchemaMismatchError
 from txf_kit import calendar
+from txf_kit.bars import BarBuilder, bar_end_ns, vwap
 from txf_kit.calendar import TAIPEI
 from txf_kit.records import scaled_fields
 from txf_kit.service import ServiceExit

@@ -162,7 +162,7 @@ def render(s: Snapshot) -> RenderableType:
     for code in sorted(books.keys() | sessions.keys()):
         market.add_row(
             _ladder(books[code]) if code in books else Panel(Text("no book yet", style="dim"), title=f"{code} book"),
-            Group(_session(sessions[code]), _chart(code, charts.get(code, ())))
+            Group(_session(sessions[code]), bars_chart(code, charts.get(code, ())))
             if code in sessions
             else Panel(Text("no trade yet", style="dim"), title=f"{code} session"),
         )
@@ -274,7 +274,7 @@ def _session(s: Session) -> Panel:
 CHART_ROWS, CHART_WIDTH = 8, 42
 
 
-def _chart(code: str, candles: Sequence[Candle]) -> Panel:
+def bars_chart(code: str, candles: Sequence[Candle]) -> Panel:
     """The session's 1-minute bars as a small candle chart: a column a bar, its wick from low to high and
     its body from open to close, green when it closed up."""
     if not candles:

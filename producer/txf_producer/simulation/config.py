@@ -36,6 +36,9 @@ class SimConfig:
     message; ignores the intraday shape and `speed`."""
     max_messages: int | None = None
     """Stop after this many quotes and report END_OF_FEED; None = endless."""
+    end: datetime | int | None = None
+    """Stop when the simulated market reaches this time (aware datetime or UTC epoch ns), END_OF_FEED:
+    every leg of a shared market ends with the same quote, whatever its drops. None = endless."""
     simulate_preopen: bool = True
     """Emit simtrade=True quotes in the pre-open auctions (08:30-08:45, 14:50-15:00)."""
     skip_closed: bool = True

@@ -78,7 +78,7 @@ class SimulatedSource(Source):
 
     def _uses_process(self) -> bool:
         cfg = self.config
-        return cfg.generator_process and not cfg.rate and not cfg.speed and cfg.max_messages != 0
+        return cfg.generator_process and not cfg.rate and not cfg.speed and cfg.max_messages != 0 and cfg.end is None
 
     async def stop(self) -> None:
         self._stop.set()
@@ -110,7 +110,10 @@ class SimulatedSource(Source):
         """The market iterated here: its quotes packed, its rolls as events before the quotes after them."""
         packb = msgpack.packb
         events = market.events
+        end_us = calendar.to_ns(self.config.end) // _US if self.config.end is not None else None
         for kind, t_us, arr in market:
+            if end_us is not None and t_us >= end_us:
+                return
             if events:
                 for alias, code in events:
                     yield self._rolls(alias, code)
@@ -179,7 +182,7 @@ class SimulatedSource(Source):
         def bad_quote(_n: int, exc: Exception) -> None:  # the model wrote an array the library refuses: a bug
             raise RuntimeError(f"the simulator built a quote shioaji refuses: {exc!r}") from exc
 
-        deliver(
+        result = deliver(
             items,
             sink,
             stop=self._stop,
@@ -189,3 +192,7 @@ class SimulatedSource(Source):
             on_bad_quote=bad_quote,
             progress=progress,
         )
+        if cfg.end is not None and result.ended and (cfg.max_messages is None or result.delivered < cfg.max_messages):
+            self._event(
+                sink, EndOfFeed(time.time_ns(), result.delivered, detail="the simulated market reached --sim-end")
+            )

@@ -1,0 +1,1 @@
+"""`make pipeline`: see __main__.py."""
