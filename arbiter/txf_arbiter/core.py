@@ -6,12 +6,18 @@ For each record of a leg topic:
      message index 0, whose payload parses as the topic's message: else a dead letter naming why
      (the arbiter never stops on data).
   2. Its identity (identity.py) is looked up in its stream's window (window.py): seen before, it is
-     a duplicate (counted for the leg that was slower); older than the window, it cannot be judged
-     and is dead-lettered as too late; otherwise it is new.
+     a duplicate (counted for the leg that was slower); older than the window, it cannot be judged:
+     it is dead-lettered as too late and, since a quote a leg captured is then not written, the
+     stretch it covers goes on the ledger as a txf.v1.Gap (whatever is not written is a Gap);
+     otherwise it is new.
   3. A new quote goes out at once, as the first leg delivered it, with the canonical stream's own
      run id and sequence (so readers' exact loss detection keeps working), its leg's receive time,
      RECORD_FLAG_LATE when its stream already carries a later quote, and after a capture hole
-     (gaps.py) RECORD_FLAG_GAP_BEFORE with gap_start_ns, plus a txf.v1.Gap on the ledger topic.
+     (gaps.py) RECORD_FLAG_GAP_BEFORE with gap_start_ns, plus a txf.v1.Gap on the ledger topic. A hole
+     that runs into its session's close is ledgered at the close (check_gaps, by the market's clock),
+     not with the next session's first quote.
+Everything a restarted arbiter needs to go on exactly where this one stopped is exported per leg
+(repeat_state) for the service to store with the leg offsets it commits.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from google.protobuf.message import DecodeError
 
@@ -49,6 +56,7 @@ class Output:
     key: bytes
     value: bytes
     receive_ns: int = 0  # a canonical quote's leg receive time (arbitration latency is measured from it)
+    exchange_ns: int = 0  # a canonical quote's exchange time (where the read-back after a restart starts)
 
 
 @dataclass
@@ -71,7 +79,7 @@ class StreamState:
     window: SeenWindow
     sequence: int = 0
     newest_exchange_ns: int = 0
-    pending_gap: tuple[Hole, str] | None = None  # a hole before this stream's next record, and its cause
+    pending_gap: tuple[Hole, str, bool] | None = None  # a hole before the next record, its cause, ledgered yet
 
 
 @dataclass
@@ -113,6 +121,8 @@ class ArbiterCore:
         self.clock = clock
         self.streams: dict[tuple[str, str], StreamState] = {}
         self._repeats: dict[tuple[str, str], RepeatCounter] = {}  # (leg topic, code) -> its exact repeats
+        # (leg topic, code) -> [first, last exchange ns, count, message]: quotes beyond the window, to ledger
+        self._late: dict[tuple[str, str], list[Any]] = {}
         self.stats = Stats(legs={route.leg: LegStats() for route in routes.values()})
 
     def _stream(self, msg: Quote) -> StreamState:
@@ -141,10 +151,19 @@ class ArbiterCore:
 
     def take(self, leg_topic: str, value: bytes | None, where: str = "") -> list[Output]:
         """Outputs for one record of `leg_topic` (`where`: topic[partition]@offset, for dead letters)."""
+        return self.take_parsed(leg_topic, self.parse(leg_topic, value), value, where)
+
+    def parse(self, leg_topic: str, value: bytes | None) -> Quote | str:
+        """The leg record's message, or why it is not one."""
+        return self._parse(leg_topic, self.routes[leg_topic], value)
+
+    def take_parsed(
+        self, leg_topic: str, msg_or_reason: Quote | str, value: bytes | None, where: str = ""
+    ) -> list[Output]:
+        """`take` of a record already parsed (`parse`): the service orders leg records by exchange time first."""
         route = self.routes[leg_topic]
         leg = self.stats.legs[route.leg]
         leg.records += 1
-        msg_or_reason = self._parse(leg_topic, route, value)
         if isinstance(msg_or_reason, str):
             leg.dead_letters += 1
             return [self._dead_letter(route, where, msg_or_reason, value)]
@@ -159,16 +178,13 @@ class ArbiterCore:
             leg.too_late += 1
             leg.dead_letters += 1
             late_s = (state.window.newest_ns - exchange_ns) / 1e9
-            return [
-                self._dead_letter(
-                    route,
-                    where,
-                    f"arrived {late_s:.1f} s of exchange time after newer quotes of "
-                    "its stream, beyond the arbiter's window: cannot tell whether another leg "
-                    "delivered it (TXF_ARBITER_WINDOW_S)",
-                    value,
-                )
-            ]
+            reason = (
+                f"arrived {late_s:.1f} s of exchange time after newer quotes of its stream, beyond the "
+                "arbiter's window: cannot tell whether another leg delivered it (TXF_ARBITER_WINDOW_S)"
+            )
+            span = self._late.setdefault((leg_topic, msg.code), [exchange_ns, exchange_ns, 0, msg.DESCRIPTOR.full_name])
+            span[0], span[1], span[2] = min(span[0], exchange_ns), max(span[1], exchange_ns), span[2] + 1
+            return [self._dead_letter(route, where, reason, value)]
         repeats = self._repeats.get((leg_topic, msg.code))
         if repeats is None:
             repeats = self._repeats[(leg_topic, msg.code)] = RepeatCounter()
@@ -178,22 +194,64 @@ class ArbiterCore:
             return []
         state.window.add(key, exchange_ns)
         leg.first_seen += 1
+        outputs = self._late_gap(leg_topic, msg.code)
         hole = self.gaps.observe(exchange_ns)
         if hole is not None:
             cause = f"leg {route.leg}'s producer restarted during it (run {run_id:016x})" if restarted else ""
             self._mark(hole, cause)
-        return self._emit(route, msg, state)
+        return outputs + self._emit(route, msg, state)
 
-    def check_gaps(self, now_exchange_ns: int) -> None:
-        """A hole that ran to its session's close: every stream's next record carries it."""
+    def check_gaps(self, now_exchange_ns: int) -> list[Output]:
+        """The market's clock (`now_exchange_ns`: exchange time, never the wall's) passed a session's close
+        with a hole running into it: its Gap records go to the ledger now, one per stream, and every
+        stream's next record carries GAP_BEFORE. Also ledgers the too-late stretches held so far."""
+        outputs = [o for leg_topic, code in list(self._late) for o in self._late_gap(leg_topic, code)]
         hole = self.gaps.check(now_exchange_ns)
         if hole is not None:
-            self._mark(hole, "nothing was captured again before the session closed")
+            cause = "nothing was captured again before the session closed"
+            self._mark(hole, cause, ledgered=True)
+            for name, code in self.streams:
+                outputs.append(self._ledger_record(hole, cause, name, code, 0))
+        return outputs
 
-    def _mark(self, hole: Hole, cause: str) -> None:
+    def _mark(self, hole: Hole, cause: str, ledgered: bool = False) -> None:
         self.stats.holes += 1
         for state in self.streams.values():
-            state.pending_gap = (hole, cause)
+            state.pending_gap = (hole, cause, ledgered)
+
+    def _late_gap(self, leg_topic: str, code: str) -> list[Output]:
+        """The Gap of quotes a leg captured but delivered beyond the window (not written), once they end."""
+        span = self._late.pop((leg_topic, code), None)
+        if span is None:
+            return []
+        start, end, count, name = span
+        self.stats.holes += 1
+        leg = self.routes[leg_topic].leg
+        cause = (
+            f"{count} quote(s) only leg {leg} had arrived beyond the window (TXF_ARBITER_WINDOW_S): "
+            "dead-lettered, not written"
+        )
+        return [self._ledger_record(Hole(start, end, False), cause, name, code, 0)]
+
+    # --- what a restarted arbiter needs -------------------------------------------------------------
+
+    def repeat_state(self, leg_topic: str) -> dict[str, list[Any]]:
+        """Per contract code, the leg's exact-repeat counter (the last identity's hex, its count)."""
+        return {
+            code: list(counter.state())
+            for (topic, code), counter in self._repeats.items()
+            if topic == leg_topic and counter.state()[0]
+        }
+
+    def restore_repeats(self, leg_topic: str, state: dict[str, list[Any]]) -> None:
+        """Go on numbering a leg's exact repeats where the run that committed its offset left off."""
+        for code, (last_hex, count) in state.items():
+            counter = self._repeats[(leg_topic, code)] = RepeatCounter()
+            counter.restore(bytes.fromhex(last_hex), int(count))
+
+    def remember_gap(self, gap: Gap) -> None:
+        """A Gap already on the ledger (rebuild): the hole it records is not reported again."""
+        self.gaps.already_reported(int(gap.start_ns))
 
     # --- internals -----------------------------------------------------------------------------------
 
@@ -234,17 +292,16 @@ class ArbiterCore:
         msg.flags = flags
         code = str(msg.code)
         value = self.headers[route.canonical] + msg.SerializeToString()
-        outputs = [Output(route.canonical, code.encode(), value, int(msg.receive_time_ns))]
+        outputs = [Output(route.canonical, code.encode(), value, int(msg.receive_time_ns), exchange_ns)]
         self.stats.emitted += 1
-        if pending is not None:
-            outputs.append(self._ledger(pending[0], pending[1], msg, state.sequence))
+        if pending is not None and not pending[2]:  # not ledgered yet (a hole at a close was, at the close)
+            outputs.append(self._ledger_record(pending[0], pending[1], msg.DESCRIPTOR.full_name, code, state.sequence))
         return outputs
 
-    def _ledger(self, hole: Hole, cause: str, msg: Quote, sequence: int) -> Output:
-        name = msg.DESCRIPTOR.full_name
+    def _ledger_record(self, hole: Hole, cause: str, name: str, code: str, sequence: int) -> Output:
         gap = Gap(
             message_type=name,
-            code=msg.code,
+            code=code,
             start_ns=hole.start_ns,
             end_ns=hole.end_ns,
             legs_down=sorted(self.stats.legs),
@@ -254,7 +311,7 @@ class ArbiterCore:
             arbiter_run_id=self.run_id,
             detected_ns=self.clock(),
         )
-        return Output(self.ledger_topic, msg.code.encode(), self.headers[self.ledger_topic] + gap.SerializeToString())
+        return Output(self.ledger_topic, code.encode(), self.headers[self.ledger_topic] + gap.SerializeToString())
 
     def _dead_letter(self, route: LegRoute, where: str, reason: str, value: bytes | None) -> Output:
         record = {

@@ -65,6 +65,10 @@ class GapDetector:
         self._reported_from = last
         return Hole(last, end, not returned or until_ns >= session.close_ns)
 
+    def already_reported(self, start_ns: int) -> None:
+        """A hole starting at `start_ns` is on the ledger already (a restarted arbiter read it back)."""
+        self._reported_from = max(self._reported_from, start_ns)
+
     def observe(self, exchange_ns: int) -> Hole | None:
         """A quote was captured; the hole that ends here, if the silence before it was one."""
         hole = self._hole(exchange_ns, returned=True)
@@ -72,8 +76,9 @@ class GapDetector:
         return hole
 
     def check(self, now_exchange_ns: int) -> Hole | None:
-        """Nothing captured up to `now_exchange_ns` (the feed's clock, estimated): a hole that ran
-        to its session's close without the feed coming back, once that close has passed."""
+        """Nothing captured up to `now_exchange_ns` (the market's clock: txf_kit.clock.FeedClock, event
+        time run on by the wall only while every leg is read to its end): a hole that ran to its
+        session's close without the feed coming back, once that close has passed."""
         session = self._session_at(self.last_ns) if self.last_ns else None
         if session is None or now_exchange_ns < session.close_ns:
             return None

@@ -61,3 +61,11 @@ class RepeatCounter:
         else:
             self._last, self._count = base, 0
         return numbered(base, self._count)
+
+    def state(self) -> tuple[str, int]:
+        """(the last identity's hex, its repeat count): stored with the leg offset a run commits, so the
+        next run numbers a repeat split by the commit as the copy it is (not as the first again)."""
+        return self._last.hex(), self._count
+
+    def restore(self, last: bytes, count: int) -> None:
+        self._last, self._count = last, count

@@ -6,11 +6,17 @@ and the others none; member ids start with the process start time (`client.id`),
 keeps the leg topics when a standby (re)joins, and a standby gets them all once the active member's
 session times out (`TXF_ARBITER_SESSION_TIMEOUT_MS`, takeover within seconds).
 
-Becoming active: a new run id, the canonical topics' tail read back into the core (rebuild.py), the
-leg topics read from the group's committed offsets. While active, every leg record goes through
-the core (core.py) and its outputs to Kafka (idempotent, acks=all); a leg offset is committed only
-once every output of the records before it was acknowledged, so a crash re-reads records whose
-outputs may be missing and the rebuilt memory drops the ones that are not.
+Becoming active: a new run id, the canonical topics read back into the core from where the leg
+commits' metadata says (rebuild.py: durable state, whatever the outage length), the legs' exact-repeat
+counters restored from it, the ledger read back, the leg topics read from the group's committed
+offsets. While active, leg records are merged by exchange time while the legs have backlogs
+(merge.py: a slower leg's quotes are judged, never left behind the window) and go through the core
+(core.py), its outputs to Kafka (idempotent, acks=all); a leg offset is committed only once every
+output of the records before it was acknowledged, with that durable state in its metadata, so a
+crash re-reads records whose outputs may be missing and the rebuilt memory drops the ones that are
+not. Holes are judged by the market's clock (txf_kit.clock: exchange time, run on by the wall only
+while every leg is read to its end), so a backlog crossing a close reports no false hole and a hole
+that runs into a close is ledgered at the close.
 
 Fencing: output is written only while membership was confirmed within `TXF_ARBITER_LEASE_S` (an
 offset commit the broker accepted, at least twice a lease). A process frozen past its session
@@ -26,6 +32,7 @@ record refused), 78 invalid settings.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import signal
@@ -37,16 +44,19 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.schema_registry import SchemaRegistryClient
+from google.protobuf.message import DecodeError
 from google.protobuf.message import Message as ProtoMessage
 
 import txf.v1
-from txf.v1 import BidAsk, Tick
-from txf_arbiter.core import ArbiterCore, LegRoute, Output, Stats
+from txf.v1 import BidAsk, Gap, Tick
+from txf_arbiter.core import FRAME_LEN, ArbiterCore, LegRoute, Output, Quote, Stats
 from txf_arbiter.gaps import GapDetector
+from txf_arbiter.merge import LegMerger
 from txf_arbiter.metrics import ArbiterCollector
-from txf_arbiter.rebuild import read_tail
+from txf_arbiter.rebuild import read_from, tail_starts
 from txf_arbiter.settings import ArbiterSettings
 from txf_kit import refusal
+from txf_kit.clock import FeedClock
 from txf_kit.framing import frame_header, new_serializer
 from txf_kit.metadata import unauthorized_topics
 from txf_kit.metrics import LatencyHistogram, serve_collector
@@ -59,6 +69,23 @@ log = logging.getLogger("txf_arbiter")
 #: the grants an arbiter runs on (named in its exit-77 line; stack/acls.py grants them)
 GRANTS = "READ on the leg and canonical topics, WRITE on the canonical topics and the gap ledger, its group"
 _TICK_S = 0.2  # housekeeping period: commits, lease keepalive, gap check, watchdog
+#: how much more exchange time than the window the durable start of the canonical read-back keeps
+_MARGIN_NS = 60_000_000_000
+#: the leg commit metadata's format (rebuild.py); an older or missing one falls back to a time window
+_META_VERSION = 2
+Pending = tuple[Message, Quote | str]  # a leg record read, parsed, not arbitrated yet
+Done = tuple[int, dict[str, Any]]  # a leg's next offset and its leg state (exact-repeat counters) there
+
+
+def _read_meta(text: str | None) -> dict[str, Any] | None:
+    """A leg commit's durable state (see `_with_meta`), or None when it has none this arbiter can use."""
+    if not text:
+        return None
+    try:
+        meta = json.loads(text)
+    except ValueError:
+        return None
+    return meta if isinstance(meta, dict) and meta.get("v") == _META_VERSION else None
 
 
 def message_class(full_name: str) -> type[ProtoMessage]:
@@ -85,7 +112,7 @@ class Delivery:
     next_id: int = 0
     outstanding: deque[int] = field(default_factory=deque)
     acked: set[int] = field(default_factory=set)
-    checkpoints: deque[tuple[int, dict[tuple[str, int], int]]] = field(default_factory=deque)
+    checkpoints: deque[tuple[int, dict[tuple[str, int], Done]]] = field(default_factory=deque)
 
     def low_water(self) -> int:
         """Every output id below this is acknowledged."""
@@ -93,10 +120,10 @@ class Delivery:
             self.acked.discard(self.outstanding.popleft())
         return self.outstanding[0] if self.outstanding else self.next_id
 
-    def safe_offsets(self) -> dict[tuple[str, int], int]:
+    def safe_offsets(self) -> dict[tuple[str, int], Done]:
         """Leg offsets whose records' outputs are all acknowledged (popped from the checkpoints)."""
         low = self.low_water()
-        done: dict[tuple[str, int], int] = {}
+        done: dict[tuple[str, int], Done] = {}
         while self.checkpoints and self.checkpoints[0][0] <= low:
             done.update(self.checkpoints.popleft()[1])
         return done
@@ -117,8 +144,14 @@ class ArbiterService:
         self.latency = LatencyHistogram()
         self.errors = ErrorLatch(settings, GRANTS)  # set from librdkafka's callbacks, raised by the loop
         self._delivery = Delivery()
-        self._done_offsets: dict[tuple[str, int], int] = {}
-        self._held: list[Message] = []
+        self._done_offsets: dict[tuple[str, int], Done] = {}
+        self.merger: LegMerger[Pending] = LegMerger(())
+        self.clock = FeedClock()  # the market's time, as the legs tell it
+        self._next_offset: dict[tuple[str, int], int] = {}  # per leg partition: after the last record read
+        self._committed_start: dict[str, int] = {}  # per leg topic: the committed offset it was assigned at
+        # per canonical partition: (exchange ns, offset) of what is written, the oldest still in the window first
+        self._written: dict[tuple[str, int], deque[tuple[int, int]]] = {}
+        self._written_next: dict[tuple[str, int], int] = {}  # per canonical partition: after the last written
         self._handed_over: dict[str, int] | None = None  # canonical ends when the legs were revoked
         self._confirmed_at = 0.0
         self._last_commit = 0.0
@@ -271,7 +304,7 @@ class ArbiterService:
             self.errors.raise_if_set()
             if batch:
                 self._take(batch)
-            elif self._held and self._lease_ok():
+            elif len(self.merger) and self._lease_ok():
                 self._take([])
             producer.poll(0)
             if time.monotonic() >= next_tick:
@@ -281,31 +314,40 @@ class ArbiterService:
     # --- records ------------------------------------------------------------------------------------
 
     def _take(self, batch: list[Message]) -> None:
-        """Arbitrate a batch (and any held records) once membership is confirmed."""
+        """Arbitrate a batch (and what the merger holds) once membership is confirmed."""
         core = self.core if self.active else None  # a standby: nothing assigned, nothing to hold
-        held = self._held
         for m in batch:
-            if m.error() is None:
-                if core is not None:
-                    held.append(m)
-            else:  # a standby gets errors too (a group it may not join): never dropped
+            if m.error() is not None:  # a standby gets errors too (a group it may not join): never dropped
                 self._kafka_message_error(m)
-        if core is None:
-            return
-        if not self._held:
+            elif core is not None:
+                topic = str(m.topic())
+                parsed = core.parse(topic, m.value())
+                exchange_ns = None if isinstance(parsed, str) else int(parsed.exchange_time_us) * 1000
+                if exchange_ns is not None:
+                    self.clock.observe(exchange_ns)
+                self._next_offset[(topic, int(m.partition() or 0))] = int(m.offset() or 0) + 1
+                self.merger.push(topic, (m, parsed), exchange_ns)
+        if core is None or not len(self.merger):
             return
         if not self._lease_ok():
             self._confirm_membership()
             return
-        held, self._held = self._held, []
-        assert self.producer is not None
         last: dict[tuple[str, int], int] = {}
-        for m in held:
+        for leg_topic, (m, parsed) in self.merger.release(self._read_to_end):
             where = f"{m.topic()}[{m.partition()}]@{m.offset()}"
-            for out in core.take(str(m.topic()), m.value(), where):
+            for out in core.take_parsed(leg_topic, parsed, m.value(), where):
                 self._produce(out)
-            last[(str(m.topic()), int(m.partition() or 0))] = int(m.offset() or 0) + 1
-        self._delivery.checkpoints.append((self._delivery.next_id, last))
+            last[(leg_topic, int(m.partition() or 0))] = int(m.offset() or 0) + 1
+        if last:
+            done = {tp: (offset, core.repeat_state(tp[0])) for tp, offset in last.items()}
+            self._delivery.checkpoints.append((self._delivery.next_id, done))
+
+    def _read_to_end(self, leg_topic: str) -> bool:
+        """Whether the leg is read to its end now (as of the broker's last fetch answer): nothing to wait for."""
+        assert self.consumer is not None
+        low, high = self.consumer.get_watermark_offsets(TopicPartition(leg_topic, 0), cached=True)
+        position = self._next_offset.get((leg_topic, 0), self._committed_start.get(leg_topic, low))
+        return high >= 0 and position >= high
 
     def _produce(self, out: Output) -> None:
         assert self.producer is not None
@@ -314,6 +356,7 @@ class ArbiterService:
         d.next_id += 1
         d.outstanding.append(out_id)
         receive_ns = out.receive_ns
+        exchange_ns = out.exchange_ns
 
         def delivered(err: KafkaError | None, msg: Message) -> None:
             if err is not None:
@@ -323,6 +366,7 @@ class ArbiterService:
                 self.errors.latch(self.errors.exit_for(err, f"Kafka refused a record for {msg.topic()}"))
                 return
             d.acked.add(out_id)
+            self._note_written((str(msg.topic()), int(msg.partition() or 0)), int(msg.offset() or 0), exchange_ns)
             if receive_ns:
                 self.latency.observe((time.time_ns() - receive_ns) / 1e9)
 
@@ -385,24 +429,78 @@ class ArbiterService:
             ledger_topic=s.ledger_topic(),
             dead_letter_topic=s.dead_letter_topic(),
         )
-        since_ms = (time.time_ns() // 1_000_000) - int((s.arbiter_window_s + 60) * 1000)
         t0 = time.monotonic()
-        n = read_tail(s.client_config(), canonical, since_ms, core.remember, s.group_id())
+        self._written, self._written_next = {}, {}
+        n, durable = self._rebuild(core, partitions, canonical)
         self.core = core
         self._delivery = Delivery()
-        self._done_offsets = {}
+        self.clock = FeedClock()
+        for state in core.streams.values():  # the market's time, as far as the canonical topics tell it
+            self.clock.observe(state.newest_exchange_ns)
         self.takeovers += 1
         self._resume()
         log.info(
-            "arbiter: active (run %016x): remembered %d canonical records in %.2f s",
+            "arbiter: active (run %016x): remembered %d canonical records in %.2f s (%s)",
             core.run_id,
             n,
             time.monotonic() - t0,
+            "from the leg commits' durable state" if durable else "no durable state yet: the last window by time",
         )
         self.notifier.status(f"active, run {core.run_id:016x}")
 
+    def _rebuild(
+        self, core: ArbiterCore, partitions: list[TopicPartition], canonical: set[tuple[str, Any]]
+    ) -> tuple[int, bool]:
+        """The core's memory from durable state: the committed leg offsets' metadata says where in each
+        canonical partition the window starts and how far each leg's exact repeats had counted; the
+        ledger is read whole. Without it (a first run), the canonical records of the last window by time."""
+        assert self.consumer is not None
+        s = self.settings
+        committed = self.consumer.committed(partitions, timeout=s.startup_deadline_s)
+        starts: dict[tuple[str, int], int] = {}
+        durable = bool(committed)
+        self._committed_start = {}
+        self._done_offsets = {}
+        for tp in committed:
+            meta = _read_meta(tp.metadata)
+            if tp.offset >= 0:
+                self._committed_start[tp.topic] = tp.offset
+            if meta is None:
+                durable = False
+                continue
+            core.restore_repeats(tp.topic, meta.get("repeats", {}))
+            if tp.offset >= 0:
+                self._done_offsets[(tp.topic, tp.partition)] = (tp.offset, meta.get("repeats", {}))
+            for key, offset in meta.get("canonical", {}).items():
+                topic, _, part = key.rpartition(":")
+                where = (topic, int(part))
+                starts[where] = min(starts.get(where, offset), offset)
+        if not durable:
+            since_ms = (time.time_ns() // 1_000_000) - int((s.arbiter_window_s + 60) * 1000)
+            starts = tail_starts(s.client_config(), [t for t, _c in canonical], since_ms, s.group_id())
+        classes = {t: c for t, c in canonical}
+        ledger = s.ledger_topic()
+
+        def take(topic: str, partition: int, offset: int, value: bytes) -> None:
+            if len(value) <= FRAME_LEN:
+                return
+            try:
+                if topic == ledger:
+                    core.remember_gap(Gap.FromString(value[FRAME_LEN:]))
+                    return
+                msg = classes[topic].FromString(value[FRAME_LEN:])
+            except DecodeError:
+                return  # not a record this arbiter could have written
+            core.remember(msg)
+            self._note_written((topic, partition), offset, int(msg.exchange_time_us) * 1000)
+
+        starts[(ledger, 0)] = 0
+        n = read_from(s.client_config(), starts, take, s.group_id())
+        return n, durable
+
     def _resume(self) -> None:
-        self._held = []
+        self.merger = LegMerger(self.core.routes if self.core is not None else ())
+        self._next_offset = {}
         self._handed_over = None
         self.active = True
         self._confirmed_at = time.monotonic()  # the assignment itself is this generation's proof
@@ -423,7 +521,7 @@ class ArbiterService:
         if self.producer is not None:
             self.producer.flush(10)
         self._commit_safe(asynchronous=False)
-        self._held = []
+        self.merger.clear()
         if self.core is not None:
             self._handed_over = self._canonical_ends({(r.canonical, r.message) for r in self.core.routes.values()})
         log.info("arbiter: legs revoked, now standby")
@@ -433,7 +531,7 @@ class ArbiterService:
         """The group moved on without us (session timed out): stop at once, send nothing queued."""
         self.active = False
         self._handed_over = None  # others may have written: a new run and a rebuild if the legs come back
-        self._held = []
+        self.merger.clear()
         if self.producer is not None:
             self.producer.purge(in_queue=True, in_flight=False, blocking=False)
         log.error("arbiter: membership lost (session timed out): the standby owns the legs now")
@@ -446,12 +544,11 @@ class ArbiterService:
         """Ask the group to accept an offset commit: its answer renews (or ends) the lease."""
         assert self.consumer is not None
         offsets = dict(self._done_offsets)
-        for m in self._held:  # a held record is not done: commit up to it, never past it
-            key = (str(m.topic()), int(m.partition() or 0))
-            offsets.setdefault(key, int(m.offset() or 0))
+        for leg_topic, (m, _parsed) in self.merger.held():  # a held record is not done: never commit past it
+            offsets.setdefault((leg_topic, int(m.partition() or 0)), (int(m.offset() or 0), {}))
         if offsets and time.monotonic() - self._last_commit > 0.05:
             self._last_commit = time.monotonic()
-            self.consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=True)
+            self.consumer.commit(offsets=self._with_meta(offsets), asynchronous=True)
 
     def _on_commit(self, err: KafkaError | None, partitions: list[TopicPartition]) -> None:
         if err is None and all(p.error is None for p in partitions):
@@ -466,7 +563,7 @@ class ArbiterService:
         if not self._done_offsets:
             return
         self._last_commit = time.monotonic()
-        offsets = [TopicPartition(t, p, o) for (t, p), o in self._done_offsets.items()]
+        offsets = self._with_meta(self._done_offsets)
         try:
             if asynchronous:
                 self.consumer.commit(offsets=offsets, asynchronous=True)
@@ -474,6 +571,33 @@ class ArbiterService:
                 self.consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:
             log.warning("arbiter: commit failed: %s", exc)
+
+    def _with_meta(self, done: dict[tuple[str, int], Done]) -> list[TopicPartition]:
+        """Leg offsets to commit, each with the durable state a restarted arbiter goes on from."""
+        canonical = {f"{t}:{p}": self._window_start((t, p)) for (t, p) in self._written_next}
+        return [
+            TopicPartition(
+                t, p, offset, metadata=json.dumps({"v": _META_VERSION, "canonical": canonical, "repeats": rep})
+            )
+            for (t, p), (offset, rep) in done.items()
+        ]
+
+    def _note_written(self, tp: tuple[str, int], offset: int, exchange_ns: int) -> None:
+        """A canonical record is on the topic (acknowledged, or read back): where the window starts moves."""
+        self._written_next[tp] = max(self._written_next.get(tp, 0), offset + 1)
+        if not exchange_ns:
+            return
+        log_ = self._written.setdefault(tp, deque())
+        log_.append((exchange_ns, offset))
+        newest = max(exchange_ns, log_[0][0])
+        horizon = newest - int(self.settings.arbiter_window_s * 1e9) - _MARGIN_NS
+        while log_ and log_[0][0] < horizon:
+            log_.popleft()
+
+    def _window_start(self, tp: tuple[str, int]) -> int:
+        """The offset of the oldest record of `tp` still inside the identity window (with a margin)."""
+        log_ = self._written.get(tp)
+        return log_[0][1] if log_ else self._written_next.get(tp, 0)
 
     def _housekeeping(self) -> None:
         self._loop_beat = time.monotonic()
@@ -483,12 +607,12 @@ class ArbiterService:
         lease = self.settings.arbiter_lease_s
         if self._delivery.checkpoints or time.monotonic() - self._last_commit > lease / 3:
             self._commit_safe()  # also the lease keepalive
-        self.core.check_gaps(self.core.gaps.last_ns + self._since_last_capture_ns())
-
-    def _since_last_capture_ns(self) -> int:
-        assert self.core is not None
-        newest = max((leg.last_receive_ns for leg in self.core.stats.legs.values()), default=0)
-        return max(0, time.time_ns() - newest) if newest else 0
+        # holes are judged by the market's clock: exchange time, run on by the wall only while every leg
+        # is read to its end (a backlog crossing a close is judged by its own times, never the wall's)
+        self.clock.set_caught_up(not len(self.merger) and all(self._read_to_end(t) for t in self.core.routes))
+        if self._lease_ok():
+            for out in self.core.check_gaps(self.clock.now_ns()):
+                self._produce(out)
 
     def _shutdown(self) -> None:
         if self.active and self.producer is not None:

@@ -50,7 +50,7 @@ pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 PROTO = REPO / "proto"
-DECLARATION = REPO / "schema-registry" / "txf_registry" / "subjects.toml"
+DECLARATION = REPO / "kit" / "txf_kit" / "subjects.toml"
 COMMON = "txf/v1/common.proto"
 VERDICT_LINE = re.compile(
     r"^(?P<subject>\S+)\s+(?P<level>[A-Z_]+)\s+registry: (?P<registry>compatible|INCOMPATIBLE|cannot judge)\s+"

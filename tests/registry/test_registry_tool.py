@@ -1,6 +1,6 @@
 """`txf-registry` register / status / topics and its failure messages, against the real local stack.
 
-Every test works on a copy of schema-registry/subjects.toml whose topics carry a unique prefix, so the
+Every test works on a copy of the topic map (kit/txf_kit/subjects.toml) whose topics carry a unique prefix, so the
 subjects (`<prefix>-txf-tick-value` ...) and topics are this test's own. The one shared subject is the
 reference `txf/v1/common.proto` (named by import path, exactly as the serializer names it); it is only
 ever registered unchanged here, so other tests on the same registry see the same schema.
@@ -33,7 +33,7 @@ from txf_registry import cli, declaration
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-DECLARATION = REPO / "schema-registry" / "txf_registry" / "subjects.toml"
+DECLARATION = REPO / "kit" / "txf_kit" / "subjects.toml"
 COMMON = "txf/v1/common.proto"
 REGISTER_LINE = re.compile(
     r"^(?P<subject>\S+)\s+version (?P<version>\d+)\s+id (?P<id>\d+)\s+(?P<level>[A-Z_]+)\s+"
