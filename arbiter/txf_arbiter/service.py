@@ -458,16 +458,17 @@ class ArbiterService:
         s = self.settings
         committed = self.consumer.committed(partitions, timeout=s.startup_deadline_s)
         starts: dict[tuple[str, int], int] = {}
-        durable = bool(committed)
         self._committed_start = {}
         self._done_offsets = {}
+        with_meta = without = 0
         for tp in committed:
             meta = _read_meta(tp.metadata)
             if tp.offset >= 0:
                 self._committed_start[tp.topic] = tp.offset
             if meta is None:
-                durable = False
+                without += tp.offset >= 0  # committed by an arbiter that stored no state (or never: nothing read)
                 continue
+            with_meta += 1
             core.restore_repeats(tp.topic, meta.get("repeats", {}))
             if tp.offset >= 0:
                 self._done_offsets[(tp.topic, tp.partition)] = (tp.offset, meta.get("repeats", {}))
@@ -475,6 +476,7 @@ class ArbiterService:
                 topic, _, part = key.rpartition(":")
                 where = (topic, int(part))
                 starts[where] = min(starts.get(where, offset), offset)
+        durable = with_meta > 0 and without == 0
         if not durable:
             since_ms = (time.time_ns() // 1_000_000) - int((s.arbiter_window_s + 60) * 1000)
             starts = tail_starts(s.client_config(), [t for t, _c in canonical], since_ms, s.group_id())

@@ -100,8 +100,9 @@ class Capture:
             env,
         )
 
-    def start_arbiter(self, name: str = "arbiter") -> None:
-        self._spawn(name, [str(BIN / "txf-arbiter"), "run"], self.env(TXF_STATE_DIR=str(self.tmp / f"state-{name}")))
+    def start_arbiter(self, name: str = "arbiter", **extra: str) -> None:
+        env = self.env(TXF_STATE_DIR=str(self.tmp / f"state-{name}"), **extra)
+        self._spawn(name, [str(BIN / "txf-arbiter"), "run"], env)
 
     def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         proc = self.procs[name]

@@ -138,3 +138,68 @@ def test_exact_repeats_are_written_as_often_as_the_fullest_leg_had_them() -> Non
     for leg in ("a", "b"):
         for i in range(copies[leg]):
             assert rebuilt.take(f"leg-{leg}.txf-bidask", leg_record(kind, q, run_id=9, sequence=i + 1)) == []
+
+
+def test_an_exact_repeat_split_by_a_crash_keeps_its_number() -> None:
+    """Leg a delivers the same book twice; the arbiter commits after the first copy and crashes. The next
+    run remembers the first copy from the canonical topic and restores the leg's repeat counter from the
+    commit: the second copy is written as the second, not taken for the first again."""
+    kind, q = next(x for x in market(TEN) if x[0] == "bidask")
+    first = core()
+    (written,) = first.take("leg-a.txf-bidask", leg_record(kind, q, run_id=1, sequence=1))
+    committed = json.loads(json.dumps(first.repeat_state("leg-a.txf-bidask")))  # what the commit stores
+    after_crash = core()
+    after_crash.remember(decode(written.topic, written.value))
+    after_crash.restore_repeats("leg-a.txf-bidask", committed)
+    (second,) = after_crash.take("leg-a.txf-bidask", leg_record(kind, q, run_id=1, sequence=2))
+    assert second.topic == "txf-bidask" and decode(second.topic, second.value).sequence == 1
+    without = core()  # the old behaviour: the counter back at zero drops the second copy
+    without.remember(decode(written.topic, written.value))
+    assert without.take("leg-a.txf-bidask", leg_record(kind, q, run_id=1, sequence=2)) == []
+
+
+def test_a_hole_running_into_the_close_is_ledgered_at_the_close_by_the_markets_clock_once() -> None:
+    c = core()
+    close = datetime(2026, 11, 24, 13, 45, tzinfo=TAIPEI)
+    quotes = [q for q in itertools.islice(market(datetime(2026, 11, 24, 13, 44, 0, tzinfo=TAIPEI)), 400)]
+    before = [q for q in quotes if q[1].datetime < datetime(2026, 11, 24, 13, 44, 20)]
+    for i, (k, q) in enumerate(before):
+        c.take(f"leg-a.txf-{k}", leg_record(k, q, run_id=1, sequence=i + 1))
+    last_ns = taipei_naive_to_ns(max(q[1].datetime for q in before))
+    assert c.check_gaps(last_ns + 30 * 10**9) == []  # 13:44:50 by the market's clock: not yet the close
+    ledger = [Gap.FromString(o.value[6:]) for o in c.check_gaps(int(close.timestamp()) * 10**9 + 10**9)]
+    assert sorted(g.message_type for g in ledger) == ["txf.v1.BidAsk", "txf.v1.Tick"]
+    assert all(g.end_ns == int(close.timestamp()) * 10**9 and g.first_sequence_after == 0 for g in ledger)
+    assert c.check_gaps(int(close.timestamp()) * 10**9 + 60 * 10**9) == []  # once
+    # the next session's first records carry GAP_BEFORE, without a second Gap on the ledger
+    night = list(itertools.islice(market(datetime(2026, 11, 24, 15, 0, 0, tzinfo=TAIPEI)), 50))
+    outs = [
+        o
+        for i, (k, q) in enumerate(night)
+        for o in c.take(f"leg-a.txf-{k}", leg_record(k, q, run_id=1, sequence=900 + i))
+    ]
+    assert not any(o.topic == "txf-gaps" for o in outs)
+    assert any(decode(o.topic, o.value).flags & RecordFlag.RECORD_FLAG_GAP_BEFORE for o in outs)
+    restarted = core()  # a restarted arbiter that read the ledger back does not ledger that hole again
+    for k, q in before[-5:]:
+        restarted.take(f"leg-a.txf-{k}", leg_record(k, q, run_id=1, sequence=1))
+    for g in ledger:
+        restarted.remember_gap(g)
+    assert restarted.check_gaps(int(close.timestamp()) * 10**9 + 10**9) == []
+
+
+def test_a_quote_beyond_the_window_is_a_gap_on_the_ledger_too() -> None:
+    c = core(window_s=10.0)
+    quotes = [q for q in itertools.islice(market(TEN), 2000) if q[0] == "bidask"]
+    old = quotes[:3]
+    newer = next(q for q in quotes if (q[1].datetime - quotes[0][1].datetime).total_seconds() > 11)
+    c.take("leg-a.txf-bidask", leg_record(*newer, run_id=1, sequence=1))
+    for i, q in enumerate(old):
+        (dlq,) = c.take("leg-b.txf-bidask", leg_record(*q, run_id=2, sequence=i + 1))
+        assert dlq.topic == "txf-dlq"
+    (gap_out,) = c.check_gaps(0)  # housekeeping ledgers the stretch the leg delivered too late
+    gap = Gap.FromString(gap_out.value[6:])
+    assert gap.start_ns == taipei_naive_to_ns(old[0][1].datetime) and gap.end_ns == taipei_naive_to_ns(
+        old[2][1].datetime
+    )
+    assert "3 quote(s) only leg b had arrived beyond the window" in gap.cause
