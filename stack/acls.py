@@ -5,7 +5,8 @@ never a wildcard, so a principal reaches exactly the project's topics:
 
 - the producer (role "producer") writes the topics a producer writes: the data and dead-letter
   topics and the load-test topic, canonical and each capture leg's copy (WRITE implies DESCRIBE;
-  an idempotent producer needs no cluster-wide grant since Kafka 2.8, KIP-679);
+  an idempotent producer needs no cluster-wide grant since Kafka 2.8, KIP-679), and reads its
+  quote topics back (`txf-producer respool` skips what they hold already);
 - a consumer (role "consumer") reads every declared topic and uses consumer groups whose names
   start with its own name (READ on a PREFIXED group pattern): it cannot write, create or configure;
 - the arbiter (role "arbiter") reads the legs' quote topics and the canonical ones (it rebuilds its
@@ -74,8 +75,10 @@ def _messages_of(topic_prefix: str) -> set[str]:
 
 def _topic_ops(role: str, topic: str, topic_role: str, leg_copy: bool, archived: set[str]) -> tuple[AclOperation, ...]:
     """What a principal of `role` may do to one declared topic."""
-    if role == "producer":
-        return (AclOperation.WRITE,) if topic_role in WRITTEN else ()
+    if role == "producer":  # and reads back its quote topics: `respool` skips what they hold already
+        if topic_role in WRITTEN:
+            return (AclOperation.WRITE, AclOperation.READ) if topic_role == "data" else (AclOperation.WRITE,)
+        return ()
     if role == "arbiter":
         if topic_role == "data":
             return (AclOperation.READ,) if leg_copy else (AclOperation.READ, AclOperation.WRITE)

@@ -112,10 +112,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_respool(args: argparse.Namespace) -> int:
     from confluent_kafka import Producer
 
+    from txf_producer.respool import RespoolCheckError, already_written, identify, to_republish
     from txf_producer.spool import read_spool
 
     settings = load_settings()
     setup_logging(settings.log_level)
+    spooled = [identify(topic, key, value) for topic, key, value, _reason, _t in read_spool(args.file)]
+    try:
+        written = set() if args.unchecked else already_written(settings.client_config(), spooled)
+    except RespoolCheckError as exc:
+        print(f"{journal_prefix(logging.ERROR)}txf-producer respool: {exc}; {args.file} kept", file=sys.stderr)
+        return EXIT_FATAL
+    todo = to_republish(spooled, written)
     producer = Producer(settings.kafka_config())
     failed: list[str] = []
     count = 0
@@ -124,8 +132,8 @@ def cmd_respool(args: argparse.Namespace) -> int:
         if err is not None:
             failed.append(err.str())
 
-    for topic, key, value, _reason, _t in read_spool(args.file):
-        if not _produce_with_room(producer, topic, key, value, report, settings.flush_timeout_s):
+    for r in todo:
+        if not _produce_with_room(producer, r.topic, r.key, r.value, report, settings.flush_timeout_s):
             failed.append(f"Kafka took nothing for {settings.flush_timeout_s:.0f}s (TXF_FLUSH_TIMEOUT_S)")
             break
         count += 1
@@ -139,7 +147,11 @@ def cmd_respool(args: argparse.Namespace) -> int:
         return EXIT_FATAL
     done = args.file.with_suffix(args.file.suffix + ".done")
     args.file.rename(done)
-    print(f"republished {count} records from {args.file} (moved to {done})")
+    skipped = len(spooled) - len(todo)
+    print(
+        f"republished {count} records from {args.file} (moved to {done}); "
+        f"skipped {skipped} the topics already held" + (" (--unchecked: not checked)" if args.unchecked else "")
+    )
     return EXIT_OK
 
 
@@ -195,8 +207,16 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--leg-drop", type=float, default=0.0, help="sim leg: share of quotes this leg never gets")
     run.add_argument("--leg-jitter-ms", type=float, default=0.0, help="sim leg: up to this much later, in order")
     run.set_defaults(func=cmd_run)
-    respool = sub.add_parser("respool", help="publish the records of a spool file, then rename it *.done")
+    respool = sub.add_parser(
+        "respool",
+        help="publish the records of a spool file the topics do not hold yet (checked), then rename it *.done",
+    )
     respool.add_argument("file", type=Path)
+    respool.add_argument(
+        "--unchecked",
+        action="store_true",
+        help="do not read the topics back first (a principal without READ on them): duplicates possible",
+    )
     respool.set_defaults(func=cmd_respool)
     args = parser.parse_args(argv)
     try:
