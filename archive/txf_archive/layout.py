@@ -20,8 +20,12 @@ with '.tmp': nothing that reads `*.parquet` sees them.
 
 from __future__ import annotations
 
+import ctypes
+import fcntl
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -168,6 +172,36 @@ def files_of(root: Path, kind: str, day_list: list[date], code: str | None = Non
         for d in dirs:
             out.extend(live_files(d))
     return out
+
+
+@contextmanager
+def directory_lock(directory: Path, exclusive: bool) -> Iterator[None]:
+    """Hold a lock on `directory` (the inode its path names when the lock is granted): shared while the
+    archiver writes a segment's files into it, exclusive while compaction swaps it for its merged
+    version, so the swap never hides a file being written."""
+    while True:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            if os.stat(directory).st_ino == os.fstat(fd).st_ino:  # not swapped while we waited
+                yield
+                return
+        finally:
+            os.close(fd)  # closing releases the lock
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def exchange(a: Path, b: Path) -> None:
+    """Swap two directories in one atomic step (Linux renameat2 RENAME_EXCHANGE): a reader listing
+    either path sees the old contents or the new, never a mix, never nothing. OSError where the
+    filesystem cannot (the caller refuses to compact rather than show readers a half-done state)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"cannot swap {a} and {b} atomically (renameat2 RENAME_EXCHANGE): {os.strerror(errno)}")
 
 
 def fsync_dir(directory: Path) -> None:

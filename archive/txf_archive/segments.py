@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -293,16 +294,21 @@ class SegmentWriter:
             for k in range(1, len(parts) + 1)
         ]
         staged: list[tuple[Path, Path, int, int]] = []
-        for (directory, table), name in zip(parts, names, strict=True):
+        directories = sorted({directory for directory, _table in parts})
+        for directory in directories:
             directory.mkdir(parents=True, exist_ok=True)
-            final = directory / str(name)
-            tmp = directory / f".{name}{layout.TMP_SUFFIX}"
-            size = self._write_file(tmp, table)
-            staged.append((tmp, final, table.num_rows, size))
-        for tmp, final, _, _ in staged:
-            os.replace(tmp, final)
-        for directory in {final.parent for _, final, _, _ in staged}:
-            layout.fsync_dir(directory)
+        with ExitStack() as locks:  # compaction never swaps a directory this segment is being written into
+            for directory in directories:
+                locks.enter_context(layout.directory_lock(directory, exclusive=False))
+            for (directory, table), name in zip(parts, names, strict=True):
+                final = directory / str(name)
+                tmp = directory / f".{name}{layout.TMP_SUFFIX}"
+                size = self._write_file(tmp, table)
+                staged.append((tmp, final, table.num_rows, size))
+            for tmp, final, _, _ in staged:
+                os.replace(tmp, final)
+            for directory in directories:
+                layout.fsync_dir(directory)
         return [WrittenPart(final, rows, size) for _, final, rows, size in staged]
 
     def _write_file(self, path: Path, table: pa.Table) -> int:
