@@ -21,9 +21,8 @@ from txf.v1 import BidAsk
 from txf_consumer import BaseHandler, ConsumerOptions, RecordMeta, RegistrySettings, TxfConsumer
 from txf_consumer.consumer import install_signal_handlers
 
-#: Six seconds (the broker's minimum) instead of librdkafka's 45: a dead member's partitions move on
-#: after at most this long. Heartbeats must come well inside it.
-GROUP_PROPERTIES = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 1000}
+#: None: the library's defaults, as `txf-consume` runs (a 10 s session timeout, cooperative rebalancing)
+GROUP_PROPERTIES: dict[str, int] = {}
 
 
 class RecordPlaces(BaseHandler):
