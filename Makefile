@@ -33,6 +33,10 @@ TOOLS := .venv/.bootstrapped
 demo: $(TOOLS) ## Local Kafka + registry, contract registered, producer on the simulated feed, live consumer
 	tools/demo.sh
 
+.PHONY: chaos
+chaos: $(TOOLS) ## The nemesis: a compressed trading day with every fault kind on the 3-broker cluster, 5 seeds, checked (SEEDS=1-5 PROFILE=full)
+	$(PY) -m tools.chaos --profile $(or $(PROFILE),full) --seeds $(or $(SEEDS),1-5)
+
 .PHONY: pipeline
 pipeline: $(TOOLS) ## Two capture legs (one killed), the arbiter, the archive and bars, the live view; checked, queried, charted
 	$(PY) -m tools.pipeline

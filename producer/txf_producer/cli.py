@@ -58,6 +58,7 @@ def build_source(args: argparse.Namespace, settings: Settings) -> tuple[Any, Sta
             rate=args.rate,
             max_messages=args.max_messages,
             end=_parse_start(args.sim_end) if args.sim_end else None,
+            intensity=args.sim_intensity,
             generator_process=args.sim_process,
             anchor_ns=args.sim_anchor_ns,
             leg_seed=args.leg_seed,
@@ -190,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--seed", type=int, default=1, help="sim: random seed (same seed, same quotes)")
     run.add_argument("--sim-start", help="sim: simulated start, ISO time (naive = Taipei), default next day open")
     run.add_argument("--sim-end", help="sim: stop when the market reaches this time, ISO (naive = Taipei)")
+    run.add_argument(
+        "--sim-intensity", type=float, default=1.0, help="sim: x the intraday message rate (1 ~ 410,000 a day)"
+    )
     run.add_argument(
         "--sim-process",
         action="store_true",

@@ -14,7 +14,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from tools.checker.protocol import Contract
-from txf_kit import calendar
 from txf_producer.convert import build_bidask, build_tick
 from txf_producer.quotes import TICK, bidask_from_array, tick_from_array
 from txf_producer.simulation import legs as leglogic
@@ -83,19 +82,13 @@ def market(
             yield index, "txf.v1.BidAsk", t_ns, build_bidask(q, 1, 1)
 
 
-def truth(contract: Contract, seed: int, start_ns: int, end_ns: int, legs: Sequence[Leg]) -> Truth:
+def truth(
+    contract: Contract, seed: int, start_ns: int, end_ns: int, legs: Sequence[Leg], intensity: float = 1.0
+) -> Truth:
     """Every quote of the market in [start, end) with the legs that received it."""
     out = Truth()
-    for index, name, t_ns, msg in market(seed, start_ns, end_ns):
+    for index, name, t_ns, msg in market(seed, start_ns, end_ns, intensity):
         mine = contract.classes[name].FromString(msg.SerializeToString())  # type: ignore[attr-defined]
         got = frozenset(leg.name for leg in legs if leg.received(index, t_ns))
         out.quotes.append(Quote(index, name, t_ns, contract.identity(mine), got))
     return out
-
-
-def end_of(seed: int, start_ns: int, end_ns: int) -> int:
-    """How many quotes the market makes in [start, end) (what a leg with no drops publishes)."""
-    return sum(1 for _ in market(seed, start_ns, end_ns))
-
-
-__all__ = ["Leg", "Quote", "STREAMS", "TOPIC_OF", "Truth", "calendar", "end_of", "market", "truth"]

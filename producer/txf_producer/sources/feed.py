@@ -60,16 +60,18 @@ class Pacer:
 
 
 class AnchoredPacer(Pacer):
-    """Pacing of a capture leg: item time t is due at anchor + (t - start) / speed on the wall clock,
-    never before the previous item (a connection is FIFO)."""
+    """Pacing of a capture leg: item time t is due at anchor + (t - start - skipped) / speed on the wall
+    clock, never before the previous item (a connection is FIFO). `skipped` is the closed time the
+    market jumped over before t: the same for every leg of one market, so a compressed day (nights
+    after the close, weekends) is not waited through, and the legs stay in step."""
 
-    def __init__(self, speed: float, anchor_ns: int, start_ns: int) -> None:
-        super().__init__(speed)
+    def __init__(self, speed: float, anchor_ns: int, start_ns: int, skipped_ns: Callable[[], int] = lambda: 0) -> None:
+        super().__init__(speed, skipped_ns=skipped_ns)
         self.anchor_ns, self.start_ns = anchor_ns, start_ns
         self._last_due_ns = 0
 
     def due_ns(self, t_ns: int) -> int:
-        return self.anchor_ns + int((t_ns - self.start_ns) / self.speed)
+        return self.anchor_ns + int((t_ns - self.start_ns - self._skipped_ns()) / self.speed)
 
     def delay_s(self, t_ns: int) -> float:
         due = self._last_due_ns = max(self._last_due_ns, self.due_ns(t_ns))

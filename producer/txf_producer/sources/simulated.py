@@ -169,7 +169,8 @@ class SimulatedSource(Source):
         if self._generator is not None:
             items = self._items_from_process(self._generator)
         elif cfg.anchor_ns is not None:
-            leg_pacer = AnchoredPacer(cfg.speed or 1.0, cfg.anchor_ns, self.start_ns)
+            skipped = (lambda: market.skipped_us * _US) if cfg.skip_closed else (lambda: 0)
+            leg_pacer = AnchoredPacer(cfg.speed or 1.0, cfg.anchor_ns, self.start_ns, skipped)
             items, pacer = self._items_of_leg(market, leg_pacer), leg_pacer
         else:
             items = self._items_in_thread(market)

@@ -1,0 +1,1 @@
+"""`make chaos`: the nemesis campaign. See __main__.py."""
