@@ -167,12 +167,20 @@ disable_arbiter() {
   if [[ -L $R$ARBITER_WANTS/$ARBITER_UNIT ]]; then remove_path "$ARBITER_WANTS/$ARBITER_UNIT"; fi
 }
 
-# capture_legs: the legs the topic map declares ([capture] legs of subjects.toml), one per line.
+# capture_legs: this deployment's legs, one per line: TXF_CAPTURE_LEGS of an existing producer.env
+# (a,b,c: any number of legs without editing a packaged file), else the topic map's [capture] legs.
 capture_legs() {
-  "$PYTHON" - "$SRC/kit/txf_kit/subjects.toml" <<'PY'
+  "$PYTHON" - "$SRC/kit/txf_kit/subjects.toml" "$R$ENV_FILE" <<'PY'
 import sys, tomllib
-with open(sys.argv[1], "rb") as f:
-    print("\n".join(tomllib.load(f).get("capture", {}).get("legs", [])))
+from pathlib import Path
+env = Path(sys.argv[2])
+lines = env.read_text().splitlines() if env.is_file() else []
+given = [l.split("=", 1)[1].strip() for l in lines if l.startswith("TXF_CAPTURE_LEGS=")]
+if given and given[-1]:
+    print("\n".join(x.strip() for x in given[-1].split(",") if x.strip()))
+else:
+    with open(sys.argv[1], "rb") as f:
+        print("\n".join(tomllib.load(f).get("capture", {}).get("legs", [])))
 PY
 }
 

@@ -89,7 +89,7 @@ if [[ -n $LEGS ]]; then
   IFS=, read -r -a LEG_LIST <<<"$LEGS"
   for leg in "${LEG_LIST[@]}"; do
     [[ " ${DECLARED_LEGS[*]} " == *" $leg "* ]] ||
-      die "--legs: '$leg' is not a capture leg of the topic map (kit/txf_kit/subjects.toml [capture] legs: ${DECLARED_LEGS[*]:-none})"
+      die "--legs: '$leg' is not a capture leg of this deployment (${DECLARED_LEGS[*]:-none}: TXF_CAPTURE_LEGS in $ENV_FILE, else the topic map's [capture] legs); add it to TXF_CAPTURE_LEGS first"
   done
   (($(printf '%s\n' "${LEG_LIST[@]}" | sort -u | wc -l) == ${#LEG_LIST[@]})) || die "--legs: a leg is named twice in '$LEGS'"
 fi

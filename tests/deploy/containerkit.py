@@ -63,8 +63,11 @@ def wheelhouse() -> Path:
         b"".join(
             (REPO / p).read_bytes()
             for p in (
-                "pyproject.toml",
                 "gen/python/pyproject.toml",
+                "kit/pyproject.toml",
+                "producer/pyproject.toml",
+                "arbiter/pyproject.toml",
+                "schema-registry/pyproject.toml",
                 "consumers/python/pyproject.toml",
                 "archive/pyproject.toml",
             )
@@ -85,8 +88,11 @@ def wheelhouse() -> Path:
                 "--dest",
                 str(target),
                 str(REPO / "gen/python"),
+                f"{REPO / 'kit'}[service]",
+                str(REPO / "producer"),
+                str(REPO / "arbiter"),
+                str(REPO / "schema-registry"),
                 str(REPO / "consumers/python"),
-                str(REPO),
                 str(REPO / "archive"),
                 "setuptools>=77",
             ],

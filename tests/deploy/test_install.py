@@ -312,7 +312,16 @@ def test_legs_get_their_settings_and_the_schedule_runs_them_instead_of_the_produ
 
 
 def test_legs_must_be_legs_of_the_topic_map(root: Path, tmp_path: Path) -> None:
-    for legs, says in (("a,x", "'x' is not a capture leg of the topic map"), ("a,a", "named twice")):
+    for legs, says in (("a,x", "'x' is not a capture leg of this deployment"), ("a,a", "named twice")):
         run = install(root, "--legs", legs, workdir=tmp_path)
         assert run.code == 1 and says in run.err, run.text
         assert not (root / "etc/txfstream").exists()  # refused before anything was written
+
+
+def test_a_third_leg_named_in_producer_env_installs_without_editing_a_packaged_file(root: Path, tmp_path: Path) -> None:
+    _ok(install(root, workdir=tmp_path))
+    env = root / "etc/txfstream/producer.env"
+    env.write_text(env.read_text() + "TXF_CAPTURE_LEGS=a,b,c\n")
+    _ok(install(root, "--legs", "c", workdir=tmp_path))
+    leg_env = (root / "etc/txfstream/leg-c.env").read_text()
+    assert "TXF_METRICS_PORT=9470" in leg_env  # 9468 + its place in a,b,c: the producer's own default too

@@ -69,7 +69,7 @@ def test_install_sh_installs_on_the_live_container_and_verify_is_clean(host: Pro
     summary = host.installed.stdout  # type: ignore[attr-defined]
     for done in (
         "done: create system user txf",
-        "done: pip install txfstream + txf-contracts",
+        "done: pip install txf-contracts, txf-kit, txf-producer, txf-arbiter, txf-registry",
         "done: create /etc/txfstream/producer.env",
         "done: systemctl daemon-reload",
     ):
