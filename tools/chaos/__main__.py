@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
                 faults = campaign.execute()
             finally:
                 campaign.close()
+                (run.work / "events.json").write_text(json.dumps(run.events, indent=2))
             invariants = judge(run, kafka)
             bad = sum(inv["violations"] for inv in invariants.values())
             failed += bad > 0

@@ -42,6 +42,7 @@ class Profile:
     intensity: float  # x the intraday rate (1 ~ 410,000 quotes a day)
     window_s: float  # the arbiter's identity window, market seconds
     grace_s: float  # the bar builder's grace, market seconds
+    gap_floor_s: float  # the shortest capture silence the arbiter may call a hole, market seconds
     leg_drop: float = 0.005  # leg a's share of quotes never received
     jitter_ms: float = 20.0
 
@@ -53,11 +54,16 @@ class Profile:
         return self.window_s / self.speed
 
 
+#: A compressed day turns wall delays into long market ones: a leg frozen 3 s, or respooled 15 s after
+#: its stop, is hours late in a market run 400 times faster. So the window and the bars' grace are
+#: ~30 s of wall time (the real defaults, 300 s and 5 s, hold for a feed at 1x), and the hole floor is
+#: raised where the market runs below the activity model's real rate (intensity < 1: a quiet night's
+#: natural silence is then longer than the model's bound, and would be a false hole).
 PROFILES = {
-    # make test: ~170 s of market, ~100,000 quotes
-    "ci": Profile("ci", speed=400.0, intensity=0.25, window_s=3600.0, grace_s=3600.0),
+    # make test: ~175 s of market, ~120,000 quotes
+    "ci": Profile("ci", speed=400.0, intensity=0.3, window_s=12_000.0, grace_s=12_000.0, gap_floor_s=120.0),
     # make chaos: ~12 minutes of market, ~1.1 million quotes
-    "full": Profile("full", speed=100.0, intensity=2.7, window_s=900.0, grace_s=900.0),
+    "full": Profile("full", speed=100.0, intensity=2.7, window_s=3_000.0, grace_s=3_000.0, gap_floor_s=10.0),
 }
 LEGS = {"a": 11, "b": 22}  # leg -> its seed
 
@@ -94,6 +100,7 @@ class Campaign:
                 "TXF_METRICS_PORT": "0",
                 "TXF_ARBITER_METRICS_PORT": "0",
                 "TXF_ARBITER_WINDOW_S": f"{p.window_s:g}",
+                "TXF_ARBITER_GAP_FLOOR_S": f"{p.gap_floor_s:g}",
                 "TXF_BARS_GRACE_S": f"{p.grace_s:g}",
                 "TXF_ARCHIVE_ROOT": str(run.work / "archive"),
                 "TXF_FLUSH_TIMEOUT_S": "3",

@@ -56,7 +56,7 @@ def judge(run: Run, kafka: dict[str, Any]) -> dict[str, Any]:
     canonical = [contract.identity(m) for t in QUOTE_TOPICS for m in decoded[t]]
     gaps = [(int(g.start_ns), int(g.end_ns)) for g in decoded["txf-gaps"]]
     once = verdict.judge(market.quotes, legs_ids, canonical, gaps)
-    holes = _holes(once, market.quotes, legs_ids, canonical, captured_ns, gaps)
+    holes = _holes(once, market.quotes, legs_ids, canonical, captured_ns, gaps, run.profile.gap_floor_s)
     return {
         "exactly_once": {
             k: v for k, v in once.summary().items() if k not in ("holes_without_a_gap", "holes_inside_a_gap")
@@ -76,6 +76,7 @@ def _holes(
     canonical: list[bytes],
     captured_ns: list[int],
     gaps: list[tuple[int, int]],
+    floor_s: float,
 ) -> dict[str, Any]:
     """Quotes no leg captured: inside a Gap, or a miss in a silence shorter than the plausible quiet."""
     import bisect
@@ -101,7 +102,7 @@ def _holes(
         before, after = (times[i - 1] if i else None), (times[i] if i < len(times) else None)
         if before is not None and after is not None:
             quiet = (after - before) / 1e9
-            if quiet <= cal.plausible_silence_s(before, 2.0):
+            if quiet <= cal.plausible_silence_s(before, floor_s):
                 single += market[q.identity] - best[q.identity]
                 continue
         silent.append(f"{calendar.taipei(t):%H:%M:%S.%f}: no leg captured it, no Gap covers it")

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
 
 @dataclass(frozen=True)
@@ -19,36 +19,34 @@ class Record:
 
 
 def read_topic(config: dict[str, Any], topic: str, timeout_s: float = 120) -> list[Record]:
-    """All records of every partition of `topic`, in partition then offset order."""
+    """All records of every partition of `topic`, in partition then offset order (read committed: a
+    transactional topic's commit markers take offsets no record has, so the end is the partition's EOF)."""
     c = Consumer(
         {
             **config,
             "group.id": f"checker-{uuid.uuid4().hex}",
             "enable.auto.commit": False,
             "isolation.level": "read_committed",
-            "enable.partition.eof": False,
+            "enable.partition.eof": True,
         }
     )
     try:
         meta = c.list_topics(topic, timeout=10).topics.get(topic)
         if meta is None or meta.error is not None:
             raise RuntimeError(f"topic {topic}: {meta.error if meta else 'missing'}")
-        ends = {}
-        for p in meta.partitions:
-            low, high = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-            if high > low:
-                ends[p] = (low, high)
-        c.assign([TopicPartition(topic, p, low) for p, (low, _h) in ends.items()])
+        pending = set(meta.partitions)
+        c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in pending])
         out: list[Record] = []
-        position = {p: low for p, (low, _h) in ends.items()}
         deadline = time.monotonic() + timeout_s
-        while any(position[p] < ends[p][1] for p in ends):
+        while pending:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"topic {topic}: not read to its end within {timeout_s:g} s")
             for m in c.consume(5000, timeout=0.5):
-                if m.error() is None:
-                    out.append(Record(m.partition(), m.offset(), m.value(), m.timestamp()[1]))
-                    position[m.partition()] = m.offset() + 1
+                err = m.error()
+                if err is None:
+                    out.append(Record(int(m.partition() or 0), int(m.offset() or 0), m.value(), m.timestamp()[1]))
+                elif err.code() == KafkaError._PARTITION_EOF:
+                    pending.discard(int(m.partition() or 0))
         out.sort(key=lambda r: (r.partition, r.offset))
         return out
     finally:

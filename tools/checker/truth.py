@@ -62,10 +62,10 @@ class Truth:
 
 
 def market(
-    seed: int, start_ns: int, end_ns: int, publish_simtrade: bool = False
+    seed: int, start_ns: int, end_ns: int, intensity: float = 1.0, publish_simtrade: bool = False
 ) -> Iterator[tuple[int, str, int, object]]:
     """(index, message, exchange ns, the txf.v1 message a leg publishes) of the market in [start, end)."""
-    m = SimMarket(SimConfig(seed=seed, streams=STREAMS), start_ns)
+    m = SimMarket(SimConfig(seed=seed, streams=STREAMS, intensity=intensity), start_ns)
     for index, (kind, t_us, arr) in enumerate(m):
         t_ns = t_us * 1000
         if t_ns >= end_ns:
