@@ -44,6 +44,38 @@ def stack() -> Iterator[localstack.StackInfo]:
             localstack.stop(cfg, only=started, log=lambda m: print(f"[stack] {m}", file=sys.stderr))
 
 
+def _cluster_log(message: str) -> None:
+    print(f"[cluster] {message}", file=sys.stderr)
+
+
+#: the cluster `cluster_stack` started (None: none, or one that was running before): stopped as soon as
+#: no later test needs it (conftest's pytest_runtest_teardown), so three idle brokers never slow the rest
+STARTED_CLUSTER: list[localstack.StackConfig] = []
+
+
+@pytest.fixture(scope="session")
+def cluster_stack(stack: localstack.StackInfo) -> Iterator[localstack.StackInfo]:
+    """The three-node cluster beside the session's registry, started once for every test that needs it
+    (tests/chaos, tests/cluster) and stopped by PID after the last of them when it was started here."""
+    cfg = localstack.StackConfig.from_env()
+    try:
+        info = localstack.ensure_up(cfg, log=_cluster_log, brokers=3)
+    except localstack.StackError as exc:
+        pytest.fail(f"the three-node cluster did not come up: {exc}", pytrace=False)
+    if info.started_nodes:
+        STARTED_CLUSTER.append(cfg)
+    try:
+        yield info
+    finally:
+        stop_started_cluster()
+
+
+def stop_started_cluster() -> None:
+    """Stop the cluster `cluster_stack` started, if it still runs (by PID)."""
+    while STARTED_CLUSTER:
+        localstack.stop(STARTED_CLUSTER.pop(), only={"cluster"}, log=_cluster_log)
+
+
 @pytest.fixture
 def new_topic(stack: localstack.StackInfo) -> Callable[..., str]:
     """Create a topic with a unique name (one partition by default); returns its name."""

@@ -228,8 +228,8 @@ class ArbiterCore:
         self.stats.holes += 1
         leg = self.routes[leg_topic].leg
         cause = (
-            f"{count} quote(s) only leg {leg} had arrived beyond the window (TXF_ARBITER_WINDOW_S): "
-            "dead-lettered, not written"
+            f"{count} quote(s) of leg {leg} arrived beyond the window (TXF_ARBITER_WINDOW_S): dead-lettered, "
+            "not written; whichever of them no other leg delivered are missing from the canonical topics"
         )
         return [self._ledger_record(Hole(start, end, False), cause, name, code, 0)]
 

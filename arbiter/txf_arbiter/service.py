@@ -323,8 +323,6 @@ class ArbiterService:
                 topic = str(m.topic())
                 parsed = core.parse(topic, m.value())
                 exchange_ns = None if isinstance(parsed, str) else int(parsed.exchange_time_us) * 1000
-                if exchange_ns is not None:
-                    self.clock.observe(exchange_ns)
                 self._next_offset[(topic, int(m.partition() or 0))] = int(m.offset() or 0) + 1
                 self.merger.push(topic, (m, parsed), exchange_ns)
         if core is None or not len(self.merger):
@@ -334,6 +332,8 @@ class ArbiterService:
             return
         last: dict[tuple[str, int], int] = {}
         for leg_topic, (m, parsed) in self.merger.release(self._read_to_end):
+            if not isinstance(parsed, str):  # the market's clock: as far as arbitration went, not reading
+                self.clock.observe(int(parsed.exchange_time_us) * 1000)
             where = f"{m.topic()}[{m.partition()}]@{m.offset()}"
             for out in core.take_parsed(leg_topic, parsed, m.value(), where):
                 self._produce(out)
@@ -342,12 +342,15 @@ class ArbiterService:
             done = {tp: (offset, core.repeat_state(tp[0])) for tp, offset in last.items()}
             self._delivery.checkpoints.append((self._delivery.next_id, done))
 
-    def _read_to_end(self, leg_topic: str) -> bool:
-        """Whether the leg is read to its end now (as of the broker's last fetch answer): nothing to wait for."""
+    def _read_to_end(self, leg_topic: str) -> bool | None:
+        """Whether the leg is read to its end now, as of the broker's last fetch answer (True: nothing to
+        wait for), has more to read (False), or was not fetched yet (None)."""
         assert self.consumer is not None
         low, high = self.consumer.get_watermark_offsets(TopicPartition(leg_topic, 0), cached=True)
+        if high < 0:
+            return None
         position = self._next_offset.get((leg_topic, 0), self._committed_start.get(leg_topic, low))
-        return high >= 0 and position >= high
+        return position >= high
 
     def _produce(self, out: Output) -> None:
         assert self.producer is not None
@@ -611,7 +614,7 @@ class ArbiterService:
             self._commit_safe()  # also the lease keepalive
         # holes are judged by the market's clock: exchange time, run on by the wall only while every leg
         # is read to its end (a backlog crossing a close is judged by its own times, never the wall's)
-        self.clock.set_caught_up(not len(self.merger) and all(self._read_to_end(t) for t in self.core.routes))
+        self.clock.set_caught_up(not len(self.merger) and all(self._read_to_end(t) is True for t in self.core.routes))
         if self._lease_ok():
             for out in self.core.check_gaps(self.clock.now_ns()):
                 self._produce(out)

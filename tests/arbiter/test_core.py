@@ -202,4 +202,4 @@ def test_a_quote_beyond_the_window_is_a_gap_on_the_ledger_too() -> None:
     assert gap.start_ns == taipei_naive_to_ns(old[0][1].datetime) and gap.end_ns == taipei_naive_to_ns(
         old[2][1].datetime
     )
-    assert "3 quote(s) only leg b had arrived beyond the window" in gap.cause
+    assert "3 quote(s) of leg b arrived beyond the window" in gap.cause

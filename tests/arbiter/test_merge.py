@@ -27,13 +27,19 @@ def test_backlogs_come_out_in_exchange_time_order_across_legs() -> None:
 
 def test_a_live_feed_is_never_held_and_a_silent_leg_holds_the_others_only_briefly() -> None:
     wall = Wall()
-    m: LegMerger[str] = LegMerger(["a", "b"], hold_ns=1_000, wall_ns=wall)
+    m: LegMerger[str] = LegMerger(["a", "b"], hold_ns=1_000, behind_ns=10_000, wall_ns=wall)
     m.push("a", "a1", 1)
     assert m.release(lambda leg: True) == [("a", "a1")]  # both read to their ends: at once
     m.push("a", "a2", 2)
-    assert m.release(lambda leg: leg == "a") == []  # b has a backlog it has not delivered yet
+    assert m.release(lambda leg: None if leg == "b" else True) == []  # b's end is not known yet
     wall.t += 2_000
-    assert m.release(lambda leg: leg == "a") == [("a", "a2")]  # waited long enough for b (no leader?)
+    assert m.release(lambda leg: None if leg == "b" else True) == [("a", "a2")]  # waited long enough for b
+    m.push("a", "a3", 3)
+    assert m.release(lambda leg: False if leg == "b" else True) == []  # b is known to have more: wait
+    wall.t += 5_000
+    assert m.release(lambda leg: False if leg == "b" else True) == []  # ... longer
+    wall.t += 6_000
+    assert m.release(lambda leg: False if leg == "b" else True) == [("a", "a3")]  # no leader for that long?
 
 
 def test_a_record_that_is_not_a_quote_keeps_its_place_in_its_leg() -> None:

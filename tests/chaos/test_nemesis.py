@@ -20,7 +20,7 @@ SEEDS = "1"
 pytestmark = pytest.mark.integration
 
 
-def test_a_compressed_day_of_every_fault_kind_violates_no_invariant(stack: Any) -> None:
+def test_a_compressed_day_of_every_fault_kind_violates_no_invariant(cluster_stack: Any) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "tools.chaos", "--profile", "ci", "--seeds", SEEDS],
         cwd=ROOT,

@@ -1,9 +1,9 @@
 """The cluster fault tests share one three-node cluster (stack/cluster.py) beside the session's registry.
 
 The cluster runs on TXF_CLUSTER_KAFKA_PORT / TXF_CLUSTER_CONTROLLER_PORT (node i: + i - 1) from the
-state dir of the `stack` fixture: one already running there (`make up BROKERS=3`) is reused and left
-running with every node up; otherwise it is started for this directory's tests and stopped by PID at
-the end. Each test kills nodes and heals the cluster again before it ends.
+state dir of the `stack` fixture: the session's `cluster_stack` (stack_fixtures.py), shared with the
+nemesis campaign's test, reuses one already running there (`make up BROKERS=3`) or starts it once and
+stops it by PID at the session's end. Each test kills nodes and heals the cluster again before it ends.
 """
 
 from __future__ import annotations
@@ -28,21 +28,16 @@ def _log(message: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def where(stack: localstack.StackInfo) -> Iterator[ClusterUnderTest]:
+def where(cluster_stack: localstack.StackInfo) -> Iterator[ClusterUnderTest]:
+    """The session's cluster (shared with tests/chaos), healed after this module's faults."""
     cfg = localstack.StackConfig.from_env()
-    try:
-        info = localstack.ensure_up(cfg, log=_log, brokers=3)
-    except localstack.StackError as exc:
-        pytest.fail(f"the three-node cluster did not come up: {exc}", pytrace=False)
+    info = cluster_stack
     started = "reused a running one" if not info.started_nodes else f"started {', '.join(info.started_nodes)}"
     figure(f"cluster of 3 nodes answering after {info.total_seconds:.1f} s ({started}), {info.bootstrap_servers}")
     try:
         yield ClusterUnderTest(cfg, info.bootstrap_servers, info.registry_url)
-    finally:
-        if info.started_nodes:
-            localstack.stop(cfg, only={"cluster"}, log=_log)
-        else:  # someone's cluster: leave it as it was found, every node running
-            cluster.ensure_cluster(cfg, 3, log=_log)
+    finally:  # leave it as it was found, every node running (the session's fixture stops it)
+        cluster.ensure_cluster(cfg, 3, log=_log)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

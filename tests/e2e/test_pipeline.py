@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_whole_pipeline_loses_nothing_when_a_leg_is_killed(stack: Any) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "tools.pipeline", "--minutes", "3", "--speed", "10", "--live", "no"],
+        [sys.executable, "-m", "tools.pipeline", "--minutes", "2", "--speed", "10", "--live", "no"],
         cwd=ROOT,
         capture_output=True,
         text=True,

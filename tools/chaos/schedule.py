@@ -57,6 +57,12 @@ def draw(seed: int, market_s: float, window_wall_s: float) -> list[Fault]:
         else:
             duration = min(slot * 0.7, rng.uniform(3.0, 8.0))
         at = lo + rng.uniform(0, max(0.0, slot - duration) * 0.5)
-        target = rng.choice("ab") if kind in ("leg_sigkill", "leg_sigstop", "two_brokers_down") else ""
+        # a leg stopped during the brokers' outage is respooled only once they are back in sync (tens of
+        # seconds here: hours of this compressed market, beyond the window); leg a's quotes are all leg
+        # b's too (b drops none), so that outage stops leg a: b's spool could hold a's drops, which the
+        # arbiter would judge too late and a real feed (at 1x, minutes inside the window) would not
+        target = (
+            "a" if kind == "two_brokers_down" else (rng.choice("ab") if kind in ("leg_sigkill", "leg_sigstop") else "")
+        )
         faults.append(Fault(kind, round(at, 2), round(duration, 2), target))
     return faults
