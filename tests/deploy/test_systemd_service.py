@@ -257,7 +257,9 @@ def test_hardened_producer_writes_state_serves_metrics_publishes_and_spools(fres
     runbook = (DEPLOY / "RUNBOOK.md").read_text()
     command = re.search(r"```bash\n(sudo systemd-run --wait --pipe .*?)\n```", runbook, re.S).group(1)  # type: ignore[union-attr]
     respool = c.sh(command.replace("sudo ", "", 1).replace("\\\n", " "), timeout=120)
-    assert f"republished {spooled} records" in respool.stdout, respool.stdout + respool.stderr
+    # a record in flight to the frozen broker may have been written after all: respool skips those
+    done = re.search(r"republished (\d+) records .*skipped (\d+) the topics already held", respool.stdout)
+    assert done and int(done.group(1)) + int(done.group(2)) == spooled, respool.stdout + respool.stderr
     assert c.run("test", "-f", f"{STATE}/spool.msgpack.done", check=False).returncode == 0
 
 

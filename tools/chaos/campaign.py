@@ -54,14 +54,14 @@ class Profile:
         return self.window_s / self.speed
 
 
-#: A compressed day turns wall delays into long market ones: a leg frozen 3 s, or respooled 15 s after
-#: its stop, is hours late in a market run 400 times faster. So the window and the bars' grace are
-#: ~30 s of wall time (the real defaults, 300 s and 5 s, hold for a feed at 1x), and the hole floor is
-#: raised where the market runs below the activity model's real rate (intensity < 1: a quiet night's
-#: natural silence is then longer than the model's bound, and would be a false hole).
+#: A compressed day turns wall delays into long market ones: a leg frozen 3 s is 20 market minutes late
+#: in a market run 400 times faster. So the window and the bars' grace are ~10-30 s of wall time (the
+#: real defaults, 300 s and 5 s, hold for a feed at 1x), and the hole floor is raised where the market
+#: runs below the activity model's real rate (intensity < 1: a quiet night's natural silence is then
+#: longer than the model's bound, and would be a false hole).
 PROFILES = {
     # make test: ~175 s of market, ~120,000 quotes
-    "ci": Profile("ci", speed=400.0, intensity=0.3, window_s=12_000.0, grace_s=12_000.0, gap_floor_s=120.0),
+    "ci": Profile("ci", speed=400.0, intensity=0.3, window_s=4_000.0, grace_s=4_000.0, gap_floor_s=120.0),
     # make chaos: ~12 minutes of market, ~1.1 million quotes
     "full": Profile("full", speed=100.0, intensity=2.7, window_s=3_000.0, grace_s=3_000.0, gap_floor_s=10.0),
 }
@@ -248,7 +248,7 @@ class Campaign:
             time.sleep(max(0.0, f.duration_s - 1.0))
             for node in down:
                 cluster.start_node(self.cfg, node)
-            cluster.wait_in_sync(self.cfg, [run.prefix + "txf-bidask", run.prefix + "txf-tick"], timeout=120)
+            self._wait_writable()
             spool = run.work / f"state-{f.target}" / "spool.msgpack"
             if spool.exists():
                 done = r.start(
@@ -274,6 +274,22 @@ class Campaign:
             r.stop("compaction", signal.SIGKILL)
             run.note("compaction " + ("SIGKILLed midway" if killed else "had finished before its kill"))
         run.note(f"{f.kind} ends")
+
+    def _wait_writable(self, timeout_s: float = 120) -> None:
+        """Until every topic of the run has a leader and 2 replicas in sync (min.insync.replicas: writable)."""
+        topics = [self.run.prefix + t for t in ("txf-tick", "txf-bidask")]
+        topics += [f"{self.run.prefix}leg-{leg}.{t}" for leg in LEGS for t in ("txf-tick", "txf-bidask")]
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                states = [cluster.partition_state(self.cfg, t) for t in topics]
+                if all(leader >= 0 and len(isr) >= 2 for leader, _replicas, isr in states):
+                    return
+            except Exception:  # noqa: BLE001 - the metadata is not there yet: ask again
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the topics were not writable again within {timeout_s:g} s")
+            time.sleep(0.2)
 
     def _active_arbiter(self) -> str:
         """The arbiter whose log says it is active (its last word: active, not standby)."""
