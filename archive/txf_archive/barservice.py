@@ -43,6 +43,9 @@ from txf_kit.framing import frame_header, new_serializer
 from txf_kit.notify import Notifier
 from txf_kit.service import ErrorLatch, ServiceExit
 
+#: how long a transaction is tried again through a broker failover (a controller or coordinator moving
+#: takes ~10-20 s) before the service gives up and exits 1 for systemd to restart it
+TXN_RETRY_S = 120.0
 #: the grants the bar builder runs on (named in its exit-77 line; stack/acls.py grants them)
 GRANTS = "READ on the tick topics, WRITE on the bars topic, its group and its transactional id"
 
@@ -80,6 +83,7 @@ class BarService:
         self.notifier = Notifier()  # sd_notify under Type=notify (no-op elsewhere): READY, WATCHDOG, STOPPING
         self.errors = ErrorLatch(settings, GRANTS)  # set by librdkafka's error callback, raised by the loop
         self._assigned_at: float | None = None
+        self._in_transaction = False  # begun, not committed or aborted yet (a retried call goes on with it)
 
     def stop(self) -> None:
         self._stop.set()
@@ -207,27 +211,81 @@ class BarService:
         return True
 
     def _commit(self, consumer: Consumer, producer: Producer, header: bytes, closed: list[OpenBar]) -> None:
-        """Publish `closed` and move the input offsets in one transaction (module doc)."""
-        producer.begin_transaction()
+        """Publish `closed` and move the input offsets in one transaction (module doc).
+
+        A broker failover makes a transactional call time out or lose its connection (retriable): the
+        call is made again; a transaction the broker says must be aborted is aborted and the same bars
+        are sent again in a new one (readers never see an aborted batch). Only a fatal error ends the
+        service (systemd restarts it, and it goes on from its committed offsets)."""
         now_ns = time.time_ns()
+        sequences = dict(self.sequence)
+        records = []
         for bar in closed:
-            seq = self.sequence.get(bar.code, 0) + 1
-            self.sequence[bar.code] = seq
-            msg = bar.to_message(seq, self.run_id, now_ns)
-            producer.produce(self.out_topic, key=bar.code.encode(), value=header + msg.SerializeToString())
+            sequences[bar.code] = sequences.get(bar.code, 0) + 1
+            msg = bar.to_message(sequences[bar.code], self.run_id, now_ns)
+            records.append((bar.code.encode(), header + msg.SerializeToString()))
         metadata = json.dumps(self.builder.published, sort_keys=True)
         offsets = []
         for tp, after in self.consumed.items():
             low = self.builder.low_water(tp)
             offsets.append(TopicPartition(tp[0], tp[1], low if low is not None else after, metadata=metadata))
-        if offsets:
-            producer.send_offsets_to_transaction(
-                offsets, consumer.consumer_group_metadata(), self.settings.flush_timeout_s
-            )
-        producer.commit_transaction(self.settings.flush_timeout_s)
+        deadline = time.monotonic() + TXN_RETRY_S
+        while True:
+            try:
+                self._transaction(consumer, producer, records, offsets)
+                break
+            except KafkaException as exc:
+                err = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+                if err is None or err.fatal() or time.monotonic() > deadline:
+                    raise
+                if err.txn_requires_abort():
+                    self._retrying(producer.abort_transaction, "abort")
+                elif not err.retriable():
+                    raise
+                self._log(f"transaction retried after a broker failure: {err.str()}")
+                time.sleep(0.5)
+        self.sequence = sequences
         self.summary["bars"] += len(closed)
         self.summary["transactions"] += 1
         self.metrics.published.inc(len(closed))
+
+    def _transaction(
+        self,
+        consumer: Consumer,
+        producer: Producer,
+        records: list[tuple[bytes, bytes]],
+        offsets: list[TopicPartition],
+    ) -> None:
+        """One attempt: begin (unless a retried call left one open), produce, offsets, commit."""
+        if not self._in_transaction:
+            producer.begin_transaction()
+            self._in_transaction = True
+            for key, value in records:
+                producer.produce(self.out_topic, key=key, value=value)
+        if offsets:
+            self._retrying(
+                lambda: producer.send_offsets_to_transaction(
+                    offsets, consumer.consumer_group_metadata(), self.settings.flush_timeout_s
+                ),
+                "send offsets",
+            )
+        self._retrying(lambda: producer.commit_transaction(self.settings.flush_timeout_s), "commit")
+        self._in_transaction = False
+
+    def _retrying(self, call: Callable[[], object], what: str) -> None:
+        """`call` again while the broker answers with a retriable error (a failover), up to TXN_RETRY_S."""
+        deadline = time.monotonic() + TXN_RETRY_S
+        while True:
+            try:
+                call()
+                if what == "abort":
+                    self._in_transaction = False
+                return
+            except KafkaException as exc:
+                err = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+                if err is None or not err.retriable() or err.fatal() or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
 
     def _on_error(self, err: KafkaError) -> None:
         self.errors.offer(err)

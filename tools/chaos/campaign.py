@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import signal
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -110,6 +111,9 @@ class Campaign:
             },
         )
         self.kafka = {"bootstrap.servers": info.bootstrap_servers}
+        self.down: set[str] = set()  # what the nemesis holds down now (the supervisor leaves it)
+        self._lock = threading.Lock()
+        self._supervising = threading.Event()
 
     # --- the processes ----------------------------------------------------------------------------
 
@@ -192,11 +196,40 @@ class Campaign:
             self.leg(name)
         faults = draw(run.seed, p.market_wall_s, p.window_wall_s())
         run.note("market starts", wall_s=round(p.market_wall_s, 1))
-        for fault in sorted(faults, key=lambda f: f.at_s):
-            self._wait_until(fault.at_s)
-            self._fault(fault)
-        self._finish()
+        supervisor = threading.Thread(target=self._supervise, name="chaos-supervisor", daemon=True)
+        self._supervising.set()
+        supervisor.start()
+        try:
+            for fault in sorted(faults, key=lambda f: f.at_s):
+                self._wait_until(fault.at_s)
+                self._fault(fault)
+            self._finish()
+        finally:
+            self._supervising.clear()
+            supervisor.join(10)
         return faults
+
+    def _supervise(self) -> None:
+        """systemd's Restart= for every service of the run: one that ended on its own (a fatal error,
+        exit 1) while the nemesis was not holding it down is started again 2 s later (the units'
+        RestartSec=), and noted. A leg that ended with its feed (exit 0) is done."""
+        starts = {"leg-a": self.leg, "leg-b": self.leg}
+        while self._supervising.wait(1.0) and self._supervising.is_set():
+            with self._lock:
+                for name in ("arbiter-1", "arbiter-2", "archiver", "bars", "leg-a", "leg-b"):
+                    proc = self.runner.procs.get(name)
+                    if proc is None or name in self.down or proc.poll() is None:
+                        continue
+                    if name.startswith("leg") and proc.returncode == 0:
+                        continue
+                    self.run.note(f"{name} ended on its own (exit {proc.returncode}): restarted, as systemd does")
+                    time.sleep(2.0)
+                    if name in starts:
+                        starts[name](name.removeprefix("leg-"))
+                    elif name.startswith("arbiter"):
+                        self.arbiter(name)
+                    else:
+                        self.runner.start(name, ["txf-archive", "run" if name == "archiver" else "bars"])
 
     def _wait_until(self, at_s: float) -> None:
         """The schedule: a fault happens at its time (a plan, not a wait for something to be ready)."""
@@ -205,6 +238,24 @@ class Campaign:
             time.sleep(delay)
 
     def _fault(self, f: Fault) -> None:
+        held = {
+            "leg_sigkill": {f"leg-{f.target}"},
+            "leg_sigstop": {f"leg-{f.target}"},
+            "arbiter_sigkill": {"arbiter-1", "arbiter-2"},
+            "arbiter_outage": {"arbiter-1", "arbiter-2"},
+            "two_brokers_down": {f"leg-{f.target}"},
+            "archiver_sigkill": {"archiver"},
+            "bars_sigkill": {"bars"},
+        }.get(f.kind, set())
+        with self._lock:
+            self.down |= held
+        try:
+            self._make(f)
+        finally:
+            with self._lock:
+                self.down -= held
+
+    def _make(self, f: Fault) -> None:
         run, r = self.run, self.runner
         run.note(f"{f.kind} begins", target=f.target, planned_s=f.at_s, duration_s=f.duration_s)
         if f.kind == "leg_sigkill":
@@ -307,6 +358,8 @@ class Campaign:
             code = r.procs[f"leg-{name}"].wait(self.run.profile.market_wall_s + 300)
             run.note(f"leg-{name} ended", exit_code=code)
         self._wait_arbiter_done()
+        with self._lock:
+            self.down |= {"arbiter-1", "arbiter-2", "archiver", "bars", "leg-a", "leg-b"}
         for name in ("arbiter-1", "arbiter-2"):
             r.stop(name)
         ends = self._ends(("txf-tick", "txf-bidask"))
