@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from stack import cluster, localstack
 from tools.chaos.schedule import Fault, draw
@@ -191,9 +191,15 @@ class Campaign:
             time.sleep(0.2)
         for name in ("consumer-1", "consumer-2"):
             self.consumer(name)
-        run.anchor_ns = time.time_ns() + 5_000_000_000
+        # the market starts when both legs are surely up: a leg delivers nothing that was due before it
+        # started (a late one would miss the opening quotes, and so would the truth's capture record)
+        run.anchor_ns = time.time_ns() + 20_000_000_000
         for name in LEGS:
             self.leg(name)
+        for name in LEGS:
+            self.runner.wait_for_log(f"leg-{name}", "producing: run id", 60)
+        if time.time_ns() > run.anchor_ns:
+            raise RuntimeError("the legs were not producing before the market started: a set-up this slow is no run")
         faults = draw(run.seed, p.market_wall_s, p.window_wall_s())
         run.note("market starts", wall_s=round(p.market_wall_s, 1))
         supervisor = threading.Thread(target=self._supervise, name="chaos-supervisor", daemon=True)
@@ -372,10 +378,20 @@ class Campaign:
         run.note("final compaction", exit_code=done.wait(600))
         run.note("all stopped")
 
-    def _ends(self, topics: tuple[str, ...]) -> dict[str, int]:
+    def _ends(self, topics: tuple[str, ...], timeout_s: float = 120) -> dict[str, int]:
         c = Consumer({**self.kafka, "group.id": f"ends-{uuid.uuid4().hex}"})
+        deadline = time.monotonic() + timeout_s
         try:
-            return {t: c.get_watermark_offsets(TopicPartition(self.run.prefix + t, 0), timeout=30)[1] for t in topics}
+            while True:
+                try:
+                    return {
+                        t: c.get_watermark_offsets(TopicPartition(self.run.prefix + t, 0), timeout=30)[1]
+                        for t in topics
+                    }
+                except KafkaException:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.5)  # no leader yet after the faults: ask again
         finally:
             c.close()
 
@@ -386,13 +402,18 @@ class Campaign:
         c = Consumer({**self.kafka, "group.id": run.prefix + "txf-arbiter", "enable.auto.commit": False})
         try:
             deadline = time.monotonic() + timeout_s
+            committed: dict[str, int] = {}
+            highs: dict[str, int] = {}
             while True:
-                parts = [TopicPartition(t, 0) for t in legs]
-                committed = {tp.topic: tp.offset for tp in c.committed(parts, timeout=30)}
-                highs = {t: c.get_watermark_offsets(TopicPartition(t, 0), timeout=30)[1] for t in legs}
-                if all(committed[t] >= highs[t] for t in legs):
-                    run.note("the arbiters committed every leg record")
-                    return
+                try:
+                    parts = [TopicPartition(t, 0) for t in legs]
+                    committed = {tp.topic: tp.offset for tp in c.committed(parts, timeout=30)}
+                    highs = {t: c.get_watermark_offsets(TopicPartition(t, 0), timeout=30)[1] for t in legs}
+                    if all(committed[t] >= highs[t] for t in legs):
+                        run.note("the arbiters committed every leg record")
+                        return
+                except KafkaException:
+                    pass  # the metadata is moving after the faults (no leader yet): ask again
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"the arbiters did not catch up: committed {committed}, ends {highs}")
                 time.sleep(0.5)
