@@ -118,7 +118,7 @@ test: test-python test-go test-ts test-java test-consumers ## Run every test (Py
 
 .PHONY: test-python
 test-python: $(TOOLS) ## pytest: contract vectors (pb2, betterproto), breaking gate, integration against the local stack
-	$(PY) -m pytest --durations=25
+	$(PY) -m pytest -n 2 --dist loadgroup --durations=25
 
 .PHONY: test-go
 test-go: $(TOOLS) ## go vet + golden vectors of gen/go
