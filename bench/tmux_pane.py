@@ -18,6 +18,7 @@ the program starts with the default signal dispositions.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -51,7 +52,9 @@ class TmuxPane:
         conf = self._dir / "tmux.conf"
         conf.write_text("set-option -g status off\n", encoding="utf-8")
         self._base = [TMUX, "-S", str(self.socket), "-f", str(conf)]
-        # the server inherits this environment, and the pane's program inherits the server's
+        # the server inherits this environment, and the pane's program inherits the server's; the pane's
+        # size comes from its terminal, never from COLUMNS/LINES (pytest-xdist's workers set 80x24)
+        server_env = {k: v for k, v in (os.environ if env is None else env).items() if k not in ("COLUMNS", "LINES")}
         subprocess.run(
             [
                 *self._base,
@@ -66,7 +69,7 @@ class TmuxPane:
                 shlex.join(["sh", "-c", WRAPPER, "sh", *command]),
             ],
             check=True,
-            env=dict(env) if env is not None else None,
+            env=server_env,
             cwd=str(cwd) if cwd is not None else None,
             capture_output=True,
             timeout=30,

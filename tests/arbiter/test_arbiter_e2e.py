@@ -8,6 +8,7 @@ recomputed from the market and the legs' drop decisions.
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from collections import Counter, defaultdict
@@ -169,16 +170,18 @@ def test_the_only_arbiter_back_after_an_outage_longer_than_its_window_repeats_an
     """Both legs drop 1%; the only arbiter (window 5 s) is SIGKILLed and back 30 s later, six windows.
     Its memory comes from the leg commits' durable state, and the two legs' backlogs are merged by
     exchange time: every quote a leg holds is on the canonical topics exactly once, none dead-lettered
-    as too late (the time-window read-back and the unmerged catch-up lost captured quotes here)."""
-    cap.start_arbiter(TXF_ARBITER_WINDOW_S="5")
+    as too late (the time-window read-back and the unmerged catch-up lost captured quotes here).
+    TXF_TEST_OUTAGE="WINDOW_S,OUTAGE_S" runs it longer (README: "20,100" and the default window's "300,400")."""
+    window_s, outage_s = (float(v) for v in os.environ.get("TXF_TEST_OUTAGE", "5,30").split(","))
+    cap.start_arbiter(TXF_ARBITER_WINDOW_S=f"{window_s:g}")
     cap.start_leg("a", LEG_A, drop=0.01, jitter_ms=50)
     cap.start_leg("b", LEG_B, drop=0.01, jitter_ms=50)
     cap.wait_for_log("arbiter", "arbiter: active")
     cap.wait_until_sim(10)
     cap.stop("arbiter", signal.SIGKILL)
     down_at = cap.sim_seconds()
-    cap.wait_until_sim(down_at + 30)
-    cap.start_arbiter("arbiter-2", TXF_ARBITER_WINDOW_S="5")
+    cap.wait_until_sim(down_at + outage_s)
+    cap.start_arbiter("arbiter-2", TXF_ARBITER_WINDOW_S=f"{window_s:g}")
     cap.wait_for_log("arbiter-2", "from the leg commits' durable state", timeout=60)
     cap.wait_until_sim(cap.sim_seconds() + 8)
     stopped_at = cap.sim_seconds()
@@ -195,7 +198,9 @@ def test_the_only_arbiter_back_after_an_outage_longer_than_its_window_repeats_an
         if index < 50 or (dropped_by(LEG_A, 0.01, index) and dropped_by(LEG_B, 0.01, index)):
             continue  # due before the legs had started, or neither leg had it
         assert identity(quote) in written, f"quote {index} (a leg had it) is missing"
-        due_in_outage += down_at < (quote.exchange_time_us * 1000 - calendar.to_ns(SIM_START)) / 1e9 < down_at + 30
-    assert due_in_outage > 100
+        due_in_outage += (
+            down_at < (quote.exchange_time_us * 1000 - calendar.to_ns(SIM_START)) / 1e9 < down_at + outage_s
+        )
+    assert due_in_outage > 3 * outage_s  # the market's ~11 quotes a second, less what both legs dropped
     too_late = [v for v, _t in read_topic(stack, cap.prefix + "txf-dlq") if b"beyond the arbiter's window" in v]
     assert too_late == [] and gaps_of(stack, cap) == []
