@@ -239,7 +239,10 @@ class BarService:
                 if err is None or err.fatal() or time.monotonic() > deadline:
                     raise
                 if err.txn_requires_abort():
-                    self._retrying(producer.abort_transaction, "abort")
+                    # bounded like every transactional call: librdkafka's default waits for ever, and a
+                    # coordinator lost mid-abort left the builder hung, deaf to SIGTERM (the nemesis, seed 2)
+                    self._log(f"transaction aborted after a broker failure ({err.str()}): its bars are sent again")
+                    self._retrying(lambda: producer.abort_transaction(self.settings.flush_timeout_s), "abort")
                 elif not err.retriable():
                     raise
                 self._log(f"transaction retried after a broker failure: {err.str()}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -295,3 +296,23 @@ def test_spark_reads_the_archive_with_the_same_counts_and_sums_per_day_as_duckdb
             assert got == expected and len(got) == 2, (kind, got, expected)
     finally:
         spark.stop()
+        _stop_spark_gateway()
+
+
+def _stop_spark_gateway() -> None:
+    """The JVM pyspark launched outlives spark.stop() (it serves the next session) until the Python
+    process ends: close its stdin, its end-of-life signal, and wait for it by its PID."""
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return
+    proc = gateway.proc
+    gateway.shutdown()
+    SparkContext._gateway = SparkContext._jvm = None
+    proc.stdin.close()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)

@@ -477,7 +477,7 @@ def test_two_leg_instances_on_one_host_and_a_leg_restart_is_free(fresh: Producer
     exactly once."""
     c = fresh
     prefix, arbiter = "legs.", "txf-arbiter.service"
-    c.install("--schedule", "none", "--legs", "a,b")
+    c.install("--schedule", "none", "--legs", "a,b", "--skip-venv")  # the module's install built the venv
     _install_scripted_session(c)
     c.register_topics(prefix)
     settings = "/etc/txfstream/test-legs.env"
@@ -540,7 +540,7 @@ def test_two_leg_instances_on_one_host_and_a_leg_restart_is_free(fresh: Producer
         c.systemctl("stop", *LEG_UNITS, check=False)
         c.systemctl("disable", "--now", arbiter, check=False)
         c.run("rm", "-rf", "/etc/systemd/system/txf-producer@.service.d", settings, "/etc/txfstream/arbiter.env")
-        c.install("--schedule", "none")  # no legs again (their settings files stay, as on a server)
+        c.install("--schedule", "none", "--skip-venv")  # no legs again (their settings files stay, as on a server)
         c.systemctl("reset-failed", *LEG_UNITS, check=False)
 
 
