@@ -315,9 +315,16 @@ class SystemdContainer:
             return 0
 
     def host_pid(self, inner: int) -> int:
-        """Translate a PID of the container's namespace to the host's (via NSpid in /proc)."""
-        for procs in self.cgroup.rglob("cgroup.procs"):
-            for pid in procs.read_text().split():
+        """Translate a PID of the container's namespace to the host's (via NSpid in /proc). The cgroup
+        tree is walked while systemd changes it (a killed unit's cgroup goes): what vanishes is skipped."""
+        for where, _dirs, files in os.walk(self.cgroup):  # os.walk ignores a directory gone mid-walk
+            if "cgroup.procs" not in files:
+                continue
+            try:
+                pids = (Path(where) / "cgroup.procs").read_text().split()
+            except OSError:
+                continue
+            for pid in pids:
                 try:
                     status = Path(f"/proc/{pid}/status").read_text()
                 except OSError:
