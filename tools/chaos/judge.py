@@ -45,11 +45,18 @@ def judge(run: Run, kafka: dict[str, Any]) -> dict[str, Any]:
     decoded = {t: [contract.decode(ARCHIVED[t], r.value) for r in rs] for t, rs in records.items()}
     legs_ids: dict[str, list[bytes]] = {}
     captured_ns: list[int] = []
+    redelivered = 0  # a leg record its topic holds twice (same run, stream, sequence): one capture
     for name in LEGS:
         ids = []
+        seen: set[tuple[int, str, int]] = set()
         for topic, message in QUOTE_TOPICS.items():
             for r in readback.read_topic(kafka, f"{pre}leg-{name}.{topic}"):
                 msg = contract.decode(message, r.value)
+                record = (int(msg.producer_run_id), topic, int(msg.sequence))
+                if record in seen:
+                    redelivered += 1
+                    continue
+                seen.add(record)
                 ids.append(contract.identity(msg))
                 captured_ns.append(int(msg.exchange_time_us) * 1000)
         legs_ids[name] = ids
@@ -61,7 +68,10 @@ def judge(run: Run, kafka: dict[str, Any]) -> dict[str, Any]:
         "exactly_once": {
             k: v for k, v in once.summary().items() if k not in ("holes_without_a_gap", "holes_inside_a_gap")
         }
-        | {"violations": len(once.missing_captured) + len(once.duplicated) + len(once.not_captured)},
+        | {
+            "leg_records_held_twice": redelivered,
+            "violations": len(once.missing_captured) + len(once.duplicated) + len(once.not_captured),
+        },
         "holes": holes,
         "archive_equals_topics": _archive(run.work / "archive", pre, records, decoded),
         "bars": _bars(decoded, run.profile.grace_s),
