@@ -243,6 +243,7 @@ class BarService:
                     # coordinator lost mid-abort left the builder hung, deaf to SIGTERM (the nemesis, seed 2)
                     self._log(f"transaction aborted after a broker failure ({err.str()}): its bars are sent again")
                     self._retrying(lambda: producer.abort_transaction(self.settings.flush_timeout_s), "abort")
+                    self._in_transaction = False
                 elif not err.retriable():
                     raise
                 self._log(f"transaction retried after a broker failure: {err.str()}")
@@ -281,8 +282,6 @@ class BarService:
         while True:
             try:
                 call()
-                if what == "abort":
-                    self._in_transaction = False
                 return
             except KafkaException as exc:
                 err = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
