@@ -36,14 +36,23 @@ def host() -> Iterator[ProducerContainer]:
 
 @pytest.fixture
 def fresh(host: ProducerContainer) -> ProducerContainer:
+    """Timers stopped, no start or stop in flight, producer stopped: nothing fires but what a test moves.
+
+    The timers are stopped, not restarted with the shipped calendars: a (re)started start timer's
+    boot trigger (OnBootSec=2min, long past) elapses at once, and inside a real run window of a
+    real trading day it starts the producer (CI at 08:56 Taipei on a Tuesday: the producer was
+    already running when the holiday, weekend and cron cases began). Each test moves the one
+    timer it needs (`_move_timer` resets every trigger, the boot one too).
+    """
+    units = (f"{START}.timer", f"{STOP}.timer", f"{START}.service", f"{STOP}.service")
+    host.systemctl("stop", *units, check=False)  # not installed after the cron case: nothing to stop
     host.reset_producer()
-    for unit in (f"{START}.timer", f"{START}.service", f"{STOP}.timer", f"{STOP}.service"):
+    for unit in units:
         host.run("rm", "-rf", f"/etc/systemd/system/{unit}.d")
     host.run("rm", "-f", "/etc/cron.d/txf-producer-test")
     host.write("/etc/txfstream/holidays", "")
     host.systemctl("daemon-reload")
-    if host.run("test", "-e", f"/etc/systemd/system/{START}.timer", check=False).returncode == 0:
-        host.systemctl("restart", f"{START}.timer", f"{STOP}.timer")  # the shipped calendars again
+    host.systemctl("reset-failed", f"{START}.service", f"{STOP}.service", check=False)
     host.use_sim("--rate", "200")
     return host
 
