@@ -121,6 +121,25 @@ class ClusterUnderTest:
         return cluster.active_controller(self.cfg)
 
 
+def coordinator_partition(group: str, partitions: int = 3) -> int:
+    """The __consumer_offsets partition whose leader coordinates `group`: Kafka's
+    `Utils.abs(groupId.hashCode()) % offsets.topic.num.partitions` (3 in the stack), with Java's
+    String.hashCode ("hello" -> 99162322)."""
+    h = 0
+    for ch in group:
+        h = (31 * h + ord(ch)) & 0xFFFFFFFF
+    return (h & 0x7FFFFFFF) % partitions
+
+
+def writable(cfg: StackConfig, topic: str, partition: int, min_isr: int = 2) -> bool:
+    """The partition has a leader and at least min.insync.replicas in sync: acks=all writes succeed."""
+    try:
+        leader, _replicas, isr = cluster.partition_state(cfg, topic, partition)
+    except Exception:  # noqa: BLE001 - metadata not answered while nodes start: not writable yet
+        return False
+    return leader >= 0 and len(isr) >= min_isr
+
+
 # --------------------------------------------------------------------------- the producer
 
 
@@ -249,7 +268,7 @@ class ProducerProcess:
             env=self.env,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=240,
         )
 
 

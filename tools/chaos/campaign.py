@@ -306,6 +306,9 @@ class Campaign:
             for node in down:
                 cluster.start_node(self.cfg, node)
             self._wait_writable()
+            # the leg streams again first, as the RUNBOOK allows: its new records settle respool's read-back
+            # of its topics within seconds (without them respool waits replica.lag.time.max.ms, 30 s)
+            self.leg(f.target)
             spool = run.work / f"state-{f.target}" / "spool.msgpack"
             if spool.exists():
                 done = r.start(
@@ -314,8 +317,7 @@ class Campaign:
                     TXF_CAPTURE_LEG=f.target,
                     TXF_STATE_DIR=str(run.work / f"state-{f.target}"),
                 )
-                run.note("respool", exit_code=done.wait(120), output=r.log(f"respool-{f.target}").strip()[-300:])
-            self.leg(f.target)
+                run.note("respool", exit_code=done.wait(240), output=r.log(f"respool-{f.target}").strip()[-300:])
         elif f.kind == "archiver_sigkill":
             r.stop("archiver", signal.SIGKILL)
             time.sleep(f.duration_s)
