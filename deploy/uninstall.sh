@@ -69,9 +69,10 @@ remove_path "$PREFIX"
 
 # 4. Configuration, state, user: kept unless --purge.
 if ((PURGE)); then
-  if [[ -f $R$STATE_DIR/spool.msgpack ]]; then
-    warn "$STATE_DIR/spool.msgpack holds records Kafka never took; purging deletes them (respool it first)"
-  fi
+  for unsent in "$R$STATE_DIR"/spool.msgpack "$R$STATE_DIR"/spool.msgpack.respooling-*; do
+    [[ -f $unsent && $unsent != *.done ]] || continue
+    warn "${unsent#"$R"} holds records Kafka never took; purging deletes them (respool it first)"
+  done
   remove_path "$UNIT_DIR/$MAIN_UNIT.d"
   remove_path "$UNIT_DIR/$ARBITER_UNIT.d"
   remove_path "$CONF_DIR"

@@ -114,15 +114,26 @@ def cmd_respool(args: argparse.Namespace) -> int:
     from confluent_kafka import Producer
 
     from txf_producer.respool import RespoolCheckError, already_written, identify, to_republish
-    from txf_producer.spool import read_spool
+    from txf_producer.spool import claim, read_spool
 
     settings = load_settings()
     setup_logging(settings.log_level)
-    spooled = [identify(topic, key, value) for topic, key, value, _reason, _t in read_spool(args.file)]
+    try:
+        claimed = claim(args.file)  # a producer still spooling writes its next record to a new file
+    except FileNotFoundError:
+        earlier = sorted(str(p) for p in args.file.parent.glob(f"{args.file.name}.respooling-*") if p.suffix != ".done")
+        hint = f"; an earlier respool kept {', '.join(earlier)}: respool that" if earlier else ""
+        print(
+            f"{journal_prefix(logging.ERROR)}txf-producer respool: {args.file}: no such spool file{hint}",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    kept = f"kept as {claimed}: run `txf-producer respool {claimed}` once the cause is fixed"
+    spooled = [identify(topic, key, value) for topic, key, value, _reason, _t in read_spool(claimed)]
     try:
         written = set() if args.unchecked else already_written(settings.client_config(), spooled)
     except RespoolCheckError as exc:
-        print(f"{journal_prefix(logging.ERROR)}txf-producer respool: {exc}; {args.file} kept", file=sys.stderr)
+        print(f"{journal_prefix(logging.ERROR)}txf-producer respool: {exc}; {kept}", file=sys.stderr)
         return EXIT_FATAL
     todo = to_republish(spooled, written)
     producer = Producer(settings.kafka_config())
@@ -142,12 +153,12 @@ def cmd_respool(args: argparse.Namespace) -> int:
     if left or failed:
         print(
             f"{journal_prefix(logging.ERROR)}txf-producer respool: {left} not delivered, "
-            f"{len(failed)} failed ({failed[:3]}); {args.file} kept",
+            f"{len(failed)} failed ({failed[:3]}); {kept} (what was delivered is skipped then)",
             file=sys.stderr,
         )
         return EXIT_FATAL
     done = args.file.with_suffix(args.file.suffix + ".done")
-    args.file.rename(done)
+    claimed.rename(done)
     skipped = len(spooled) - len(todo)
     print(
         f"republished {count} records from {args.file} (moved to {done}); "

@@ -162,6 +162,9 @@ def test_schedule_switches_between_timers_cron_and_none(root: Path, tmp_path: Pa
 def test_uninstall_removes_what_install_installed_and_keeps_config_and_state(root: Path, tmp_path: Path) -> None:
     _ok(install(root, workdir=tmp_path))
     (root / "var/lib/txfstream/spool.msgpack").write_bytes(b"\x95")
+    taken = "spool.msgpack.respooling-20261208T010203Z-0a1b2c3d"  # a respool that failed keeps what it took
+    (root / "var/lib/txfstream" / taken).write_bytes(b"\x95")
+    (root / "var/lib/txfstream/spool.msgpack.done").write_bytes(b"\x95")
     run = uninstall(root, workdir=tmp_path)
     _ok(run)
     assert not (root / "opt/txfstream").exists()
@@ -180,7 +183,9 @@ def test_uninstall_removes_what_install_installed_and_keeps_config_and_state(roo
     purge = uninstall(root, "--purge", workdir=tmp_path)
     _ok(purge)
     assert not (root / "etc/txfstream").exists() and not (root / "var/lib/txfstream").exists()
-    assert "spool.msgpack holds records" in purge.text
+    assert "/var/lib/txfstream/spool.msgpack holds records" in purge.text
+    assert f"/var/lib/txfstream/{taken} holds records" in purge.text
+    assert "spool.msgpack.done holds" not in purge.text  # republished already
 
 
 def test_uninstall_removes_a_cron_schedule(root: Path, tmp_path: Path) -> None:
