@@ -125,7 +125,8 @@ class ReadBack:
     brokers were down). A partition is settled when either
     - a record stamped after the check began (plus `SKEW_MS`) has been read: it was appended after
       every record the check is about, and the high watermark has passed it (a live producer, or
-      respool run while the leg streams again, settles a partition in about a second); or
+      respool run while the leg streams again, settles a partition once the cluster takes its
+      records: 24 s in the nemesis, right after two brokers came back); or
     - the leader is alone (one replica: its log end is its high watermark); or
     - every replica is in sync at least `replica.lag.time.max.ms` after the check began (or after the
       last leader change seen): a follower stays in sync only by having fetched to the leader's log end
