@@ -82,14 +82,17 @@ def claim(path: Path) -> Path:
     A producer appending to it meanwhile finishes its record first; its next record goes to a new file
     at `path`, for a later respool. Returns the claimed file's path (FileNotFoundError if none)."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    with open(path, "rb") as f:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        try:
-            claimed = path.with_name(f"{path.name}.respooling-{stamp}-{uuid.uuid4().hex[:8]}")
-            os.rename(path, claimed)
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-    return claimed
+    while True:
+        with open(path, "rb") as f:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+            try:
+                if not _same_file(f.fileno(), path):  # taken by another respool while this one waited
+                    continue
+                claimed = path.with_name(f"{path.name}.respooling-{stamp}-{uuid.uuid4().hex[:8]}")
+                os.rename(path, claimed)
+                return claimed
+            finally:
+                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
 def read_spool(path: Path) -> Iterator[tuple[str, bytes | None, bytes | None, str, int]]:

@@ -44,12 +44,20 @@ def test_claims_while_a_writer_appends_keep_every_record_exactly_once(tmp_path: 
     t.start()
     assert started.wait(30)
     claimed: list[Path] = []
-    while t.is_alive():
-        try:
-            claimed.append(claim(spool.path))
-        except FileNotFoundError:  # between a claim and the writer's next record: no file yet
-            continue
+
+    def claimer() -> None:  # two respools at once, too
+        while t.is_alive():
+            try:
+                claimed.append(claim(spool.path))
+            except FileNotFoundError:  # between a claim and the writer's next record: no file yet
+                continue
+
+    claimers = [threading.Thread(target=claimer) for _ in range(2)]
+    for c in claimers:
+        c.start()
     t.join()
+    for c in claimers:
+        c.join()
     spool.close()
     seen = [v for path in [*claimed, spool.path] for v in _values(path)]
     assert len(claimed) > 1
